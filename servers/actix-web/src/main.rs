@@ -1,0 +1,241 @@
+//! The http-rosetta service on actix-web 4: an `App` of resources, typed extractors configured
+//! through `app_data`, and an error type that implements `ResponseError`. The Go article's
+//! counterpart is gin.
+//!
+//! actix runs one single-threaded worker per `--threads`, each with its own copy of the `App`.
+//!
+//! Run it: `cargo run --release -p server-actix-web -- --addr 127.0.0.1:8085`, then
+//! `curl -i http://127.0.0.1:8085/json`.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::{
+    App, HttpResponse, HttpServer, Resource, Responder, ResponseError, middleware, web,
+};
+use contract::{Message, ServerArgs, User};
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let args = ServerArgs::parse_for("actix-web");
+    let server = HttpServer::new(app)
+        .workers(args.threads())
+        // Small responses go out at once, not after Nagle's ~40 ms delay.
+        .tcp_nodelay(true)
+        // actix treats SIGINT as a forced stop; the contract wants both signals graceful.
+        .shutdown_signal(contract::shutdown_signal())
+        .shutdown_timeout(contract::SHUTDOWN_GRACE.as_secs())
+        .bind(args.addr)?;
+    for addr in server.addrs() {
+        contract::print_ready_line(addr);
+    }
+    server.run().await
+}
+
+/// The whole service, without a socket: tests drive it with `test::init_service`.
+fn app() -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::PathConfig::default().error_handler(|_, _| Error::BadRequest.into()))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(contract::MAX_BODY_BYTES)
+                .error_handler(|err, _| Error::from(err).into()),
+        )
+        .service(get("/", plaintext))
+        .service(get("/json", json))
+        .service(get("/html", html))
+        .service(get("/users/{id}", user))
+        .service(
+            web::resource("/echo")
+                .route(web::post().to(echo))
+                .default_service(web::to(|| method_not_allowed("POST"))),
+        )
+        .service(get("/error", error))
+        .default_service(web::to(not_found))
+        .wrap(middleware::DefaultHeaders::new().add((header::SERVER, "actix-web")))
+}
+
+/// A resource that answers GET and HEAD with `handler` (actix strips the body from HEAD
+/// answers) and any other method with a 405.
+fn get<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
+}
+
+// route: plaintext
+// GET /
+async fn plaintext() -> impl Responder {
+    HttpResponse::Ok()
+        .content_type(contract::TEXT_PLAIN)
+        .body(contract::HELLO)
+}
+// end route
+
+// route: json
+// GET /json
+async fn json() -> impl Responder {
+    web::Json(Message::hello())
+}
+// end route
+
+// route: html
+// GET /html
+async fn html() -> impl Responder {
+    HttpResponse::Ok()
+        .content_type(contract::TEXT_HTML)
+        .body(contract::HTML_PAGE)
+}
+// end route
+
+// route: users
+// GET /users/{id}
+async fn user(id: web::Path<u32>) -> impl Responder {
+    web::Json(User::new(id.into_inner()))
+}
+// end route
+
+// route: echo
+// POST /echo
+async fn echo(message: web::Json<Message>) -> impl Responder {
+    web::Json(message.into_inner())
+}
+// end route
+
+// route: error
+// GET /error
+async fn error() -> Result<HttpResponse, Error> {
+    Err(Error::Internal("this route always fails".into()))
+}
+// end route
+
+// route: not-found
+// any other path
+async fn not_found() -> impl Responder {
+    HttpResponse::NotFound()
+        .content_type(contract::TEXT_PLAIN)
+        .body(contract::NOT_FOUND)
+}
+// end route
+
+async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .content_type(contract::TEXT_PLAIN)
+        .insert_header((header::ALLOW, allow))
+        .body(contract::METHOD_NOT_ALLOWED)
+}
+
+/// What a handler or an extractor can fail with; actix turns it into a response through
+/// `ResponseError`.
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error("bad request")]
+    BadRequest,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("internal error: {0}")]
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<actix_web::error::JsonPayloadError> for Error {
+    fn from(err: actix_web::error::JsonPayloadError) -> Self {
+        // The body limit shows up as a JSON error whose status is 413.
+        if err.status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::PayloadTooLarge
+        } else {
+            Self::BadRequest
+        }
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            Self::BadRequest => contract::BAD_REQUEST,
+            Self::PayloadTooLarge => contract::PAYLOAD_TOO_LARGE,
+            Self::Internal(cause) => {
+                if contract::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                contract::INTERNAL_SERVER_ERROR
+            }
+        };
+        HttpResponse::build(self.status_code())
+            .content_type(contract::TEXT_PLAIN)
+            .body(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test;
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn handlers_answer_the_contract_in_process() {
+        let service = test::init_service(app()).await;
+        for case in contract::cases() {
+            let mut req = test::TestRequest::default()
+                .method(case.method.parse().unwrap())
+                .uri(&case.path)
+                .set_payload(case.body.clone());
+            if let Some(ct) = case.content_type {
+                req = req.insert_header((header::CONTENT_TYPE, ct));
+            }
+            let res = test::call_service(&service, req.to_request()).await;
+            assert_eq!(res.status().as_u16(), case.status, "{}", case.name);
+            assert_eq!(
+                res.headers().get(header::SERVER).unwrap(),
+                "actix-web",
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                res.headers().get(header::CONTENT_TYPE).unwrap(),
+                case.response_content_type,
+                "{}",
+                case.name
+            );
+            if let Some(allow) = case.allow {
+                assert_eq!(
+                    res.headers().get(header::ALLOW).unwrap(),
+                    allow,
+                    "{}",
+                    case.name
+                );
+            }
+            // The in-process service does not strip HEAD bodies; the codec does on the wire.
+            if case.method != "HEAD" {
+                assert_eq!(
+                    test::read_body(res).await,
+                    case.response_body,
+                    "{}",
+                    case.name
+                );
+            }
+        }
+    }
+}

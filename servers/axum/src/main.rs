@@ -1,0 +1,227 @@
+//! The http-rosetta service on axum 0.8: a `Router` of method routers, extractors for the path
+//! and the JSON body, and an error enum that implements `IntoResponse` so handlers can use `?`.
+//! The Go article's counterpart is echo.
+//!
+//! Run it: `cargo run --release -p server-axum -- --addr 127.0.0.1:8084`, then
+//! `curl -i http://127.0.0.1:8084/json`.
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use axum::{Json, Router};
+use contract::{Message, ServerArgs, User};
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+fn main() {
+    let args = ServerArgs::parse_for("axum");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads())
+        .enable_all()
+        .build()
+        .expect("cannot build the tokio runtime");
+    runtime.block_on(async {
+        let listener = TcpListener::bind(args.addr)
+            .await
+            .expect("cannot bind the address");
+        contract::print_ready_line(
+            listener
+                .local_addr()
+                .expect("a bound listener has an address"),
+        );
+        // Small responses go out at once, not after Nagle's ~40 ms delay.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let (signal, deadline) = contract::shutdown_signal_and_deadline();
+        tokio::select! {
+            served = axum::serve(listener, app()).with_graceful_shutdown(signal) => {
+                served.expect("the server failed");
+            }
+            // Requests still running after the grace period are cut off.
+            () = deadline => {}
+        }
+    });
+}
+
+/// The whole service, without a socket: tests drive it with `oneshot`.
+fn app() -> Router {
+    Router::new()
+        .route("/", get(plaintext))
+        .route("/json", get(json))
+        .route("/html", get(html))
+        .route("/users/{id}", get(user))
+        .route("/echo", post(echo))
+        .route("/error", get(error))
+        .fallback(not_found)
+        // axum adds the `Allow` header to this answer itself.
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(contract::MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::SERVER,
+            HeaderValue::from_static("axum"),
+        ))
+}
+
+// route: plaintext
+// GET /
+async fn plaintext() -> &'static str {
+    contract::HELLO
+}
+// end route
+
+// route: json
+// GET /json
+async fn json() -> Json<Message> {
+    Json(Message::hello())
+}
+// end route
+
+// route: html
+// GET /html
+async fn html() -> Html<&'static str> {
+    Html(contract::HTML_PAGE)
+}
+// end route
+
+// route: users
+// GET /users/{id}
+async fn user(id: Result<Path<u32>, PathRejection>) -> Result<Json<User>, Error> {
+    let Path(id) = id?;
+    Ok(Json(User::new(id)))
+}
+// end route
+
+// route: echo
+// POST /echo
+async fn echo(message: Result<Json<Message>, JsonRejection>) -> Result<Json<Message>, Error> {
+    let Json(message) = message?;
+    Ok(Json(message))
+}
+// end route
+
+// route: error
+// GET /error
+async fn error() -> Result<(), Error> {
+    Err(Error::Internal("this route always fails".into()))
+}
+// end route
+
+// route: not-found
+// any other path
+async fn not_found() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, contract::NOT_FOUND)
+}
+// end route
+
+async fn method_not_allowed() -> (StatusCode, &'static str) {
+    (StatusCode::METHOD_NOT_ALLOWED, contract::METHOD_NOT_ALLOWED)
+}
+
+/// What a handler can fail with; axum turns it into a response through `IntoResponse`.
+#[derive(Debug)]
+enum Error {
+    BadRequest,
+    PayloadTooLarge,
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<PathRejection> for Error {
+    fn from(_: PathRejection) -> Self {
+        Self::BadRequest
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        // The body limit shows up as a JSON rejection whose status is 413.
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::PayloadTooLarge
+        } else {
+            Self::BadRequest
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
+            Self::Internal(cause) => {
+                if contract::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    contract::INTERNAL_SERVER_ERROR,
+                )
+            }
+        };
+        (status, body).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn call(
+        method: &str,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Response) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        let res = app()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        (res.status(), res)
+    }
+
+    async fn body_of(res: Response) -> String {
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn handlers_answer_the_contract_in_process() {
+        for case in contract::cases() {
+            let (status, res) = call(
+                case.method,
+                &case.path,
+                case.content_type,
+                case.body.clone(),
+            )
+            .await;
+            assert_eq!(status.as_u16(), case.status, "{}", case.name);
+            assert_eq!(res.headers()[header::SERVER], "axum", "{}", case.name);
+            assert_eq!(
+                res.headers()[header::CONTENT_TYPE],
+                case.response_content_type,
+                "{}",
+                case.name
+            );
+            if case.allow.is_some() {
+                assert!(res.headers().contains_key(header::ALLOW), "{}", case.name);
+            }
+            assert_eq!(
+                body_of(res).await.as_bytes(),
+                case.response_body,
+                "{}",
+                case.name
+            );
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! Checks real servers against the route contract, over real sockets.
+//!
+//! The conformance tests of this crate and `loadgen verify` both use it: one definition of what
+//! a correct answer is ([`check`]), one way to start a server binary and wait for its ready line
+//! ([`ServerProcess`]), and a deliberately small raw HTTP/1.1 client ([`RawClient`]) that sends
+//! exactly the bytes a test wants (pipelined, split, malformed) and reads exactly one response at
+//! a time.
+//!
+//! # Layout
+//! - [`ServerProcess`]: spawn `server-<name>`, wait for `listening on http://…`, signal, reap;
+//! - [`RawClient`], [`RawResponse`], [`request_bytes`]: the wire;
+//! - [`check`]: one response against one [`contract::Case`].
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use contract::Case;
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
+use thiserror::Error;
+
+/// Why a server could not be started.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The binary is not where it should be and could not be built.
+    #[error("no binary for server-{name} at {}: {reason}", path.display())]
+    NoBinary {
+        /// The server.
+        name: String,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// What went wrong building it.
+        reason: String,
+    },
+    /// The process could not be spawned.
+    #[error("cannot start {}: {source}", path.display())]
+    Spawn {
+        /// The binary.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// It did not print its ready line in time, or printed something else.
+    #[error("server-{name} did not print `listening on http://…` within {timeout:?}: {detail}")]
+    NotReady {
+        /// The server.
+        name: String,
+        /// How long we waited.
+        timeout: Duration,
+        /// What we saw instead.
+        detail: String,
+    },
+}
+
+/// A running server process. Dropping it kills the process and reaps it, so no server outlives
+/// the test or run that started it.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    name: String,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `binary` with `args` (through `launcher`, for example `taskset -c 0`, when given)
+    /// and waits up to `timeout` for its ready line.
+    pub fn spawn(
+        name: &str,
+        binary: &Path,
+        args: &[String],
+        launcher: &[String],
+        timeout: Duration,
+    ) -> Result<Self, StartError> {
+        let mut command = match launcher.split_first() {
+            Some((program, launcher_args)) => {
+                let mut command = Command::new(program);
+                command.args(launcher_args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|source| StartError::Spawn {
+                path: binary.to_owned(),
+                source,
+            })?;
+        let stdout = child.stdout.take();
+        let mut process = Self {
+            child,
+            name: name.to_owned(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let not_ready = |detail: String| StartError::NotReady {
+            name: name.to_owned(),
+            timeout,
+            detail,
+        };
+        let stdout = stdout.ok_or_else(|| not_ready("no stdout".into()))?;
+        // Read lines on a thread so that a server that never prints cannot hang us; the thread
+        // ends when the process closes its stdout.
+        let (lines, first_line) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let read = reader.read_line(&mut line).map(|_| line);
+            let _ = lines.send(read);
+            // Keep draining so the server never blocks on a full pipe.
+            let _ = io::copy(&mut reader, &mut io::sink());
+        });
+        let line = match first_line.recv_timeout(timeout) {
+            Ok(Ok(line)) => line,
+            Ok(Err(err)) => return Err(not_ready(err.to_string())),
+            Err(_) => return Err(not_ready(process.exit_detail())),
+        };
+        process.addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .and_then(|addr| addr.parse().ok())
+            .ok_or_else(|| {
+                not_ready(format!(
+                    "its first line was {line:?}; {}",
+                    process.exit_detail()
+                ))
+            })?;
+        Ok(process)
+    }
+
+    /// Starts the debug or release build of `server-<name>` next to the running executable
+    /// (building it first if it is missing) on `127.0.0.1:0` with `--threads threads`.
+    pub fn start(name: &str, threads: usize) -> Result<Self, StartError> {
+        let binary = server_binary(name)?;
+        let args = [
+            "--addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--threads".to_owned(),
+            threads.to_string(),
+        ];
+        Self::spawn(name, &binary, &args, &[], Duration::from_secs(10))
+    }
+
+    fn exit_detail(&mut self) -> String {
+        match self.child.try_wait() {
+            Ok(Some(status)) => format!("it exited with {status}"),
+            _ => "it is still running".to_owned(),
+        }
+    }
+
+    /// The server's short name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, sig: Signal) -> io::Result<()> {
+        let pid = i32::try_from(self.child.id()).map_err(io::Error::other)?;
+        signal::kill(Pid::from_raw(pid), sig).map_err(io::Error::from)
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Some(status));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether the process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Asks the server to stop with SIGTERM and waits up to `timeout`; kills it if it is still
+    /// there then. Returns its exit status, if it exited by itself.
+    pub fn stop(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        if let Some(status) = self.child.try_wait()? {
+            return Ok(Some(status));
+        }
+        self.signal(Signal::SIGTERM)?;
+        let status = self.wait_timeout(timeout)?;
+        if status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        Ok(status)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// The path of the `server-<name>` binary built in the same profile as the running executable
+/// (`target/<profile>/`), building it with cargo if it is missing.
+pub fn server_binary(name: &str) -> Result<PathBuf, StartError> {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // Test binaries live in target/<profile>/deps, ordinary binaries in target/<profile>.
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(format!("server-{name}"));
+    if path.exists() {
+        return Ok(path);
+    }
+    let release = dir.file_name().is_some_and(|profile| profile == "release");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", &format!("server-{name}")]);
+    if release {
+        build.arg("--release");
+    }
+    let no_binary = |reason: String| StartError::NoBinary {
+        name: name.to_owned(),
+        path: path.clone(),
+        reason,
+    };
+    match build.status() {
+        Ok(status) if status.success() && path.exists() => Ok(path.clone()),
+        Ok(status) => Err(no_binary(format!("cargo build ended with {status}"))),
+        Err(err) => Err(no_binary(format!("cannot run cargo: {err}"))),
+    }
+}
+
+/// One response as it came off the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header fields in order, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for HEAD).
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the server said it will close the connection.
+    pub fn closes(&self) -> bool {
+        self.header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+}
+
+/// A connection that writes raw bytes and reads whole responses, one at a time.
+#[derive(Debug)]
+pub struct RawClient {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    /// Connects with TCP_NODELAY (so split writes really go out split) and a read timeout.
+    pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Self> {
+        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        Ok(Self {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Writes `bytes` as they are.
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Reads the next response, skipping `100 Continue`. `head` says the request was HEAD, so
+    /// the response has no body whatever its `Content-Length` says.
+    pub fn read_response(&mut self, head: bool) -> io::Result<RawResponse> {
+        loop {
+            let response = self.read_one(head)?;
+            if response.status != 100 {
+                return Ok(response);
+            }
+        }
+    }
+
+    fn read_one(&mut self, head: bool) -> io::Result<RawResponse> {
+        let (status, headers, head_len) = loop {
+            let mut slots = [httparse::EMPTY_HEADER; 64];
+            let mut parsed = httparse::Response::new(&mut slots);
+            match parsed
+                .parse(&self.buf)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
+            {
+                httparse::Status::Complete(len) => {
+                    let headers = parsed
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_ascii_lowercase(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect::<Vec<_>>();
+                    break (parsed.code.unwrap_or_default(), headers, len);
+                }
+                httparse::Status::Partial => self.fill()?,
+            }
+        };
+        self.buf.drain(..head_len);
+        let mut response = RawResponse {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if head || status == 100 || status == 204 || status == 304 {
+            return Ok(response);
+        }
+        match response.header("content-length") {
+            Some(len) => {
+                let len: usize = len.trim().parse().map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidData, "bad content-length")
+                })?;
+                while self.buf.len() < len {
+                    self.fill()?;
+                }
+                response.body = self.buf.drain(..len).collect();
+            }
+            // No length: the body runs to the end of the connection.
+            None => {
+                self.stream.read_to_end(&mut self.buf)?;
+                response.body = std::mem::take(&mut self.buf);
+            }
+        }
+        Ok(response)
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 16 * 1024];
+        match self.stream.read(&mut chunk)? {
+            0 => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed before a whole response",
+            )),
+            n => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether the server has already closed the connection, without waiting: end of stream or
+    /// a reset now. Stray bytes count as "not closed" and stay unread.
+    pub fn is_closed_by_peer_now(&mut self) -> bool {
+        if !self.buf.is_empty() || self.stream.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        let closed = match self.stream.peek(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        };
+        let _ = self.stream.set_nonblocking(false);
+        closed
+    }
+
+    /// Whether the server has closed the connection (reads end of stream within the timeout,
+    /// with no stray bytes before it).
+    pub fn is_closed_by_peer(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        matches!(self.stream.read(&mut byte), Ok(0))
+            || matches!(self.stream.read(&mut byte), Err(e) if e.kind() == io::ErrorKind::ConnectionReset)
+    }
+}
+
+/// The bytes of `case`'s request, as HTTP/1.1, with `extra_headers` (each `Name: value`).
+pub fn request_bytes(case: &Case, extra_headers: &[&str]) -> Vec<u8> {
+    let mut out = format!(
+        "{} {} HTTP/1.1\r\nHost: localhost\r\n",
+        case.method, case.path
+    );
+    if let Some(ct) = case.content_type {
+        out.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    if !case.body.is_empty() || case.method == "POST" {
+        out.push_str(&format!("Content-Length: {}\r\n", case.body.len()));
+    }
+    for header in extra_headers {
+        out.push_str(header);
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&case.body);
+    bytes
+}
+
+/// Every way `response` differs from what `case` demands of the server called `server`; empty
+/// when it conforms. Besides status, type and body, it checks `Content-Length`, `Allow` (as a set
+/// of methods), the `Server` name and a current IMF-fixdate `Date`.
+pub fn check(case: &Case, server: &str, response: &RawResponse) -> Vec<String> {
+    let mut mismatches = Vec::new();
+    let mut expect = |what: &str, want: String, got: String| {
+        if want != got {
+            mismatches.push(format!("{}: {what}: want {want:?}, got {got:?}", case.name));
+        }
+    };
+    expect(
+        "status",
+        case.status.to_string(),
+        response.status.to_string(),
+    );
+    let header = |name| response.header(name).unwrap_or("<missing>").to_owned();
+    expect(
+        "content-type",
+        case.response_content_type.to_owned(),
+        header("content-type"),
+    );
+    expect(
+        "content-length",
+        case.content_length.to_string(),
+        header("content-length"),
+    );
+    expect("server", server.to_owned(), header("server"));
+    expect(
+        "body",
+        String::from_utf8_lossy(&case.response_body).into_owned(),
+        String::from_utf8_lossy(&response.body).into_owned(),
+    );
+    if let Some(allow) = case.allow {
+        expect("allow", method_set(allow), method_set(&header("allow")));
+    }
+    match response.header("date").map(httpdate::parse_http_date) {
+        Some(Ok(date)) => {
+            let skew = SystemTime::now()
+                .duration_since(date)
+                .unwrap_or_else(|e| e.duration());
+            if skew > Duration::from_secs(5) {
+                mismatches.push(format!(
+                    "{}: date: {:?} is {skew:?} off the clock",
+                    case.name,
+                    header("date")
+                ));
+            }
+        }
+        _ => mismatches.push(format!(
+            "{}: date: want an IMF-fixdate, got {:?}",
+            case.name,
+            header("date")
+        )),
+    }
+    mismatches
+}
+
+fn method_set(allow: &str) -> String {
+    let mut methods: Vec<String> = allow
+        .split(',')
+        .map(|m| m.trim().to_ascii_uppercase())
+        .collect();
+    methods.sort();
+    methods.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conforming(case: &Case) -> RawResponse {
+        RawResponse {
+            status: case.status,
+            headers: vec![
+                ("content-type".into(), case.response_content_type.into()),
+                ("content-length".into(), case.content_length.to_string()),
+                ("server".into(), "x".into()),
+                ("date".into(), httpdate::fmt_http_date(SystemTime::now())),
+                ("allow".into(), "HEAD,GET".into()),
+            ],
+            body: case.response_body.clone(),
+        }
+    }
+
+    #[test]
+    fn a_conforming_response_passes_and_each_deviation_is_reported() {
+        let case = contract::cases()
+            .into_iter()
+            .find(|c| c.name == "DELETE /json")
+            .unwrap();
+        assert_eq!(check(&case, "x", &conforming(&case)), Vec::<String>::new());
+
+        let mut wrong = conforming(&case);
+        wrong.status = 404;
+        wrong.body = b"nope".to_vec();
+        wrong.headers.retain(|(n, _)| n != "date" && n != "allow");
+        let mismatches = check(&case, "y", &wrong);
+        for what in ["status", "body", "server", "date", "allow"] {
+            assert!(
+                mismatches.iter().any(|m| m.contains(&format!(": {what}:"))),
+                "{what}: {mismatches:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn request_bytes_carry_length_and_type() {
+        let case = contract::cases()
+            .into_iter()
+            .find(|c| c.name == "echo")
+            .unwrap();
+        let bytes = String::from_utf8(request_bytes(&case, &["Connection: close"])).unwrap();
+        assert!(bytes.starts_with("POST /echo HTTP/1.1\r\n"));
+        assert!(bytes.contains(
+            "Content-Type: application/json\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{"
+        ));
+    }
+}

@@ -1,0 +1,567 @@
+//! The route contract that every http-rosetta server obeys, as data.
+//!
+//! Servers take their bodies, payload types and limits from here so that all six answer with the
+//! same bytes; the load generator and the tests take the route table and the conformance cases
+//! from here so that they check what the servers promise. Nothing here routes, extracts or
+//! answers a request: each server does that in its own stack's idiom.
+//!
+//! # Layout
+//! - bodies, content types and limits: [`HELLO`], [`HTML_PAGE`], [`MAX_BODY_BYTES`], …
+//! - payload types: [`Message`], [`User`]
+//! - the route table: [`ROUTES`]; the servers: [`SERVERS`]
+//! - the shared command line and ready line: [`ServerArgs`], [`print_ready_line`]
+//! - the conformance cases: [`cases`]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+use serde::{Deserialize, Serialize};
+
+/// Body of `GET /`.
+pub const HELLO: &str = "Hello, World!";
+/// Body of `GET /html`: one small HTML5 page, the same bytes from every server.
+pub const HTML_PAGE: &str = include_str!("page.html");
+
+/// Content type of plain text bodies, the error bodies included.
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+/// Content type of JSON bodies.
+pub const APPLICATION_JSON: &str = "application/json";
+/// Content type of `GET /html`.
+pub const TEXT_HTML: &str = "text/html; charset=utf-8";
+
+/// Largest request body a server accepts; a larger one is answered `413 Payload Too Large`.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long a server lets in-flight requests run after SIGINT or SIGTERM before it exits.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Environment variable that turns on request logging (to stderr); off by default so that
+/// nothing is written on the request path while a benchmark runs.
+pub const LOG_ENV: &str = "ROSETTA_LOG";
+
+/// Body of a `400 Bad Request`.
+pub const BAD_REQUEST: &str = "Bad Request";
+/// Body of a `404 Not Found`.
+pub const NOT_FOUND: &str = "Not Found";
+/// Body of a `405 Method Not Allowed`.
+pub const METHOD_NOT_ALLOWED: &str = "Method Not Allowed";
+/// Body of a `413 Payload Too Large`.
+pub const PAYLOAD_TOO_LARGE: &str = "Payload Too Large";
+/// Body of a `500 Internal Server Error`.
+pub const INTERNAL_SERVER_ERROR: &str = "Internal Server Error";
+
+/// The payload of `GET /json` and of `POST /echo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Any string.
+    pub message: String,
+}
+
+impl Message {
+    /// The message `GET /json` answers with.
+    pub fn hello() -> Self {
+        Self {
+            message: HELLO.to_owned(),
+        }
+    }
+}
+
+/// The payload of `GET /users/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The id from the path.
+    pub id: u32,
+    /// `user-<id>`.
+    pub name: String,
+}
+
+impl User {
+    /// The user that `GET /users/{id}` answers with.
+    pub fn new(id: u32) -> Self {
+        Self {
+            id,
+            name: format!("user-{id}"),
+        }
+    }
+}
+
+/// One route of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// Short name, used for scenarios and for the route markers in the servers' source.
+    pub name: &'static str,
+    /// The method that succeeds.
+    pub method: &'static str,
+    /// The path, with `{id}` for the path parameter.
+    pub path: &'static str,
+    /// The `Allow` header of a `405` on this path.
+    pub allow: &'static str,
+}
+
+/// Every route of the contract, in contract order (the order handlers appear in each server).
+pub const ROUTES: &[Route] = &[
+    Route {
+        name: "plaintext",
+        method: "GET",
+        path: "/",
+        allow: "GET, HEAD",
+    },
+    Route {
+        name: "json",
+        method: "GET",
+        path: "/json",
+        allow: "GET, HEAD",
+    },
+    Route {
+        name: "html",
+        method: "GET",
+        path: "/html",
+        allow: "GET, HEAD",
+    },
+    Route {
+        name: "users",
+        method: "GET",
+        path: "/users/{id}",
+        allow: "GET, HEAD",
+    },
+    Route {
+        name: "echo",
+        method: "POST",
+        path: "/echo",
+        allow: "POST",
+    },
+    Route {
+        name: "error",
+        method: "GET",
+        path: "/error",
+        allow: "GET, HEAD",
+    },
+];
+
+/// One server of the workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// Short name: the folder under `servers/`, the binary is `server-<name>`, the `Server`
+    /// header says this.
+    pub name: &'static str,
+    /// Default port, so that all six can run at once.
+    pub port: u16,
+    /// What it is built on.
+    pub built_on: &'static str,
+    /// Its counterpart in the Go article that wrote one server six ways.
+    pub go_counterpart: &'static str,
+}
+
+/// The six servers, in the order the README lists them.
+pub const SERVERS: &[ServerInfo] = &[
+    ServerInfo {
+        name: "std",
+        port: 8081,
+        built_on: "std::net only: blocking sockets, a thread per connection, httparse",
+        go_counterpart: "net/http with HandleFunc (the bare basics)",
+    },
+    ServerInfo {
+        name: "tokio",
+        port: 8082,
+        built_on: "tokio's TcpListener + httparse: a hand-written async HTTP/1.1 server",
+        go_counterpart: "fasthttp (low level, built for speed)",
+    },
+    ServerInfo {
+        name: "hyper",
+        port: 8083,
+        built_on: "hyper 1.x + hyper-util: service_fn and a match on method and path",
+        go_counterpart: "net/http with its own Handler",
+    },
+    ServerInfo {
+        name: "axum",
+        port: 8084,
+        built_on: "axum 0.8",
+        go_counterpart: "echo",
+    },
+    ServerInfo {
+        name: "actix-web",
+        port: 8085,
+        built_on: "actix-web 4",
+        go_counterpart: "gin",
+    },
+    ServerInfo {
+        name: "warp",
+        port: 8086,
+        built_on: "warp 0.4 filters",
+        go_counterpart: "fasthttp + fasthttprouter",
+    },
+];
+
+/// Looks a server up by its short name.
+pub fn server(name: &str) -> Option<&'static ServerInfo> {
+    SERVERS.iter().find(|s| s.name == name)
+}
+
+/// The command line every server takes: `server-<name> [--addr HOST:PORT] [--threads N]`.
+#[derive(Debug, Clone, Parser)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: SocketAddr,
+    /// Worker threads [default: the available cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
+}
+
+impl ServerArgs {
+    /// Parses the process arguments for the server called `name`, whose default address is
+    /// `127.0.0.1:<its port>`. Prints usage and exits on bad input, as clap does.
+    pub fn parse_for(name: &str) -> Self {
+        let port = server(name).map_or(0, |s| s.port);
+        let command = Self::command()
+            .name(format!("server-{name}"))
+            .about(format!("The http-rosetta service, written with {name}."))
+            .mut_arg("addr", |arg| arg.default_value(format!("127.0.0.1:{port}")));
+        Self::from_arg_matches(&command.get_matches()).unwrap_or_else(|err| err.exit())
+    }
+
+    /// The number of worker threads: `--threads`, or the cores this process may run on.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
+    }
+}
+
+/// Prints the line harnesses wait for, `listening on http://<addr>`, and flushes it.
+pub fn print_ready_line(addr: SocketAddr) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout must not stop the server: the line is for whoever is watching.
+    let _ = writeln!(stdout, "listening on http://{addr}");
+    let _ = stdout.flush();
+}
+
+/// Whether logging was asked for with [`LOG_ENV`] (read once; cheap to call per request).
+pub fn log_requests() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os(LOG_ENV).is_some_and(|v| !v.is_empty() && v != "0"))
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM: the signal that starts a graceful
+/// shutdown in the servers that run on tokio. If a handler cannot be installed, that signal is
+/// simply not waited for.
+#[cfg(feature = "tokio")]
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let wait = |kind| async move {
+        match signal(kind) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = wait(SignalKind::interrupt()) => {}
+        () = wait(SignalKind::terminate()) => {}
+    }
+}
+
+/// The shutdown signal for a stack whose own graceful shutdown has no time bound, and the bound:
+/// the first future completes on SIGINT or SIGTERM (hand it to the stack), the second
+/// [`SHUTDOWN_GRACE`] after that (stop waiting for in-flight requests then).
+#[cfg(feature = "tokio")]
+pub fn shutdown_signal_and_deadline() -> (
+    impl Future<Output = ()> + Send + 'static,
+    impl Future<Output = ()> + Send + 'static,
+) {
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = signalled.send(());
+    };
+    let deadline = async move {
+        match on_signal.await {
+            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+            // The server stopped without a signal: there is nothing to bound.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    (signal, deadline)
+}
+
+/// One request of the conformance suite and the response the contract demands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// What the case checks, for messages.
+    pub name: &'static str,
+    /// Request method.
+    pub method: &'static str,
+    /// Request target.
+    pub path: String,
+    /// Request `Content-Type`, if any.
+    pub content_type: Option<&'static str>,
+    /// Request body.
+    pub body: Vec<u8>,
+    /// Expected status code.
+    pub status: u16,
+    /// Expected `Content-Type`.
+    pub response_content_type: &'static str,
+    /// Expected body, byte for byte (empty for HEAD; `Content-Length` is still the GET body's).
+    pub response_body: Vec<u8>,
+    /// Expected `Content-Length` (differs from the body's length only for HEAD).
+    pub content_length: usize,
+    /// Expected `Allow` header, if the contract demands one.
+    pub allow: Option<&'static str>,
+}
+
+impl Case {
+    fn get(
+        name: &'static str,
+        path: &str,
+        status: u16,
+        content_type: &'static str,
+        body: &str,
+    ) -> Self {
+        Self {
+            name,
+            method: "GET",
+            path: path.to_owned(),
+            content_type: None,
+            body: Vec::new(),
+            status,
+            response_content_type: content_type,
+            response_body: body.as_bytes().to_vec(),
+            content_length: body.len(),
+            allow: None,
+        }
+    }
+
+    fn echo(
+        name: &'static str,
+        content_type: Option<&'static str>,
+        body: Vec<u8>,
+        status: u16,
+        answer: &str,
+    ) -> Self {
+        let response_content_type = if status == 200 {
+            APPLICATION_JSON
+        } else {
+            TEXT_PLAIN
+        };
+        Self {
+            method: "POST",
+            path: "/echo".to_owned(),
+            content_type,
+            body,
+            response_content_type,
+            ..Self::get(name, "/echo", status, response_content_type, answer)
+        }
+    }
+
+    fn head(mut self) -> Self {
+        self.method = "HEAD";
+        self.response_body.clear();
+        self
+    }
+
+    fn with_method(mut self, method: &'static str, allow: &'static str) -> Self {
+        self.method = method;
+        self.allow = Some(allow);
+        self
+    }
+}
+
+/// Every row of the route contract as a request and its expected response.
+pub fn cases() -> Vec<Case> {
+    let json = Some(APPLICATION_JSON);
+    let too_large = {
+        let mut body = br#"{"message":""#.to_vec();
+        body.resize(MAX_BODY_BYTES + 1, b'x');
+        body.extend_from_slice(br#""}"#);
+        body
+    };
+    vec![
+        Case::get("plaintext", "/", 200, TEXT_PLAIN, HELLO),
+        Case::get(
+            "json",
+            "/json",
+            200,
+            APPLICATION_JSON,
+            r#"{"message":"Hello, World!"}"#,
+        ),
+        Case::get("html", "/html", 200, TEXT_HTML, HTML_PAGE),
+        Case::get(
+            "users",
+            "/users/42",
+            200,
+            APPLICATION_JSON,
+            r#"{"id":42,"name":"user-42"}"#,
+        ),
+        Case::get(
+            "users min id",
+            "/users/0",
+            200,
+            APPLICATION_JSON,
+            r#"{"id":0,"name":"user-0"}"#,
+        ),
+        Case::get(
+            "users max id",
+            "/users/4294967295",
+            200,
+            APPLICATION_JSON,
+            r#"{"id":4294967295,"name":"user-4294967295"}"#,
+        ),
+        Case::get(
+            "users id overflows u32",
+            "/users/4294967296",
+            400,
+            TEXT_PLAIN,
+            BAD_REQUEST,
+        ),
+        Case::get(
+            "users id negative",
+            "/users/-1",
+            400,
+            TEXT_PLAIN,
+            BAD_REQUEST,
+        ),
+        Case::get(
+            "users id not a number",
+            "/users/abc",
+            400,
+            TEXT_PLAIN,
+            BAD_REQUEST,
+        ),
+        Case::echo(
+            "echo",
+            json,
+            br#"{"message":"hi there"}"#.to_vec(),
+            200,
+            r#"{"message":"hi there"}"#,
+        ),
+        Case::echo(
+            "echo re-serializes",
+            json,
+            br#" { "message" : "caf\u00e9" , "extra": 1 } "#.to_vec(),
+            200,
+            r#"{"message":"café"}"#,
+        ),
+        Case::echo(
+            "echo malformed JSON",
+            json,
+            b"{\"message\":".to_vec(),
+            400,
+            BAD_REQUEST,
+        ),
+        Case::echo(
+            "echo message not a string",
+            json,
+            br#"{"message":7}"#.to_vec(),
+            400,
+            BAD_REQUEST,
+        ),
+        Case::echo(
+            "echo no message",
+            json,
+            br#"{"msg":"hi"}"#.to_vec(),
+            400,
+            BAD_REQUEST,
+        ),
+        Case::echo(
+            "echo without a JSON content type",
+            None,
+            br#"{"message":"hi"}"#.to_vec(),
+            400,
+            BAD_REQUEST,
+        ),
+        Case::echo(
+            "echo body over 64 KiB",
+            json,
+            too_large,
+            413,
+            PAYLOAD_TOO_LARGE,
+        ),
+        Case::get("error", "/error", 500, TEXT_PLAIN, INTERNAL_SERVER_ERROR),
+        Case::get("not found", "/nope", 404, TEXT_PLAIN, NOT_FOUND),
+        Case::get(
+            "not found below a route",
+            "/json/more",
+            404,
+            TEXT_PLAIN,
+            NOT_FOUND,
+        ),
+        Case::get(
+            "not found: users without id",
+            "/users/",
+            404,
+            TEXT_PLAIN,
+            NOT_FOUND,
+        ),
+        Case::get("HEAD /", "/", 200, TEXT_PLAIN, HELLO).head(),
+        Case::get(
+            "HEAD /json",
+            "/json",
+            200,
+            APPLICATION_JSON,
+            r#"{"message":"Hello, World!"}"#,
+        )
+        .head(),
+        Case::get("POST /", "/", 405, TEXT_PLAIN, METHOD_NOT_ALLOWED)
+            .with_method("POST", "GET, HEAD"),
+        Case::get("DELETE /json", "/json", 405, TEXT_PLAIN, METHOD_NOT_ALLOWED)
+            .with_method("DELETE", "GET, HEAD"),
+        Case::get(
+            "PUT /users/1",
+            "/users/1",
+            405,
+            TEXT_PLAIN,
+            METHOD_NOT_ALLOWED,
+        )
+        .with_method("PUT", "GET, HEAD"),
+        Case::get("GET /echo", "/echo", 405, TEXT_PLAIN, METHOD_NOT_ALLOWED)
+            .with_method("GET", "POST"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_serialize_to_the_contract_bytes() {
+        let json = serde_json::to_string(&Message::hello()).unwrap();
+        assert_eq!(json, r#"{"message":"Hello, World!"}"#);
+        let user = serde_json::to_string(&User::new(42)).unwrap();
+        assert_eq!(user, r#"{"id":42,"name":"user-42"}"#);
+    }
+
+    #[test]
+    fn every_route_has_a_case_and_every_server_a_distinct_port() {
+        let cases = cases();
+        for route in ROUTES {
+            let path = route.path.replace("{id}", "42");
+            assert!(
+                cases
+                    .iter()
+                    .any(|c| c.path == path && c.method == route.method),
+                "{}",
+                route.name
+            );
+        }
+        let mut ports: Vec<u16> = SERVERS.iter().map(|s| s.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), SERVERS.len());
+    }
+
+    #[test]
+    fn the_html_page_is_html5_with_a_title() {
+        assert!(HTML_PAGE.starts_with("<!DOCTYPE html>"));
+        assert!(HTML_PAGE.contains("<title>"));
+    }
+
+    #[test]
+    fn the_too_large_case_is_just_over_the_limit() {
+        let case = cases().into_iter().find(|c| c.status == 413).unwrap();
+        assert!(case.body.len() > MAX_BODY_BYTES);
+        assert!(case.body.len() < MAX_BODY_BYTES + 16);
+    }
+}

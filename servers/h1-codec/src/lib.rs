@@ -1,0 +1,604 @@
+//! The HTTP/1.1 framing that the two hand-written servers (`server-std` and `server-tokio`)
+//! share, and that every framework does for you: finding where a request ends, reading its body,
+//! refusing what is malformed or too large, and writing a response head with a cached `Date`.
+//!
+//! It does no I/O: it reads from a byte buffer and writes into one, so the blocking server and the
+//! async server drive the same code, and tests drive it without sockets (the model is the `Frame`
+//! of tokio's mini-redis). Routing and handlers are not here: each server writes its own.
+//!
+//! # Layout
+//! - [`parse`]: bytes in, a [`Request`], "need more bytes", or a [`ParseError`] that says which
+//!   status to answer with;
+//! - [`write_response`]: a whole response (head and body) into an output buffer;
+//! - [`DateCache`]: the IMF-fixdate `Date` value, formatted once per second.
+
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use thiserror::Error;
+
+/// How much a request may carry before it is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of request line and headers, together (beyond it: 431).
+    pub max_head_bytes: usize,
+    /// Number of header lines (beyond it: 431).
+    pub max_headers: usize,
+    /// Bytes of body, after chunked decoding (beyond it: 413).
+    pub max_body_bytes: usize,
+}
+
+/// The most header lines [`parse`] can take, whatever the limits say: the size of its
+/// stack-allocated header array.
+pub const MAX_HEADERS: usize = 100;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_head_bytes: 16 * 1024,
+            max_headers: MAX_HEADERS,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Why a request cannot be served. Each kind maps to the status the server answers with before
+/// it closes the connection.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    /// Not HTTP/1.x, or not well formed.
+    #[error("malformed request: {0}")]
+    Malformed(&'static str),
+    /// Request line and headers are larger than [`Limits::max_head_bytes`], or there are more
+    /// header lines than [`Limits::max_headers`].
+    #[error("request header fields too large")]
+    HeadTooLarge,
+    /// The body is larger than [`Limits::max_body_bytes`].
+    #[error("payload too large")]
+    BodyTooLarge,
+}
+
+impl ParseError {
+    /// The status code to answer with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Malformed(_) => 400,
+            Self::HeadTooLarge => 431,
+            Self::BodyTooLarge => 413,
+        }
+    }
+}
+
+/// A complete request, borrowed from the input buffer (the body is owned only when it had to be
+/// de-chunked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The method token, for example `GET`.
+    pub method: &'a str,
+    /// The request target, for example `/users/42`.
+    pub path: &'a str,
+    /// The minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor_version: u8,
+    /// Whether the connection stays open after the response (HTTP/1.1 unless `Connection:
+    /// close`; HTTP/1.0 only with `Connection: keep-alive`).
+    pub keep_alive: bool,
+    /// The `Content-Type` value, if any.
+    pub content_type: Option<&'a [u8]>,
+    /// The body (empty if there is none).
+    pub body: Cow<'a, [u8]>,
+    /// How many bytes of the buffer this request took: drop them before parsing the next one.
+    pub len: usize,
+}
+
+impl Request<'_> {
+    /// Whether the body is declared as JSON (`application/json`, parameters allowed).
+    pub fn has_json_body(&self) -> bool {
+        self.content_type.is_some_and(|ct| {
+            let essence = ct.split(|&b| b == b';').next().unwrap_or_default();
+            essence
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"application/json")
+        })
+    }
+}
+
+/// What [`parse`] found in the buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed<'a> {
+    /// A whole request.
+    Complete(Request<'a>),
+    /// Not a whole request yet: read more bytes and parse again. `expects_continue` is true when
+    /// the head is complete, asked for `Expect: 100-continue` and the body has not arrived: the
+    /// server should send `100 Continue` once.
+    Partial {
+        /// See above.
+        expects_continue: bool,
+    },
+}
+
+/// How the body of a request is framed.
+enum Framing {
+    None,
+    Length(usize),
+    Chunked,
+}
+
+/// Parses one request from the start of `buf`.
+///
+/// An incomplete request is `Ok(Parsed::Partial)`, never an error: the caller reads more and
+/// calls again with the longer buffer. An error means the connection cannot go on; answer with
+/// [`ParseError::status`] and close.
+pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let max_headers = limits.max_headers.min(MAX_HEADERS);
+    let mut req = httparse::Request::new(&mut headers[..max_headers]);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > limits.max_head_bytes => {
+            return Err(ParseError::HeadTooLarge);
+        }
+        Ok(httparse::Status::Partial) => {
+            return Ok(Parsed::Partial {
+                expects_continue: false,
+            });
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(ParseError::HeadTooLarge),
+        Err(httparse::Error::Version) => return Err(ParseError::Malformed("unsupported version")),
+        Err(_) => return Err(ParseError::Malformed("bad request line or header")),
+    };
+    if head_len > limits.max_head_bytes {
+        return Err(ParseError::HeadTooLarge);
+    }
+    let (Some(method), Some(path), Some(minor_version)) = (req.method, req.path, req.version)
+    else {
+        return Err(ParseError::Malformed("incomplete request line"));
+    };
+
+    let mut keep_alive = minor_version == 1;
+    let mut content_type = None;
+    let mut content_length: Option<usize> = None;
+    let mut chunked = false;
+    let mut expects_continue = false;
+    for header in req.headers.iter() {
+        let name = header.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            let len = parse_content_length(header.value)?;
+            // Repeated Content-Length headers must agree, or the request could be read two ways.
+            if content_length.is_some_and(|prev| prev != len) {
+                return Err(ParseError::Malformed("conflicting Content-Length"));
+            }
+            content_length = Some(len);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            // Only plain `chunked` is supported; anything else could not be framed safely.
+            if chunked || !header.value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                return Err(ParseError::Malformed("unsupported Transfer-Encoding"));
+            }
+            chunked = true;
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in header.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    keep_alive = false;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") && minor_version == 0 {
+                    keep_alive = true;
+                }
+            }
+        } else if name.eq_ignore_ascii_case("content-type") {
+            content_type = Some(header.value);
+        } else if name.eq_ignore_ascii_case("expect") {
+            expects_continue = header.value.eq_ignore_ascii_case(b"100-continue");
+        }
+    }
+    let framing = match (content_length, chunked) {
+        // Both at once is how requests are smuggled past a proxy: refuse (RFC 9112, 6.3).
+        (Some(_), true) => {
+            return Err(ParseError::Malformed(
+                "Content-Length with Transfer-Encoding",
+            ));
+        }
+        (None, true) if minor_version == 0 => {
+            return Err(ParseError::Malformed("Transfer-Encoding in HTTP/1.0"));
+        }
+        (None, true) => Framing::Chunked,
+        (Some(len), false) if len > limits.max_body_bytes => return Err(ParseError::BodyTooLarge),
+        (Some(len), false) => Framing::Length(len),
+        (None, false) => Framing::None,
+    };
+
+    let rest = &buf[head_len..];
+    let (body, body_len) = match framing {
+        Framing::None => (Cow::Borrowed(&rest[..0]), 0),
+        Framing::Length(len) if rest.len() < len => {
+            return Ok(Parsed::Partial { expects_continue });
+        }
+        Framing::Length(len) => (Cow::Borrowed(&rest[..len]), len),
+        Framing::Chunked => match decode_chunked(rest, limits)? {
+            Some((body, len)) => (Cow::Owned(body), len),
+            None => return Ok(Parsed::Partial { expects_continue }),
+        },
+    };
+    Ok(Parsed::Complete(Request {
+        method,
+        path,
+        minor_version,
+        keep_alive,
+        content_type,
+        body,
+        len: head_len + body_len,
+    }))
+}
+
+fn parse_content_length(value: &[u8]) -> Result<usize, ParseError> {
+    let digits = value.trim_ascii();
+    // `usize::from_str` would take a leading `+`; the grammar is 1*DIGIT.
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(ParseError::Malformed("bad Content-Length"));
+    }
+    std::str::from_utf8(digits)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(ParseError::Malformed("Content-Length overflows"))
+}
+
+/// Decodes a chunked body from the start of `buf`. `Ok(None)` when it has not all arrived;
+/// otherwise the body and how many bytes of `buf` it took (trailers included).
+fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
+    let mut body = Vec::new();
+    let mut pos = 0;
+    loop {
+        let (size_len, size) = match httparse::parse_chunk_size(&buf[pos..]) {
+            Ok(httparse::Status::Complete(found)) => found,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::InvalidChunkSize) => return Err(ParseError::Malformed("bad chunk size")),
+        };
+        pos += size_len;
+        if size == 0 {
+            break;
+        }
+        let size = usize::try_from(size).map_err(|_| ParseError::BodyTooLarge)?;
+        if body.len().saturating_add(size) > limits.max_body_bytes {
+            return Err(ParseError::BodyTooLarge);
+        }
+        let Some(chunk) = buf.get(pos..pos + size + 2) else {
+            return Ok(None);
+        };
+        if !chunk.ends_with(b"\r\n") {
+            return Err(ParseError::Malformed("chunk not followed by CRLF"));
+        }
+        body.extend_from_slice(&chunk[..size]);
+        pos += size + 2;
+    }
+    // Trailer fields, ignored, up to the empty line that ends the message.
+    loop {
+        let Some(eol) = buf[pos..].windows(2).position(|w| w == b"\r\n") else {
+            if buf.len() - pos > limits.max_head_bytes {
+                return Err(ParseError::HeadTooLarge);
+            }
+            return Ok(None);
+        };
+        pos += eol + 2;
+        if eol == 0 {
+            return Ok(Some((body, pos)));
+        }
+    }
+}
+
+/// What goes into a response besides its status, type and body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResponseOptions<'a> {
+    /// Answer to a HEAD request: headers as for GET, no body.
+    pub head: bool,
+    /// Whether the connection stays open after this response.
+    pub keep_alive: bool,
+    /// Whether the request was HTTP/1.0 (which needs an explicit `Connection: keep-alive`).
+    pub http10: bool,
+    /// An `Allow` header, for 405 responses.
+    pub allow: Option<&'a str>,
+}
+
+/// The reason phrase of the status codes the servers use.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// Appends a whole response to `out`: status line, `Server`, `Date`, `Content-Type`,
+/// `Content-Length`, the optional headers, and the body unless `opts.head`.
+pub fn write_response(
+    out: &mut Vec<u8>,
+    server: &str,
+    date: &DateCache,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    opts: ResponseOptions<'_>,
+) {
+    let mut code = itoa::Buffer::new();
+    let mut length = itoa::Buffer::new();
+    let parts: [&[u8]; 11] = [
+        b"HTTP/1.1 ",
+        code.format(status).as_bytes(),
+        b" ",
+        reason(status).as_bytes(),
+        b"\r\nserver: ",
+        server.as_bytes(),
+        b"\r\ndate: ",
+        date.value(),
+        b"\r\ncontent-type: ",
+        content_type.as_bytes(),
+        b"\r\ncontent-length: ",
+    ];
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(length.format(body.len()).as_bytes());
+    if let Some(allow) = opts.allow {
+        out.extend_from_slice(b"\r\nallow: ");
+        out.extend_from_slice(allow.as_bytes());
+    }
+    if !opts.keep_alive {
+        out.extend_from_slice(b"\r\nconnection: close");
+    } else if opts.http10 {
+        out.extend_from_slice(b"\r\nconnection: keep-alive");
+    }
+    out.extend_from_slice(b"\r\n\r\n");
+    if !opts.head {
+        out.extend_from_slice(body);
+    }
+}
+
+/// The interim response to `Expect: 100-continue`.
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The value of the `Date` header, formatted at most once per second.
+///
+/// Formatting a date costs far more than answering `GET /`, so every server caches it; hyper and
+/// actix keep one per thread. Each connection of the hand-written servers keeps its own: no
+/// sharing, no locks, and a clock read per request is a cheap vDSO call.
+#[derive(Debug, Clone)]
+pub struct DateCache {
+    second: u64,
+    value: [u8; 29],
+}
+
+impl Default for DateCache {
+    fn default() -> Self {
+        let mut cache = Self {
+            second: u64::MAX,
+            value: [b' '; 29],
+        };
+        cache.refresh();
+        cache
+    }
+}
+
+impl DateCache {
+    /// Re-formats the value if the second has changed since the last call.
+    pub fn refresh(&mut self) {
+        let now = SystemTime::now();
+        let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if second != self.second {
+            let formatted = httpdate::fmt_http_date(now);
+            // IMF-fixdate is always 29 bytes long: `Sun, 06 Nov 1994 08:49:37 GMT`.
+            if formatted.len() == self.value.len() {
+                self.value.copy_from_slice(formatted.as_bytes());
+                self.second = second;
+            }
+        }
+    }
+
+    /// The cached value.
+    pub fn value(&self) -> &[u8] {
+        &self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn complete(buf: &[u8]) -> Request<'_> {
+        match parse(buf, &Limits::default()) {
+            Ok(Parsed::Complete(req)) => req,
+            other => panic!("expected a complete request, got {other:?}"),
+        }
+    }
+
+    fn error(buf: &[u8]) -> ParseError {
+        parse(buf, &Limits::default()).expect_err("expected an error")
+    }
+
+    #[test]
+    fn parses_a_get_and_its_length() {
+        let buf = b"GET /json HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n";
+        let req = complete(buf);
+        assert_eq!(
+            (req.method, req.path, req.minor_version),
+            ("GET", "/json", 1)
+        );
+        assert!(req.keep_alive);
+        assert_eq!(req.len, 31);
+        assert_eq!(
+            parse(&buf[req.len..], &Limits::default()),
+            Ok(Parsed::Partial {
+                expects_continue: false
+            })
+        );
+    }
+
+    #[test]
+    fn keep_alive_follows_version_and_connection_header() {
+        assert!(!complete(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!complete(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(complete(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        assert!(!complete(b"GET / HTTP/1.1\r\nConnection: te, close\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn reads_a_content_length_body_once_it_has_arrived() {
+        let buf = b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\nContent-Type: application/json\r\n\r\nhello";
+        for end in 0..buf.len() {
+            assert!(
+                matches!(
+                    parse(&buf[..end], &Limits::default()),
+                    Ok(Parsed::Partial { .. })
+                ),
+                "{end}"
+            );
+        }
+        let req = complete(buf);
+        assert_eq!(&*req.body, b"hello");
+        assert!(req.has_json_body());
+        assert_eq!(req.len, buf.len());
+    }
+
+    #[test]
+    fn decodes_chunked_bodies_with_trailers() {
+        let buf = b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        let req = complete(buf);
+        assert_eq!(&*req.body, b"abcde");
+        assert_eq!(&buf[req.len..], b"NEXT");
+        for end in 0..buf.len() - 4 {
+            assert!(
+                matches!(
+                    parse(&buf[..end], &Limits::default()),
+                    Ok(Parsed::Partial { .. })
+                ),
+                "{end}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_smuggling_and_bad_lengths() {
+        let cases: [&[u8]; 8] = [
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY",
+        ];
+        for buf in cases {
+            assert_eq!(error(buf).status(), 400, "{}", String::from_utf8_lossy(buf));
+        }
+        let same_twice = b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx";
+        assert_eq!(&*complete(same_twice).body, b"x");
+    }
+
+    #[test]
+    fn refuses_what_is_too_large() {
+        assert_eq!(
+            error(b"POST / HTTP/1.1\r\nContent-Length: 65537\r\n\r\n"),
+            ParseError::BodyTooLarge
+        );
+        let chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n";
+        assert_eq!(error(chunked), ParseError::BodyTooLarge);
+        let mut long = b"GET /".to_vec();
+        long.resize(20_000, b'a');
+        assert_eq!(error(&long), ParseError::HeadTooLarge);
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..500 {
+            many.extend_from_slice(format!("x-{i}: y\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(error(&many), ParseError::HeadTooLarge);
+    }
+
+    #[test]
+    fn refuses_garbage_and_other_versions() {
+        for buf in [
+            &b"\x16\x03\x01\x02\x00\r\n\r\n"[..],
+            b"GET / HTTP/2.0\r\n\r\n",
+            b"GET / HTTP/1.1\r\nbad header\r\n\r\n",
+        ] {
+            assert_eq!(error(buf).status(), 400, "{}", String::from_utf8_lossy(buf));
+        }
+    }
+
+    #[test]
+    fn signals_expect_continue_while_the_body_is_missing() {
+        let buf = b"POST /echo HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n";
+        assert_eq!(
+            parse(buf, &Limits::default()),
+            Ok(Parsed::Partial {
+                expects_continue: true
+            })
+        );
+    }
+
+    #[test]
+    fn writes_a_response_with_every_header() {
+        let date = DateCache::default();
+        let mut out = Vec::new();
+        let opts = ResponseOptions {
+            head: true,
+            keep_alive: false,
+            allow: Some("GET, HEAD"),
+            ..Default::default()
+        };
+        write_response(
+            &mut out,
+            "std",
+            &date,
+            405,
+            "text/plain; charset=utf-8",
+            b"Method Not Allowed",
+            opts,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\nserver: std\r\ndate: "));
+        assert!(
+            text.ends_with("content-length: 18\r\nallow: GET, HEAD\r\nconnection: close\r\n\r\n")
+        );
+        assert!(httpdate::parse_http_date(std::str::from_utf8(date.value()).unwrap()).is_ok());
+    }
+
+    proptest! {
+        /// Whatever the bytes, parsing never panics, and a request is only ever complete when
+        /// all of it is in the buffer.
+        #[test]
+        fn never_panics_and_never_completes_a_prefix(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(Parsed::Complete(req)) = parse(&bytes, &Limits::default()) {
+                prop_assert!(req.len <= bytes.len());
+            }
+        }
+
+        /// Any strict prefix of a valid request with a body is partial, never complete.
+        #[test]
+        fn a_prefix_is_partial(body in proptest::collection::vec(any::<u8>(), 1..200), chunked in any::<bool>(), cut in 0usize..10_000) {
+            let mut buf = b"POST /echo HTTP/1.1\r\nHost: a\r\n".to_vec();
+            if chunked {
+                buf.extend_from_slice(format!("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", body.len()).as_bytes());
+                buf.extend_from_slice(&body);
+                buf.extend_from_slice(b"\r\n0\r\n\r\n");
+            } else {
+                buf.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+                buf.extend_from_slice(&body);
+            }
+            let cut = cut % buf.len();
+            let partial = matches!(parse(&buf[..cut], &Limits::default()), Ok(Parsed::Partial { .. }));
+            prop_assert!(partial, "a prefix of {} bytes was not partial", cut);
+            match parse(&buf, &Limits::default()) {
+                Ok(Parsed::Complete(req)) => {
+                    prop_assert_eq!(&*req.body, &body[..]);
+                    prop_assert_eq!(req.len, buf.len());
+                }
+                other => prop_assert!(false, "not complete: {:?}", other),
+            }
+        }
+    }
+}
