@@ -1,0 +1,160 @@
+//! The command line: one struct per subcommand, parsed with clap's derive API.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The http-rosetta load generator.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load one URL and report throughput and latency.
+    Run(RunArgs),
+    /// Merge the JSON results of several runs (for example from several machines) exactly.
+    Merge(MergeArgs),
+    /// Check a running server against the route contract; exit 1 on any mismatch.
+    Verify(VerifyArgs),
+}
+
+/// Which client does the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// reqwest: any URL, https included; the general-purpose engine.
+    Reqwest,
+    /// hyper's `client::conn` HTTP/1.1, one connection per worker, the request built once:
+    /// http:// only, made to saturate local servers.
+    Hyper,
+}
+
+/// `loadgen run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The URL to load. A literal `{id}` in it is replaced by varying u32 ids.
+    pub url: String,
+    /// Connections, each with one request in flight.
+    #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+    /// How long to measure, for example `10s`, `500ms`, `1m` [default: 10s].
+    #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+    /// Send exactly this many requests in total (closed loop only).
+    #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: Option<u64>,
+    /// Threads, each with its own single-threaded runtime and its own connections.
+    #[arg(short = 't', long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: u32,
+    /// Load without recording for this long first.
+    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    pub warmup: Duration,
+    /// Open loop: send this many requests per second in total, whatever the answers take, and
+    /// measure latency from when each request was due.
+    #[arg(long, value_name = "REQ_PER_S", conflicts_with = "requests")]
+    pub rate: Option<f64>,
+    /// Request method.
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+    /// A request header, `Name: value`; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(short = 'b', long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Request body, read from a file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Give up on a request after this long; it counts as a timeout error.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub timeout: Duration,
+    /// Which client does the requests.
+    #[arg(long, value_enum, default_value_t = EngineKind::Reqwest)]
+    pub engine: EngineKind,
+    /// Use HTTP/2 (reqwest engine only: prior knowledge for http://, ALPN for https://).
+    #[arg(long)]
+    pub http2: bool,
+    /// Honour the proxy environment variables (reqwest engine; off by default).
+    #[arg(long)]
+    pub use_proxy: bool,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Overwrite the JSON file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// No live progress bar (it is also off when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `loadgen merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// JSON files written by `loadgen run --json`.
+    #[arg(required = true, num_args = 2..)]
+    pub files: Vec<PathBuf>,
+    /// Write the merged result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Overwrite the JSON file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `loadgen verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The server's base URL, for example `http://127.0.0.1:8084`.
+    pub url: String,
+    /// The name the `Server` header must carry [default: whatever the first answer says, the
+    /// same on every answer].
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Give up on an answer after this long.
+    #[arg(long, value_parser = parse_duration, default_value = "5s")]
+    pub timeout: Duration,
+}
+
+/// Parses `10s`, `500ms`, `1m`, `1h 30m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration like 10s, 500ms or 1m: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_the_usual_forms() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
+
+    #[test]
+    fn run_rejects_conflicting_and_empty_settings() {
+        let parse =
+            |args: &[&str]| Cli::try_parse_from([&["loadgen", "run", "http://x/"], args].concat());
+        assert!(parse(&["-c", "0"]).is_err());
+        assert!(parse(&["-d", "1s", "-n", "10"]).is_err());
+        assert!(parse(&["--rate", "100", "-n", "10"]).is_err());
+        assert!(parse(&["-t", "0"]).is_err());
+        assert!(parse(&["-c", "8", "-t", "2", "-d", "1s", "--engine", "hyper"]).is_ok());
+    }
+}

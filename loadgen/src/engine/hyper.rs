@@ -1,0 +1,160 @@
+//! The hyper engine: hyper's low-level `client::conn` HTTP/1.1, one connection per worker, each
+//! request built from parts made once. No pool, no connection manager, no extra task: the
+//! worker drives its connection itself while it waits for the answer. http:// only.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::{Connection, Connector, EngineOptions, Exchange};
+use crate::stats::ErrorKind;
+use crate::target::{Target, TargetError};
+
+/// The parts of one request variant, made once.
+#[derive(Debug)]
+struct Template {
+    method: Method,
+    /// Origin form (`/path?query`), as HTTP/1.1 sends it to a server.
+    uri: Uri,
+    /// The target's headers plus `Host`.
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Opens plain TCP connections to the target for one load thread.
+#[derive(Debug)]
+pub struct HyperConnector {
+    addr: SocketAddr,
+    templates: Rc<[Template]>,
+    connect_timeout: Duration,
+}
+
+impl HyperConnector {
+    /// Resolves the target and builds every request variant once.
+    pub fn new(target: &Target, options: &EngineOptions) -> Result<Self, TargetError> {
+        if !target.is_plain_http() {
+            return Err(TargetError::HyperNeedsHttp(target.urls[0].to_string()));
+        }
+        let addr = target.socket_addr()?;
+        let templates = target
+            .urls
+            .iter()
+            .map(|url| {
+                let bad = |reason: String| TargetError::BadUrl {
+                    url: url.to_string(),
+                    reason,
+                };
+                let origin = match url.query() {
+                    Some(query) => format!("{}?{query}", url.path()),
+                    None => url.path().to_owned(),
+                };
+                let uri: Uri = origin
+                    .parse()
+                    .map_err(|e: http::uri::InvalidUri| bad(e.to_string()))?;
+                let host = match url.port() {
+                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                    None => url.host_str().unwrap_or_default().to_owned(),
+                };
+                let mut headers = target.headers.clone();
+                let host = HeaderValue::from_str(&host).map_err(|e| bad(e.to_string()))?;
+                headers.entry(header::HOST).or_insert(host);
+                Ok(Template {
+                    method: target.method.clone(),
+                    uri,
+                    headers,
+                    body: target.body.clone(),
+                })
+            })
+            .collect::<Result<Rc<[_]>, TargetError>>()?;
+        Ok(Self {
+            addr,
+            templates,
+            connect_timeout: options.timeout,
+        })
+    }
+}
+
+impl Connector for HyperConnector {
+    type Conn = HyperConnection;
+
+    async fn connect(&self) -> Result<Self::Conn, ErrorKind> {
+        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addr))
+            .await
+            .map_err(|_| ErrorKind::Timeout)?
+            .map_err(|e| ErrorKind::of_io(&e))?;
+        // Requests are small: send each at once rather than wait for the previous ACK.
+        stream.set_nodelay(true).map_err(|e| ErrorKind::of_io(&e))?;
+        let (sender, driver) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(classify)?;
+        Ok(HyperConnection {
+            sender,
+            driver: Box::pin(driver),
+            templates: Rc::clone(&self.templates),
+        })
+    }
+}
+
+type Driver = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+
+/// One HTTP/1.1 connection and the future that does its I/O.
+#[derive(Debug)]
+pub struct HyperConnection {
+    sender: http1::SendRequest<Full<Bytes>>,
+    driver: Pin<Box<Driver>>,
+    templates: Rc<[Template]>,
+}
+
+impl Connection for HyperConnection {
+    async fn send(&mut self, variant: usize) -> Result<Exchange, ErrorKind> {
+        let template = &self.templates[variant];
+        let mut request = Request::new(Full::new(template.body.clone()));
+        *request.method_mut() = template.method.clone();
+        *request.uri_mut() = template.uri.clone();
+        *request.headers_mut() = template.headers.clone();
+
+        let Self { sender, driver, .. } = self;
+        let exchange = async {
+            sender.ready().await.map_err(classify)?;
+            let response = sender.send_request(request).await.map_err(classify)?;
+            let status = response.status().as_u16();
+            let mut body = response.into_body();
+            let mut body_bytes = 0;
+            while let Some(frame) = body.frame().await {
+                if let Some(data) = frame.map_err(classify)?.data_ref() {
+                    body_bytes += data.len() as u64;
+                }
+            }
+            Ok(Exchange { status, body_bytes })
+        };
+        // Drive the connection in this task while waiting: no task switch per request. The
+        // driver only completes when the connection ends, and the worker then drops it.
+        tokio::select! {
+            biased;
+            result = exchange => result,
+            ended = driver.as_mut() => Err(match ended {
+                Ok(()) => ErrorKind::Reset,
+                Err(err) => classify(err),
+            }),
+        }
+    }
+}
+
+fn classify(err: hyper::Error) -> ErrorKind {
+    if err.is_timeout() {
+        ErrorKind::Timeout
+    } else if err.is_incomplete_message() || err.is_canceled() || err.is_closed() {
+        ErrorKind::Reset
+    } else {
+        ErrorKind::of(&err)
+    }
+}

@@ -1,0 +1,166 @@
+//! The http-rosetta load generator.
+//!
+//! `loadgen run` loads one URL, closed loop (C connections, one request in flight on each) or
+//! open loop (`--rate`, latency measured from each request's due time, as wrk2 does), with the
+//! general-purpose reqwest engine or the fast hyper engine, and reports throughput, latency
+//! percentiles from HdrHistograms, status and error counts, and how busy the client itself was.
+//!
+//! # Layout
+//! - [`cli`]: the command line;
+//! - [`target`]: what to send; [`engine`]: the clients that send it;
+//! - [`schedule`]: open-loop due times; [`load`]: the measuring core (threads, loops, stop);
+//! - [`stats`]: histograms and counts; [`summary`]: the report as data and as text;
+//! - [`output`]: result files; [`progress`]: the live bar; [`verify`]: the contract check.
+//!
+//! The measuring core never prints and the printers never measure.
+
+pub mod cli;
+pub mod engine;
+pub mod load;
+pub mod output;
+pub mod progress;
+pub mod schedule;
+pub mod stats;
+pub mod summary;
+pub mod target;
+pub mod verify;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+
+use crate::cli::{Cli, Command, MergeArgs, RunArgs, VerifyArgs};
+use crate::load::{LoadSpec, Stop};
+use crate::output::OutputFile;
+use crate::progress::LoadBar;
+use crate::summary::{RunReport, RunSettings};
+use crate::target::Target;
+
+/// How long `run` measures when neither `-d` nor `-n` is given.
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+/// Exit code of a run stopped early by a signal (its results are still written).
+pub const EXIT_PARTIAL: u8 = 130;
+
+/// Runs a parsed command line; the exit code says how it went.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run_command(&args),
+        Command::Merge(args) => merge_command(&args),
+        Command::Verify(args) => verify_command(&args),
+    }
+}
+
+/// A flag that SIGINT and SIGTERM set, so that a run stops early and still reports; a second
+/// signal ends the process at once.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Registered first, so it sees the flag before the second registration sets it.
+        flag::register_conditional_shutdown(signal, i32::from(EXIT_PARTIAL), Arc::clone(&stop))
+            .context("cannot install a signal handler")?;
+        flag::register(signal, Arc::clone(&stop)).context("cannot install a signal handler")?;
+    }
+    Ok(stop)
+}
+
+/// The load `args` describe, checked.
+pub fn load_spec(args: &RunArgs) -> Result<LoadSpec> {
+    let body = match (&args.body, &args.body_file) {
+        (Some(body), _) => Bytes::from(body.clone()),
+        (None, Some(path)) => Target::read_body(path)?,
+        (None, None) => Bytes::new(),
+    };
+    Ok(LoadSpec {
+        target: Target::new(&args.url, &args.method, &args.headers, body)?,
+        engine: args.engine,
+        connections: args.connections,
+        threads: args.threads,
+        stop: match args.requests {
+            Some(n) => Stop::Requests(n),
+            None => Stop::After(args.duration.unwrap_or(DEFAULT_DURATION)),
+        },
+        rate: args.rate,
+        warmup: args.warmup,
+        timeout: args.timeout,
+        http2: args.http2,
+        use_proxy: args.use_proxy,
+    })
+}
+
+fn run_command(args: &RunArgs) -> Result<ExitCode> {
+    // Every check that can fail comes before the load: a long run is never lost at the end.
+    let json = args
+        .json
+        .as_deref()
+        .map(|path| OutputFile::check(path, args.force))
+        .transpose()?;
+    let spec = load_spec(args)?;
+    let stop = stop_on_signals()?;
+    let mut bar = LoadBar::new(&spec, !args.no_progress);
+    let outcome = load::run(&spec, &stop, &mut |progress| bar.update(progress));
+    bar.finish();
+    let report = RunReport::new(RunSettings::of(&spec, &args.url), &outcome?);
+    print!("{}", report.to_text());
+    if let Some(json) = json {
+        json.write(&serde_json::to_vec_pretty(&report)?)?;
+        eprintln!("wrote {}", json.path().display());
+    }
+    Ok(if report.partial {
+        ExitCode::from(EXIT_PARTIAL)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
+    let json = args
+        .json
+        .as_deref()
+        .map(|path| OutputFile::check(path, args.force))
+        .transpose()?;
+    let reports = args
+        .files
+        .iter()
+        .map(|path| Ok((path.display().to_string(), read_report(path)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let merged = RunReport::merge(&reports)?;
+    print!("{}", merged.to_text());
+    if let Some(json) = json {
+        json.write(&serde_json::to_vec_pretty(&merged)?)?;
+        eprintln!("wrote {}", json.path().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_report(path: &Path) -> Result<RunReport> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a loadgen run JSON file", path.display()))
+}
+
+fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
+    let verdict = verify::verify(&args.url, args.server.as_deref(), args.timeout)?;
+    for mismatch in &verdict.mismatches {
+        println!("MISMATCH {mismatch}");
+    }
+    println!(
+        "{}: {} cases, {} mismatches (server: {:?})",
+        args.url,
+        verdict.cases,
+        verdict.mismatches.len(),
+        verdict.server
+    );
+    Ok(if verdict.mismatches.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

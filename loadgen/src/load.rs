@@ -1,0 +1,615 @@
+//! The measuring core: threads, connections, the closed and the open loop, warmup, stopping.
+//!
+//! Like wrk, the load runs on `threads` OS threads, each with its own single-threaded runtime,
+//! its own engine and its own share of the connections; each connection is a worker task with
+//! one request in flight. Each thread records into its own [`Tally`] and its own per-thread
+//! counter for the progress display; the tallies are merged once, at the end. Nothing here
+//! prints: the caller gets [`Progress`] callbacks and a [`LoadOutcome`].
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use thiserror::Error;
+
+use crate::cli::EngineKind;
+use crate::engine::{Connection, Connector, EngineOptions, HyperConnector, ReqwestConnector};
+use crate::schedule::Schedule;
+use crate::stats::{ErrorKind, Tally};
+use crate::target::{Target, TargetError};
+
+/// How long a run lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Measure for this long (after the warmup).
+    After(Duration),
+    /// Send exactly this many requests in total (after the warmup); closed loop only.
+    Requests(u64),
+}
+
+/// Everything that shapes a load.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    /// What to send.
+    pub target: Target,
+    /// Which client sends it.
+    pub engine: EngineKind,
+    /// Connections in total, over all threads.
+    pub connections: u32,
+    /// Load threads.
+    pub threads: u32,
+    /// When to stop.
+    pub stop: Stop,
+    /// Open loop at this many requests per second in total; `None` is the closed loop.
+    pub rate: Option<f64>,
+    /// Load without recording for this long first.
+    pub warmup: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// HTTP/2 (reqwest engine).
+    pub http2: bool,
+    /// Honour proxy environment variables (reqwest engine).
+    pub use_proxy: bool,
+}
+
+/// What a load measured.
+#[derive(Debug, Clone)]
+pub struct LoadOutcome {
+    /// Everything recorded, all threads merged.
+    pub tally: Tally,
+    /// From the end of the warmup to the last answer (or to the stop).
+    pub duration: Duration,
+    /// How busy each load thread was while measuring (CPU time / wall time, 0.0 to 1.0).
+    pub client_cpu: Vec<f64>,
+    /// Stopped early (Ctrl-C): what was measured so far.
+    pub partial: bool,
+}
+
+/// A load thread is this busy or more: it, not the server, set the pace.
+pub const CLIENT_BOUND_BUSY: f64 = 0.9;
+
+impl LoadOutcome {
+    /// Answers per second.
+    pub fn rps(&self) -> f64 {
+        let secs = self.duration.as_secs_f64();
+        if secs > 0.0 {
+            self.tally.responses() as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether a load thread was saturated, so that the figures are a lower bound for the server.
+    pub fn client_bound(&self) -> bool {
+        self.client_cpu
+            .iter()
+            .any(|&busy| busy >= CLIENT_BOUND_BUSY)
+    }
+}
+
+/// A load that cannot start.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    /// The target is malformed.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// No connection could be opened at the start.
+    #[error("cannot connect to {addr}: {reason}")]
+    Unreachable {
+        /// Where.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// The rate is not a positive number.
+    #[error("--rate must be a positive number of requests per second, not {0}")]
+    Rate(f64),
+    /// Fewer connections than threads.
+    #[error(
+        "{connections} connections cannot be spread over {threads} threads: give at least one per thread"
+    )]
+    TooFewConnections {
+        /// Connections asked for.
+        connections: u32,
+        /// Threads asked for.
+        threads: u32,
+    },
+    /// The open loop counts time, not requests.
+    #[error("an open-loop run (--rate) lasts a duration (-d), not a number of requests (-n)")]
+    RateWithRequestCount,
+    /// The engine cannot be set up.
+    #[error("cannot set up the {engine:?} engine: {reason}")]
+    Engine {
+        /// Which.
+        engine: EngineKind,
+        /// Why.
+        reason: String,
+    },
+    /// A load thread could not run.
+    #[error("a load thread failed: {0}")]
+    Thread(String),
+}
+
+/// A look at a running load, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Since the load started (warmup included).
+    pub elapsed: Duration,
+    /// Whether the warmup is over.
+    pub measuring: bool,
+    /// Answers recorded so far.
+    pub responses: u64,
+}
+
+/// Runs the load described by `spec` until it is done or `stop` is set (then the outcome is
+/// marked partial), calling `observe` about ten times a second from the calling thread.
+pub fn run(
+    spec: &LoadSpec,
+    stop: &Arc<AtomicBool>,
+    observe: &mut dyn FnMut(Progress),
+) -> Result<LoadOutcome, LoadError> {
+    check(spec)?;
+    let threads = spec.threads as usize;
+    let live: Arc<[PaddedCounter]> = (0..threads).map(|_| PaddedCounter::default()).collect();
+    let start = Instant::now();
+    let clock = Clock {
+        measure_start: start + spec.warmup,
+        end: match spec.stop {
+            Stop::After(duration) => Some(start + spec.warmup + duration),
+            Stop::Requests(_) => None,
+        },
+        start,
+    };
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|index| {
+                let plan = ThreadPlan::new(spec, index);
+                let live = Arc::clone(&live);
+                let stop = Arc::clone(stop);
+                std::thread::Builder::new()
+                    .name(format!("load-{index}"))
+                    .spawn_scoped(scope, move || {
+                        load_thread(spec, plan, clock, &stop, &live[index].0)
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| LoadError::Thread(e.to_string()))?;
+        while !handles
+            .iter()
+            .all(std::thread::ScopedJoinHandle::is_finished)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = Instant::now();
+            observe(Progress {
+                elapsed: now - start,
+                measuring: now >= clock.measure_start,
+                responses: live.iter().map(|c| c.0.load(Ordering::Relaxed)).sum(),
+            });
+        }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| LoadError::Thread("a load thread panicked".into()))?
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+
+    let mut tally = Tally::default();
+    for result in &results {
+        tally.merge(&result.tally);
+    }
+    let stopped_at = Instant::now();
+    let last = results
+        .iter()
+        .filter_map(|r| r.last_done)
+        .max()
+        .unwrap_or(stopped_at);
+    Ok(LoadOutcome {
+        tally,
+        duration: last.saturating_duration_since(clock.measure_start),
+        client_cpu: results.iter().map(|r| r.busy).collect(),
+        partial: stop.load(Ordering::Relaxed),
+    })
+}
+
+/// Refuses what cannot run, before any thread starts: bad settings, an engine that cannot be
+/// built, and a target where no connection opens (fail fast rather than count refusals).
+fn check(spec: &LoadSpec) -> Result<(), LoadError> {
+    if let Some(rate) = spec.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(LoadError::Rate(rate));
+        }
+        if matches!(spec.stop, Stop::Requests(_)) {
+            return Err(LoadError::RateWithRequestCount);
+        }
+    }
+    if spec.connections < spec.threads {
+        return Err(LoadError::TooFewConnections {
+            connections: spec.connections,
+            threads: spec.threads,
+        });
+    }
+    let options = engine_options(spec, spec.connections as usize);
+    let engine_error = |reason: String| LoadError::Engine {
+        engine: spec.engine,
+        reason,
+    };
+    match spec.engine {
+        EngineKind::Hyper => HyperConnector::new(&spec.target, &options).map(drop)?,
+        EngineKind::Reqwest => ReqwestConnector::new(&spec.target, &options)
+            .map(drop)
+            .map_err(|e| engine_error(e.to_string()))?,
+    }
+    if spec.use_proxy {
+        return Ok(());
+    }
+    let addr = spec.target.socket_addr()?;
+    std::net::TcpStream::connect_timeout(&addr, spec.timeout.min(Duration::from_secs(5)))
+        .map(drop)
+        .map_err(|e| LoadError::Unreachable {
+            addr,
+            reason: e.to_string(),
+        })
+}
+
+fn engine_options(spec: &LoadSpec, connections: usize) -> EngineOptions {
+    EngineOptions {
+        connections,
+        timeout: spec.timeout,
+        http2: spec.http2,
+        use_proxy: spec.use_proxy,
+    }
+}
+
+/// The instants every thread works to, fixed before the threads start.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    start: Instant,
+    measure_start: Instant,
+    /// The end of the measurement, in a timed run.
+    end: Option<Instant>,
+}
+
+/// One thread's share of the load.
+#[derive(Debug, Clone, Copy)]
+struct ThreadPlan {
+    /// Index of this thread's first connection among all connections.
+    first_connection: u64,
+    connections: u64,
+    /// This thread's share of `-n`.
+    requests: Option<u64>,
+}
+
+impl ThreadPlan {
+    /// Spreads connections and requests as evenly as they go: the first threads take one more.
+    fn new(spec: &LoadSpec, index: usize) -> Self {
+        let threads = u64::from(spec.threads);
+        let index = index as u64;
+        let share = |total: u64, of: u64| total / threads + u64::from(of < total % threads);
+        let connections = u64::from(spec.connections);
+        Self {
+            first_connection: (0..index).map(|i| share(connections, i)).sum(),
+            connections: share(connections, index),
+            requests: match spec.stop {
+                Stop::Requests(n) => Some(share(n, index)),
+                Stop::After(_) => None,
+            },
+        }
+    }
+}
+
+/// What one load thread hands back.
+#[derive(Debug)]
+struct ThreadResult {
+    tally: Tally,
+    /// CPU time over wall time while measuring.
+    busy: f64,
+    last_done: Option<Instant>,
+}
+
+/// A counter alone on its cache line, so that threads bumping neighbouring counters do not
+/// slow each other down.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct PaddedCounter(AtomicU64);
+
+/// What the workers of one thread share (on that thread only).
+#[derive(Debug)]
+struct ThreadContext<'a> {
+    spec: &'a LoadSpec,
+    clock: Clock,
+    stop: &'a AtomicBool,
+    live: &'a AtomicU64,
+    tally: RefCell<Tally>,
+    /// Requests of `-n` this thread may still send.
+    tickets: Cell<Option<u64>>,
+    last_done: Cell<Option<Instant>>,
+}
+
+fn load_thread(
+    spec: &LoadSpec,
+    plan: ThreadPlan,
+    clock: Clock,
+    stop: &AtomicBool,
+    live: &AtomicU64,
+) -> Result<ThreadResult, LoadError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| LoadError::Thread(e.to_string()))?;
+    let options = engine_options(spec, plan.connections as usize);
+    let engine_error = |reason: String| LoadError::Engine {
+        engine: spec.engine,
+        reason,
+    };
+    let context = ThreadContext {
+        spec,
+        clock,
+        stop,
+        live,
+        tally: RefCell::new(Tally::default()),
+        tickets: Cell::new(plan.requests),
+        last_done: Cell::new(None),
+    };
+    let busy = match spec.engine {
+        EngineKind::Hyper => {
+            let connector = HyperConnector::new(&spec.target, &options)?;
+            drive(&runtime, &connector, &context, plan)
+        }
+        EngineKind::Reqwest => {
+            let connector = ReqwestConnector::new(&spec.target, &options)
+                .map_err(|e| engine_error(e.to_string()))?;
+            drive(&runtime, &connector, &context, plan)
+        }
+    };
+    Ok(ThreadResult {
+        tally: context.tally.into_inner(),
+        busy,
+        last_done: context.last_done.get(),
+    })
+}
+
+/// Runs this thread's workers to the end of the load (or the stop) and returns how busy the
+/// thread was while measuring.
+fn drive<C: Connector>(
+    runtime: &tokio::runtime::Runtime,
+    connector: &C,
+    context: &ThreadContext<'_>,
+    plan: ThreadPlan,
+) -> f64 {
+    runtime.block_on(async {
+        let cpu_start = Cell::new(None);
+        // All workers of the thread in one task: only the woken ones are polled.
+        let workers = join_all(
+            (0..plan.connections).map(|i| worker(connector, context, plan.first_connection + i)),
+        );
+        let measure_cpu = async {
+            tokio::time::sleep_until(context.clock.measure_start.into()).await;
+            cpu_start.set(Some((Instant::now(), thread_cpu_time())));
+            std::future::pending::<()>().await;
+        };
+        // Requests in flight when the stop comes are abandoned, not waited for.
+        let stopped = async {
+            while !context.stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::select! {
+            _ = workers => {}
+            () = stopped => {}
+            () = measure_cpu => {}
+        }
+        cpu_start.get().map_or(0.0, |(wall, cpu)| {
+            let wall = wall.elapsed().as_secs_f64();
+            let cpu = thread_cpu_time().saturating_sub(cpu).as_secs_f64();
+            if wall > 0.0 {
+                (cpu / wall).min(1.0)
+            } else {
+                0.0
+            }
+        })
+    })
+}
+
+/// One connection's loop: decide whether the next request is still part of the run, wait for
+/// its due time (open loop), send it, record the answer or the failure.
+async fn worker<C: Connector>(connector: &C, context: &ThreadContext<'_>, connection: u64) {
+    let spec = context.spec;
+    let clock = context.clock;
+    let schedule = spec
+        .rate
+        .map(|rate| Schedule::new(rate, connection, u64::from(spec.connections)));
+    let variants = spec.target.urls.len();
+    let mut variant = connection as usize % variants;
+    let mut conn: Option<C::Conn> = None;
+    let mut k = 0;
+    while !context.stop.load(Ordering::Relaxed) {
+        // Open loop: the request is due at a fixed time; closed loop: now.
+        let due = match schedule {
+            Some(schedule) => {
+                let due = clock.start + schedule.due(k);
+                k += 1;
+                if clock.end.is_some_and(|end| due >= end) {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+            None => {
+                let now = Instant::now();
+                if clock.end.is_some_and(|end| now >= end) {
+                    break;
+                }
+                now
+            }
+        };
+        let measuring = due >= clock.measure_start;
+        if measuring && !take_ticket(&context.tickets) {
+            break;
+        }
+        let sent = Instant::now();
+        let result = match conn.as_mut() {
+            Some(open) => send(open, variant, spec.timeout).await,
+            None => match connector.connect().await {
+                Ok(open) => send(conn.insert(open), variant, spec.timeout).await,
+                Err(kind) => Err(kind),
+            },
+        };
+        let done = Instant::now();
+        variant = (variant + 1) % variants;
+        match result {
+            Ok(exchange) if measuring => {
+                let mut tally = context.tally.borrow_mut();
+                tally.record_status(exchange.status, exchange.body_bytes);
+                tally.latency.record(micros(done - due));
+                if schedule.is_some() {
+                    tally.latency_uncorrected.record(micros(done - sent));
+                }
+                context.live.fetch_add(1, Ordering::Relaxed);
+                context.last_done.set(Some(done));
+            }
+            Ok(_) => {}
+            Err(kind) => {
+                // A failed connection is never reused: the next request opens a new one.
+                conn = None;
+                if measuring {
+                    context.tally.borrow_mut().record_error(kind);
+                    context.last_done.set(Some(done));
+                }
+                // A refusing target answers at once; pause so the loop does not spin.
+                if kind == ErrorKind::Refused {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn send<T: Connection>(
+    conn: &mut T,
+    variant: usize,
+    timeout: Duration,
+) -> Result<crate::engine::Exchange, ErrorKind> {
+    tokio::time::timeout(timeout, conn.send(variant))
+        .await
+        .unwrap_or(Err(ErrorKind::Timeout))
+}
+
+/// Takes one of the thread's `-n` requests; false when they are all gone.
+fn take_ticket(tickets: &Cell<Option<u64>>) -> bool {
+    match tickets.get() {
+        None => true,
+        Some(0) => false,
+        Some(left) => {
+            tickets.set(Some(left - 1));
+            true
+        }
+    }
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// CPU time (user + system) of the calling thread.
+fn thread_cpu_time() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_THREAD).map_or(Duration::ZERO, |usage| {
+        let as_duration = |tv: nix::sys::time::TimeVal| {
+            Duration::new(
+                u64::try_from(tv.tv_sec()).unwrap_or(0),
+                u32::try_from(tv.tv_usec()).unwrap_or(0) * 1000,
+            )
+        };
+        as_duration(usage.user_time()) + as_duration(usage.system_time())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(connections: u32, threads: u32, stop: Stop) -> LoadSpec {
+        LoadSpec {
+            target: Target::new("http://127.0.0.1:9/", "GET", &[], bytes::Bytes::new()).unwrap(),
+            engine: EngineKind::Hyper,
+            connections,
+            threads,
+            stop,
+            rate: None,
+            warmup: Duration::ZERO,
+            timeout: Duration::from_secs(1),
+            http2: false,
+            use_proxy: false,
+        }
+    }
+
+    #[test]
+    fn connections_and_requests_are_spread_exactly_over_threads() {
+        let s = spec(10, 3, Stop::Requests(100));
+        let plans: Vec<ThreadPlan> = (0..3).map(|i| ThreadPlan::new(&s, i)).collect();
+        assert_eq!(
+            plans.iter().map(|p| p.connections).collect::<Vec<_>>(),
+            [4, 3, 3]
+        );
+        assert_eq!(
+            plans.iter().map(|p| p.first_connection).collect::<Vec<_>>(),
+            [0, 4, 7]
+        );
+        assert_eq!(plans.iter().map(|p| p.requests.unwrap()).sum::<u64>(), 100);
+    }
+
+    #[test]
+    fn impossible_loads_are_refused_before_they_start() {
+        let never = &mut |_| {};
+        let stop = Arc::new(AtomicBool::new(false));
+        let err = run(
+            &spec(1, 2, Stop::After(Duration::from_secs(1))),
+            &stop,
+            never,
+        )
+        .unwrap_err();
+        assert!(matches!(err, LoadError::TooFewConnections { .. }), "{err}");
+        let mut bad_rate = spec(1, 1, Stop::After(Duration::from_secs(1)));
+        bad_rate.rate = Some(0.0);
+        assert!(matches!(
+            run(&bad_rate, &stop, never),
+            Err(LoadError::Rate(_))
+        ));
+        bad_rate.rate = Some(10.0);
+        bad_rate.stop = Stop::Requests(5);
+        assert!(matches!(
+            run(&bad_rate, &stop, never),
+            Err(LoadError::RateWithRequestCount)
+        ));
+        // A port that was just free: nothing listens there, so fail fast, before any load.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut closed = spec(1, 1, Stop::Requests(5));
+        closed.target = Target::new(
+            &format!("http://127.0.0.1:{port}/"),
+            "GET",
+            &[],
+            bytes::Bytes::new(),
+        )
+        .unwrap();
+        let err = run(&closed, &stop, never).unwrap_err();
+        assert!(matches!(err, LoadError::Unreachable { .. }), "{err}");
+    }
+
+    #[test]
+    fn tickets_run_out_exactly() {
+        let tickets = Cell::new(Some(2));
+        assert!(take_ticket(&tickets));
+        assert!(take_ticket(&tickets));
+        assert!(!take_ticket(&tickets));
+        assert!(take_ticket(&Cell::new(None)));
+    }
+}

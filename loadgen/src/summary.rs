@@ -1,0 +1,512 @@
+//! The result of `loadgen run` as data ([`RunReport`], what `--json` writes and `merge` reads),
+//! and as the text a person reads.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::cli::EngineKind;
+use crate::load::{CLIENT_BOUND_BUSY, LoadOutcome, LoadSpec, Stop};
+use crate::stats::{HistogramError, LatencyHistogram, LatencySummary};
+
+/// Version of the JSON layout of [`RunReport`].
+pub const RUN_SCHEMA_VERSION: u32 = 1;
+/// An open-loop run that reaches less than this share of its target rate gets a warning.
+pub const RATE_SHORTFALL: f64 = 0.95;
+
+/// The settings a run was made with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// The URL (with `{id}` if it varied ids).
+    pub url: String,
+    /// Request method.
+    pub method: String,
+    /// Which client.
+    pub engine: EngineKind,
+    /// Connections.
+    pub connections: u32,
+    /// Load threads.
+    pub threads: u32,
+    /// Measured duration asked for, in seconds (timed runs).
+    pub duration_s: Option<f64>,
+    /// Requests asked for (`-n` runs).
+    pub requests: Option<u64>,
+    /// Open-loop target rate, requests per second.
+    pub rate: Option<f64>,
+    /// Warmup, seconds.
+    pub warmup_s: f64,
+    /// Per-request timeout, seconds.
+    pub timeout_s: f64,
+    /// HTTP/2.
+    pub http2: bool,
+}
+
+impl RunSettings {
+    /// The settings of `spec`, with the URL as the user gave it.
+    pub fn of(spec: &LoadSpec, url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            method: spec.target.method.to_string(),
+            engine: spec.engine,
+            connections: spec.connections,
+            threads: spec.threads,
+            duration_s: match spec.stop {
+                Stop::After(d) => Some(d.as_secs_f64()),
+                Stop::Requests(_) => None,
+            },
+            requests: match spec.stop {
+                Stop::Requests(n) => Some(n),
+                Stop::After(_) => None,
+            },
+            rate: spec.rate,
+            warmup_s: spec.warmup.as_secs_f64(),
+            timeout_s: spec.timeout.as_secs_f64(),
+            http2: spec.http2,
+        }
+    }
+}
+
+/// Everything a run measured, as written by `--json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Layout version ([`RUN_SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// How the run was made; absent in a merge of runs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub settings: Option<RunSettings>,
+    /// The files a merge was made from.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub merged_from: Vec<String>,
+    /// Requests sent while measuring: answers plus failures.
+    pub requests: u64,
+    /// Answers received, whatever their status.
+    pub responses: u64,
+    /// Measured time, seconds.
+    pub duration_s: f64,
+    /// Answers per second.
+    pub rps: f64,
+    /// Latency in µs: from the due time in an open-loop run (coordinated omission corrected),
+    /// from the send otherwise.
+    pub latency_us: LatencySummary,
+    /// Open loop only: latency in µs from the actual send.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub latency_uncorrected_us: Option<LatencySummary>,
+    /// Answers per status code.
+    pub status: BTreeMap<String, u64>,
+    /// Failures per kind (refused, reset, timeout, other).
+    pub errors: BTreeMap<String, u64>,
+    /// Body bytes read.
+    pub body_bytes: u64,
+    /// How busy each load thread was (CPU time / wall time).
+    pub client_cpu: Vec<f64>,
+    /// A load thread was saturated: the figures are a lower bound for the server.
+    pub client_bound: bool,
+    /// Stopped early (Ctrl-C): what was measured so far.
+    pub partial: bool,
+    /// Open loop: requests sent per second, to set against the target rate.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub achieved_rate: Option<f64>,
+    /// The latency histogram (HdrHistogram V2, base64).
+    pub histogram: String,
+    /// Open loop only: the uncorrected latency histogram (HdrHistogram V2, base64).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub histogram_uncorrected: Option<String>,
+}
+
+/// Reports that cannot be merged.
+#[derive(Debug, Error)]
+pub enum MergeError {
+    /// Nothing to merge.
+    #[error("nothing to merge")]
+    Empty,
+    /// A histogram is unreadable.
+    #[error("{file}: {source}")]
+    Histogram {
+        /// The report's file.
+        file: String,
+        /// Why.
+        source: HistogramError,
+    },
+    /// Written by another version of the layout.
+    #[error("{file}: schema version {found}, this loadgen reads {RUN_SCHEMA_VERSION}")]
+    Schema {
+        /// The report's file.
+        file: String,
+        /// What it says.
+        found: u32,
+    },
+}
+
+impl RunReport {
+    /// The report of a load.
+    pub fn new(settings: RunSettings, outcome: &LoadOutcome) -> Self {
+        let tally = &outcome.tally;
+        let open_loop = settings.rate.is_some();
+        let duration_s = outcome.duration.as_secs_f64();
+        let requests = tally.responses() + tally.failures();
+        Self {
+            schema_version: RUN_SCHEMA_VERSION,
+            settings: Some(settings),
+            merged_from: Vec::new(),
+            requests,
+            responses: tally.responses(),
+            duration_s,
+            rps: outcome.rps(),
+            latency_us: tally.latency.summary(),
+            latency_uncorrected_us: open_loop.then(|| tally.latency_uncorrected.summary()),
+            status: tally
+                .status
+                .iter()
+                .map(|(code, n)| (code.to_string(), *n))
+                .collect(),
+            errors: tally
+                .errors
+                .iter()
+                .map(|(kind, n)| (kind.to_string(), *n))
+                .collect(),
+            body_bytes: tally.body_bytes,
+            client_cpu: outcome.client_cpu.clone(),
+            client_bound: outcome.client_bound(),
+            partial: outcome.partial,
+            achieved_rate: open_loop.then(|| {
+                if duration_s > 0.0 {
+                    requests as f64 / duration_s
+                } else {
+                    0.0
+                }
+            }),
+            histogram: tally.latency.to_base64(),
+            histogram_uncorrected: open_loop.then(|| tally.latency_uncorrected.to_base64()),
+        }
+    }
+
+    /// The latency histogram, decoded.
+    pub fn latency_histogram(&self) -> Result<LatencyHistogram, HistogramError> {
+        LatencyHistogram::from_base64(&self.histogram)
+    }
+
+    /// Merges runs made at the same time (for example from several machines against one
+    /// server): counts and histograms add up exactly, throughputs add up, and the duration is
+    /// the longest.
+    pub fn merge(reports: &[(String, Self)]) -> Result<Self, MergeError> {
+        let ((_, first), _) = reports.split_first().ok_or(MergeError::Empty)?;
+        let mut merged = Self {
+            settings: None,
+            merged_from: Vec::new(),
+            ..first.clone()
+        };
+        let mut latency = LatencyHistogram::default();
+        let mut uncorrected: Option<LatencyHistogram> = None;
+        let sum = |into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>| {
+            for (key, n) in from {
+                *into.entry(key.clone()).or_default() += n;
+            }
+        };
+        let (mut status, mut errors) = (BTreeMap::new(), BTreeMap::new());
+        let (mut requests, mut responses, mut body_bytes, mut rps, mut duration_s) =
+            (0, 0, 0, 0.0, 0.0_f64);
+        let mut achieved: Option<f64> = None;
+        merged.client_cpu.clear();
+        for (file, report) in reports {
+            if report.schema_version != RUN_SCHEMA_VERSION {
+                return Err(MergeError::Schema {
+                    file: file.clone(),
+                    found: report.schema_version,
+                });
+            }
+            let histogram_error = |source| MergeError::Histogram {
+                file: file.clone(),
+                source,
+            };
+            latency.merge(&report.latency_histogram().map_err(histogram_error)?);
+            if let Some(text) = &report.histogram_uncorrected {
+                let h = LatencyHistogram::from_base64(text).map_err(histogram_error)?;
+                uncorrected
+                    .get_or_insert_with(LatencyHistogram::default)
+                    .merge(&h);
+            }
+            sum(&mut status, &report.status);
+            sum(&mut errors, &report.errors);
+            requests += report.requests;
+            responses += report.responses;
+            body_bytes += report.body_bytes;
+            rps += report.rps;
+            duration_s = duration_s.max(report.duration_s);
+            if let Some(rate) = report.achieved_rate {
+                *achieved.get_or_insert(0.0) += rate;
+            }
+            merged.client_cpu.extend_from_slice(&report.client_cpu);
+            merged.client_bound |= report.client_bound;
+            merged.partial |= report.partial;
+            merged.merged_from.push(file.clone());
+        }
+        Ok(Self {
+            requests,
+            responses,
+            duration_s,
+            rps,
+            latency_us: latency.summary(),
+            latency_uncorrected_us: uncorrected.as_ref().map(LatencyHistogram::summary),
+            status,
+            errors,
+            body_bytes,
+            achieved_rate: achieved,
+            histogram: latency.to_base64(),
+            histogram_uncorrected: uncorrected.as_ref().map(LatencyHistogram::to_base64),
+            ..merged
+        })
+    }
+
+    /// The summary a person reads.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        match &self.settings {
+            Some(s) => {
+                let shape = match s.rate {
+                    Some(rate) => format!("open loop at {} req/s", group(rate.round() as u64)),
+                    None => "closed loop".to_owned(),
+                };
+                let _ = writeln!(
+                    w,
+                    "{} {} — {} engine, {} connections, {} thread{}, {shape}",
+                    s.method,
+                    s.url,
+                    match s.engine {
+                        EngineKind::Reqwest => "reqwest",
+                        EngineKind::Hyper => "hyper",
+                    },
+                    s.connections,
+                    s.threads,
+                    if s.threads == 1 { "" } else { "s" },
+                );
+            }
+            None => {
+                let _ = writeln!(w, "merge of {}", self.merged_from.join(", "));
+            }
+        }
+        let _ = writeln!(
+            w,
+            "  requests      {} in {:.2} s ({} answered, {} failed)",
+            group(self.requests),
+            self.duration_s,
+            group(self.responses),
+            group(self.requests - self.responses)
+        );
+        let _ = writeln!(w, "  throughput    {} req/s", group_f(self.rps));
+        let label = if self.latency_uncorrected_us.is_some() {
+            "latency (µs, from due time)"
+        } else {
+            "latency (µs)"
+        };
+        let _ = writeln!(w, "  {label:<13} {}", latency_line(&self.latency_us));
+        if let Some(uncorrected) = &self.latency_uncorrected_us {
+            let _ = writeln!(
+                w,
+                "  {:<13} {}",
+                "latency (µs, from send)",
+                latency_line(uncorrected)
+            );
+        }
+        let statuses: Vec<String> = self
+            .status
+            .iter()
+            .map(|(code, n)| format!("{code}: {}", group(*n)))
+            .collect();
+        let _ = writeln!(
+            w,
+            "  status        {}",
+            if statuses.is_empty() {
+                "none".to_owned()
+            } else {
+                statuses.join(", ")
+            }
+        );
+        let errors: Vec<String> = self
+            .errors
+            .iter()
+            .map(|(kind, n)| format!("{kind}: {}", group(*n)))
+            .collect();
+        let _ = writeln!(
+            w,
+            "  errors        {}",
+            if errors.is_empty() {
+                "none".to_owned()
+            } else {
+                errors.join(", ")
+            }
+        );
+        let _ = writeln!(w, "  body bytes    {}", group(self.body_bytes));
+        let cpu: Vec<String> = self
+            .client_cpu
+            .iter()
+            .map(|busy| format!("{:.0} %", busy * 100.0))
+            .collect();
+        let _ = writeln!(
+            w,
+            "  client CPU    {} busy (per load thread)",
+            cpu.join(", ")
+        );
+        if let (Some(target), Some(achieved)) = (
+            self.settings.as_ref().and_then(|s| s.rate),
+            self.achieved_rate,
+        ) && achieved < target * RATE_SHORTFALL
+        {
+            let _ = writeln!(
+                w,
+                "warning: the run sent {} req/s, short of the {} req/s asked for: the client or the server could not keep up",
+                group_f(achieved),
+                group_f(target)
+            );
+        }
+        if self.client_bound {
+            let _ = writeln!(
+                w,
+                "warning: client-bound: a load thread was busy {:.0} % of the time or more, so these figures are a lower bound for the server (add -t threads, use --engine hyper, or give the client more CPU)",
+                CLIENT_BOUND_BUSY * 100.0
+            );
+        }
+        if self.partial {
+            let _ = writeln!(
+                w,
+                "note: stopped early; these are the results so far (partial)"
+            );
+        }
+        out
+    }
+}
+
+fn latency_line(l: &LatencySummary) -> String {
+    format!(
+        "min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+        group(l.min),
+        group_f(l.mean),
+        group(l.p50),
+        group(l.p90),
+        group(l.p99),
+        group(l.p999),
+        group(l.max)
+    )
+}
+
+/// `1234567` as `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A float with one decimal, grouped: `123,456.7`.
+pub fn group_f(x: f64) -> String {
+    let tenths = (x * 10.0).round().max(0.0) as u64;
+    format!("{}.{}", group(tenths / 10), tenths % 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::stats::{ErrorKind, Tally};
+
+    fn report(latencies: &[u64], status: u16, rate: Option<f64>) -> RunReport {
+        let mut tally = Tally::default();
+        for &us in latencies {
+            tally.latency.record(us);
+            tally.latency_uncorrected.record(us / 2);
+            tally.record_status(status, 10);
+        }
+        tally.record_error(ErrorKind::Timeout);
+        let outcome = LoadOutcome {
+            tally,
+            duration: Duration::from_secs(2),
+            client_cpu: vec![0.95],
+            partial: false,
+        };
+        let settings = RunSettings {
+            url: "http://x/".into(),
+            method: "GET".into(),
+            engine: EngineKind::Hyper,
+            connections: 4,
+            threads: 1,
+            duration_s: Some(2.0),
+            requests: None,
+            rate,
+            warmup_s: 0.0,
+            timeout_s: 1.0,
+            http2: false,
+        };
+        RunReport::new(settings, &outcome)
+    }
+
+    #[test]
+    fn a_report_carries_every_required_field_in_json() {
+        let json = serde_json::to_value(report(&[100, 200, 300], 200, None)).unwrap();
+        for field in [
+            "requests",
+            "duration_s",
+            "rps",
+            "latency_us",
+            "status",
+            "errors",
+            "client_cpu",
+            "client_bound",
+            "partial",
+            "histogram",
+        ] {
+            assert!(json.get(field).is_some(), "{field}");
+        }
+        for field in ["min", "mean", "p50", "p90", "p99", "p999", "max"] {
+            assert!(json["latency_us"].get(field).is_some(), "{field}");
+        }
+        assert_eq!(json["requests"], 4);
+        assert_eq!(json["status"]["200"], 3);
+        assert_eq!(json["errors"]["timeout"], 1);
+        assert_eq!(json["client_bound"], true);
+        assert_eq!(json["rps"], 1.5);
+    }
+
+    #[test]
+    fn merging_adds_counts_and_histograms_exactly() {
+        let a = report(&[100; 10], 200, Some(10.0));
+        let b = report(&[10_000; 30], 404, Some(10.0));
+        let merged =
+            RunReport::merge(&[("a.json".into(), a.clone()), ("b.json".into(), b)]).unwrap();
+        assert_eq!(merged.responses, 40);
+        assert_eq!(merged.requests, 42);
+        assert_eq!(merged.status["200"], 10);
+        assert_eq!(merged.status["404"], 30);
+        assert_eq!(merged.errors["timeout"], 2);
+        assert_eq!(merged.latency_histogram().unwrap().len(), 40);
+        assert!((merged.latency_us.p50 as f64 - 10_000.0).abs() < 10.0);
+        assert_eq!(merged.rps, 5.0 + 15.0);
+        assert!(merged.latency_uncorrected_us.is_some());
+        assert_eq!(merged.merged_from, ["a.json", "b.json"]);
+        let mut bad = a;
+        bad.histogram = "%%%".into();
+        assert!(RunReport::merge(&[("bad.json".into(), bad)]).is_err());
+    }
+
+    #[test]
+    fn the_text_warns_about_a_saturated_client_and_a_missed_rate() {
+        let text = report(&[1_000; 4], 200, Some(1000.0)).to_text();
+        assert!(text.contains("client-bound"), "{text}");
+        assert!(text.contains("short of the 1,000.0 req/s"), "{text}");
+        assert!(text.contains("from due time"), "{text}");
+    }
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(group_f(123456.78), "123,456.8");
+    }
+}
