@@ -8,12 +8,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
 use thiserror::Error;
+use tokio::task::{JoinSet, LocalSet};
 
 use crate::cli::EngineKind;
 use crate::engine::{Connection, Connector, EngineOptions, HyperConnector, ReqwestConnector};
@@ -154,6 +155,7 @@ pub fn run(
     check(spec)?;
     let threads = spec.threads as usize;
     let live: Arc<[PaddedCounter]> = (0..threads).map(|_| PaddedCounter::default()).collect();
+    let shared_spec = Arc::new(spec.clone());
     let start = Instant::now();
     let clock = Clock {
         measure_start: start + spec.warmup,
@@ -169,10 +171,11 @@ pub fn run(
                 let plan = ThreadPlan::new(spec, index);
                 let live = Arc::clone(&live);
                 let stop = Arc::clone(stop);
+                let shared_spec = Arc::clone(&shared_spec);
                 std::thread::Builder::new()
                     .name(format!("load-{index}"))
                     .spawn_scoped(scope, move || {
-                        load_thread(spec, plan, clock, &stop, &live[index].0)
+                        load_thread(shared_spec, plan, clock, stop, live, index)
                     })
             })
             .collect::<Result<_, _>>()
@@ -319,11 +322,13 @@ struct PaddedCounter(AtomicU64);
 
 /// What the workers of one thread share (on that thread only).
 #[derive(Debug)]
-struct ThreadContext<'a> {
-    spec: &'a LoadSpec,
+struct ThreadContext {
+    spec: Arc<LoadSpec>,
     clock: Clock,
-    stop: &'a AtomicBool,
-    live: &'a AtomicU64,
+    stop: Arc<AtomicBool>,
+    /// All threads' progress counters; this thread writes only its own.
+    live: Arc<[PaddedCounter]>,
+    thread: usize,
     tally: RefCell<Tally>,
     /// Requests of `-n` this thread may still send.
     tickets: Cell<Option<u64>>,
@@ -331,43 +336,43 @@ struct ThreadContext<'a> {
 }
 
 fn load_thread(
-    spec: &LoadSpec,
+    spec: Arc<LoadSpec>,
     plan: ThreadPlan,
     clock: Clock,
-    stop: &AtomicBool,
-    live: &AtomicU64,
+    stop: Arc<AtomicBool>,
+    live: Arc<[PaddedCounter]>,
+    thread: usize,
 ) -> Result<ThreadResult, LoadError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| LoadError::Thread(e.to_string()))?;
-    let options = engine_options(spec, plan.connections as usize);
-    let engine_error = |reason: String| LoadError::Engine {
-        engine: spec.engine,
-        reason,
-    };
-    let context = ThreadContext {
-        spec,
+    let options = engine_options(&spec, plan.connections as usize);
+    let engine = spec.engine;
+    let engine_error = |reason: String| LoadError::Engine { engine, reason };
+    let context = Rc::new(ThreadContext {
+        spec: Arc::clone(&spec),
         clock,
         stop,
         live,
+        thread,
         tally: RefCell::new(Tally::default()),
         tickets: Cell::new(plan.requests),
         last_done: Cell::new(None),
-    };
-    let busy = match spec.engine {
+    });
+    let busy = match engine {
         EngineKind::Hyper => {
             let connector = HyperConnector::new(&spec.target, &options)?;
-            drive(&runtime, &connector, &context, plan)
+            drive(&runtime, Rc::new(connector), &context, plan)
         }
         EngineKind::Reqwest => {
             let connector = ReqwestConnector::new(&spec.target, &options)
                 .map_err(|e| engine_error(e.to_string()))?;
-            drive(&runtime, &connector, &context, plan)
+            drive(&runtime, Rc::new(connector), &context, plan)
         }
     };
     Ok(ThreadResult {
-        tally: context.tally.into_inner(),
+        tally: context.tally.take(),
         busy,
         last_done: context.last_done.get(),
     })
@@ -375,18 +380,25 @@ fn load_thread(
 
 /// Runs this thread's workers to the end of the load (or the stop) and returns how busy the
 /// thread was while measuring.
-fn drive<C: Connector>(
+fn drive<C: Connector + 'static>(
     runtime: &tokio::runtime::Runtime,
-    connector: &C,
-    context: &ThreadContext<'_>,
+    connector: Rc<C>,
+    context: &Rc<ThreadContext>,
     plan: ThreadPlan,
 ) -> f64 {
-    runtime.block_on(async {
+    let local = LocalSet::new();
+    local.block_on(runtime, async {
         let cpu_start = Cell::new(None);
-        // All workers of the thread in one task: only the woken ones are polled.
-        let workers = join_all(
-            (0..plan.connections).map(|i| worker(connector, context, plan.first_connection + i)),
-        );
+        // One task per connection, as in wrk: tokio polls only the ones that are woken.
+        let mut workers = JoinSet::new();
+        for i in 0..plan.connections {
+            workers.spawn_local(worker(
+                Rc::clone(&connector),
+                Rc::clone(context),
+                plan.first_connection + i,
+            ));
+        }
+        let all_done = async { while workers.join_next().await.is_some() {} };
         let measure_cpu = async {
             tokio::time::sleep_until(context.clock.measure_start.into()).await;
             cpu_start.set(Some((Instant::now(), thread_cpu_time())));
@@ -399,7 +411,7 @@ fn drive<C: Connector>(
             }
         };
         tokio::select! {
-            _ = workers => {}
+            () = all_done => {}
             () = stopped => {}
             () = measure_cpu => {}
         }
@@ -417,8 +429,8 @@ fn drive<C: Connector>(
 
 /// One connection's loop: decide whether the next request is still part of the run, wait for
 /// its due time (open loop), send it, record the answer or the failure.
-async fn worker<C: Connector>(connector: &C, context: &ThreadContext<'_>, connection: u64) {
-    let spec = context.spec;
+async fn worker<C: Connector>(connector: Rc<C>, context: Rc<ThreadContext>, connection: u64) {
+    let spec = &*context.spec;
     let clock = context.clock;
     let schedule = spec
         .rate
@@ -469,7 +481,9 @@ async fn worker<C: Connector>(connector: &C, context: &ThreadContext<'_>, connec
                 if schedule.is_some() {
                     tally.latency_uncorrected.record(micros(done - sent));
                 }
-                context.live.fetch_add(1, Ordering::Relaxed);
+                context.live[context.thread]
+                    .0
+                    .fetch_add(1, Ordering::Relaxed);
                 context.last_done.set(Some(done));
             }
             Ok(_) => {}
