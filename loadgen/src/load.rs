@@ -6,15 +6,14 @@
 //! counter for the progress display; the tallies are merged once, at the end. Nothing here
 //! prints: the caller gets [`Progress`] callbacks and a [`LoadOutcome`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::net::SocketAddr;
-use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
-use tokio::task::{JoinSet, LocalSet};
+use tokio::task::JoinSet;
 
 use crate::cli::EngineKind;
 use crate::engine::{Connection, Connector, EngineOptions, HyperConnector, ReqwestConnector};
@@ -329,10 +328,18 @@ struct ThreadContext {
     /// All threads' progress counters; this thread writes only its own.
     live: Arc<[PaddedCounter]>,
     thread: usize,
-    tally: RefCell<Tally>,
+    /// The thread's records. Its tasks never run at once (one thread, one runtime), so the
+    /// lock is never contended; it is there because tasks on tokio's scheduler must be `Send`.
+    records: Mutex<Records>,
     /// Requests of `-n` this thread may still send.
-    tickets: Cell<Option<u64>>,
-    last_done: Cell<Option<Instant>>,
+    tickets: Option<AtomicU64>,
+}
+
+/// What a thread's workers record.
+#[derive(Debug, Default)]
+struct Records {
+    tally: Tally,
+    last_done: Option<Instant>,
 }
 
 fn load_thread(
@@ -350,51 +357,50 @@ fn load_thread(
     let options = engine_options(&spec, plan.connections as usize);
     let engine = spec.engine;
     let engine_error = |reason: String| LoadError::Engine { engine, reason };
-    let context = Rc::new(ThreadContext {
+    let context = Arc::new(ThreadContext {
         spec: Arc::clone(&spec),
         clock,
         stop,
         live,
         thread,
-        tally: RefCell::new(Tally::default()),
-        tickets: Cell::new(plan.requests),
-        last_done: Cell::new(None),
+        records: Mutex::default(),
+        tickets: plan.requests.map(AtomicU64::new),
     });
     let busy = match engine {
         EngineKind::Hyper => {
             let connector = HyperConnector::new(&spec.target, &options)?;
-            drive(&runtime, Rc::new(connector), &context, plan)
+            drive(&runtime, Arc::new(connector), &context, plan)
         }
         EngineKind::Reqwest => {
             let connector = ReqwestConnector::new(&spec.target, &options)
                 .map_err(|e| engine_error(e.to_string()))?;
-            drive(&runtime, Rc::new(connector), &context, plan)
+            drive(&runtime, Arc::new(connector), &context, plan)
         }
     };
+    let records = std::mem::take(&mut *lock(&context.records));
     Ok(ThreadResult {
-        tally: context.tally.take(),
+        tally: records.tally,
         busy,
-        last_done: context.last_done.get(),
+        last_done: records.last_done,
     })
 }
 
 /// Runs this thread's workers to the end of the load (or the stop) and returns how busy the
 /// thread was while measuring.
-fn drive<C: Connector + 'static>(
+fn drive<C: Connector>(
     runtime: &tokio::runtime::Runtime,
-    connector: Rc<C>,
-    context: &Rc<ThreadContext>,
+    connector: Arc<C>,
+    context: &Arc<ThreadContext>,
     plan: ThreadPlan,
 ) -> f64 {
-    let local = LocalSet::new();
-    local.block_on(runtime, async {
+    runtime.block_on(async {
         let cpu_start = Cell::new(None);
         // One task per connection, as in wrk: tokio polls only the ones that are woken.
         let mut workers = JoinSet::new();
         for i in 0..plan.connections {
-            workers.spawn_local(worker(
-                Rc::clone(&connector),
-                Rc::clone(context),
+            workers.spawn(worker(
+                Arc::clone(&connector),
+                Arc::clone(context),
                 plan.first_connection + i,
             ));
         }
@@ -429,7 +435,7 @@ fn drive<C: Connector + 'static>(
 
 /// One connection's loop: decide whether the next request is still part of the run, wait for
 /// its due time (open loop), send it, record the answer or the failure.
-async fn worker<C: Connector>(connector: Rc<C>, context: Rc<ThreadContext>, connection: u64) {
+async fn worker<C: Connector>(connector: Arc<C>, context: Arc<ThreadContext>, connection: u64) {
     let spec = &*context.spec;
     let clock = context.clock;
     let schedule = spec
@@ -475,24 +481,31 @@ async fn worker<C: Connector>(connector: Rc<C>, context: Rc<ThreadContext>, conn
         variant = (variant + 1) % variants;
         match result {
             Ok(exchange) if measuring => {
-                let mut tally = context.tally.borrow_mut();
-                tally.record_status(exchange.status, exchange.body_bytes);
-                tally.latency.record(micros(done - due));
+                let mut records = lock(&context.records);
+                records
+                    .tally
+                    .record_status(exchange.status, exchange.body_bytes);
+                records.tally.latency.record(micros(done - due));
                 if schedule.is_some() {
-                    tally.latency_uncorrected.record(micros(done - sent));
+                    records
+                        .tally
+                        .latency_uncorrected
+                        .record(micros(done - sent));
                 }
+                records.last_done = Some(done);
+                drop(records);
                 context.live[context.thread]
                     .0
                     .fetch_add(1, Ordering::Relaxed);
-                context.last_done.set(Some(done));
             }
             Ok(_) => {}
             Err(kind) => {
                 // A failed connection is never reused: the next request opens a new one.
                 conn = None;
                 if measuring {
-                    context.tally.borrow_mut().record_error(kind);
-                    context.last_done.set(Some(done));
+                    let mut records = lock(&context.records);
+                    records.tally.record_error(kind);
+                    records.last_done = Some(done);
                 }
                 // A refusing target answers at once; pause so the loop does not spin.
                 if kind == ErrorKind::Refused {
@@ -514,15 +527,18 @@ async fn send<T: Connection>(
 }
 
 /// Takes one of the thread's `-n` requests; false when they are all gone.
-fn take_ticket(tickets: &Cell<Option<u64>>) -> bool {
-    match tickets.get() {
-        None => true,
-        Some(0) => false,
-        Some(left) => {
-            tickets.set(Some(left - 1));
-            true
-        }
-    }
+fn take_ticket(tickets: &Option<AtomicU64>) -> bool {
+    tickets.as_ref().is_none_or(|left| {
+        left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    })
+}
+
+/// Locks the records; a worker that panicked holding them leaves them usable.
+fn lock(records: &Mutex<Records>) -> std::sync::MutexGuard<'_, Records> {
+    records
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn micros(duration: Duration) -> u64 {
@@ -620,10 +636,10 @@ mod tests {
 
     #[test]
     fn tickets_run_out_exactly() {
-        let tickets = Cell::new(Some(2));
+        let tickets = Some(AtomicU64::new(2));
         assert!(take_ticket(&tickets));
         assert!(take_ticket(&tickets));
         assert!(!take_ticket(&tickets));
-        assert!(take_ticket(&Cell::new(None)));
+        assert!(take_ticket(&None));
     }
 }

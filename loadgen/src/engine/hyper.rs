@@ -3,7 +3,7 @@
 //! worker drives its connection itself while it waits for the answer. http:// only.
 
 use std::net::SocketAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,7 +33,7 @@ struct Template {
 #[derive(Debug)]
 pub struct HyperConnector {
     addr: SocketAddr,
-    templates: Rc<[Template]>,
+    templates: Arc<[Template]>,
     connect_timeout: Duration,
 }
 
@@ -73,7 +73,7 @@ impl HyperConnector {
                     body: target.body.clone(),
                 })
             })
-            .collect::<Result<Rc<[_]>, TargetError>>()?;
+            .collect::<Result<Arc<[_]>, TargetError>>()?;
         Ok(Self {
             addr,
             templates,
@@ -102,7 +102,7 @@ impl Connector for HyperConnector {
         tokio::spawn(driver);
         Ok(HyperConnection {
             sender,
-            templates: Rc::clone(&self.templates),
+            templates: Arc::clone(&self.templates),
         })
     }
 }
@@ -111,7 +111,7 @@ impl Connector for HyperConnector {
 #[derive(Debug)]
 pub struct HyperConnection {
     sender: http1::SendRequest<Full<Bytes>>,
-    templates: Rc<[Template]>,
+    templates: Arc<[Template]>,
 }
 
 impl Connection for HyperConnection {

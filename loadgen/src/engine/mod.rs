@@ -1,8 +1,8 @@
 //! The clients that send requests, behind one interface so the measuring loop is written once.
 //!
 //! An engine is made once per load thread ([`Connector`]) and opens connections for that
-//! thread's workers ([`Connection`]). Everything here runs on a single-threaded runtime, so
-//! nothing needs to be `Send` and nothing is shared between threads.
+//! thread's workers ([`Connection`]). Each runs on one thread's single-threaded runtime and is
+//! shared with no other thread; the `Send` bounds are what tokio's scheduler asks of tasks.
 
 mod hyper;
 mod reqwest;
@@ -36,17 +36,17 @@ pub struct EngineOptions {
 }
 
 /// Opens connections for one load thread.
-pub trait Connector {
+pub trait Connector: Send + Sync + 'static {
     /// A connection with at most one request in flight.
     type Conn: Connection;
 
     /// Opens a connection.
-    fn connect(&self) -> impl Future<Output = Result<Self::Conn, ErrorKind>>;
+    fn connect(&self) -> impl Future<Output = Result<Self::Conn, ErrorKind>> + Send;
 }
 
 /// A connection that sends one request at a time.
-pub trait Connection {
+pub trait Connection: Send + 'static {
     /// Sends request variant `variant` (an index into the target's URLs) and reads the whole
     /// answer. After an error the connection is dropped and a new one opened.
-    fn send(&mut self, variant: usize) -> impl Future<Output = Result<Exchange, ErrorKind>>;
+    fn send(&mut self, variant: usize) -> impl Future<Output = Result<Exchange, ErrorKind>> + Send;
 }

@@ -2,7 +2,7 @@
 //! requests built once and cloned, a connection pool sized to the workers, Nagle off, no
 //! redirects, no proxy unless asked, HTTP/1.1 unless asked for HTTP/2.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{Connection, Connector, EngineOptions, Exchange};
 use crate::stats::ErrorKind;
@@ -12,7 +12,7 @@ use crate::target::Target;
 #[derive(Debug)]
 pub struct ReqwestConnector {
     client: reqwest::Client,
-    requests: Rc<[reqwest::Request]>,
+    requests: Arc<[reqwest::Request]>,
 }
 
 impl ReqwestConnector {
@@ -43,7 +43,7 @@ impl ReqwestConnector {
                     .body(target.body.clone())
                     .build()
             })
-            .collect::<Result<Rc<[_]>, _>>()?;
+            .collect::<Result<Arc<[_]>, _>>()?;
         Ok(Self { client, requests })
     }
 }
@@ -55,7 +55,7 @@ impl Connector for ReqwestConnector {
     async fn connect(&self) -> Result<Self::Conn, ErrorKind> {
         Ok(ReqwestConnection {
             client: self.client.clone(),
-            requests: Rc::clone(&self.requests),
+            requests: Arc::clone(&self.requests),
         })
     }
 }
@@ -64,7 +64,7 @@ impl Connector for ReqwestConnector {
 #[derive(Debug)]
 pub struct ReqwestConnection {
     client: reqwest::Client,
-    requests: Rc<[reqwest::Request]>,
+    requests: Arc<[reqwest::Request]>,
 }
 
 impl Connection for ReqwestConnection {
