@@ -23,6 +23,10 @@ pub enum Command {
     Merge(MergeArgs),
     /// Check a running server against the route contract; exit 1 on any mismatch.
     Verify(VerifyArgs),
+    /// Benchmark the servers side by side and write the results to a new folder under results/.
+    Compare(CompareArgs),
+    /// Render the summary files and charts of a comparison again from its run.json.
+    Report(ReportArgs),
 }
 
 /// Which client does the requests.
@@ -121,6 +125,73 @@ pub struct VerifyArgs {
     /// Give up on an answer after this long.
     #[arg(long, value_parser = parse_duration, default_value = "5s")]
     pub timeout: Duration,
+}
+
+/// `loadgen compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Servers to compare, comma-separated [default: all six].
+    #[arg(long, value_delimiter = ',')]
+    pub servers: Vec<String>,
+    /// Scenarios, comma-separated: plaintext, json, html, users, echo, not-found, error
+    /// [default: all; with --quick: plaintext, json, users].
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// Connections of each load.
+    #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+    /// Measured time of each load [default: 2s; with --quick: 1s].
+    #[arg(short = 'd', long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Load on each freshly started server before its first scenario [default: 1s; --quick: 0.5s].
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Unrecorded load before each scenario [default: 250ms; --quick: 100ms].
+    #[arg(long, value_parser = parse_duration)]
+    pub scenario_warmup: Option<Duration>,
+    /// Rounds; each starts every server afresh, in a new random order [default: 3; --quick: 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: Option<u32>,
+    /// Open-loop rates instead of the closed loop, comma-separated: requests per second
+    /// (`5000`) or shares of the server's closed-loop maximum in that round (`25%,50%,90%`).
+    #[arg(long, value_delimiter = ',')]
+    pub rates: Vec<String>,
+    /// CPUs for the servers, for example `0` or `0-1` [default: the first half].
+    #[arg(long, value_name = "LIST", requires = "client_cpus")]
+    pub server_cpus: Option<String>,
+    /// CPUs for the load generator [default: the second half].
+    #[arg(long, value_name = "LIST", requires = "server_cpus")]
+    pub client_cpus: Option<String>,
+    /// A first look in under a minute: one round, three short scenarios.
+    #[arg(long)]
+    pub quick: bool,
+    /// The results folder [default: results/<UTC date-time>-<host>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write into the results folder even if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Use the `server-<name>` binaries in this folder as they are, instead of building
+    /// release binaries with cargo (for tests and prebuilt binaries).
+    #[arg(long, value_name = "DIR")]
+    pub server_bin_dir: Option<PathBuf>,
+    /// Give up on a request after this long.
+    #[arg(long, value_parser = parse_duration, default_value = "5s")]
+    pub timeout: Duration,
+    /// No live progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `loadgen report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A results folder written by `loadgen compare` (it holds run.json).
+    pub dir: PathBuf,
+    /// Also replace the results section of this README (between `<!-- results:begin -->` and
+    /// `<!-- results:end -->`) with this run's headline table.
+    #[arg(long, value_name = "FILE")]
+    pub update_readme: Option<PathBuf>,
 }
 
 /// Parses `10s`, `500ms`, `1m`, `1h 30m`, or a bare number of seconds.

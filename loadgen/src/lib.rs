@@ -15,10 +15,12 @@
 //! The measuring core never prints and the printers never measure.
 
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod load;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod schedule;
 pub mod stats;
 pub mod summary;
@@ -34,7 +36,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
-use crate::cli::{Cli, Command, MergeArgs, RunArgs, VerifyArgs};
+use crate::cli::{Cli, Command, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::LoadBar;
@@ -52,19 +54,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run_command(&args),
         Command::Merge(args) => merge_command(&args),
         Command::Verify(args) => verify_command(&args),
+        Command::Compare(args) => compare::compare_command(&args),
+        Command::Report(args) => report_command(&args),
     }
 }
 
-/// A flag that SIGINT and SIGTERM set, so that a run stops early and still reports; a second
-/// signal ends the process at once.
-pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+/// A flag that SIGINT and SIGTERM set, so that a run stops early and still reports. With
+/// `exit_on_second`, a second signal ends the process at once; without it (when servers must be
+/// stopped first), later signals only set the flag again.
+pub fn stop_on_signals(exit_on_second: bool) -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::flag;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
-        // Registered first, so it sees the flag before the second registration sets it.
-        flag::register_conditional_shutdown(signal, i32::from(EXIT_PARTIAL), Arc::clone(&stop))
-            .context("cannot install a signal handler")?;
+        if exit_on_second {
+            // Registered first, so it sees the flag before the second registration sets it.
+            flag::register_conditional_shutdown(signal, i32::from(EXIT_PARTIAL), Arc::clone(&stop))
+                .context("cannot install a signal handler")?;
+        }
         flag::register(signal, Arc::clone(&stop)).context("cannot install a signal handler")?;
     }
     Ok(stop)
@@ -102,7 +109,7 @@ fn run_command(args: &RunArgs) -> Result<ExitCode> {
         .map(|path| OutputFile::check(path, args.force))
         .transpose()?;
     let spec = load_spec(args)?;
-    let stop = stop_on_signals()?;
+    let stop = stop_on_signals(true)?;
     let mut bar = LoadBar::new(&spec, !args.no_progress);
     let outcome = load::run(&spec, &stop, &mut |progress| bar.update(progress));
     bar.finish();
@@ -163,4 +170,28 @@ fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn report_command(args: &ReportArgs) -> Result<ExitCode> {
+    let run = report::read_run(&args.dir)?;
+    let written = report::write(&args.dir, &run, &report::derived_exports())?;
+    eprintln!("wrote {} in {}", written.join(", "), args.dir.display());
+    if let Some(readme) = &args.update_readme {
+        let text = std::fs::read_to_string(readme)
+            .with_context(|| format!("cannot read {}", readme.display()))?;
+        let section = format!(
+            "{}\n{}",
+            report::machine_paragraph(&run),
+            report::markdown_headline(&run)
+        );
+        let Some(updated) = report::replace_readme_section(&text, &section) else {
+            anyhow::bail!(
+                "{} has no `<!-- results:begin -->` … `<!-- results:end -->` section",
+                readme.display()
+            );
+        };
+        OutputFile::check(readme, true)?.write(updated.as_bytes())?;
+        eprintln!("updated the results section of {}", readme.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

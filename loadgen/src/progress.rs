@@ -76,3 +76,82 @@ impl LoadBar {
         }
     }
 }
+
+/// The one overall bar of a comparison: ETA over all rounds, and the current server and scenario.
+#[derive(Debug)]
+pub struct CompareBar {
+    bar: Option<ProgressBar>,
+    /// Milliseconds of load finished.
+    done_ms: u64,
+    round: String,
+}
+
+impl CompareBar {
+    /// A bar for `total_seconds` of load; `enabled` is false with `--no-progress`.
+    pub fn new(total_seconds: f64, enabled: bool) -> Self {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(
+                Some((total_seconds * 1000.0) as u64),
+                ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = ProgressStyle::with_template(
+                "[{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta} {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self {
+            bar,
+            done_ms: 0,
+            round: String::new(),
+        }
+    }
+
+    /// A server starts its round.
+    pub fn start_server(&mut self, round: u32, rounds: u32, server: &str) {
+        self.round = format!("round {round}/{rounds} · {server}");
+        self.message(&self.round.clone());
+    }
+
+    /// A scenario starts.
+    pub fn scenario(&mut self, scenario: &str) {
+        let message = format!("{} · {scenario}", self.round);
+        self.message(&message);
+    }
+
+    /// Inside a load.
+    pub fn load_progress(&mut self, elapsed: Duration) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done_ms + elapsed.as_millis() as u64);
+        }
+    }
+
+    /// A load of `duration` is over.
+    pub fn load_done(&mut self, duration: Duration) {
+        self.skip(duration.as_secs_f64());
+    }
+
+    /// Counts `seconds` of planned load as done (finished, or not run).
+    pub fn skip(&mut self, seconds: f64) {
+        self.done_ms += (seconds * 1000.0) as u64;
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done_ms);
+        }
+    }
+
+    fn message(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.to_owned());
+        } else {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Everything written from a comparison's `run.json`: the JSON itself, a CSV, a Markdown summary
+//! and SVG charts. Each format is one file behind the [`Export`] trait; all of them read the
+//! data only, so an old run can be rendered again (`loadgen report DIR`).
+
+mod charts;
+mod csv;
+mod json;
+mod markdown;
+
+use std::path::Path;
+
+use thiserror::Error;
+
+pub use self::charts::ThroughputChart;
+pub use self::csv::Csv;
+pub use self::json::Json;
+pub use self::markdown::{Markdown, headline_table as markdown_headline, machine_paragraph};
+use crate::compare::results::ComparisonRun;
+use crate::output::{OutputError, OutputFile};
+
+/// A file that cannot be made.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    /// Serializing failed.
+    #[error("cannot serialize {file}: {reason}")]
+    Render {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// `run.json` cannot be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One output file made from a run.
+pub trait Export {
+    /// Its name in the results folder.
+    fn file_name(&self) -> String;
+    /// Its bytes.
+    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError>;
+}
+
+/// Every file made from a run except `run.json`, which only `compare` writes.
+pub fn derived_exports() -> Vec<Box<dyn Export>> {
+    vec![Box::new(Csv), Box::new(Markdown), Box::new(ThroughputChart)]
+}
+
+/// Writes `exports` for `run` into `dir`, replacing files made from an earlier rendering.
+pub fn write(
+    dir: &Path,
+    run: &ComparisonRun,
+    exports: &[Box<dyn Export>],
+) -> Result<Vec<String>, ReportError> {
+    let mut written = Vec::new();
+    for export in exports {
+        let name = export.file_name();
+        let bytes = export.render(run)?;
+        OutputFile::check(&dir.join(&name), true)?.write(&bytes)?;
+        written.push(name);
+    }
+    Ok(written)
+}
+
+/// Reads a run back from `dir/run.json`.
+pub fn read_run(dir: &Path) -> Result<ComparisonRun, ReportError> {
+    let path = dir.join("run.json");
+    let read_error = |reason: String| ReportError::Read {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| read_error(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| read_error(e.to_string()))
+}
+
+/// A latency in µs as people read it: `850 µs`, `1.23 ms`, `2.5 s`.
+pub fn format_latency(micros: u64) -> String {
+    match micros {
+        0..=999 => format!("{micros} µs"),
+        1_000..=999_999 => format!("{:.2} ms", micros as f64 / 1e3),
+        _ => format!("{:.2} s", micros as f64 / 1e6),
+    }
+}
+
+/// The colour of a server, the same in every chart: its place in the contract's table.
+pub fn server_colour(name: &str) -> (u8, u8, u8) {
+    const PALETTE: [(u8, u8, u8); 8] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+    ];
+    let index = contract::SERVERS
+        .iter()
+        .position(|s| s.name == name)
+        .unwrap_or(PALETTE.len() - 1);
+    PALETTE[index % PALETTE.len()]
+}
+
+/// Rewrites `results/README.md`: one row per run folder in `results`, newest first, with its
+/// machine and links to its summary and page.
+pub fn update_results_index(results: &Path) -> Result<(), ReportError> {
+    let mut runs: Vec<(String, ComparisonRun)> = std::fs::read_dir(results)
+        .map_err(|e| ReportError::Read {
+            path: results.display().to_string(),
+            reason: e.to_string(),
+        })?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("run.json").is_file())
+        .filter_map(|entry| {
+            Some((
+                entry.file_name().to_string_lossy().into_owned(),
+                read_run(&entry.path()).ok()?,
+            ))
+        })
+        .collect();
+    runs.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut out = String::from(
+        "# Results\n\nEach folder is one `loadgen compare` run: `run.json` holds every figure, histogram and \
+         setting; `summary.md`, `summary.csv`, the SVG charts and `index.html` are made from it \
+         (`loadgen report DIR` makes them again). Folders are never overwritten.\n\n\
+         | run | machine | servers | scenarios | rounds | state |\n|---|---|---|---|---|---|\n",
+    );
+    for (name, run) in &runs {
+        let env = &run.environment;
+        out.push_str(&format!(
+            "| [{name}]({name}/summary.md) ([page]({name}/index.html)) | {}, {} CPUs, Linux {} | {} | {} | {} | {} |\n",
+            env.cpu_model,
+            env.cores,
+            env.kernel,
+            run.settings.servers.join(", "),
+            run.settings.scenarios.len(),
+            run.settings.rounds,
+            if run.partial { "partial" } else if run.settings.quick { "quick" } else { "complete" },
+        ));
+    }
+    OutputFile::check(&results.join("README.md"), true)?.write(out.as_bytes())?;
+    Ok(())
+}
+
+/// Replaces what stands between `<!-- results:begin -->` and `<!-- results:end -->` in `readme`
+/// with `section`.
+pub fn replace_readme_section(readme: &str, section: &str) -> Option<String> {
+    const BEGIN: &str = "<!-- results:begin -->";
+    const END: &str = "<!-- results:end -->";
+    let start = readme.find(BEGIN)? + BEGIN.len();
+    let end = readme[start..].find(END)? + start;
+    Some(format!(
+        "{}\n{}\n{}",
+        &readme[..start],
+        section.trim_end(),
+        &readme[end..]
+    ))
+}

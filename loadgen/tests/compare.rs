@@ -1,0 +1,317 @@
+//! `loadgen compare` end to end on two real servers with tiny durations, and the promise that no
+//! server process outlives a run: not when a server crashes mid-run, not on Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+/// The folder holding the servers' binaries, built if need be.
+fn server_dir(servers: &[&str]) -> PathBuf {
+    let mut dir = PathBuf::new();
+    for server in servers {
+        let binary =
+            conformance::server_binary(server).expect("the server binary exists or builds");
+        dir = binary
+            .parent()
+            .expect("a binary is in a folder")
+            .to_path_buf();
+    }
+    dir
+}
+
+fn compare(servers: &[&str], out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
+    command
+        .args([
+            "compare",
+            "--servers",
+            &servers.join(","),
+            "--no-progress",
+            "--server-bin-dir",
+        ])
+        .arg(server_dir(servers))
+        .arg("--out")
+        .arg(out)
+        .args(extra);
+    command
+}
+
+fn run_json(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("run.json")).expect("run.json exists"))
+        .expect("run.json is JSON")
+}
+
+/// Processes whose parent is `parent`, with their command names.
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((head, tail)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let comm = head
+            .split_once('(')
+            .map(|(_, c)| c.to_owned())
+            .unwrap_or_default();
+        let ppid: Option<u32> = tail.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        if ppid == Some(parent) {
+            children.push((pid, comm));
+        }
+    }
+    children
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; it is dead all the same.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, tail)| !tail.trim_start().starts_with('Z'))
+    })
+}
+
+/// Waits for a server child of `compare` to appear and returns its pid.
+fn wait_for_server(compare: &Child) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some((pid, _)) = children_of(compare.id())
+            .into_iter()
+            .find(|(_, comm)| comm.starts_with("server-"))
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no server started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn finish(compare: Child) -> (Output, Duration) {
+    let started = Instant::now();
+    let output = compare.wait_with_output().expect("compare ends");
+    (output, started.elapsed())
+}
+
+#[test]
+fn compare_writes_every_file_with_the_promised_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results").join("run-1");
+    let args = [
+        "--scenarios",
+        "plaintext,users,echo",
+        "-d",
+        "200ms",
+        "--warmup",
+        "100ms",
+        "--scenario-warmup",
+        "50ms",
+        "--rounds",
+        "2",
+    ];
+    let output = compare(&["std", "hyper"], &out, &args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for file in ["run.json", "summary.csv", "summary.md", "throughput.svg"] {
+        assert!(out.join(file).is_file(), "{file} is missing");
+    }
+    let run = run_json(&out);
+    assert_eq!(run["schema_version"], 1);
+    assert_eq!(run["partial"], false);
+    for field in [
+        "cpu_model",
+        "cores",
+        "kernel",
+        "rustc",
+        "crates",
+        "git_commit",
+    ] {
+        assert!(!run["environment"][field].is_null(), "environment.{field}");
+    }
+    assert!(run["environment"]["crates"]["hyper"].is_string());
+    assert_eq!(run["settings"]["rounds"], 2);
+    let servers = run["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 2);
+    for server in servers {
+        assert_eq!(server["status"], "ok", "{server}");
+        assert_eq!(
+            server["clean_exits"], 2,
+            "SIGTERM must end it with 0 each round"
+        );
+        assert!(server["rss_peak_kib"].as_u64().unwrap() > 0);
+        let scenarios = server["scenarios"].as_array().unwrap();
+        assert_eq!(scenarios.len(), 3);
+        for s in scenarios {
+            assert!(s["rps"].as_f64().unwrap() > 0.0, "{s}");
+            assert!(s["rps_min"].as_f64().unwrap() <= s["rps"].as_f64().unwrap());
+            assert!(s["rps_max"].as_f64().unwrap() >= s["rps"].as_f64().unwrap());
+            for field in ["cv", "server_cpu_us_per_req", "client_bound", "noisy"] {
+                assert!(!s[field].is_null(), "{field}");
+            }
+            for p in ["p50", "p90", "p99", "p999", "max"] {
+                assert!(s["latency_us"][p].as_u64().unwrap() > 0, "{p}");
+            }
+            assert_eq!(s["rounds"].as_array().unwrap().len(), 2);
+            assert_eq!(s["unexpected"], 0, "{s}");
+        }
+    }
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 3);
+    let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        markdown.contains("| std |") && markdown.contains("| hyper |"),
+        "{markdown}"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("throughput.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
+    let index = std::fs::read_to_string(out.parent().unwrap().join("README.md")).unwrap();
+    assert!(index.contains("[run-1](run-1/summary.md)"), "{index}");
+
+    // The same folder again: refused, nothing touched.
+    let before = std::fs::read(out.join("run.json")).unwrap();
+    let again = compare(&["std"], &out, &args).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    assert_eq!(std::fs::read(out.join("run.json")).unwrap(), before);
+}
+
+#[test]
+fn unknown_names_and_bad_cpus_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .arg("compare")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["--servers", "std,rocket"]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("unknown server \"rocket\"; the servers are: std, tokio")
+    );
+    let output = run(&["--scenarios", "plaintext,fast"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown scenario \"fast\""));
+    let output = run(&["--server-cpus", "0", "--client-cpus", "0"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("in both"));
+    let output = run(&["--rates", "fast"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a rate"));
+    assert!(!out.exists(), "a refused run must not create its folder");
+}
+
+#[test]
+fn a_server_that_crashes_mid_run_is_recorded_and_no_server_outlives_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("crash");
+    let args = [
+        "--scenarios",
+        "plaintext,json,html",
+        "-d",
+        "600ms",
+        "--warmup",
+        "100ms",
+        "--scenario-warmup",
+        "50ms",
+        "--rounds",
+        "1",
+    ];
+    let child = compare(&["std", "tokio"], &out, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let victim = wait_for_server(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = kill(Pid::from_raw(victim as i32), Signal::SIGKILL);
+    let compare_pid = child.id();
+    let mut seen = vec![victim];
+    // Keep an eye on the servers it starts after the crash.
+    let watcher = std::thread::spawn(move || {
+        let mut more = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while alive(compare_pid) && Instant::now() < deadline {
+            more.extend(
+                children_of(compare_pid)
+                    .into_iter()
+                    .filter(|(_, c)| c.starts_with("server-"))
+                    .map(|(p, _)| p),
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        more
+    });
+    let (output, _) = finish(child);
+    seen.extend(watcher.join().unwrap());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for pid in &seen {
+        assert!(!alive(*pid), "server process {pid} outlived the run");
+    }
+    let run = run_json(&out);
+    let failures = run["servers"].to_string();
+    assert!(
+        failures.contains("died") || failures.contains("exited"),
+        "the crash is not recorded: {failures}"
+    );
+    assert!(
+        run["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["status"] == "ok"),
+        "the other server goes on"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_run_writes_partial_results_and_stops_the_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("interrupted");
+    let args = [
+        "--scenarios",
+        "plaintext,json",
+        "-d",
+        "5s",
+        "--warmup",
+        "100ms",
+        "--rounds",
+        "3",
+    ];
+    let child = compare(&["std", "hyper"], &out, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let server = wait_for_server(&child);
+    std::thread::sleep(Duration::from_millis(700));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let (output, took) = finish(child);
+    assert!(took < Duration::from_secs(15), "it took {took:?} to stop");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!alive(server), "the server outlived the run");
+    let run = run_json(&out);
+    assert_eq!(run["partial"], true);
+}
