@@ -174,7 +174,7 @@ fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
 
 fn report_command(args: &ReportArgs) -> Result<ExitCode> {
     let run = report::read_run(&args.dir)?;
-    let written = report::write(&args.dir, &run, &report::derived_exports())?;
+    let written = report::write(&args.dir, &run, &report::derived_exports(&run))?;
     eprintln!("wrote {} in {}", written.join(", "), args.dir.display());
     if let Some(readme) = &args.update_readme {
         let text = std::fs::read_to_string(readme)

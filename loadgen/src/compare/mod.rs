@@ -222,7 +222,7 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
 /// Writes run.json and every file made from it, then the index of the results folder.
 pub fn write_results(out: &Path, run: &ComparisonRun) -> Result<()> {
     report::write(out, run, &[Box::new(report::Json)])?;
-    report::write(out, run, &report::derived_exports())?;
+    report::write(out, run, &report::derived_exports(run))?;
     if let Some(parent) = out
         .parent()
         .filter(|p| p.file_name().is_some_and(|n| n == "results"))

@@ -1,17 +1,46 @@
-//! The charts, as SVG drawn with plotters: one colour per server, the same in every chart.
+//! The charts, as SVG drawn with plotters: one colour per server, the same in every chart, and
+//! the legend on a strip of its own so it never hides data.
 
 use std::sync::Once;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use super::{Export, ReportError, server_colour};
 use crate::compare::results::{ComparisonRun, Status};
+use crate::stats::LatencyHistogram;
+
+/// Per server: a `(value, low, high)` per group, `None` where it was not measured.
+type BarSeries = Vec<(String, Vec<Option<(f64, f64, f64)>>)>;
+
+/// Width of the legend strip, pixels.
+const LEGEND_WIDTH: u32 = 130;
+/// Height of every chart, pixels.
+const HEIGHT: u32 = 440;
 
 /// `throughput.svg`: for each scenario a bar per server at the median req/s, whiskers from the
 /// slowest to the fastest round.
 #[derive(Debug, Clone, Copy)]
 pub struct ThroughputChart;
+
+/// `cpu.svg`: server CPU time per answer, per scenario and server.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuChart;
+
+/// `memory.svg`: each server's peak resident memory.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryChart;
+
+/// `latency-<scenario>.svg`: the percentile distribution of one scenario's latency, as
+/// HdrHistogram plots it (x: percentile on a log scale of 1/(1−p), y: latency).
+#[derive(Debug, Clone)]
+pub struct LatencyChart(pub String);
+
+/// `rates-<scenario>.svg`: p99 latency against the rate sent, per server (runs with `--rates`).
+#[derive(Debug, Clone)]
+pub struct RateChart(pub String);
 
 impl Export for ThroughputChart {
     fn file_name(&self) -> String {
@@ -19,17 +48,195 @@ impl Export for ThroughputChart {
     }
 
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        draw_throughput(run)
-            .map(String::into_bytes)
-            .map_err(|reason| ReportError::Render {
-                file: self.file_name(),
-                reason,
-            })
+        let series = per_scenario(run, |s| (s.rps, s.rps_min, s.rps_max));
+        let chart = BarChart {
+            title: "Throughput (req/s): median of rounds, whiskers min–max",
+            y_desc: "requests per second",
+            groups: &run.settings.scenarios,
+            series: &series,
+            whiskers: true,
+        };
+        finish(self, draw_bars(&chart))
     }
 }
 
-/// plotters measures text with a font of its own: DejaVu Sans, embedded, so that charts look the
-/// same on every machine. The SVG names the family; the viewer draws it.
+impl Export for CpuChart {
+    fn file_name(&self) -> String {
+        "cpu.svg".to_owned()
+    }
+
+    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+        let series = per_scenario(run, |s| (s.server_cpu_us_per_req, 0.0, 0.0));
+        let chart = BarChart {
+            title: "Server CPU time per request (µs, lower is better)",
+            y_desc: "µs of CPU per request",
+            groups: &run.settings.scenarios,
+            series: &series,
+            whiskers: false,
+        };
+        finish(self, draw_bars(&chart))
+    }
+}
+
+impl Export for MemoryChart {
+    fn file_name(&self) -> String {
+        "memory.svg".to_owned()
+    }
+
+    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+        let groups = vec!["peak RSS".to_owned()];
+        let series: BarSeries = run
+            .servers
+            .iter()
+            .map(|s| {
+                let measured = s.status != Status::Failed;
+                (
+                    s.name.clone(),
+                    vec![measured.then(|| (s.rss_peak_kib as f64 / 1024.0, 0.0, 0.0))],
+                )
+            })
+            .collect();
+        let chart = BarChart {
+            title: "Peak resident memory (MiB, lower is better)",
+            y_desc: "MiB",
+            groups: &groups,
+            series: &series,
+            whiskers: false,
+        };
+        finish(self, draw_bars(&chart))
+    }
+}
+
+impl Export for LatencyChart {
+    fn file_name(&self) -> String {
+        format!("latency-{}.svg", self.0)
+    }
+
+    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+        let lines: Vec<(String, Vec<(f64, f64)>)> = run
+            .servers
+            .iter()
+            .filter_map(|server| {
+                let scenario = server
+                    .scenarios
+                    .iter()
+                    .find(|s| s.name == self.0 && s.status != Status::Failed)?;
+                let histogram = LatencyHistogram::from_base64(&scenario.histogram).ok()?;
+                let points = histogram
+                    .percentile_curve()
+                    .into_iter()
+                    .filter(|(p, _)| *p <= 99.99)
+                    .map(|(p, us)| (percentile_x(p), us as f64 / 1000.0))
+                    .collect();
+                Some((server.name.clone(), points))
+            })
+            .collect();
+        let chart = LineChart {
+            title: &format!("Latency by percentile: {}", self.0),
+            x_desc: "percentile",
+            y_desc: "latency (ms)",
+            lines: &lines,
+            percentile_axis: true,
+        };
+        finish(self, draw_lines(&chart))
+    }
+}
+
+impl Export for RateChart {
+    fn file_name(&self) -> String {
+        format!("rates-{}.svg", self.0)
+    }
+
+    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+        let lines: Vec<(String, Vec<(f64, f64)>)> = run
+            .servers
+            .iter()
+            .filter_map(|server| {
+                let scenario = server.scenarios.iter().find(|s| s.name == self.0)?;
+                let mut points: Vec<(f64, f64)> = scenario
+                    .rates
+                    .iter()
+                    .map(|r| (r.achieved_rate, r.latency_us.p99 as f64 / 1000.0))
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (!points.is_empty()).then(|| (server.name.clone(), points))
+            })
+            .collect();
+        let chart = LineChart {
+            title: &format!(
+                "p99 latency against load (open loop, from due time): {}",
+                self.0
+            ),
+            x_desc: "requests per second sent",
+            y_desc: "p99 latency (ms)",
+            lines: &lines,
+            percentile_axis: false,
+        };
+        finish(self, draw_lines(&chart))
+    }
+}
+
+/// Every chart a run can have: throughput, CPU, memory, a latency chart per scenario, and a
+/// rate chart per scenario when the run used `--rates`.
+pub fn all_charts(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
+    let mut charts: Vec<Box<dyn Export>> = vec![
+        Box::new(ThroughputChart),
+        Box::new(CpuChart),
+        Box::new(MemoryChart),
+    ];
+    for scenario in &run.settings.scenarios {
+        charts.push(Box::new(LatencyChart(scenario.clone())));
+    }
+    if !run.settings.rates.is_empty() {
+        for scenario in &run.settings.scenarios {
+            charts.push(Box::new(RateChart(scenario.clone())));
+        }
+    }
+    charts
+}
+
+fn finish(export: &dyn Export, drawn: Result<String, String>) -> Result<Vec<u8>, ReportError> {
+    drawn
+        .map(String::into_bytes)
+        .map_err(|reason| ReportError::Render {
+            file: export.file_name(),
+            reason,
+        })
+}
+
+/// For each server, one `(value, low, high)` per scenario of the run (`None` where not measured).
+fn per_scenario(
+    run: &ComparisonRun,
+    value: impl Fn(&crate::compare::results::ScenarioResult) -> (f64, f64, f64),
+) -> BarSeries {
+    run.servers
+        .iter()
+        .map(|server| {
+            let values = run
+                .settings
+                .scenarios
+                .iter()
+                .map(|name| {
+                    server
+                        .scenarios
+                        .iter()
+                        .find(|s| s.name == *name && s.status != Status::Failed)
+                        .map(&value)
+                })
+                .collect();
+            (server.name.clone(), values)
+        })
+        .collect()
+}
+
+/// x of percentile `p` (0 to 100) on HdrHistogram's axis: log10(1 / (1 − p)).
+fn percentile_x(p: f64) -> f64 {
+    let remaining = (1.0 - p / 100.0).max(1e-4);
+    (1.0 / remaining).log10()
+}
+
+/// plotters measures text with a font of its own: DejaVu Sans, embedded, so that charts are
+/// laid out the same on every machine. The SVG names the family; the viewer draws it.
 fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -38,15 +245,22 @@ fn register_fonts() {
     });
 }
 
-/// Width of the legend strip, pixels.
-const LEGEND_WIDTH: u32 = 130;
+/// `12k`, `1.2M`, `0.5`: axis labels.
+fn short_number(value: f64) -> String {
+    match value.abs() {
+        v if v >= 1e6 => format!("{:.1}M", value / 1e6),
+        v if v >= 1e4 => format!("{:.0}k", value / 1e3),
+        v if v >= 10.0 || v == 0.0 => format!("{value:.0}"),
+        _ => format!("{value:.1}"),
+    }
+}
 
-/// One coloured square and name per server, top to bottom.
+/// One coloured square and name per series, top to bottom.
 fn draw_legend<'a, DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-    servers: impl Iterator<Item = &'a str>,
+    area: &DrawingArea<DB, Shift>,
+    names: impl Iterator<Item = &'a str>,
 ) -> Result<(), String> {
-    for (i, name) in servers.enumerate() {
+    for (i, name) in names.enumerate() {
         let (r, g, b) = server_colour(name);
         let y = 60 + 24 * i as i32;
         area.draw(&Rectangle::new(
@@ -54,104 +268,181 @@ fn draw_legend<'a, DB: DrawingBackend>(
             RGBColor(r, g, b).filled(),
         ))
         .map_err(|e| e.to_string())?;
-        area.draw(&Text::new(
-            name.to_owned(),
-            (30, y - 8),
-            ("sans-serif", 15).into_font(),
-        ))
-        .map_err(|e| e.to_string())?;
+        let style =
+            TextStyle::from(("sans-serif", 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(name.to_owned(), (30, y), style))
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-/// `12k`, `1.2M`: axis labels.
-fn short_number(value: f64) -> String {
-    match value {
-        v if v >= 1e6 => format!("{:.1}M", v / 1e6),
-        v if v >= 1e3 => format!("{:.0}k", v / 1e3),
-        v => format!("{v:.0}"),
-    }
+struct BarChart<'a> {
+    title: &'a str,
+    y_desc: &'a str,
+    groups: &'a [String],
+    series: &'a BarSeries,
+    whiskers: bool,
 }
 
-fn draw_throughput(run: &ComparisonRun) -> Result<String, String> {
+fn draw_bars(chart: &BarChart<'_>) -> Result<String, String> {
     register_fonts();
-    let scenarios = &run.settings.scenarios;
-    let servers = &run.servers;
-    let top = servers
+    let e = |err: &dyn std::fmt::Display| err.to_string();
+    let top = chart
+        .series
         .iter()
-        .flat_map(|s| &s.scenarios)
-        .map(|s| s.rps_max.max(s.rps))
+        .flat_map(|(_, values)| values.iter().flatten())
+        .map(|&(v, _, high)| v.max(high))
         .fold(0.0, f64::max)
-        .max(1.0)
+        .max(1e-9)
         * 1.12;
-    let width = (160 * scenarios.len() as u32).clamp(640, 1400);
+    let width = (170 * chart.groups.len() as u32 + LEGEND_WIDTH).clamp(520, 1400);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (width, 480)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        // The legend gets a strip of its own on the right, so it never hides a bar.
+        let root = SVGBackend::with_string(&mut svg, (width, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(|err| e(&err))?;
         let (plot, legend) = root.split_horizontally(width - LEGEND_WIDTH);
-        draw_legend(&legend, servers.iter().map(|s| s.name.as_str()))?;
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(
-                "Throughput (req/s): median of rounds, whiskers min–max",
-                ("sans-serif", 20),
-            )
+        draw_legend(&legend, chart.series.iter().map(|(name, _)| name.as_str()))?;
+        let mut ctx = ChartBuilder::on(&plot)
+            .caption(chart.title, ("sans-serif", 19))
             .margin(12)
-            .x_label_area_size(36)
+            .x_label_area_size(34)
             .y_label_area_size(64)
-            .build_cartesian_2d(0f64..scenarios.len() as f64, 0f64..top)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
+            .build_cartesian_2d(0f64..chart.groups.len() as f64, 0f64..top)
+            .map_err(|err| e(&err))?;
+        ctx.configure_mesh()
             .disable_x_mesh()
             .x_labels(0)
-            .y_desc("requests per second")
+            .y_desc(chart.y_desc)
             .y_label_formatter(&|v| short_number(*v))
             .label_style(("sans-serif", 14))
             .draw()
-            .map_err(|e| e.to_string())?;
-        let slot = 0.8 / servers.len().max(1) as f64;
-        for (j, server) in servers.iter().enumerate() {
-            let (r, g, b) = server_colour(&server.name);
+            .map_err(|err| e(&err))?;
+        let slot = 0.8 / chart.series.len().max(1) as f64;
+        for (j, (name, values)) in chart.series.iter().enumerate() {
+            let (r, g, b) = server_colour(name);
             let colour = RGBColor(r, g, b);
-            let measured: Vec<(usize, f64, f64, f64)> = server
-                .scenarios
-                .iter()
-                .filter(|s| s.status != Status::Failed)
-                .filter_map(|s| {
-                    scenarios
-                        .iter()
-                        .position(|n| *n == s.name)
-                        .map(|i| (i, s.rps, s.rps_min, s.rps_max))
-                })
-                .collect();
             let x = |i: usize| i as f64 + 0.1 + j as f64 * slot;
-            chart
-                .draw_series(measured.iter().map(|&(i, rps, _, _)| {
-                    Rectangle::new([(x(i), 0.0), (x(i) + slot * 0.9, rps)], colour.filled())
-                }))
-                .map_err(|e| e.to_string())?;
-            chart
-                .draw_series(measured.iter().map(|&(i, _, low, high)| {
+            let bars = values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|(value, _, _)| (i, value)));
+            ctx.draw_series(bars.map(|(i, value)| {
+                Rectangle::new([(x(i), 0.0), (x(i) + slot * 0.9, value)], colour.filled())
+            }))
+            .map_err(|err| e(&err))?;
+            if chart.whiskers {
+                let spans = values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.map(|(_, low, high)| (i, low, high)));
+                ctx.draw_series(spans.map(|(i, low, high)| {
                     let centre = x(i) + slot * 0.45;
                     PathElement::new(vec![(centre, low), (centre, high)], BLACK.stroke_width(1))
                 }))
-                .map_err(|e| e.to_string())?;
+                .map_err(|err| e(&err))?;
+            }
         }
-        // Scenario names under their group of bars.
-        for (i, name) in scenarios.iter().enumerate() {
-            let (px, py) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
-            let style = TextStyle::from(("sans-serif", 15).into_font()).pos(
-                plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Top,
-                ),
-            );
+        for (i, name) in chart.groups.iter().enumerate() {
+            let (px, py) = ctx.backend_coord(&(i as f64 + 0.5, 0.0));
+            let style = TextStyle::from(("sans-serif", 15).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Top));
             plot.draw(&Text::new(name.clone(), (px, py + 8), style))
-                .map_err(|e| e.to_string())?;
+                .map_err(|err| e(&err))?;
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(|err| e(&err))?;
     }
     Ok(svg)
+}
+
+struct LineChart<'a> {
+    title: &'a str,
+    x_desc: &'a str,
+    y_desc: &'a str,
+    lines: &'a [(String, Vec<(f64, f64)>)],
+    /// x is `percentile_x`: label it 0 %, 90 %, 99 %, …
+    percentile_axis: bool,
+}
+
+fn draw_lines(chart: &LineChart<'_>) -> Result<String, String> {
+    register_fonts();
+    let e = |err: &dyn std::fmt::Display| err.to_string();
+    let points = chart.lines.iter().flat_map(|(_, p)| p.iter());
+    let (x_max, y_max) = points.fold((0.0_f64, 0.0_f64), |(x, y), &(px, py)| {
+        (x.max(px), y.max(py))
+    });
+    let x_range = if chart.percentile_axis {
+        0.0..4.0
+    } else {
+        0.0..(x_max * 1.05).max(1.0)
+    };
+    let y_top = (y_max * 1.1).max(0.01);
+    let width = 700;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(|err| e(&err))?;
+        let (plot, legend) = root.split_horizontally(width - LEGEND_WIDTH);
+        draw_legend(&legend, chart.lines.iter().map(|(name, _)| name.as_str()))?;
+        let mut ctx = ChartBuilder::on(&plot)
+            .caption(chart.title, ("sans-serif", 19))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x_range, 0.0..y_top)
+            .map_err(|err| e(&err))?;
+        let percentile_label = |x: &f64| match x.round() as i32 {
+            0 => "0%".to_owned(),
+            1 => "90%".to_owned(),
+            2 => "99%".to_owned(),
+            3 => "99.9%".to_owned(),
+            _ => "99.99%".to_owned(),
+        };
+        let mut mesh = ctx.configure_mesh();
+        mesh.x_desc(chart.x_desc)
+            .y_desc(chart.y_desc)
+            .y_label_formatter(&|v| short_number(*v))
+            .label_style(("sans-serif", 15));
+        if chart.percentile_axis {
+            mesh.x_labels(5).x_label_formatter(&percentile_label);
+        } else {
+            mesh.x_label_formatter(&|v| short_number(*v));
+        }
+        mesh.draw().map_err(|err| e(&err))?;
+        for (name, points) in chart.lines {
+            let (r, g, b) = server_colour(name);
+            let colour = RGBColor(r, g, b);
+            ctx.draw_series(LineSeries::new(
+                points.iter().copied(),
+                colour.stroke_width(2),
+            ))
+            .map_err(|err| e(&err))?;
+            if !chart.percentile_axis {
+                ctx.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                    .map_err(|err| e(&err))?;
+            }
+        }
+        root.present().map_err(|err| e(&err))?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_percentile_axis_is_logarithmic_in_the_tail() {
+        assert_eq!(percentile_x(0.0), 0.0);
+        assert!((percentile_x(90.0) - 1.0).abs() < 1e-9);
+        assert!((percentile_x(99.9) - 3.0).abs() < 1e-9);
+        assert!((percentile_x(100.0) - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn axis_numbers_are_short() {
+        assert_eq!(short_number(123_456.0), "123k");
+        assert_eq!(short_number(2_500_000.0), "2.5M");
+        assert_eq!(short_number(0.25), "0.2");
+        assert_eq!(short_number(0.0), "0");
+    }
 }

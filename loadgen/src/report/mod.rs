@@ -3,18 +3,23 @@
 //! data only, so an old run can be rendered again (`loadgen report DIR`).
 
 mod charts;
+pub mod code;
 mod csv;
 mod json;
 mod markdown;
+mod page;
 
 use std::path::Path;
 
 use thiserror::Error;
 
-pub use self::charts::ThroughputChart;
+pub use self::charts::{
+    CpuChart, LatencyChart, MemoryChart, RateChart, ThroughputChart, all_charts,
+};
 pub use self::csv::Csv;
 pub use self::json::Json;
 pub use self::markdown::{Markdown, headline_table as markdown_headline, machine_paragraph};
+pub use self::page::Page;
 use crate::compare::results::ComparisonRun;
 use crate::output::{OutputError, OutputFile};
 
@@ -50,9 +55,13 @@ pub trait Export {
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError>;
 }
 
-/// Every file made from a run except `run.json`, which only `compare` writes.
-pub fn derived_exports() -> Vec<Box<dyn Export>> {
-    vec![Box::new(Csv), Box::new(Markdown), Box::new(ThroughputChart)]
+/// Every file made from a run except `run.json`, which only `compare` writes: the CSV, the
+/// Markdown summary, every chart and the page.
+pub fn derived_exports(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
+    let mut exports: Vec<Box<dyn Export>> = vec![Box::new(Csv), Box::new(Markdown)];
+    exports.extend(all_charts(run));
+    exports.push(Box::new(Page));
+    exports
 }
 
 /// Writes `exports` for `run` into `dir`, replacing files made from an earlier rendering.

@@ -22,6 +22,8 @@ async fn main() -> std::io::Result<()> {
         .workers(args.threads())
         // Small responses go out at once, not after Nagle's ~40 ms delay.
         .tcp_nodelay(true)
+        // A request head must arrive within this time (slowloris); actix answers 408.
+        .client_request_timeout(args.header_timeout)
         // actix treats SIGINT as a forced stop; the contract wants both signals graceful.
         .shutdown_signal(contract::shutdown_signal())
         .shutdown_timeout(contract::SHUTDOWN_GRACE.as_secs())
@@ -60,7 +62,30 @@ fn app() -> App<
         )
         .service(get("/error", error))
         .default_service(web::to(not_found))
+        .wrap(middleware::from_fn(limit_head))
         .wrap(middleware::DefaultHeaders::new().add((header::SERVER, "actix-web")))
+}
+
+/// actix-http's own limit on a request head is 128 KiB and cannot be lowered, so heads over
+/// the contract's limit are refused here, as the other servers do (431).
+async fn limit_head(
+    req: ServiceRequest,
+    next: middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers + req.uri().to_string().len() > contract::MAX_HEAD_BYTES {
+        let response = HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            .content_type(contract::TEXT_PLAIN)
+            .body("Request Header Fields Too Large");
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// A resource that answers GET and HEAD with `handler` (actix strips the body from HEAD

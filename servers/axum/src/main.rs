@@ -5,14 +5,19 @@
 //! Run it: `cargo run --release -p server-axum -- --addr 127.0.0.1:8084`, then
 //! `curl -i http://127.0.0.1:8084/json`.
 
+use std::time::Duration;
+
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use contract::{Message, ServerArgs, User};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -24,27 +29,68 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = TcpListener::bind(args.addr)
-            .await
+        let listener = contract::bind_listener(args.addr)
+            .and_then(|listener| {
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener)
+            })
             .expect("cannot bind the address");
         contract::print_ready_line(
             listener
                 .local_addr()
                 .expect("a bound listener has an address"),
         );
-        // Small responses go out at once, not after Nagle's ~40 ms delay.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let (signal, deadline) = contract::shutdown_signal_and_deadline();
-        tokio::select! {
-            served = axum::serve(listener, app()).with_graceful_shutdown(signal) => {
-                served.expect("the server failed");
-            }
-            // Requests still running after the grace period are cut off.
-            () = deadline => {}
-        }
+        serve(
+            listener,
+            app(),
+            args.header_timeout,
+            contract::shutdown_signal(),
+        )
+        .await;
     });
+}
+
+/// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
+/// period). `axum::serve` would be the one-liner, but it sets no header read timeout, so a client
+/// that never finishes its request head keeps its connection forever (slowloris). As axum's
+/// `serve-with-hyper` example does, the Router is served with hyper-util instead.
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut http = http1::Builder::new();
+    // A slow head is dropped (slowloris); a huge one is refused with 431.
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(contract::MAX_HEAD_BYTES);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                // One failed accept (a reset, a passing lack of file descriptors) must not
+                // end the server.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Small responses go out at once, not after Nagle's ~40 ms delay.
+        let _ = stream.set_nodelay(true);
+        // A Router is a tower Service; hyper wants its own Service trait.
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(contract::SHUTDOWN_GRACE, graceful.shutdown()).await;
 }
 
 /// The whole service, without a socket: tests drive it with `oneshot`.

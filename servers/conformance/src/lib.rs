@@ -335,7 +335,7 @@ impl RawClient {
                         .collect::<Vec<_>>();
                     break (parsed.code.unwrap_or_default(), headers, len);
                 }
-                httparse::Status::Partial => self.fill()?,
+                httparse::Status::Partial => self.fill(false)?,
             }
         };
         self.buf.drain(..head_len);
@@ -353,7 +353,7 @@ impl RawClient {
                     io::Error::new(io::ErrorKind::InvalidData, "bad content-length")
                 })?;
                 while self.buf.len() < len {
-                    self.fill()?;
+                    self.fill(true)?;
                 }
                 response.body = self.buf.drain(..len).collect();
             }
@@ -366,12 +366,18 @@ impl RawClient {
         Ok(response)
     }
 
-    fn fill(&mut self) -> io::Result<()> {
+    /// Reads more bytes. At end of stream: `UnexpectedEof` when no byte of a response had come
+    /// (a close between responses), `InvalidData` when `mid_response` (a response cut short).
+    fn fill(&mut self, mid_response: bool) -> io::Result<()> {
         let mut chunk = [0u8; 16 * 1024];
         match self.stream.read(&mut chunk)? {
+            0 if mid_response || !self.buf.is_empty() => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "response cut short",
+            )),
             0 => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                "connection closed before a whole response",
+                "connection closed before a response",
             )),
             n => {
                 self.buf.extend_from_slice(&chunk[..n]);

@@ -33,6 +33,9 @@ pub const APPLICATION_JSON: &str = "application/json";
 /// Content type of `GET /html`.
 pub const TEXT_HTML: &str = "text/html; charset=utf-8";
 
+/// Largest request head (request line and headers) a server accepts; a larger one is answered
+/// `431 Request Header Fields Too Large` (or the connection is closed).
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 /// Largest request body a server accepts; a larger one is answered `413 Payload Too Large`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How long a server lets in-flight requests run after SIGINT or SIGTERM before it exits.
@@ -208,6 +211,20 @@ pub struct ServerArgs {
     /// Worker threads [default: the available cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<NonZeroUsize>,
+    /// How long a client may take to send a whole request head (and, for the hand-written
+    /// servers, its body) before the connection is dropped: the defence against slowloris.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "10s")]
+    pub header_timeout: Duration,
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("the timeout must be longer than zero".to_owned()),
+        Err(err) => Err(format!(
+            "{text:?} is not a duration like 10s or 500ms: {err}"
+        )),
+    }
 }
 
 impl ServerArgs {
@@ -228,6 +245,23 @@ impl ServerArgs {
             .or_else(|| std::thread::available_parallelism().ok())
             .map_or(1, NonZeroUsize::get)
     }
+}
+
+/// Length of the listening socket's queue of connections not yet accepted. std and tokio ask for
+/// 128; a burst of new clients then overflows it and each dropped SYN costs a client a second.
+/// nginx asks for 511, actix-web for 1024 (the kernel caps it at `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// Binds a listening TCP socket on `addr` with [`LISTEN_BACKLOG`] and `SO_REUSEADDR` (so a
+/// restarted server can bind while old connections linger in TIME_WAIT). Blocking, as std
+/// makes it; tokio servers call `set_nonblocking(true)` and `TcpListener::from_std`.
+pub fn bind_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// Prints the line harnesses wait for, `listening on http://<addr>`, and flushes it.
@@ -262,29 +296,6 @@ pub async fn shutdown_signal() {
         () = wait(SignalKind::interrupt()) => {}
         () = wait(SignalKind::terminate()) => {}
     }
-}
-
-/// The shutdown signal for a stack whose own graceful shutdown has no time bound, and the bound:
-/// the first future completes on SIGINT or SIGTERM (hand it to the stack), the second
-/// [`SHUTDOWN_GRACE`] after that (stop waiting for in-flight requests then).
-#[cfg(feature = "tokio")]
-pub fn shutdown_signal_and_deadline() -> (
-    impl Future<Output = ()> + Send + 'static,
-    impl Future<Output = ()> + Send + 'static,
-) {
-    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown_signal().await;
-        let _ = signalled.send(());
-    };
-    let deadline = async move {
-        match on_signal.await {
-            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
-            // The server stopped without a signal: there is nothing to bound.
-            Err(_) => std::future::pending().await,
-        }
-    };
-    (signal, deadline)
 }
 
 /// One request of the conformance suite and the response the contract demands.

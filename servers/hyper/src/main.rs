@@ -23,9 +23,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-/// A request's head must arrive within this time (slowloris).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 fn main() {
     let args = ServerArgs::parse_for("hyper");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -34,23 +31,29 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = TcpListener::bind(args.addr)
-            .await
+        let listener = contract::bind_listener(args.addr)
+            .and_then(|listener| {
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener)
+            })
             .expect("cannot bind the address");
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
         contract::print_ready_line(addr);
-        run(listener, contract::shutdown_signal()).await;
+        run(listener, args.header_timeout, contract::shutdown_signal()).await;
     });
 }
 
 /// Accepts connections and serves each on its own task until `shutdown` completes, then lets
-/// the open connections finish (within the grace period).
-async fn run(listener: TcpListener, shutdown: impl Future<Output = ()>) {
+/// the open connections finish (within the grace period). A request head must arrive within
+/// `header_timeout` (slowloris).
+async fn run(listener: TcpListener, header_timeout: Duration, shutdown: impl Future<Output = ()>) {
     let mut http = http1::Builder::new();
+    // A slow head is dropped (slowloris); a huge one is refused with 431.
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(header_timeout)
+        .max_buf_size(contract::MAX_HEAD_BYTES);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

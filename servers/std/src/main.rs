@@ -27,8 +27,6 @@ use signal_hook::iterator::Signals;
 const SERVER: &str = "std";
 /// How often a blocked read wakes up to check the clock and the shutdown flag.
 const POLL: Duration = Duration::from_millis(250);
-/// A request must arrive whole within this time once its first byte has (slowloris).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// An idle keep-alive connection is closed after this time.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections served at once; beyond this, new ones get a 503 and are closed.
@@ -39,11 +37,15 @@ const STACK_SIZE: usize = 256 * 1024;
 
 fn main() {
     let args = ServerArgs::parse_for(SERVER);
-    let listener = TcpListener::bind(args.addr).expect("cannot bind the address");
+    let listener = contract::bind_listener(args.addr).expect("cannot bind the address");
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
-    let state = Arc::new(State::default());
+    // A request must arrive whole within this time once its first byte has (slowloris).
+    let state = Arc::new(State {
+        request_timeout: args.header_timeout,
+        ..State::default()
+    });
 
     // Each accept thread blocks in `accept` and spawns a thread per connection; `--threads`
     // sets how many accept threads there are, not how many connections are served at once.
@@ -66,6 +68,7 @@ fn main() {
 #[derive(Debug, Default)]
 struct State {
     shutting_down: AtomicBool,
+    request_timeout: Duration,
     /// Open connections; the condition variable wakes the shutdown when it reaches zero.
     connections: Mutex<usize>,
     drained: Condvar,
@@ -88,7 +91,7 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
             .stack_size(STACK_SIZE)
             .spawn(move || {
                 // A broken connection ends its own thread, nothing else.
-                let _ = serve_connection(stream, &state_for_thread.shutting_down);
+                let _ = serve_connection(stream, &state_for_thread);
                 unregister(&state_for_thread);
             });
         if spawned.is_err() {
@@ -135,7 +138,8 @@ fn refuse(mut stream: TcpStream) {
 
 /// The per-connection loop: read, answer every complete request in the buffer (pipelined
 /// requests in order), write the answers in one go, repeat until the client or a limit closes.
-fn serve_connection(mut stream: TcpStream, shutting_down: &AtomicBool) -> io::Result<()> {
+fn serve_connection(mut stream: TcpStream, state: &State) -> io::Result<()> {
+    let shutting_down = &state.shutting_down;
     // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACKs can hold a small
     // response back for ~40 ms.
     stream.set_nodelay(true)?;
@@ -208,7 +212,7 @@ fn serve_connection(mut stream: TcpStream, shutting_down: &AtomicBool) -> io::Re
                 let expired = if idle {
                     shutting_down.load(Ordering::Relaxed) || waited > IDLE_TIMEOUT
                 } else {
-                    waited > REQUEST_TIMEOUT
+                    waited > state.request_timeout
                 };
                 if expired {
                     return Ok(());

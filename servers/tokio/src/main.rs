@@ -26,8 +26,6 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 const SERVER: &str = "tokio";
-/// A request must arrive whole within this time once its first byte has (slowloris).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// An idle keep-alive connection is closed after this time.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -39,20 +37,24 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = TcpListener::bind(args.addr)
-            .await
+        let listener = contract::bind_listener(args.addr)
+            .and_then(|listener| {
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener)
+            })
             .expect("cannot bind the address");
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
         contract::print_ready_line(addr);
-        run(listener, contract::shutdown_signal()).await;
+        run(listener, args.header_timeout, contract::shutdown_signal()).await;
     });
 }
 
 /// Accepts connections until `shutdown` completes, then waits (within the grace period) for the
-/// open connections to finish the requests they are serving.
-async fn run(listener: TcpListener, shutdown: impl Future<Output = ()>) {
+/// open connections to finish the requests they are serving. A request must arrive whole within
+/// `request_timeout` of its first byte (slowloris).
+async fn run(listener: TcpListener, request_timeout: Duration, shutdown: impl Future<Output = ()>) {
     // Connections watch this to stop reading new requests once the server shuts down.
     let (stop, stopped) = watch::channel(false);
     let connections = TaskTracker::new();
@@ -69,7 +71,7 @@ async fn run(listener: TcpListener, shutdown: impl Future<Output = ()>) {
                 let stopped = stopped.clone();
                 connections.spawn(async move {
                     // One broken connection ends its own task, nothing else.
-                    let _ = serve_connection(stream, stopped).await;
+                    let _ = serve_connection(stream, request_timeout, stopped).await;
                 });
             }
             () = &mut shutdown => break,
@@ -86,6 +88,7 @@ async fn run(listener: TcpListener, shutdown: impl Future<Output = ()>) {
 /// requests in order), write the answers in one go, repeat until the client or a limit closes.
 async fn serve_connection(
     mut stream: TcpStream,
+    request_timeout: Duration,
     mut stopped: watch::Receiver<bool>,
 ) -> io::Result<()> {
     // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACKs can hold a small
@@ -158,7 +161,7 @@ async fn serve_connection(
             return stream.shutdown().await;
         }
         let idle = buf.is_empty();
-        let deadline = waiting_since + if idle { IDLE_TIMEOUT } else { REQUEST_TIMEOUT };
+        let deadline = waiting_since + if idle { IDLE_TIMEOUT } else { request_timeout };
         tokio::select! {
             read = stream.read_buf(&mut buf) => {
                 if read? == 0 {

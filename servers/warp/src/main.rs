@@ -6,10 +6,14 @@
 //! `curl -i http://127.0.0.1:8086/json`.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::time::Duration;
 
 use contract::{Message, ServerArgs, User};
-use socket2::{Domain, Socket, Type};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
 use warp::http::{StatusCode, header};
 use warp::reject::{MethodNotAllowed, PayloadTooLarge, Reject};
 use warp::reply::{self, Reply, Response};
@@ -23,47 +27,85 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = bind(args.addr).expect("cannot bind the address");
+        let listener = contract::bind_listener(args.addr)
+            .and_then(|listener| {
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener)
+            })
+            .expect("cannot bind the address");
         contract::print_ready_line(
             listener
                 .local_addr()
                 .expect("a bound listener has an address"),
         );
-        let (signal, deadline) = contract::shutdown_signal_and_deadline();
-        tokio::select! {
-            () = warp::serve(routes()).incoming(listener).graceful(signal).run() => {}
-            // Requests still running after the grace period are cut off.
-            () = deadline => {}
-        }
+        serve(listener, args.header_timeout, contract::shutdown_signal()).await;
     });
 }
 
-/// Binds with TCP_NODELAY set on the listening socket. warp gives no hook on accepted
-/// connections, and on Linux they inherit the option from the listener, so small responses go
-/// out at once instead of after Nagle's ~40 ms delay.
-fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    socket.set_tcp_nodelay(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    tokio::net::TcpListener::from_std(socket.into())
+/// Serves the routes until `shutdown` completes, then lets open connections finish (within the
+/// grace period). `warp::serve(...).graceful(...)` would be the one-liner, but it sets no header
+/// read timeout (slowloris) and no TCP_NODELAY; `warp::service` turns the filters into a tower
+/// Service that hyper-util serves with both.
+async fn serve(
+    listener: TcpListener,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let routes = routes();
+    let mut http = http1::Builder::new();
+    // A slow head is dropped (slowloris); a huge one is refused with 431.
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(contract::MAX_HEAD_BYTES);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                // One failed accept (a reset, a passing lack of file descriptors) must not
+                // end the server.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Small responses go out at once, not after Nagle's ~40 ms delay.
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(warp::service(routes.clone()));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(contract::SHUTDOWN_GRACE, graceful.shutdown()).await;
 }
 
 /// Every route, the 404 for anything else, and the `Server` header on every answer.
 fn routes() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    // route: plaintext
     // GET /
     let plaintext = known(warp::path::end().and(get()).map(plaintext), "GET, HEAD");
+    // end route
+    // route: json
     // GET /json
     let json = known(warp::path!("json").and(get()).map(json), "GET, HEAD");
+    // end route
+    // route: html
     // GET /html
     let html = known(warp::path!("html").and(get()).map(html), "GET, HEAD");
+    // end route
+    // route: users
     // GET /users/{id}: the id is taken as text so that a bad one is a 400, not a 404.
     let user = known(
         warp::path!("users" / String).and(get()).and_then(user),
         "GET, HEAD",
     );
+    // end route
+    // route: echo
     // POST /echo
     let echo = warp::path!("echo")
         .and(warp::post())
@@ -74,8 +116,11 @@ fn routes() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone 
         .and(warp::body::json())
         .map(echo);
     let echo = known(echo, "POST");
+    // end route
+    // route: error
     // GET /error
     let error = known(warp::path!("error").and(get()).and_then(error), "GET, HEAD");
+    // end route
 
     plaintext
         .or(json)

@@ -1,0 +1,492 @@
+//! `index.html`: one self-contained page (inline CSS and SVG, no script, nothing fetched) with
+//! the results, the charts, the machine and settings, and the six servers' code side by side.
+
+use std::fmt::Write as _;
+
+use super::charts::all_charts;
+use super::code::{
+    ASPECTS, Highlighter, ROUTES_SHOWN, SOURCES, escape, find_line, highlight_css, lines_of_code,
+    snippet,
+};
+use super::{Export, ReportError, format_latency, server_colour};
+use crate::compare::results::{ComparisonRun, NOISY_CV, Status};
+use crate::load::CLIENT_BOUND_BUSY;
+use crate::summary::group;
+
+/// `index.html`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page;
+
+impl Export for Page {
+    fn file_name(&self) -> String {
+        "index.html".to_owned()
+    }
+
+    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+        let mut charts = String::new();
+        for chart in all_charts(run) {
+            let svg = String::from_utf8(chart.render(run)?).unwrap_or_default();
+            // Inline SVG needs no XML declaration.
+            let svg = svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..]);
+            let _ = write!(
+                charts,
+                "<figure class=\"chart\">{svg}<figcaption>{}</figcaption></figure>",
+                escape(&chart.file_name())
+            );
+        }
+        let mut page = String::with_capacity(256 * 1024);
+        let title = format!(
+            "http-rosetta: {} on {}",
+            run.started_at, run.environment.hostname
+        );
+        let _ = writeln!(
+            page,
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{CSS}\n{}\n</style>\n</head>\n<body>",
+            escape(&title),
+            highlight_css()
+        );
+        let _ = writeln!(
+            page,
+            "<header><h1>http-rosetta</h1><p>One small HTTP service written once per Rust server stack, benchmarked side by side. Run of {} on <b>{}</b>{}.</p></header>",
+            escape(&run.started_at),
+            escape(&run.environment.hostname),
+            if run.partial {
+                " <span class=\"badge\">partial: stopped early</span>"
+            } else {
+                ""
+            }
+        );
+        page.push_str("<nav><a href=\"#results\">Results</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n");
+        results_section(&mut page, run);
+        let _ = writeln!(
+            page,
+            "<section id=\"charts\"><h2>Charts</h2><div class=\"charts\">{charts}</div></section>"
+        );
+        how_section(&mut page);
+        code_section(&mut page);
+        machine_section(&mut page, run);
+        page.push_str("</main>\n<footer>Made by <code>loadgen report</code> from <code>run.json</code>.</footer>\n</body>\n</html>\n");
+        Ok(page.into_bytes())
+    }
+}
+
+fn results_section(page: &mut String, run: &ComparisonRun) {
+    let scenarios = &run.settings.scenarios;
+    page.push_str("<section id=\"results\"><h2>Results</h2><p>Median throughput over the rounds and p99 latency of all rounds' answers. Higher throughput and lower latency are better.</p><div class=\"scroll\"><table class=\"results\"><thead><tr><th>server</th>");
+    for scenario in scenarios {
+        let _ = write!(page, "<th>{}</th>", escape(scenario));
+    }
+    page.push_str("<th>peak RSS</th></tr></thead><tbody>\n");
+    for server in &run.servers {
+        let (r, g, b) = server_colour(&server.name);
+        let _ = write!(
+            page,
+            "<tr><th><span class=\"swatch\" style=\"background:rgb({r},{g},{b})\"></span>{}</th>",
+            escape(&server.name)
+        );
+        for s in &server.scenarios {
+            if s.status == Status::Failed {
+                page.push_str("<td class=\"failed\" title=\"not measured\">✗ failed</td>");
+                continue;
+            }
+            let mut flags = String::new();
+            if s.client_bound {
+                flags.push_str(" <abbr class=\"flag\" title=\"client-bound: the load generator was saturated; the server may be faster\">⚠</abbr>");
+            }
+            if s.noisy {
+                let _ = write!(
+                    flags,
+                    " <abbr class=\"flag\" title=\"noisy: throughput CV {:.1} % across rounds\">~</abbr>",
+                    s.cv * 100.0
+                );
+            }
+            let _ = write!(
+                page,
+                "<td><b>{}</b> req/s{flags}<br><small>p99 {} · {:.1} µs CPU/req</small></td>",
+                group(s.rps.round() as u64),
+                format_latency(s.latency_us.p99),
+                s.server_cpu_us_per_req
+            );
+        }
+        let _ = writeln!(page, "<td>{} MiB</td></tr>", server.rss_peak_kib / 1024);
+    }
+    page.push_str("</tbody></table></div>\n");
+    let _ = writeln!(
+        page,
+        "<p class=\"legend\"><b>⚠ client-bound</b>: a load thread was busy {:.0} % of the time or more, so the load generator may have set the pace; the figure is a lower bound for the server. <b>~ noisy</b>: the rounds' throughput varied by more than {:.0} % (coefficient of variation). <b>✗ failed</b>: not measured; see below.</p>",
+        CLIENT_BOUND_BUSY * 100.0,
+        NOISY_CV * 100.0
+    );
+    let failures: Vec<String> = run
+        .servers
+        .iter()
+        .flat_map(|server| {
+            server
+                .failures
+                .iter()
+                .map(move |f| format!("{}: {f}", server.name))
+                .chain(server.scenarios.iter().flat_map(move |s| {
+                    s.failures
+                        .iter()
+                        .map(move |f| format!("{} / {}: {f}", server.name, s.name))
+                }))
+        })
+        .collect();
+    if !failures.is_empty() {
+        page.push_str("<h3>What went wrong</h3><ul>");
+        for failure in failures {
+            let _ = write!(page, "<li>{}</li>", escape(&failure));
+        }
+        page.push_str("</ul>");
+    }
+    page.push_str("</section>\n");
+}
+
+fn how_section(page: &mut String) {
+    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> the things every server must do are done.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
+    for source in SOURCES {
+        let _ = write!(page, "<th>{}</th>", escape(source.name));
+    }
+    page.push_str("</tr></thead><tbody>\n");
+    for aspect in ASPECTS {
+        let _ = write!(page, "<tr><th>{}</th>", escape(aspect.name));
+        for (source, (needle, how)) in SOURCES.iter().zip(aspect.places) {
+            match find_line(source.text, needle) {
+                Some((line, text)) => {
+                    let _ = write!(
+                        page,
+                        "<td>{}<br><code>main.rs:{line}</code> <code class=\"line\">{}</code></td>",
+                        escape(how),
+                        escape(text)
+                    );
+                }
+                None => {
+                    let _ = write!(page, "<td>{}</td>", escape(how));
+                }
+            }
+        }
+        page.push_str("</tr>\n");
+    }
+    page.push_str("</tbody></table></div>\n<h3>Each server and its counterpart in the Go article</h3><table class=\"servers\"><thead><tr><th>server</th><th>built on</th><th>Go counterpart</th><th>lines of code in main.rs</th></tr></thead><tbody>\n");
+    for (source, info) in SOURCES.iter().zip(contract::SERVERS) {
+        let _ = writeln!(
+            page,
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(info.name),
+            escape(info.built_on),
+            escape(info.go_counterpart),
+            lines_of_code(source.text)
+        );
+    }
+    page.push_str("</tbody></table></section>\n");
+}
+
+fn code_section(page: &mut String) {
+    let highlighter = Highlighter::default();
+    page.push_str("<section id=\"code\"><h2>The same route in six stacks</h2><p>Cut from each server's source between <code>// route: NAME</code> and <code>// end route</code> when this page was made. Side by side on a wide screen, one under another on a narrow one.</p>\n");
+    for (route, title) in ROUTES_SHOWN {
+        let _ = write!(
+            page,
+            "<article class=\"route\" id=\"route-{route}\"><h3>{}</h3><div class=\"columns\">",
+            escape(title)
+        );
+        for source in SOURCES {
+            let Some(snippet) = snippet(source.text, route) else {
+                continue;
+            };
+            let (r, g, b) = server_colour(source.name);
+            let _ = write!(
+                page,
+                "<div class=\"code-col\" style=\"border-top-color:rgb({r},{g},{b})\" id=\"src-{}-{}\"><div class=\"code-head\"><b>{}</b> <small>{} lines · main.rs:{}</small></div><pre><code>{}</code></pre></div>",
+                source.name,
+                snippet.first_line,
+                escape(source.name),
+                snippet.lines_of_code,
+                snippet.first_line,
+                highlighter.rust(&snippet.code)
+            );
+        }
+        page.push_str("</div></article>\n");
+    }
+    page.push_str("</section>\n");
+}
+
+fn machine_section(page: &mut String, run: &ComparisonRun) {
+    let env = &run.environment;
+    let s = &run.settings;
+    let mut rows: Vec<(&str, String)> = vec![
+        ("CPU", format!("{} ({} CPUs)", env.cpu_model, env.cores)),
+        ("kernel", format!("Linux {}", env.kernel)),
+        ("toolchain", env.rustc.clone()),
+        ("commit", env.git_commit.clone()),
+        (
+            "load generator build",
+            if env.loadgen_release_build {
+                "release".into()
+            } else {
+                "debug (figures unreliable)".into()
+            },
+        ),
+        ("servers' binaries", env.server_binaries.clone()),
+        (
+            "CPU split",
+            format!(
+                "servers on {:?} with --threads {}; load generator on {:?} with {} load thread(s){}",
+                s.cpus.server,
+                s.server_threads,
+                s.cpus.client,
+                s.client_threads,
+                if s.cpus.pinned {
+                    ""
+                } else {
+                    "; not pinned apart"
+                }
+            ),
+        ),
+        (
+            "load",
+            format!(
+                "{} engine, {} connections, closed loop{}, {} s per scenario after {} s of warmup ({} s per server)",
+                s.engine,
+                s.connections,
+                if s.rates.is_empty() {
+                    String::new()
+                } else {
+                    format!(", open-loop rates {}", s.rates.join(", "))
+                },
+                s.duration_s,
+                s.scenario_warmup_s,
+                s.warmup_s
+            ),
+        ),
+        (
+            "rounds",
+            format!("{} (servers in a fresh random order each round)", s.rounds),
+        ),
+        (
+            "started / finished",
+            format!("{} / {}", run.started_at, run.finished_at),
+        ),
+        ("command", run.command.clone()),
+    ];
+    for (name, version) in &env.crates {
+        rows.push(("crate", format!("{name} {version}")));
+    }
+    page.push_str("<section id=\"machine\"><h2>Machine and settings</h2><dl>");
+    for (term, value) in rows {
+        let _ = write!(
+            page,
+            "<dt>{}</dt><dd><code>{}</code></dd>",
+            escape(term),
+            escape(&value)
+        );
+    }
+    page.push_str("</dl></section>\n");
+}
+
+const CSS: &str = r#"
+:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-soft: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); }
+header, nav, main, footer { max-width: 1600px; margin: 0 auto; padding: 0 16px; }
+header h1 { margin: 16px 0 4px; }
+nav { padding-bottom: 8px; border-bottom: 1px solid var(--line); }
+a { color: #0969da; }
+h2 { margin-top: 32px; border-bottom: 1px solid var(--line); }
+.badge { background: #fff8c5; border: 1px solid #d4a72c; padding: 1px 6px; border-radius: 4px; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
+table.results td { text-align: right; white-space: nowrap; }
+td.failed { color: #cf222e; }
+.swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 2px; }
+.flag { text-decoration: none; color: #9a6700; cursor: help; }
+.legend { color: var(--muted); font-size: 13px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 640px), 1fr)); gap: 16px; }
+figure.chart { margin: 0; }
+figure.chart svg { width: 100%; height: auto; }
+figcaption { color: var(--muted); font-size: 12px; }
+table.how td { min-width: 180px; font-size: 13px; }
+code.line { display: block; color: var(--muted); white-space: pre-wrap; word-break: break-word; }
+.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); gap: 12px; }
+.code-col { border: 1px solid var(--line); border-top: 4px solid; border-radius: 6px; min-width: 0; background: var(--bg-soft); }
+.code-head { padding: 4px 8px; border-bottom: 1px solid var(--line); }
+.code-head small { color: var(--muted); }
+pre { margin: 0; padding: 8px; overflow-x: auto; font-size: 12.5px; line-height: 1.45; }
+pre code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
+dt { font-weight: 600; }
+dd { margin: 0; word-break: break-word; }
+footer { color: var(--muted); padding: 24px 16px; }
+@media (max-width: 600px) { body { font-size: 14px; } th, td { padding: 4px; } dl { grid-template-columns: 1fr; } }
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::machine::{CpuSplit, Environment};
+    use crate::compare::results::{CompareSettings, RoundResult, ServerResult};
+    use crate::stats::LatencyHistogram;
+
+    /// A run of all six servers with made-up figures; one server failed.
+    pub(crate) fn sample_run() -> ComparisonRun {
+        let scenarios = ["plaintext", "json"];
+        let mut histogram = LatencyHistogram::default();
+        for us in [80, 120, 300, 2_000] {
+            histogram.record(us);
+        }
+        let servers = contract::SERVERS
+            .iter()
+            .enumerate()
+            .map(|(i, info)| {
+                let mut server = ServerResult::new(info.name, &scenarios);
+                if info.name != "warp" {
+                    for scenario in &mut server.scenarios {
+                        scenario.rounds.push(RoundResult {
+                            round: 1,
+                            rps: 50_000.0 + 10_000.0 * i as f64,
+                            responses: 100_000,
+                            unexpected: 0,
+                            duration_s: 2.0,
+                            latency_us: histogram.summary(),
+                            server_cpu_us: 900_000.0,
+                            client_cpu_us: 1_900_000.0,
+                            client_cpu: vec![if i == 0 { 0.97 } else { 0.6 }],
+                            client_bound: i == 0,
+                            histogram: histogram.to_base64(),
+                        });
+                        scenario.summarize(1, &[]);
+                    }
+                    server.rss_peak_kib = 4096;
+                } else {
+                    server
+                        .failures
+                        .push("round 1: left out: <script>alert(1)</script>".into());
+                }
+                server.settle_status();
+                server
+            })
+            .collect();
+        ComparisonRun {
+            schema_version: 1,
+            started_at: "2026-11-21T22:00:00Z".into(),
+            finished_at: "2026-11-21T22:06:00Z".into(),
+            partial: false,
+            command: "loadgen compare".into(),
+            environment: Environment {
+                cpu_model: "Test CPU".into(),
+                cores: 2,
+                kernel: "6.1".into(),
+                hostname: "testhost".into(),
+                rustc: "rustc 1.95.0".into(),
+                crates: [("hyper".to_owned(), "1.7.0".to_owned())].into(),
+                git_commit: "abc123".into(),
+                loadgen_release_build: true,
+                server_binaries: "target/release".into(),
+            },
+            settings: CompareSettings {
+                servers: contract::SERVERS
+                    .iter()
+                    .map(|s| s.name.to_owned())
+                    .collect(),
+                scenarios: scenarios.iter().map(|s| s.to_string()).collect(),
+                connections: 64,
+                duration_s: 2.0,
+                warmup_s: 1.0,
+                scenario_warmup_s: 0.25,
+                rounds: 1,
+                rates: Vec::new(),
+                cpus: CpuSplit {
+                    server: vec![0],
+                    client: vec![1],
+                    pinned: true,
+                },
+                server_threads: 1,
+                client_threads: 1,
+                engine: "hyper".into(),
+                timeout_s: 5.0,
+                quick: false,
+            },
+            servers,
+        }
+    }
+
+    fn page() -> String {
+        String::from_utf8(Page.render(&sample_run()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_page_shows_every_server_route_and_chart() {
+        let page = page();
+        for server in contract::SERVERS {
+            assert!(
+                page.contains(&format!("id=\"src-{}-", server.name)),
+                "{} has no code column",
+                server.name
+            );
+            assert!(
+                page.contains(server.go_counterpart),
+                "{}",
+                server.go_counterpart
+            );
+        }
+        for (route, _) in ROUTES_SHOWN {
+            assert!(page.contains(&format!("id=\"route-{route}\"")), "{route}");
+        }
+        assert_eq!(
+            page.matches("class=\"code-col\"").count(),
+            ROUTES_SHOWN.len() * SOURCES.len()
+        );
+        assert!(
+            page.matches("<svg").count() >= 5,
+            "throughput, CPU, memory and a latency chart per scenario"
+        );
+        assert!(page.contains("client-bound") && page.contains("✗ failed"));
+        for aspect in ASPECTS {
+            assert!(
+                page.contains(&format!("<th>{}</th>", escape(aspect.name))),
+                "{}",
+                aspect.name
+            );
+        }
+    }
+
+    #[test]
+    fn text_and_code_are_escaped() {
+        let page = page();
+        assert!(
+            !page.contains("<script"),
+            "a failure message got in unescaped"
+        );
+        assert!(page.contains("&lt;script&gt;"));
+        // `Result<Json<Message>, …>` from axum's echo, escaped inside the highlighted code.
+        assert!(page.contains("&lt;") && !page.contains("Result<Json<Message>"));
+    }
+
+    #[test]
+    fn the_page_fetches_nothing_from_the_network() {
+        let page = page();
+        for attribute in [
+            "src=",
+            "href=\"http",
+            "href='http",
+            "url(",
+            "@import",
+            "<link",
+            "<script",
+        ] {
+            let found: Vec<&str> = page
+                .match_indices(attribute)
+                .map(|(at, _)| &page[at..(at + 60).min(page.len())])
+                .collect();
+            assert!(found.is_empty(), "{attribute}: {found:?}");
+        }
+        // The only absolute URLs are SVG namespace names, which are never fetched.
+        let urls = page.matches("http://").count() + page.matches("https://").count();
+        let namespaces = page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+            + page
+                .matches("xmlns:xlink=\"http://www.w3.org/1999/xlink\"")
+                .count();
+        assert_eq!(urls, namespaces);
+    }
+}

@@ -1,0 +1,501 @@
+//! Every server under hostile input, slow clients, many connections and a shutdown under load.
+//! Each test runs against all six servers (one table: `contract::SERVERS`), reports every
+//! failure at once, and stays bounded in time and connections.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use conformance::{RawClient, ServerProcess, request_bytes};
+use contract::SERVERS;
+use nix::sys::signal::Signal;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn start(name: &str, extra: &[&str]) -> Result<ServerProcess, String> {
+    let binary = conformance::server_binary(name).map_err(|e| e.to_string())?;
+    let mut args: Vec<String> = ["--addr", "127.0.0.1:0", "--threads", "2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    ServerProcess::spawn(name, &binary, &args, &[], Duration::from_secs(10))
+        .map_err(|e| e.to_string())
+}
+
+/// These tests load the machine (thousands of connections) and time how promptly a server
+/// answers: one at a time, so that they do not disturb each other.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn for_each_server(extra: &[&str], test: impl Fn(&mut ServerProcess) -> Result<(), String>) {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut failures = Vec::new();
+    for server in SERVERS {
+        let outcome = start(server.name, extra).and_then(|mut process| test(&mut process));
+        if let Err(failure) = outcome {
+            failures.push(format!("server-{}: {failure}", server.name));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The server still answers `GET /` properly on a new connection.
+fn still_serves(server: &ServerProcess) -> Result<(), String> {
+    let plaintext = contract::cases()
+        .into_iter()
+        .find(|c| c.name == "plaintext")
+        .expect("a plaintext case");
+    let mut client = RawClient::connect(server.addr(), TIMEOUT)
+        .map_err(|e| format!("cannot connect afterwards: {e}"))?;
+    client
+        .send(&request_bytes(&plaintext, &[]))
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .read_response(false)
+        .map_err(|e| format!("no answer afterwards: {e}"))?;
+    let mismatches = conformance::check(&plaintext, server.name(), &response);
+    if mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(mismatches.join("; "))
+    }
+}
+
+/// What a server did with one hostile request.
+#[derive(Debug)]
+enum Reaction {
+    Status(u16),
+    Closed,
+    Silent,
+}
+
+/// Sends `bytes` (then half-closes when `half_close`) and sees what comes back.
+fn react(server: &ServerProcess, bytes: &[u8], half_close: bool) -> Result<Reaction, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&server.addr(), TIMEOUT).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    // The server may close before it has read everything: a failed write is a close.
+    if stream.write_all(bytes).is_err() {
+        return Ok(Reaction::Closed);
+    }
+    if half_close {
+        let _ = stream.shutdown(Shutdown::Write);
+    }
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) if head.is_empty() => return Ok(Reaction::Closed),
+            Ok(0) => break,
+            Ok(n) => {
+                head.extend_from_slice(&chunk[..n]);
+                if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(if head.is_empty() {
+                    Reaction::Silent
+                } else {
+                    Reaction::Closed
+                });
+            }
+            Err(_) => return Ok(Reaction::Closed),
+        }
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(&head) {
+        Ok(_) => Ok(response.code.map_or(Reaction::Closed, Reaction::Status)),
+        Err(e) => Err(format!("answered with something that is not HTTP: {e}")),
+    }
+}
+
+fn hostile_requests() -> Vec<(&'static str, Vec<u8>, bool)> {
+    let mut big_header = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    big_header.resize(big_header.len() + 70_000, b'a');
+    big_header.extend_from_slice(b"\r\n\r\n");
+    let mut many_headers = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..500 {
+        many_headers.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    many_headers.extend_from_slice(b"\r\n");
+    let mut long_uri = b"GET /".to_vec();
+    long_uri.resize(20_000, b'a');
+    long_uri.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
+    let post = |headers: &str, body: &str| {
+        format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{headers}\r\n{body}").into_bytes()
+    };
+    vec![
+        (
+            "garbage bytes",
+            b"\x00\x01\x02\xffgarbage\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "TLS hello on the HTTP port",
+            b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "request line without target",
+            b"GET\r\nHost: x\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "request line without version",
+            b"GET /\r\nHost: x\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "HTTP/2.0 in an HTTP/1 request line",
+            b"GET / HTTP/2.0\r\nHost: x\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "HTTP/3.1",
+            b"GET / HTTP/3.1\r\nHost: x\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "control character in a header name",
+            b"GET / HTTP/1.1\r\nHo\x01st: x\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "control character in a header value",
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "header line without a colon",
+            b"GET / HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n".to_vec(),
+            false,
+        ),
+        ("a 70 KB header", big_header, false),
+        ("500 headers", many_headers, false),
+        ("a 20 KB URI", long_uri, false),
+        (
+            "negative Content-Length",
+            post("Content-Length: -1\r\n", "{}"),
+            false,
+        ),
+        (
+            "overflowing Content-Length",
+            post("Content-Length: 99999999999999999999999\r\n", "{}"),
+            false,
+        ),
+        (
+            "two different Content-Lengths",
+            post("Content-Length: 2\r\nContent-Length: 3\r\n", "{}x"),
+            false,
+        ),
+        (
+            "Content-Length with Transfer-Encoding",
+            post(
+                "Content-Length: 16\r\nTransfer-Encoding: chunked\r\n",
+                "10\r\n{\"message\":\"a\"}\r\n0\r\n\r\n",
+            ),
+            false,
+        ),
+        (
+            "bad chunk size",
+            post("Transfer-Encoding: chunked\r\n", "zz\r\n{}\r\n0\r\n\r\n"),
+            false,
+        ),
+        (
+            "chunk longer than its size",
+            post(
+                "Transfer-Encoding: chunked\r\n",
+                "2\r\n{\"message\":\"a\"}\r\n0\r\n\r\n",
+            ),
+            false,
+        ),
+        (
+            "truncated body",
+            post("Content-Length: 100\r\n", "{\"message\":"),
+            true,
+        ),
+        (
+            "invalid UTF-8 in the path",
+            b"GET /users/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "invalid percent-encoding",
+            b"GET /users/%zz%ff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "path traversal",
+            b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            false,
+        ),
+        (
+            "encoded path traversal",
+            b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            false,
+        ),
+    ]
+}
+
+#[test]
+fn hostile_input_gets_a_4xx_or_a_close_and_the_server_goes_on() {
+    let requests = hostile_requests();
+    for_each_server(&[], |server| {
+        let mut wrong = Vec::new();
+        for (name, bytes, half_close) in &requests {
+            match react(server, bytes, *half_close) {
+                Ok(Reaction::Status(status)) if (400..500).contains(&status) => {}
+                Ok(Reaction::Closed) => {}
+                Ok(Reaction::Status(status)) => wrong.push(format!("{name}: answered {status}")),
+                Ok(Reaction::Silent) => {
+                    wrong.push(format!("{name}: neither answered nor closed within 3 s"))
+                }
+                Err(e) => wrong.push(format!("{name}: {e}")),
+            }
+            if server.has_exited() {
+                return Err(format!("{name}: the server died"));
+            }
+        }
+        still_serves(server)?;
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(wrong.join("\n  "))
+        }
+    });
+}
+
+/// Hundreds of clients send half a request and stall. A new client must still be served at
+/// once, and the stalled connections must be dropped after the header timeout.
+#[test]
+fn slowloris_clients_neither_block_others_nor_stay_forever() {
+    for_each_server(&["--header-timeout", "1s"], |server| {
+        let mut stalled: Vec<TcpStream> = Vec::new();
+        for _ in 0..300 {
+            let mut stream = TcpStream::connect_timeout(&server.addr(), TIMEOUT)
+                .map_err(|e| format!("connect: {e}"))?;
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .map_err(|e| e.to_string())?;
+            stalled.push(stream);
+        }
+        let started = Instant::now();
+        still_serves(server)?;
+        let took = started.elapsed();
+        if took > Duration::from_millis(500) {
+            return Err(format!(
+                "a new client waited {took:?} behind the stalled ones"
+            ));
+        }
+        // Give the timeout time to fire, then count the connections the server dropped.
+        std::thread::sleep(Duration::from_millis(2500));
+        let dropped = stalled
+            .iter()
+            .filter(|stream| {
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+                let mut rest = Vec::new();
+                // `&TcpStream` reads too; a 408 and a close, or just a close, both end in end of
+                // stream or a reset.
+                let mut reader: &TcpStream = stream;
+                match reader.read_to_end(&mut rest) {
+                    Ok(_) => true,
+                    Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+                }
+            })
+            .count();
+        if dropped < stalled.len() {
+            return Err(format!(
+                "only {dropped} of {} stalled connections were dropped after the header timeout",
+                stalled.len()
+            ));
+        }
+        still_serves(server)
+    });
+}
+
+/// Raises this process's open-file limit as far as it may go (the servers inherit it).
+fn raise_file_limit(want: u64) -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 1024;
+    };
+    let target = want.min(hard).max(soft);
+    if setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
+        target
+    } else {
+        soft
+    }
+}
+
+#[test]
+fn five_thousand_keep_alive_connections_are_all_served() {
+    let limit = raise_file_limit(12_000);
+    let connections = 5_000.min((limit as usize).saturating_sub(200) / 2);
+    assert!(
+        connections >= 1_000,
+        "the open-file limit ({limit}) is too low for this test"
+    );
+    let request = b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Idle keep-alive connections may be closed after the header timeout; that is not what is
+    // tested here, so it is long.
+    for_each_server(&["--header-timeout", "60s"], |server| {
+        let started = Instant::now();
+        // Connect from several threads: a dropped SYN costs a second before it is sent again,
+        // and those waits overlap instead of adding up.
+        let mut clients: Vec<RawClient> = Vec::with_capacity(connections);
+        let addr = server.addr();
+        let opened: Vec<Result<Vec<RawClient>, String>> = std::thread::scope(|scope| {
+            let openers: Vec<_> = (0..16)
+                .map(|t| {
+                    scope.spawn(move || {
+                        (t..connections)
+                            .step_by(16)
+                            .map(|i| {
+                                let mut client = RawClient::connect(addr, Duration::from_secs(10))
+                                    .map_err(|e| format!("connection {i}: {e}"))?;
+                                client.send(request).map_err(|e| format!("send {i}: {e}"))?;
+                                Ok(client)
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            openers
+                .into_iter()
+                .map(|o| {
+                    o.join()
+                        .unwrap_or_else(|_| Err("an opener panicked".into()))
+                })
+                .collect()
+        });
+        for batch in opened {
+            clients.extend(batch?);
+        }
+        for round in ["first", "second"] {
+            if round == "second" {
+                for (i, client) in clients.iter_mut().enumerate() {
+                    client
+                        .send(request)
+                        .map_err(|e| format!("second send {i}: {e}"))?;
+                }
+            }
+            for (i, client) in clients.iter_mut().enumerate() {
+                let response = client
+                    .read_response(false)
+                    .map_err(|e| format!("{round} answer on connection {i}: {e}"))?;
+                if response.status != 200 {
+                    return Err(format!(
+                        "{round} answer on connection {i}: status {}",
+                        response.status
+                    ));
+                }
+            }
+        }
+        eprintln!(
+            "server-{}: {connections} connections in {:?}",
+            server.name(),
+            started.elapsed()
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn sigterm_under_load_answers_in_flight_requests_refuses_new_ones_and_exits_zero() {
+    for_each_server(&[], |server| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let answered = Arc::new(AtomicU64::new(0));
+        let truncated = Arc::new(AtomicU64::new(0));
+        let addr = server.addr();
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                let (stop, answered, truncated) = (
+                    Arc::clone(&stop),
+                    Arc::clone(&answered),
+                    Arc::clone(&truncated),
+                );
+                std::thread::spawn(move || {
+                    let json = contract::cases()
+                        .into_iter()
+                        .find(|c| c.name == "json")
+                        .expect("a json case");
+                    let bytes = request_bytes(&json, &[]);
+                    while !stop.load(Ordering::Relaxed) {
+                        let Ok(mut client) = RawClient::connect(addr, Duration::from_secs(2))
+                        else {
+                            break;
+                        };
+                        loop {
+                            if client.send(&bytes).is_err() {
+                                break;
+                            }
+                            match client.read_response(false) {
+                                Ok(response)
+                                    if response.status == 200
+                                        && response.body == json.response_body =>
+                                {
+                                    answered.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Ok(_) => {
+                                    truncated.fetch_add(1, Ordering::Relaxed);
+                                    break;
+                                }
+                                // Closed between two requests: the server is going away.
+                                Err(e)
+                                    if e.kind() == std::io::ErrorKind::UnexpectedEof
+                                        || e.kind() == std::io::ErrorKind::ConnectionReset =>
+                                {
+                                    break;
+                                }
+                                Err(_) => {
+                                    truncated.fetch_add(1, Ordering::Relaxed);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let before = answered.load(Ordering::Relaxed);
+        server.signal(Signal::SIGTERM).map_err(|e| e.to_string())?;
+        let status = server
+            .wait_timeout(contract::SHUTDOWN_GRACE + Duration::from_secs(2))
+            .map_err(|e| e.to_string())?;
+        stop.store(true, Ordering::Relaxed);
+        for client in clients {
+            let _ = client.join();
+        }
+        if before == 0 {
+            return Err("no request was answered before the signal".into());
+        }
+        match status {
+            Some(status) if status.success() => {}
+            other => return Err(format!("after SIGTERM under load: {other:?}")),
+        }
+        if truncated.load(Ordering::Relaxed) > 0 {
+            return Err(format!(
+                "{} answers were cut short or wrong",
+                truncated.load(Ordering::Relaxed)
+            ));
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+            return Err("a new connection was accepted after the shutdown".into());
+        }
+        Ok(())
+    });
+}
