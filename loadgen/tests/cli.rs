@@ -168,3 +168,48 @@ fn verify_passes_a_conforming_server_and_fails_a_stranger() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("MISMATCH"));
 }
+
+#[test]
+fn a_signal_mid_run_stops_it_and_still_writes_partial_results() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let server = TestServer::start(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        let json = dir.path().join(format!("{signal}.json"));
+        let child = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args([
+                "run",
+                &server.url("/"),
+                "-c",
+                "2",
+                "-d",
+                "30s",
+                "--json",
+                json.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        let started = std::time::Instant::now();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{signal}: it did not stop"
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{signal}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).contains("partial"));
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(report["partial"], true, "{signal}");
+        assert!(report["responses"].as_u64().unwrap() > 0, "{signal}");
+    }
+}

@@ -282,36 +282,40 @@ fn a_server_that_crashes_mid_run_is_recorded_and_no_server_outlives_the_run() {
 }
 
 #[test]
-fn ctrl_c_stops_the_run_writes_partial_results_and_stops_the_servers() {
+fn ctrl_c_or_sigterm_stops_the_run_writes_partial_results_and_stops_the_servers() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("interrupted");
-    let args = [
-        "--scenarios",
-        "plaintext,json",
-        "-d",
-        "5s",
-        "--warmup",
-        "100ms",
-        "--rounds",
-        "3",
-    ];
-    let child = compare(&["std", "hyper"], &out, &args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let server = wait_for_server(&child);
-    std::thread::sleep(Duration::from_millis(700));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
-    let (output, took) = finish(child);
-    assert!(took < Duration::from_secs(15), "it took {took:?} to stop");
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(!alive(server), "the server outlived the run");
-    let run = run_json(&out);
-    assert_eq!(run["partial"], true);
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        let out = dir.path().join(format!("interrupted-{signal}"));
+        let args = [
+            "--scenarios",
+            "plaintext,json",
+            "-d",
+            "5s",
+            "--warmup",
+            "100ms",
+            "--rounds",
+            "3",
+        ];
+        let child = compare(&["std", "hyper"], &out, &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let server = wait_for_server(&child);
+        std::thread::sleep(Duration::from_millis(700));
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        let (output, took) = finish(child);
+        assert!(
+            took < Duration::from_secs(15),
+            "{signal}: it took {took:?} to stop"
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{signal}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!alive(server), "{signal}: the server outlived the run");
+        assert_eq!(run_json(&out)["partial"], true, "{signal}");
+    }
 }

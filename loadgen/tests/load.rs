@@ -179,3 +179,71 @@ fn open_loop_latency_is_corrected_for_coordinated_omission() {
     let sent = outcome.tally.responses() + outcome.tally.failures();
     assert!((2300..=2510).contains(&sent), "{sent} requests");
 }
+
+#[test]
+fn answers_slower_than_the_timeout_are_counted_as_timeouts() {
+    let server = TestServer::start(Faults::default());
+    for engine in ENGINES {
+        let mut slow = spec(&server.url("/slow"), engine, 2, 1, Stop::Requests(6));
+        slow.timeout = Duration::from_millis(100);
+        let outcome = run(&slow);
+        assert_eq!(
+            outcome.tally.errors.get(&ErrorKind::Timeout),
+            Some(&6),
+            "{engine:?}: {:?}",
+            outcome.tally.errors
+        );
+        assert_eq!(outcome.tally.responses(), 0);
+    }
+}
+
+#[test]
+fn resets_are_counted_and_the_run_completes() {
+    let server = TestServer::start(Faults {
+        reset_connections: true,
+        ..Faults::default()
+    });
+    for engine in ENGINES {
+        let outcome = run(&spec(&server.url("/"), engine, 2, 1, Stop::Requests(20)));
+        assert_eq!(outcome.tally.failures(), 20, "{engine:?}");
+        let resets = outcome
+            .tally
+            .errors
+            .get(&ErrorKind::Reset)
+            .copied()
+            .unwrap_or(0);
+        assert!(resets > 0, "{engine:?}: {:?}", outcome.tally.errors);
+    }
+}
+
+#[test]
+fn a_server_that_restarts_mid_run_is_served_again() {
+    for engine in ENGINES {
+        let server = TestServer::start(Faults {
+            die_after: Some(200),
+            restart_after: Some(Duration::from_millis(150)),
+            ..Faults::default()
+        });
+        let outcome = run(&spec(
+            &server.url("/"),
+            engine,
+            2,
+            1,
+            Stop::After(Duration::from_millis(900)),
+        ));
+        let tally = &outcome.tally;
+        assert!(
+            tally.failures() > 0,
+            "{engine:?}: no failure while it was gone"
+        );
+        let after_restart = server
+            .answered
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .saturating_sub(200);
+        assert!(
+            after_restart > 50,
+            "{engine:?}: only {after_restart} answers after the restart"
+        );
+        assert!(tally.responses() > 250, "{engine:?}: {:?}", tally.status);
+    }
+}

@@ -25,6 +25,10 @@ pub struct Faults {
     pub stall_for: Duration,
     /// Go away (close the listener and every connection) after this many answers.
     pub die_after: Option<u64>,
+    /// After going away, come back on the same address this much later.
+    pub restart_after: Option<Duration>,
+    /// Reset every connection (RST, not FIN) as soon as a request arrives on it.
+    pub reset_connections: bool,
 }
 
 /// A running test server; dropping it stops it.
@@ -37,7 +41,8 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server on 127.0.0.1:0: `/` is 200 `ok`, `/error` 500, anything else 404.
+    /// Starts a server on 127.0.0.1:0: `/` is 200 `ok`, `/error` 500, `/slow` 200 after 300 ms,
+    /// anything else 404.
     pub fn start(faults: Faults) -> Self {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -82,59 +87,88 @@ async fn serve(
     addr_tx: std::sync::mpsc::Sender<SocketAddr>,
     mut stopped: oneshot::Receiver<()>,
 ) {
-    let listener = TcpListener::bind("127.0.0.1:0")
+    let mut listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
     addr_tx.send(addr).expect("the test waits for the address");
-    let (die, mut dead) = tokio::sync::watch::channel(false);
     let first_request: Arc<std::sync::OnceLock<Instant>> = Arc::default();
     let stalled = Arc::new(AtomicBool::new(false));
     loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
-            _ = &mut stopped => return,
-            _ = dead.changed() => return,
-        };
-        let (faults, answered, die, first_request, stalled) = (
-            faults.clone(),
-            Arc::clone(&answered),
-            die.clone(),
-            Arc::clone(&first_request),
-            Arc::clone(&stalled),
-        );
-        let mut dead = die.subscribe();
-        tokio::spawn(async move {
-            let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                let started = *first_request.get_or_init(Instant::now);
-                if let Some(after) = faults.stall_after
-                    && started.elapsed() >= after
-                    && !stalled.swap(true, Ordering::SeqCst)
-                {
-                    // Blocks the runtime's only thread: every connection waits.
-                    std::thread::sleep(faults.stall_for);
-                }
-                let n = answered.fetch_add(1, Ordering::SeqCst) + 1;
-                if faults.die_after.is_some_and(|limit| n >= limit) {
-                    let _ = die.send(true);
-                }
-                let status = match req.uri().path() {
-                    "/" => StatusCode::OK,
-                    "/error" => StatusCode::INTERNAL_SERVER_ERROR,
-                    _ => StatusCode::NOT_FOUND,
-                };
-                let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
-                *response.status_mut() = status;
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                // Going away: drop the connection mid-flight.
-                _ = dead.changed() => {}
+        let (die, mut dead) = tokio::sync::watch::channel(false);
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted { Ok(pair) => pair, Err(_) => continue },
+                _ = &mut stopped => return,
+                _ = dead.changed() => break,
+            };
+            if faults.reset_connections {
+                tokio::spawn(reset_on_request(stream));
+                continue;
             }
-        });
+            let (faults, answered, die, first_request, stalled) = (
+                faults.clone(),
+                Arc::clone(&answered),
+                die.clone(),
+                Arc::clone(&first_request),
+                Arc::clone(&stalled),
+            );
+            let mut dead = die.subscribe();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let started = *first_request.get_or_init(Instant::now);
+                    if let Some(after) = faults.stall_after
+                        && started.elapsed() >= after
+                        && !stalled.swap(true, Ordering::SeqCst)
+                    {
+                        // Blocks the runtime's only thread: every connection waits.
+                        std::thread::sleep(faults.stall_for);
+                    }
+                    let n = answered.fetch_add(1, Ordering::SeqCst) + 1;
+                    // Once: after a restart the count goes on past the limit.
+                    if faults.die_after == Some(n) {
+                        let _ = die.send(true);
+                    }
+                    let (status, delay) = match req.uri().path() {
+                        "/" => (StatusCode::OK, Duration::ZERO),
+                        "/slow" => (StatusCode::OK, Duration::from_millis(300)),
+                        "/error" => (StatusCode::INTERNAL_SERVER_ERROR, Duration::ZERO),
+                        _ => (StatusCode::NOT_FOUND, Duration::ZERO),
+                    };
+                    let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
+                    *response.status_mut() = status;
+                    async move {
+                        tokio::time::sleep(delay).await;
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let connection =
+                    http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = connection => {}
+                    // Going away: drop the connection mid-flight.
+                    _ = dead.changed() => {}
+                }
+            });
+        }
+        // Gone: the listener closes (new connections are refused) and so does every connection.
+        drop(listener);
+        let Some(pause) = faults.restart_after else {
+            return;
+        };
+        tokio::time::sleep(pause).await;
+        listener = TcpListener::bind(addr)
+            .await
+            .expect("rebind the same address");
     }
+}
+
+/// Reads a request's first bytes, then closes with SO_LINGER 0: the client sees a reset.
+async fn reset_on_request(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let _ = stream.read(&mut buf).await;
+    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
 }
