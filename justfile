@@ -9,6 +9,30 @@ default:
 serve NAME *ARGS:
     cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
+# Benchmark all six servers side by side into a new folder under results/ (about 6 minutes).
+bench *ARGS:
+    cargo run --release -- compare {{ARGS}}
+
+# A first look in under a minute: one round, three short scenarios.
+bench-quick:
+    cargo run --release -- compare --quick
+
+# Render the summary, charts and page of a results folder again from its run.json.
+report DIR:
+    cargo run --release -- report {{DIR}}
+
+# Load one URL: `just load http://127.0.0.1:8084/json -c 64 -d 10s --engine hyper`.
+load URL *ARGS:
+    cargo run --release -- run {{URL}} {{ARGS}}
+
+# Check a running server against the route contract.
+verify URL:
+    cargo run --release -- verify {{URL}}
+
+# Load the report page in headless Chromium and save screenshots (apt-get install chromium).
+browser-test:
+    cargo test -p loadgen --test page_browser -- --nocapture
+
 # Run every test of the workspace (the README's test command).
 test:
     cargo test --workspace

@@ -114,6 +114,8 @@ fn compare_writes_every_file_with_the_promised_shape() {
         "50ms",
         "--rounds",
         "2",
+        "--rates",
+        "50%,2000",
     ];
     let output = compare(&["std", "hyper"], &out, &args).output().unwrap();
     assert!(
@@ -121,7 +123,17 @@ fn compare_writes_every_file_with_the_promised_shape() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for file in ["run.json", "summary.csv", "summary.md", "throughput.svg"] {
+    for file in [
+        "run.json",
+        "summary.csv",
+        "summary.md",
+        "throughput.svg",
+        "cpu.svg",
+        "memory.svg",
+        "latency-users.svg",
+        "rates-echo.svg",
+        "index.html",
+    ] {
         assert!(out.join(file).is_file(), "{file} is missing");
     }
     let run = run_json(&out);
@@ -161,6 +173,17 @@ fn compare_writes_every_file_with_the_promised_shape() {
                 assert!(s["latency_us"][p].as_u64().unwrap() > 0, "{p}");
             }
             assert_eq!(s["rounds"].as_array().unwrap().len(), 2);
+            let rates = s["rates"].as_array().unwrap();
+            assert_eq!(rates.len(), 2, "one point per rate: {s}");
+            let rps = s["rps"].as_f64().unwrap();
+            assert_eq!(rates[0]["label"], "50%");
+            let half = rates[0]["target_rate"].as_f64().unwrap();
+            assert!(
+                (half - rps / 2.0).abs() < rps * 0.25,
+                "50% of {rps} is not {half}"
+            );
+            assert!(rates[0]["latency_us"]["p99"].as_u64().unwrap() > 0);
+            assert_eq!(rates[1]["target_rate"], 2000.0);
             assert_eq!(s["unexpected"], 0, "{s}");
         }
     }

@@ -31,6 +31,30 @@ pub struct ComparisonRun {
     pub servers: Vec<ServerResult>,
 }
 
+impl ComparisonRun {
+    /// Everything that went wrong, one line each: `server: …` or `server / scenario: …`.
+    pub fn failure_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for server in &self.servers {
+            lines.extend(
+                server
+                    .failures
+                    .iter()
+                    .map(|f| format!("{}: {f}", server.name)),
+            );
+            for scenario in &server.scenarios {
+                lines.extend(
+                    scenario
+                        .failures
+                        .iter()
+                        .map(|f| format!("{} / {}: {f}", server.name, scenario.name)),
+                );
+            }
+        }
+        lines
+    }
+}
+
 /// The settings of a comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompareSettings {

@@ -62,20 +62,9 @@ impl Export for Markdown {
             );
         }
         let failures: Vec<String> = run
-            .servers
-            .iter()
-            .flat_map(|server| {
-                let own = server
-                    .failures
-                    .iter()
-                    .map(move |f| format!("- {}: {f}", server.name));
-                let scenario = server.scenarios.iter().flat_map(move |s| {
-                    s.failures
-                        .iter()
-                        .map(move |f| format!("- {} / {}: {f}", server.name, s.name))
-                });
-                own.chain(scenario)
-            })
+            .failure_lines()
+            .into_iter()
+            .map(|line| format!("- {line}"))
             .collect();
         if !failures.is_empty() {
             let _ = writeln!(out, "\n## What went wrong\n\n{}", failures.join("\n"));

@@ -28,9 +28,14 @@ impl Export for Page {
             let svg = String::from_utf8(chart.render(run)?).unwrap_or_default();
             // Inline SVG needs no XML declaration.
             let svg = svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..]);
+            // Charts with a group per scenario get the page's full width.
+            let class = match chart.file_name().as_str() {
+                "throughput.svg" | "cpu.svg" => "chart wide",
+                _ => "chart",
+            };
             let _ = write!(
                 charts,
-                "<figure class=\"chart\">{svg}<figcaption>{}</figcaption></figure>",
+                "<figure class=\"{class}\">{svg}<figcaption>{}</figcaption></figure>",
                 escape(&chart.file_name())
             );
         }
@@ -117,21 +122,7 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
         CLIENT_BOUND_BUSY * 100.0,
         NOISY_CV * 100.0
     );
-    let failures: Vec<String> = run
-        .servers
-        .iter()
-        .flat_map(|server| {
-            server
-                .failures
-                .iter()
-                .map(move |f| format!("{}: {f}", server.name))
-                .chain(server.scenarios.iter().flat_map(move |s| {
-                    s.failures
-                        .iter()
-                        .map(move |f| format!("{} / {}: {f}", server.name, s.name))
-                }))
-        })
-        .collect();
+    let failures = run.failure_lines();
     if !failures.is_empty() {
         page.push_str("<h3>What went wrong</h3><ul>");
         for failure in failures {
@@ -304,6 +295,7 @@ td.failed { color: #cf222e; }
 .legend { color: var(--muted); font-size: 13px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 640px), 1fr)); gap: 16px; }
 figure.chart { margin: 0; }
+figure.wide { grid-column: 1 / -1; max-width: 1400px; }
 figure.chart svg { width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12px; }
 table.how td { min-width: 180px; font-size: 13px; }
