@@ -180,9 +180,10 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode> {
         let text = std::fs::read_to_string(readme)
             .with_context(|| format!("cannot read {}", readme.display()))?;
         let section = format!(
-            "{}\n{}",
+            "{}\n{}\n{}",
             report::machine_paragraph(&run),
-            report::markdown_headline(&run)
+            report::markdown_headline(&run),
+            report::cpu_table(&run)
         );
         let Some(updated) = report::replace_readme_section(&text, &section) else {
             anyhow::bail!(

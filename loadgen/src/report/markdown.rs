@@ -34,33 +34,7 @@ impl Export for Markdown {
         out.push_str(&headline_table(run));
         out.push('\n');
         let _ = writeln!(out, "## Server CPU per request and memory\n");
-        let _ = writeln!(
-            out,
-            "Server CPU time per answer (µs, all rounds), and the server's peak resident memory.\n"
-        );
-        let scenarios = scenario_names(run);
-        let _ = writeln!(out, "| server | {} | peak RSS |", scenarios.join(" | "));
-        let _ = writeln!(out, "|---|{}---:|", "---:|".repeat(scenarios.len()));
-        for server in &run.servers {
-            let cells: Vec<String> = server
-                .scenarios
-                .iter()
-                .map(|s| {
-                    if s.status == Status::Failed {
-                        "–".into()
-                    } else {
-                        format!("{:.1}", s.server_cpu_us_per_req)
-                    }
-                })
-                .collect();
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} MiB |",
-                server.name,
-                cells.join(" | "),
-                server.rss_peak_kib / 1024
-            );
-        }
+        out.push_str(&cpu_table(run));
         let failures: Vec<String> = run
             .failure_lines()
             .into_iter()
@@ -71,6 +45,41 @@ impl Export for Markdown {
         }
         Ok(out.into_bytes())
     }
+}
+
+/// Server CPU time per answer per scenario, and peak memory: figures that do not depend on
+/// whether the load generator could saturate the server.
+pub fn cpu_table(run: &ComparisonRun) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Server CPU time per answer (µs, all rounds; lower is better) and peak resident memory. \
+         Unlike throughput, these do not depend on whether the load generator kept the server busy.\n"
+    );
+    let scenarios = scenario_names(run);
+    let _ = writeln!(out, "| server | {} | peak RSS |", scenarios.join(" | "));
+    let _ = writeln!(out, "|---|{}---:|", "---:|".repeat(scenarios.len()));
+    for server in &run.servers {
+        let cells: Vec<String> = server
+            .scenarios
+            .iter()
+            .map(|s| {
+                if s.status == Status::Failed {
+                    "–".into()
+                } else {
+                    format!("{:.1}", s.server_cpu_us_per_req)
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} MiB |",
+            server.name,
+            cells.join(" | "),
+            server.rss_peak_kib / 1024
+        );
+    }
+    out
 }
 
 /// The machine, the settings and how noisy the run was, as one paragraph.

@@ -18,7 +18,9 @@ pub use self::charts::{
 };
 pub use self::csv::Csv;
 pub use self::json::Json;
-pub use self::markdown::{Markdown, headline_table as markdown_headline, machine_paragraph};
+pub use self::markdown::{
+    Markdown, cpu_table, headline_table as markdown_headline, machine_paragraph,
+};
 pub use self::page::Page;
 use crate::compare::results::ComparisonRun;
 use crate::output::{OutputError, OutputFile};
