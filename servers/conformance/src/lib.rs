@@ -220,7 +220,11 @@ impl Drop for ServerProcess {
 }
 
 /// The path of the `server-<name>` binary built in the same profile as the running executable
-/// (`target/<profile>/`), building it with cargo if it is missing.
+/// (`target/<profile>/`). `cargo test --workspace` builds it (each server package has an
+/// integration test of its own binary, and cargo builds a package's binaries for those). When it
+/// is missing, for example under `cargo test -p loadgen`, it is built with cargo into a target
+/// folder of its own: the running `cargo test` holds the lock on the usual one, so building
+/// there would wait forever.
 pub fn server_binary(name: &str) -> Result<PathBuf, StartError> {
     let exe = std::env::current_exe().unwrap_or_default();
     // Test binaries live in target/<profile>/deps, ordinary binaries in target/<profile>.
@@ -228,15 +232,27 @@ pub fn server_binary(name: &str) -> Result<PathBuf, StartError> {
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let path = dir.join(format!("server-{name}"));
+    let file = format!("server-{name}");
+    let path = dir.join(&file);
     if path.exists() {
         return Ok(path);
     }
-    let release = dir.file_name().is_some_and(|profile| profile == "release");
+    let profile = dir
+        .file_name()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "debug".into());
+    let nested = dir
+        .parent()
+        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
+        .join("conformance-build");
+    let built = nested.join(&profile).join(&file);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "-p", &format!("server-{name}")]);
-    if release {
+    build
+        .args(["build", "--quiet", "-p", &file])
+        .arg("--target-dir")
+        .arg(&nested);
+    if profile == "release" {
         build.arg("--release");
     }
     let no_binary = |reason: String| StartError::NoBinary {
@@ -245,9 +261,37 @@ pub fn server_binary(name: &str) -> Result<PathBuf, StartError> {
         reason,
     };
     match build.status() {
-        Ok(status) if status.success() && path.exists() => Ok(path.clone()),
+        Ok(status) if status.success() && built.exists() => Ok(built),
         Ok(status) => Err(no_binary(format!("cargo build ended with {status}"))),
         Err(err) => Err(no_binary(format!("cannot run cargo: {err}"))),
+    }
+}
+
+/// Starts the binary at `binary` (the server `name`) on port 0, checks that it answers `GET /`
+/// as the contract says, and that SIGTERM ends it with exit code 0.
+pub fn check_binary(name: &str, binary: &Path) -> Result<(), String> {
+    let args = ["--addr", "127.0.0.1:0", "--threads", "1"].map(str::to_owned);
+    let mut server = ServerProcess::spawn(name, binary, &args, &[], Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    let plaintext = contract::cases()
+        .into_iter()
+        .find(|c| c.name == "plaintext")
+        .ok_or("no plaintext case")?;
+    let mut client =
+        RawClient::connect(server.addr(), Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    client
+        .send(&request_bytes(&plaintext, &[]))
+        .map_err(|e| e.to_string())?;
+    let response = client.read_response(false).map_err(|e| e.to_string())?;
+    let mismatches = check(&plaintext, name, &response);
+    if !mismatches.is_empty() {
+        return Err(mismatches.join("; "));
+    }
+    match server.stop(contract::SHUTDOWN_GRACE + Duration::from_secs(2)) {
+        Ok(Some(status)) if status.success() => Ok(()),
+        other => Err(format!(
+            "SIGTERM did not end it with exit code 0: {other:?}"
+        )),
     }
 }
 

@@ -1,0 +1,11 @@
+//! The real `server-actix-web` binary starts on port 0, answers `GET /`, and SIGTERM ends it with
+//! exit code 0. Having this test also makes `cargo test --workspace` build the binary, which the
+//! conformance suite and the load generator's tests start.
+
+#[test]
+fn the_binary_starts_answers_and_stops_cleanly() {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_server-actix-web"));
+    if let Err(failure) = conformance::check_binary("actix-web", binary) {
+        panic!("server-actix-web: {failure}");
+    }
+}
