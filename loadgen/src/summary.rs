@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::cli::EngineKind;
 use crate::load::{CLIENT_BOUND_BUSY, LoadOutcome, LoadSpec, Stop};
-use crate::stats::{HistogramError, LatencyHistogram, LatencySummary};
+use crate::stats::{ErrorKind, HistogramError, LatencyHistogram, LatencySummary};
 
 /// Version of the JSON layout of [`RunReport`].
 pub const RUN_SCHEMA_VERSION: u32 = 1;
@@ -161,10 +161,15 @@ impl RunReport {
                 .iter()
                 .map(|(code, n)| (code.to_string(), *n))
                 .collect(),
-            errors: tally
-                .errors
+            // Every kind, zero or not, so that readers of the JSON find all four keys.
+            errors: ErrorKind::ALL
                 .iter()
-                .map(|(kind, n)| (kind.to_string(), *n))
+                .map(|kind| {
+                    (
+                        kind.to_string(),
+                        tally.errors.get(kind).copied().unwrap_or(0),
+                    )
+                })
                 .collect(),
             body_bytes: tally.body_bytes,
             client_cpu: outcome.client_cpu.clone(),
@@ -327,6 +332,7 @@ impl RunReport {
         let errors: Vec<String> = self
             .errors
             .iter()
+            .filter(|(_, n)| **n > 0)
             .map(|(kind, n)| format!("{kind}: {}", group(*n)))
             .collect();
         let _ = writeln!(
@@ -470,6 +476,7 @@ mod tests {
         assert_eq!(json["requests"], 4);
         assert_eq!(json["status"]["200"], 3);
         assert_eq!(json["errors"]["timeout"], 1);
+        assert_eq!(json["errors"]["refused"], 0, "every kind is listed");
         assert_eq!(json["client_bound"], true);
         assert_eq!(json["rps"], 1.5);
     }
