@@ -31,7 +31,8 @@ use self::results::{
     COMPARE_SCHEMA_VERSION, CompareSettings, ComparisonRun, RateMeasure, RoundResult, ServerResult,
 };
 use self::scenario::{QUICK_SCENARIOS, SCENARIOS, Scenario, select_servers};
-use crate::cli::{CompareArgs, EngineKind};
+use crate::cli::CompareArgs;
+use crate::engine::EngineKind;
 use crate::load::{self, LoadOutcome, LoadSpec, Stop};
 use crate::progress::CompareBar;
 use crate::report;
@@ -559,11 +560,12 @@ fn measure(
 ) -> Result<LoadOutcome> {
     let spec = LoadSpec {
         target: scenario.target(base)?,
-        engine: EngineKind::Hyper,
+        engine: EngineKind::H1,
         connections: plan.settings.connections,
         threads: plan.settings.client_threads,
         stop: stop_after,
         rate,
+        pipeline: 1,
         warmup: Duration::ZERO,
         timeout: plan.timeout,
         http2: false,
