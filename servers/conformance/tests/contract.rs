@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use conformance::{RawClient, RawResponse, ServerProcess, check, request_bytes};
-use contract::{Case, SERVERS};
+use contract::{Case, HostHeader, SERVERS};
 use nix::sys::signal::Signal;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,7 +61,21 @@ fn every_row_of_the_contract_on_its_own_connection() {
                 .send(&request_bytes(&case, &[]))
                 .map_err(|e| format!("{}: send: {e}", case.name))?;
             let response = read(&mut client, case.method == "HEAD", case.name)?;
-            mismatches.extend(check(&case, server.name(), &response));
+            let case_mismatches = check(&case, server.name(), &response);
+            // A known deviation must still be there, as documented: the status, and not the
+            // whole answer. The day the stack changes, this fails and the exception goes.
+            match contract::deviation(server.name(), case.name) {
+                Some(d) if case_mismatches.is_empty() => mismatches.push(format!(
+                    "{}: the known deviation is gone ({}): drop it from contract::DEVIATIONS and the README",
+                    case.name, d.instead
+                )),
+                Some(d) if response.status != d.status => mismatches.push(format!(
+                    "{}: known deviation answers {}, not {}",
+                    case.name, response.status, d.status
+                )),
+                Some(_) => {}
+                None => mismatches.extend(case_mismatches),
+            }
         }
         if mismatches.is_empty() {
             Ok(())
@@ -73,9 +87,11 @@ fn every_row_of_the_contract_on_its_own_connection() {
 
 #[test]
 fn keep_alive_serves_every_route_on_one_connection() {
+    // A refused body or a Host line against RFC 9112 may end a connection: those rows are
+    // checked on their own connections above.
     let cases: Vec<Case> = contract::cases()
         .into_iter()
-        .filter(|c| c.status != 413)
+        .filter(|c| c.status != 413 && c.host == HostHeader::One)
         .collect();
     for_each_server(|server| {
         let mut client = connect(server)?;
