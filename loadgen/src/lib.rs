@@ -158,6 +158,9 @@ fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
     for mismatch in &verdict.mismatches {
         println!("MISMATCH {mismatch}");
     }
+    for deviation in &verdict.deviations {
+        println!("DEVIATION {deviation}");
+    }
     println!(
         "{}: {} cases, {} mismatches (server: {:?})",
         args.url,

@@ -38,6 +38,9 @@ pub struct Verdict {
     pub cases: usize,
     /// Every mismatch, one line each; empty when the server conforms.
     pub mismatches: Vec<String>,
+    /// Mismatches that a known deviation of the named server excuses
+    /// (`conformance::deviations`), one line each.
+    pub deviations: Vec<String>,
 }
 
 /// Checks the server at `url` against every case of the contract. The `Server` header must say
@@ -54,6 +57,7 @@ pub fn verify(url: &str, server: Option<&str>, timeout: Duration) -> Result<Verd
     };
     let mut server = server.map(str::to_owned);
     let mut mismatches = Vec::new();
+    let mut deviations = Vec::new();
     let cases = contract::cases();
     for case in &cases {
         // A fresh connection per case: a refused body may end one, and the cases stay independent.
@@ -66,7 +70,15 @@ pub fn verify(url: &str, server: Option<&str>, timeout: Duration) -> Result<Verd
                 let expected = server.get_or_insert_with(|| {
                     response.header("server").unwrap_or_default().to_owned()
                 });
-                mismatches.extend(check(case, expected, &response));
+                let found = check(case, expected, &response);
+                match conformance::deviations::excuses(expected, case) {
+                    Some(deviation) if !found.is_empty() => deviations.extend(
+                        found
+                            .into_iter()
+                            .map(|m| format!("{m} (known deviation: {deviation:?})")),
+                    ),
+                    _ => mismatches.extend(found),
+                }
             }
             Err(err) => mismatches.push(format!("{}: no answer: {err}", case.name)),
         }
@@ -75,5 +87,6 @@ pub fn verify(url: &str, server: Option<&str>, timeout: Duration) -> Result<Verd
         server: server.unwrap_or_default(),
         cases: cases.len(),
         mismatches,
+        deviations,
     })
 }

@@ -22,7 +22,7 @@ pub struct ServerSource {
     pub text: &'static str,
 }
 
-/// The six servers' `main.rs`, in the contract's order.
+/// Every server's `main.rs`, in the contract's order.
 pub const SOURCES: &[ServerSource] = &[
     ServerSource {
         name: "std",
@@ -53,6 +53,26 @@ pub const SOURCES: &[ServerSource] = &[
         name: "warp",
         path: "servers/warp/src/main.rs",
         text: include_str!("../../../servers/warp/src/main.rs"),
+    },
+    ServerSource {
+        name: "ntex",
+        path: "servers/ntex/src/main.rs",
+        text: include_str!("../../../servers/ntex/src/main.rs"),
+    },
+    ServerSource {
+        name: "salvo",
+        path: "servers/salvo/src/main.rs",
+        text: include_str!("../../../servers/salvo/src/main.rs"),
+    },
+    ServerSource {
+        name: "rocket",
+        path: "servers/rocket/src/main.rs",
+        text: include_str!("../../../servers/rocket/src/main.rs"),
+    },
+    ServerSource {
+        name: "may-minihttp",
+        path: "servers/may-minihttp/src/main.rs",
+        text: include_str!("../../../servers/may-minihttp/src/main.rs"),
     },
 ];
 

@@ -1,8 +1,8 @@
 //! The route contract that every http-rosetta server obeys, as data.
 //!
-//! Servers take their bodies, payload types and limits from here so that all six answer with the
-//! same bytes; the load generator and the tests take the route table and the conformance cases
-//! from here so that they check what the servers promise. Nothing here routes, extracts or
+//! Servers take their bodies, payload types and limits from here so that all of them answer with
+//! the same bytes; the load generator and the tests take the route table and the conformance
+//! cases from here so that they check what the servers promise. Nothing here routes, extracts or
 //! answers a request: each server does that in its own stack's idiom.
 //!
 //! # Layout
@@ -149,7 +149,7 @@ pub struct ServerInfo {
     /// Short name: the folder under `servers/`, the binary is `server-<name>`, the `Server`
     /// header says this.
     pub name: &'static str,
-    /// Default port, so that all six can run at once.
+    /// Default port, so that all of them can run at once.
     pub port: u16,
     /// What it is built on.
     pub built_on: &'static str,
@@ -157,7 +157,7 @@ pub struct ServerInfo {
     pub go_counterpart: &'static str,
 }
 
-/// The six servers, in the order the README lists them.
+/// The servers, in the order the README lists them: a new server is one more row.
 pub const SERVERS: &[ServerInfo] = &[
     ServerInfo {
         name: "std",
@@ -194,6 +194,30 @@ pub const SERVERS: &[ServerInfo] = &[
         port: 8086,
         built_on: "warp 0.4 filters",
         go_counterpart: "fasthttp + fasthttprouter",
+    },
+    ServerInfo {
+        name: "ntex",
+        port: 8087,
+        built_on: "ntex 3 on its own runtime: actix-web's sibling, rebuilt for speed",
+        go_counterpart: "gin, as actix-web (closest idea)",
+    },
+    ServerInfo {
+        name: "salvo",
+        port: 8088,
+        built_on: "salvo 1: a tree of Routers, #[handler] functions, hoops and a Depot",
+        go_counterpart: "beyond the article (closest idea: echo's router and middleware)",
+    },
+    ServerInfo {
+        name: "rocket",
+        port: 8089,
+        built_on: "Rocket 0.5: attribute-macro routes, request guards, catchers",
+        go_counterpart: "beyond the article (nothing there routes by attribute)",
+    },
+    ServerInfo {
+        name: "may-minihttp",
+        port: 8090,
+        built_on: "may_minihttp on may's stackful coroutines, routed by hand",
+        go_counterpart: "net/http's goroutine per connection (closest idea); an engine like fasthttp",
     },
 ];
 

@@ -1,0 +1,297 @@
+//! The http-rosetta service on Rocket 0.5: each route is an attribute macro on its handler,
+//! what a handler needs arrives through request guards (`Result<u32, &str>` for the path
+//! parameter, `Json<Message>` for the body), catchers answer what no route did, and fairings
+//! hook into the request's life. The most "framework" of all the stacks. Beyond the Go article:
+//! its closest idea is echo's route table, but nothing there routes by attribute.
+//!
+//! Rocket has no header read timeout: `--header-timeout` is accepted and has no effect (see the
+//! README's known deviations).
+//!
+//! Run it: `cargo run --release -p server-rocket -- --addr 127.0.0.1:8089`, then
+//! `curl -i http://127.0.0.1:8089/json`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use contract::{Message, ServerArgs, User};
+use rocket::config::{Config, Ident, LogLevel, Shutdown, Sig};
+use rocket::data::{Limits, ToByteUnit};
+use rocket::fairing::AdHoc;
+use rocket::http::{ContentType, Header, Method, Status};
+use rocket::response::content::RawHtml;
+use rocket::serde::json::{Error as JsonError, Json};
+use rocket::{Build, Request, Rocket, catch, catchers, get, post, routes};
+
+fn main() -> ExitCode {
+    let args = ServerArgs::parse_for("rocket");
+    // Rocket reads its worker count only from its own config files and environment, so the
+    // runtime is built here, as axum's is.
+    let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads())
+        .enable_all()
+        .build()
+        .expect("cannot build the tokio runtime");
+    runtime.block_on(serve(app(config(args.addr, args.threads()))))
+}
+
+/// Rocket's settings, from the command line rather than Rocket.toml.
+fn config(addr: SocketAddr, threads: usize) -> Config {
+    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close.
+    // aspect: graceful-shutdown: Config::shutdown: SIGINT and SIGTERM, grace + mercy = 5 s
+    let shutdown = Shutdown {
+        ctrlc: true,
+        signals: [Sig::Term].into(),
+        grace: 2,
+        mercy: 3,
+        ..Shutdown::default()
+    };
+    Config {
+        address: addr.ip(),
+        port: addr.port(),
+        workers: threads,
+        ident: Ident::try_new("rocket").expect("a valid Server header"),
+        // aspect: body-limit: Limits: the "json" limit that the Json guard reads up to
+        limits: Limits::default().limit("json", contract::MAX_BODY_BYTES.bytes()),
+        shutdown,
+        // Nothing is logged on the request path; the ready line is our own.
+        log_level: LogLevel::Off,
+        cli_colors: false,
+        ..Config::release_default()
+    }
+}
+
+/// The whole service, without a socket: tests drive it with `rocket::local`.
+fn app(config: Config) -> Rocket<Build> {
+    // aspect: routing: attribute macros on the handlers, mounted with routes![]
+    rocket::custom(config)
+        .mount("/", routes![plaintext, json, html, user, echo, error])
+        // aspect: not-found: a #[catch(404)] catcher, which also finds the 405s
+        .register("/", catchers![not_found, other_errors])
+        .attach(AdHoc::on_response("RFC 9112 Host rules", |req, res| {
+            Box::pin(async move {
+                if !host_rules_hold(req) {
+                    let _ = res.body_mut().take();
+                    res.merge(Error::BadRequest.response());
+                }
+            })
+        }))
+        .attach(AdHoc::on_liftoff("ready line", |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                contract::print_ready_line(SocketAddr::new(config.address, config.port));
+            })
+        }))
+}
+
+/// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
+/// Rocket does not tell a request's HTTP version, so an HTTP/1.0 one needs its `Host` too.
+fn host_rules_hold(req: &Request<'_>) -> bool {
+    req.headers().get("Host").count() == 1
+}
+
+// route: plaintext
+// GET /
+#[get("/")]
+fn plaintext() -> &'static str {
+    contract::HELLO
+}
+// end route
+
+// route: json
+// GET /json
+#[get("/json")]
+fn json() -> Json<Message> {
+    Json(Message::hello())
+}
+// end route
+
+// route: html
+// GET /html
+#[get("/html")]
+fn html() -> RawHtml<&'static str> {
+    RawHtml(contract::HTML_PAGE)
+}
+// end route
+
+// route: users
+// GET /users/{id}
+// aspect: path-parameter: a <id> segment taken as Result<u32, &str>: a bad id is ours to answer
+#[get("/users/<id>")]
+fn user(id: Result<u32, &str>) -> Result<Json<User>, Error> {
+    let id = id.map_err(|_| Error::BadRequest)?;
+    Ok(Json(User::new(id)))
+}
+// end route
+
+// route: echo
+// POST /echo
+// aspect: json-body: the Json<Message> data guard taken as a Result, and a ContentType guard
+#[post("/echo", data = "<message>")]
+fn echo(
+    content_type: Option<&ContentType>,
+    message: Result<Json<Message>, JsonError<'_>>,
+) -> Result<Json<Message>, Error> {
+    if !content_type.is_some_and(|ct| ct.is_json()) {
+        return Err(Error::BadRequest);
+    }
+    Ok(Json(message?.into_inner()))
+}
+// end route
+
+// route: error
+// GET /error
+#[get("/error")]
+fn error() -> Result<(), Error> {
+    Err(Error::Internal("this route always fails".into()))
+}
+// end route
+
+// route: not-found
+// any other path (and a known path with another method: Rocket has no 405 of its own)
+#[catch(404)]
+fn not_found(req: &Request<'_>) -> Error {
+    let allow: Vec<&str> = req
+        .rocket()
+        .routes()
+        .filter(|route| path_matches(route.uri.path(), req.uri().path().as_str()))
+        .flat_map(|route| match route.method {
+            // Rocket answers HEAD with the GET route.
+            Method::Get => ["GET", "HEAD"].as_slice(),
+            Method::Post => ["POST"].as_slice(),
+            _ => [].as_slice(),
+        })
+        .copied()
+        .collect();
+    if allow.is_empty() {
+        Error::NotFound
+    } else {
+        Error::MethodNotAllowed(allow.join(", "))
+    }
+}
+// end route
+
+/// Whether a route's path (`/users/<id>`) matches a request path segment by segment.
+fn path_matches(route: &str, path: &str) -> bool {
+    let (route, path) = (route.split('/'), path.split('/'));
+    route.clone().count() == path.clone().count()
+        && route
+            .zip(path)
+            .all(|(r, p)| r == p || (r.starts_with('<') && !p.is_empty()))
+}
+
+/// Whatever else Rocket refuses (a malformed request, an oversized form): the reason phrase, as
+/// plain text.
+#[catch(default)]
+fn other_errors(status: Status, _req: &Request<'_>) -> (Status, &'static str) {
+    (status, status.reason().unwrap_or("Error"))
+}
+
+/// What a handler or a catcher can answer with besides success; a `Responder`, so handlers
+/// return `Result` and use `?`.
+#[derive(Debug)]
+enum Error {
+    BadRequest,
+    PayloadTooLarge,
+    NotFound,
+    MethodNotAllowed(String),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<JsonError<'_>> for Error {
+    fn from(err: JsonError<'_>) -> Self {
+        match err {
+            // The Json guard reports a body over the limit as a read that ended early.
+            JsonError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Self::PayloadTooLarge
+            }
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+impl Error {
+    fn response(self) -> rocket::Response<'static> {
+        let (status, body) = match &self {
+            Self::BadRequest => (Status::BadRequest, contract::BAD_REQUEST),
+            Self::PayloadTooLarge => (Status::PayloadTooLarge, contract::PAYLOAD_TOO_LARGE),
+            Self::NotFound => (Status::NotFound, contract::NOT_FOUND),
+            Self::MethodNotAllowed(_) => (Status::MethodNotAllowed, contract::METHOD_NOT_ALLOWED),
+            Self::Internal(cause) => {
+                if contract::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                (Status::InternalServerError, contract::INTERNAL_SERVER_ERROR)
+            }
+        };
+        let mut response = rocket::Response::build()
+            .status(status)
+            .header(ContentType::Plain)
+            .sized_body(body.len(), std::io::Cursor::new(body))
+            .finalize();
+        if let Self::MethodNotAllowed(allow) = self {
+            response.set_header(Header::new("Allow", allow));
+        }
+        response
+    }
+}
+
+// aspect: error-500: impl Responder for the error: handlers return Result and use ?
+impl<'r> rocket::response::Responder<'r, 'static> for Error {
+    fn respond_to(self, _req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        Ok(self.response())
+    }
+}
+
+/// Launches `app` and waits until a signal has shut it down.
+async fn serve(app: Rocket<Build>) -> ExitCode {
+    // aspect: header-timeout: none: Rocket turns hyper's header read timeout off (a known deviation)
+    match app.launch().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => match err.kind() {
+            // Connections that outlived grace and mercy were cut: still the shutdown asked for.
+            rocket::error::ErrorKind::Shutdown(..) => ExitCode::SUCCESS,
+            _ => {
+                eprintln!("server-rocket: {err}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rocket::local::asynchronous::Client;
+
+    use super::*;
+
+    #[rocket::async_test]
+    async fn handlers_answer_the_contract_in_process() {
+        let client = Client::untracked(app(config(SocketAddr::from(([127, 0, 0, 1], 0)), 1)))
+            .await
+            .expect("a valid rocket");
+        for case in contract::cases() {
+            let method: Method = case.method.parse().unwrap();
+            let mut req = client
+                .req(method, case.path.clone())
+                .header(Header::new("Host", "localhost"))
+                .body(case.body.clone());
+            if let Some(ct) = case.content_type {
+                req.add_header(Header::new("Content-Type", ct));
+            }
+            let res = req.dispatch().await;
+            assert_eq!(res.status().code, case.status, "{}", case.name);
+            assert_eq!(res.headers().get_one("Server"), Some("rocket"), "{}", case.name);
+            assert_eq!(
+                res.headers().get_one("Content-Type"),
+                Some(case.response_content_type),
+                "{}",
+                case.name
+            );
+            if let Some(allow) = case.allow {
+                assert_eq!(res.headers().get_one("Allow"), Some(allow), "{}", case.name);
+            }
+            let body = res.into_bytes().await.unwrap_or_default();
+            assert_eq!(body, case.response_body, "{}", case.name);
+        }
+    }
+}
