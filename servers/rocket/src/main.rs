@@ -67,11 +67,11 @@ fn app(config: Config) -> Rocket<Build> {
         .mount("/", routes![plaintext, json, html, user, echo, error])
         // aspect: not-found: a #[catch(404)] catcher, which also finds the 405s
         .register("/", catchers![not_found, other_errors])
-        .attach(AdHoc::on_response("RFC 9112 Host rules", |req, res| {
+        .attach(AdHoc::on_response("request head rules", |req, res| {
             Box::pin(async move {
-                if !host_rules_hold(req) {
+                if let Err(refusal) = head_rules(req) {
                     let _ = res.body_mut().take();
-                    res.merge(Error::BadRequest.response());
+                    res.merge(refusal.response());
                 }
             })
         }))
@@ -83,10 +83,24 @@ fn app(config: Config) -> Rocket<Build> {
         }))
 }
 
-/// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
-/// Rocket does not tell a request's HTTP version, so an HTTP/1.0 one needs its `Host` too.
-fn host_rules_hold(req: &Request<'_>) -> bool {
-    req.headers().get("Host").count() == 1
+/// What Rocket leaves to the application: a head over the contract's size is a 431 (hyper's own
+/// buffer allows about 400 KiB and Rocket cannot lower it), and, RFC 9112, 3.2, a request
+/// without a `Host` line or with two is a 400. Rocket does not tell a request's HTTP version, so
+/// an HTTP/1.0 one needs its `Host` too.
+fn head_rules(req: &Request<'_>) -> Result<(), Error> {
+    let head_bytes: usize = req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|h| h.name().as_str().len() + h.value().len() + 4)
+            .sum::<usize>();
+    if head_bytes > contract::MAX_HEAD_BYTES {
+        return Err(Error::HeadTooLarge);
+    }
+    if req.headers().get("Host").count() != 1 {
+        return Err(Error::BadRequest);
+    }
+    Ok(())
 }
 
 // route: plaintext
@@ -192,6 +206,7 @@ fn other_errors(status: Status, _req: &Request<'_>) -> (Status, &'static str) {
 enum Error {
     BadRequest,
     PayloadTooLarge,
+    HeadTooLarge,
     NotFound,
     MethodNotAllowed(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -214,6 +229,10 @@ impl Error {
         let (status, body) = match &self {
             Self::BadRequest => (Status::BadRequest, contract::BAD_REQUEST),
             Self::PayloadTooLarge => (Status::PayloadTooLarge, contract::PAYLOAD_TOO_LARGE),
+            Self::HeadTooLarge => (
+                Status::RequestHeaderFieldsTooLarge,
+                "Request Header Fields Too Large",
+            ),
             Self::NotFound => (Status::NotFound, contract::NOT_FOUND),
             Self::MethodNotAllowed(_) => (Status::MethodNotAllowed, contract::METHOD_NOT_ALLOWED),
             Self::Internal(cause) => {

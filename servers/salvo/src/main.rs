@@ -12,7 +12,7 @@ use contract::{Message, ServerArgs, User};
 use salvo::fuse::FuseConfig;
 use salvo::http::header::{self, HeaderValue};
 use salvo::http::request::SecureMaxSize;
-use salvo::http::{ParseError, Request, Response, StatusCode};
+use salvo::http::{Method, ParseError, Request, Response, StatusCode};
 use salvo::prelude::{Json, Text};
 use salvo::server::ServerHandle;
 use salvo::{Depot, FlowCtrl, Router, Server, Service, async_trait, handler};
@@ -60,6 +60,7 @@ fn app() -> Service {
     // itself; the catcher writes the body of every error response that has none.
     Service::new(router)
         .hoop(server_header)
+        .hoop(head_length)
         .hoop(host_rules)
         // aspect: not-found: the Catcher writes the body of salvo's own 404 (and 405)
         .catcher(Catcher::new(not_found))
@@ -70,6 +71,19 @@ fn app() -> Service {
 async fn server_header(res: &mut Response) {
     res.headers_mut()
         .insert(header::SERVER, HeaderValue::from_static("salvo"));
+}
+
+/// salvo drops the body of a HEAD answer, and with it the `Content-Length` that the GET answer
+/// has; RFC 9110, 9.3.2 says HEAD answers carry the GET's fields, so it is set from the body.
+#[handler]
+async fn head_length(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+    ctrl.call_next(req, depot, res).await;
+    if req.method() == Method::HEAD
+        && let Some(length) = res.body.size()
+    {
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
 }
 
 /// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
@@ -211,7 +225,9 @@ impl Writer for Error {
 async fn serve(listener: TcpAcceptor, app: Service, header_timeout: Duration) {
     // aspect: header-timeout: FuseConfig's HTTP/1 header timeout (it also bounds the first read)
     let fuse = FuseConfig::default().with_http1_header_timeout(header_timeout);
-    let server = Server::new(listener).fuse_config(fuse);
+    let mut server = Server::new(listener).fuse_config(fuse);
+    // A huge head is refused with 431.
+    server.http1_mut().max_buf_size(contract::MAX_HEAD_BYTES);
     tokio::spawn(shutdown_signal(server.handle()));
     server.serve(app).await;
 }
