@@ -158,8 +158,8 @@ fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
     for mismatch in &verdict.mismatches {
         println!("MISMATCH {mismatch}");
     }
-    for deviation in &verdict.deviations {
-        println!("DEVIATION {deviation}");
+    for deviation in &verdict.known_deviations {
+        println!("KNOWN DEVIATION {deviation}");
     }
     println!(
         "{}: {} cases, {} mismatches (server: {:?})",

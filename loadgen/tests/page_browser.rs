@@ -133,8 +133,7 @@ fn the_page_renders_in_headless_chromium() {
         .map(|(value, _)| value.to_owned())
         .unwrap_or_else(|| panic!("the probe script did not run"));
     assert_eq!(
-        shown,
-        "std,tokio,hyper,axum,actix-web,warp|axum,rocket,may-minihttp",
+        shown, "std,tokio,hyper,axum,actix-web,warp|axum,rocket,may-minihttp",
         "the columns shown at first | after ticking axum, Rocket and may-minihttp alone"
     );
 

@@ -1,10 +1,12 @@
 //! The servers' own code, cut from their source between `// route: NAME` and `// end route`
 //! markers, highlighted, and the lines where each stack does the things every server must do.
 //!
-//! The sources are compiled into the load generator (`include_str!`), so cargo rebuilds it when
-//! a server changes and the page cannot drift from the code it was built with.
-
-use std::fmt::Write as _;
+//! The "how each stack does it" table comes from `// aspect: SLUG: how` markers in the same
+//! sources, each directly above the line it points at.
+//!
+//! The sources are compiled into the load generator (`include_str!`, listed by `build.rs` from the
+//! `servers/` folders), so cargo rebuilds it when a server changes and the page cannot drift from
+//! the code it was built with.
 
 use syntect::highlighting::ThemeSet;
 use syntect::html::{ClassStyle, ClassedHTMLGenerator, css_for_theme_with_class_style};
@@ -22,59 +24,18 @@ pub struct ServerSource {
     pub text: &'static str,
 }
 
-/// Every server's `main.rs`, in the contract's order.
-pub const SOURCES: &[ServerSource] = &[
-    ServerSource {
-        name: "std",
-        path: "servers/std/src/main.rs",
-        text: include_str!("../../../servers/std/src/main.rs"),
-    },
-    ServerSource {
-        name: "tokio",
-        path: "servers/tokio/src/main.rs",
-        text: include_str!("../../../servers/tokio/src/main.rs"),
-    },
-    ServerSource {
-        name: "hyper",
-        path: "servers/hyper/src/main.rs",
-        text: include_str!("../../../servers/hyper/src/main.rs"),
-    },
-    ServerSource {
-        name: "axum",
-        path: "servers/axum/src/main.rs",
-        text: include_str!("../../../servers/axum/src/main.rs"),
-    },
-    ServerSource {
-        name: "actix-web",
-        path: "servers/actix-web/src/main.rs",
-        text: include_str!("../../../servers/actix-web/src/main.rs"),
-    },
-    ServerSource {
-        name: "warp",
-        path: "servers/warp/src/main.rs",
-        text: include_str!("../../../servers/warp/src/main.rs"),
-    },
-    ServerSource {
-        name: "ntex",
-        path: "servers/ntex/src/main.rs",
-        text: include_str!("../../../servers/ntex/src/main.rs"),
-    },
-    ServerSource {
-        name: "salvo",
-        path: "servers/salvo/src/main.rs",
-        text: include_str!("../../../servers/salvo/src/main.rs"),
-    },
-    ServerSource {
-        name: "rocket",
-        path: "servers/rocket/src/main.rs",
-        text: include_str!("../../../servers/rocket/src/main.rs"),
-    },
-    ServerSource {
-        name: "may-minihttp",
-        path: "servers/may-minihttp/src/main.rs",
-        text: include_str!("../../../servers/may-minihttp/src/main.rs"),
-    },
-];
+/// Every `servers/<name>/src/main.rs` as `(name, path, text)`, found by `build.rs`.
+const MAIN_RS: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/server_sources.rs"));
+
+/// The servers' `main.rs`, in the order of `contract::SERVERS`; a row without a source is left
+/// out (and fails the test `every_server_has_its_source`).
+pub fn sources() -> Vec<ServerSource> {
+    contract::SERVERS
+        .iter()
+        .filter_map(|server| MAIN_RS.iter().find(|(name, _, _)| *name == server.name))
+        .map(|&(name, path, text)| ServerSource { name, path, text })
+        .collect()
+}
 
 /// The routes shown side by side, each marked in every server.
 pub const ROUTES_SHOWN: &[(&str, &str)] = &[
@@ -109,6 +70,8 @@ pub fn snippet(source: &str, route: &str) -> Option<Snippet> {
             None if trimmed == start_marker => current = Some((index + 2, Vec::new())),
             None => {}
             Some(_) if trimmed == "// end route" => regions.extend(current.take()),
+            // The aspect markers are for the table, not for the side-by-side code.
+            Some(_) if trimmed.starts_with(ASPECT_MARKER) => {}
             Some((_, lines)) => lines.push(line),
         }
     }
@@ -152,8 +115,8 @@ pub fn lines_of_code(source: &str) -> usize {
 
 /// Every (server, route) that has no marker; the page test fails on any.
 pub fn missing_markers() -> Vec<String> {
-    SOURCES
-        .iter()
+    sources()
+        .into_iter()
         .flat_map(|s| {
             ROUTES_SHOWN
                 .iter()
@@ -228,227 +191,95 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// One thing every server must do, and where each one does it: a line that only that place
-/// has, found in the source when the page is made (a test fails if one is missing).
-#[derive(Debug, Clone, Copy)]
-pub struct Aspect {
-    /// What.
-    pub name: &'static str,
-    /// Per server, in [`SOURCES`] order: (text to find, how it is done).
-    pub places: [(&'static str, &'static str); 6],
-}
-
-/// The aspects of the "how each stack does it" table.
-pub const ASPECTS: &[Aspect] = &[
-    Aspect {
-        name: "routing",
-        places: [
-            (
-                "fn respond(req: &Request<'_>) -> Result<Response, Error>",
-                "a match on the path, then the method, by hand",
-            ),
-            (
-                "fn respond(req: &Request<'_>, ctx: &mut Ctx)",
-                "a match on the path, then the method, writing into a context",
-            ),
-            (
-                "match (req.method(), req.uri().path())",
-                "one match on (method, path) inside service_fn",
-            ),
-            (
-                ".route(\"/json\", get(json))",
-                "Router::route with method routers",
-            ),
-            (
-                ".service(get(\"/json\", json))",
-                "App::service of resources with routes",
-            ),
-            (".or(json)", "filters combined with or()"),
-        ],
-    },
-    Aspect {
-        name: "path parameter",
-        places: [
-            (
-                "match path.strip_prefix(\"/users/\")",
-                "strip_prefix, then str::parse::<u32>",
-            ),
-            (
-                "strip_prefix(\"/users/\")",
-                "strip_prefix, then str::parse::<u32>",
-            ),
-            (
-                "strip_prefix(\"/users/\")",
-                "strip_prefix, then str::parse::<u32>",
-            ),
-            (
-                "Path<u32>",
-                "the Path<u32> extractor; its rejection becomes our 400",
-            ),
-            (
-                "web::Path<u32>",
-                "the web::Path<u32> extractor; PathConfig maps its error",
-            ),
-            (
-                "warp::path!(\"users\" / String)",
-                "path! takes a String; the handler parses it",
-            ),
-        ],
-    },
-    Aspect {
-        name: "JSON body",
-        places: [
-            (
-                "serde_json::from_slice(&req.body)",
-                "serde_json on the body h1-codec framed",
-            ),
-            (
-                "serde_json::from_slice(&req.body)",
-                "serde_json on the body h1-codec framed",
-            ),
-            (
-                "let message: Message = serde_json::from_slice(&body)",
-                "collect the body, then serde_json",
-            ),
-            (
-                "message: Result<Json<Message>, JsonRejection>",
-                "the Json<Message> extractor",
-            ),
-            (
-                "async fn echo(message: web::Json<Message>)",
-                "the web::Json<Message> extractor",
-            ),
-            (".and(warp::body::json())", "the body::json() filter"),
-        ],
-    },
-    Aspect {
-        name: "404 fallback",
-        places: [
-            ("_ => Ok(not_found()),", "the last match arm"),
-            ("None => not_found(ctx),", "the last match arm"),
-            ("None => Ok(not_found()),", "the last match arm"),
-            (".fallback(not_found)", "Router::fallback"),
-            (
-                ".default_service(web::to(not_found))",
-                "App::default_service",
-            ),
-            (".recover(not_found)", "a final recover: nothing matched"),
-        ],
-    },
-    Aspect {
-        name: "error → 500",
-        places: [
-            (
-                "fn into_response(self) -> Response {",
-                "Error::into_response, called by the connection loop",
-            ),
-            (
-                "fn write_to(self, ctx: &mut Ctx)",
-                "Error::write_to, called by the connection loop",
-            ),
-            (
-                "fn into_response(self) -> Response<Full<Bytes>>",
-                "Error::into_response, called by the service",
-            ),
-            (
-                "impl IntoResponse for Error",
-                "impl IntoResponse: handlers return Result and use ?",
-            ),
-            (
-                "impl ResponseError for Error",
-                "impl ResponseError: handlers return Result and use ?",
-            ),
-            (
-                "async fn recover(rejection: Rejection",
-                "a custom rejection turned into a reply by recover",
-            ),
-        ],
-    },
-    Aspect {
-        name: "body limit",
-        places: [
-            (
-                "max_body_bytes: contract::MAX_BODY_BYTES",
-                "h1-codec answers 413 before reading the body",
-            ),
-            (
-                "max_body_bytes: contract::MAX_BODY_BYTES",
-                "h1-codec answers 413 before reading the body",
-            ),
-            (
-                "Limited::new(req.into_body(), contract::MAX_BODY_BYTES)",
-                "http_body_util::Limited",
-            ),
-            (
-                ".layer(DefaultBodyLimit::max(contract::MAX_BODY_BYTES))",
-                "the DefaultBodyLimit layer",
-            ),
-            (".limit(contract::MAX_BODY_BYTES)", "JsonConfig::limit"),
-            (
-                "warp::body::content_length_limit(",
-                "the content_length_limit filter",
-            ),
-        ],
-    },
-    Aspect {
-        name: "graceful shutdown",
-        places: [
-            (
-                "fn shutdown(state: &State, addr: SocketAddr, accept_threads: usize)",
-                "signal-hook; wake the accept threads, wait on a Condvar",
-            ),
-            (
-                "connections.wait()",
-                "a watch channel for idle connections, TaskTracker::wait",
-            ),
-            ("GracefulShutdown::new()", "hyper-util's GracefulShutdown"),
-            (
-                "GracefulShutdown::new()",
-                "hyper-util's GracefulShutdown (axum::serve sets no header timeout)",
-            ),
-            (
-                ".shutdown_signal(contract::shutdown_signal())",
-                "HttpServer::shutdown_signal and shutdown_timeout",
-            ),
-            (
-                "GracefulShutdown::new()",
-                "hyper-util's GracefulShutdown over warp::service",
-            ),
-        ],
-    },
+/// The rows of the "how each stack does it" table, in order: the slug of the marker in the
+/// servers' source, and the row's title.
+pub const ASPECTS: &[(&str, &str)] = &[
+    ("routing", "routing"),
+    ("path-parameter", "path parameter"),
+    ("json-body", "JSON body"),
+    ("not-found", "404 fallback"),
+    ("error-500", "error → 500"),
+    ("body-limit", "body limit"),
+    ("header-timeout", "header timeout"),
+    ("graceful-shutdown", "graceful shutdown"),
+    ("connection-errors", "connection errors"),
 ];
 
-/// The 1-based line of the first line of `source` that contains `needle`.
-pub fn find_line<'a>(source: &'a str, needle: &str) -> Option<(usize, &'a str)> {
-    source
-        .lines()
-        .enumerate()
-        .find(|(_, line)| line.contains(needle))
-        .map(|(i, line)| (i + 1, line.trim()))
+/// How a marker line starts: `// aspect: SLUG: how this stack does it`, directly above the
+/// line it points at.
+pub const ASPECT_MARKER: &str = "// aspect: ";
+
+/// One aspect marker and the line it points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AspectMark<'a> {
+    /// Which aspect, a slug of [`ASPECTS`] (or a wrong one, which the test reports).
+    pub slug: &'a str,
+    /// How this stack does it, in a few words.
+    pub how: &'a str,
+    /// The 1-based number of the line pointed at.
+    pub line: usize,
+    /// That line, trimmed.
+    pub code: &'a str,
 }
 
-/// Every aspect place that is not in its server's source; the page test fails on any.
-pub fn missing_places() -> Vec<String> {
-    let mut missing = Vec::new();
-    for aspect in ASPECTS {
-        for (source, (needle, _)) in SOURCES.iter().zip(aspect.places) {
-            if find_line(source.text, needle).is_none() {
-                let _ = write!(
-                    missing_line(&mut missing),
-                    "{}: {:?} for {}",
-                    source.path,
-                    needle,
-                    aspect.name
-                );
+/// Every aspect marker of `source`, in source order. A marker on the last line points at an
+/// empty line 0.
+pub fn aspect_marks(source: &str) -> Vec<AspectMark<'_>> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut marks = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let Some(marker) = line.trim().strip_prefix(ASPECT_MARKER) else {
+            continue;
+        };
+        let (slug, how) = marker.split_once(": ").unwrap_or((marker, ""));
+        let (line, code) = lines
+            .get(index + 1)
+            .map_or((0, ""), |code| (index + 2, code.trim()));
+        marks.push(AspectMark {
+            slug: slug.trim(),
+            how: how.trim(),
+            line,
+            code,
+        });
+    }
+    marks
+}
+
+/// The mark of aspect `slug` in `source`, if there is one.
+pub fn aspect_mark<'a>(source: &'a str, slug: &str) -> Option<AspectMark<'a>> {
+    aspect_marks(source)
+        .into_iter()
+        .find(|mark| mark.slug == slug)
+}
+
+/// Every way the servers' markers break the rules: an aspect not marked, or marked twice, an
+/// unknown slug, a marker with no text or no line under it. The page test fails on any.
+pub fn aspect_problems() -> Vec<String> {
+    let mut problems = Vec::new();
+    for source in sources() {
+        let marks = aspect_marks(source.text);
+        for (slug, _) in ASPECTS {
+            let count = marks.iter().filter(|mark| mark.slug == *slug).count();
+            if count != 1 {
+                problems.push(format!(
+                    "{}: `{ASPECT_MARKER}{slug}` {count} times",
+                    source.path
+                ));
+            }
+        }
+        for mark in marks {
+            if !ASPECTS.iter().any(|(slug, _)| *slug == mark.slug) {
+                problems.push(format!("{}: unknown aspect {:?}", source.path, mark.slug));
+            }
+            if mark.how.is_empty() || mark.code.is_empty() || mark.code.starts_with("//") {
+                problems.push(format!(
+                    "{}: the marker of {} needs a text and a line of code under it",
+                    source.path, mark.slug
+                ));
             }
         }
     }
-    missing
-}
-
-fn missing_line(lines: &mut Vec<String>) -> &mut String {
-    lines.push(String::new());
-    lines.last_mut().expect("just pushed")
+    problems
 }
 
 #[cfg(test)]
@@ -456,17 +287,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_server_marks_every_route() {
-        assert_eq!(missing_markers(), Vec::<String>::new());
-        assert_eq!(SOURCES.len(), contract::SERVERS.len());
-        for (source, server) in SOURCES.iter().zip(contract::SERVERS) {
-            assert_eq!(source.name, server.name);
+    fn every_server_has_its_source() {
+        let names: Vec<&str> = sources().iter().map(|s| s.name).collect();
+        let servers: Vec<&str> = contract::SERVERS.iter().map(|s| s.name).collect();
+        assert_eq!(names, servers);
+        for source in sources() {
+            assert!(source.text.contains("fn main()"), "{}", source.path);
+            assert_eq!(source.path, format!("servers/{}/src/main.rs", source.name));
         }
     }
 
     #[test]
-    fn every_aspect_points_at_a_real_line() {
-        assert_eq!(missing_places(), Vec::<String>::new());
+    fn every_server_marks_every_route() {
+        assert_eq!(missing_markers(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_server_marks_every_aspect_once() {
+        assert_eq!(aspect_problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn aspect_marks_point_at_the_next_line() {
+        let source = "fn a() {\n    // aspect: routing: a match, by hand\n    match x {}\n}\n// aspect: not-found\n";
+        let marks = aspect_marks(source);
+        assert_eq!(
+            marks[0],
+            AspectMark {
+                slug: "routing",
+                how: "a match, by hand",
+                line: 3,
+                code: "match x {}",
+            }
+        );
+        assert_eq!(
+            (marks[1].slug, marks[1].how, marks[1].line),
+            ("not-found", "", 0)
+        );
+        let snippet_source =
+            "// route: json\n// aspect: json-body: serde\nlet a = 1;\n// end route\n";
+        assert_eq!(snippet(snippet_source, "json").unwrap().code, "let a = 1;");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use super::charts::all_charts;
 use super::code::{
-    ASPECTS, Highlighter, ROUTES_SHOWN, SOURCES, escape, find_line, highlight_css, lines_of_code,
-    snippet,
+    ASPECTS, Highlighter, ROUTES_SHOWN, aspect_mark, escape, highlight_css, lines_of_code, snippet,
+    sources,
 };
 use super::{Export, ReportError, format_latency, server_colour};
 use crate::compare::results::{ComparisonRun, NOISY_CV, Status};
@@ -136,39 +136,40 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
 }
 
 fn how_section(page: &mut String) {
-    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> the things every server must do are done.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
-    for source in SOURCES {
+    let sources = sources();
+    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> the things every server must do are done: each cell is a <code>// aspect: NAME: how</code> comment in the source and the line under it.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
+    for source in &sources {
         let _ = write!(page, "<th>{}</th>", escape(source.name));
     }
     page.push_str("</tr></thead><tbody>\n");
-    for aspect in ASPECTS {
-        let _ = write!(page, "<tr><th>{}</th>", escape(aspect.name));
-        for (source, (needle, how)) in SOURCES.iter().zip(aspect.places) {
-            match find_line(source.text, needle) {
-                Some((line, text)) => {
+    for (slug, title) in ASPECTS {
+        let _ = write!(page, "<tr><th>{}</th>", escape(title));
+        for source in &sources {
+            match aspect_mark(source.text, slug) {
+                Some(mark) => {
                     let _ = write!(
                         page,
-                        "<td>{}<br><code>main.rs:{line}</code> <code class=\"line\">{}</code></td>",
-                        escape(how),
-                        escape(text)
+                        "<td>{}<br><code>main.rs:{}</code> <code class=\"line\">{}</code></td>",
+                        escape(mark.how),
+                        mark.line,
+                        escape(mark.code)
                     );
                 }
-                None => {
-                    let _ = write!(page, "<td>{}</td>", escape(how));
-                }
+                None => page.push_str("<td>–</td>"),
             }
         }
         page.push_str("</tr>\n");
     }
     page.push_str("</tbody></table></div>\n<h3>Each server and its counterpart in the Go article</h3><table class=\"servers\"><thead><tr><th>server</th><th>built on</th><th>Go counterpart</th><th>lines of code in main.rs</th></tr></thead><tbody>\n");
-    for (source, info) in SOURCES.iter().zip(contract::SERVERS) {
+    for info in contract::SERVERS {
+        let source = sources.iter().find(|source| source.name == info.name);
         let _ = writeln!(
             page,
             "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(info.name),
             escape(info.built_on),
             escape(info.go_counterpart),
-            lines_of_code(source.text)
+            source.map_or(0, |source| lines_of_code(source.text))
         );
     }
     page.push_str("</tbody></table></section>\n");
@@ -181,7 +182,7 @@ const SHOWN_AT_FIRST: &[&str] = &["std", "tokio", "hyper", "axum", "actix-web", 
 /// For each stack, a rule that hides its code columns while its checkbox is not ticked.
 fn chooser_css() -> String {
     let mut css = String::new();
-    for source in SOURCES {
+    for source in sources() {
         let _ = writeln!(
             css,
             "#code:has(#show-{0}:not(:checked)) .col-{0} {{ display: none; }}",
@@ -194,7 +195,7 @@ fn chooser_css() -> String {
 fn code_section(page: &mut String) {
     let highlighter = Highlighter::default();
     page.push_str("<section id=\"code\"><h2>The same route in every stack</h2><p>Cut from each server's source between <code>// route: NAME</code> and <code>// end route</code> when this page was made. Tick the stacks to compare: side by side on a wide screen, one under another on a narrow one.</p>\n<fieldset class=\"chooser\"><legend>Stacks to compare</legend>");
-    for source in SOURCES {
+    for source in sources() {
         let (r, g, b) = server_colour(source.name);
         let checked = if SHOWN_AT_FIRST.contains(&source.name) {
             " checked"
@@ -215,7 +216,7 @@ fn code_section(page: &mut String) {
             "<article class=\"route\" id=\"route-{route}\"><h3>{}</h3><div class=\"columns\">",
             escape(title)
         );
-        for source in SOURCES {
+        for source in sources() {
             let Some(snippet) = snippet(source.text, route) else {
                 continue;
             };
@@ -464,18 +465,17 @@ mod tests {
         }
         assert_eq!(
             page.matches("class=\"code-col ").count(),
-            ROUTES_SHOWN.len() * SOURCES.len()
+            ROUTES_SHOWN.len() * sources().len()
         );
         assert!(
             page.matches("<svg").count() >= 5,
             "throughput, CPU, memory and a latency chart per scenario"
         );
         assert!(page.contains("client-bound") && page.contains("✗ failed"));
-        for aspect in ASPECTS {
+        for (_, title) in ASPECTS {
             assert!(
-                page.contains(&format!("<th>{}</th>", escape(aspect.name))),
-                "{}",
-                aspect.name
+                page.contains(&format!("<th>{}</th>", escape(title))),
+                "{title}"
             );
         }
     }
@@ -485,9 +485,16 @@ mod tests {
         let page = page();
         for server in contract::SERVERS {
             let input = format!("<input type=\"checkbox\" id=\"show-{}\"", server.name);
-            let at = page.find(&input).unwrap_or_else(|| panic!("no box for {}", server.name));
+            let at = page
+                .find(&input)
+                .unwrap_or_else(|| panic!("no box for {}", server.name));
             let ticked = page[at + input.len()..].starts_with(" checked");
-            assert_eq!(ticked, SHOWN_AT_FIRST.contains(&server.name), "{}", server.name);
+            assert_eq!(
+                ticked,
+                SHOWN_AT_FIRST.contains(&server.name),
+                "{}",
+                server.name
+            );
             let rule = format!(
                 "#code:has(#show-{0}:not(:checked)) .col-{0} {{ display: none; }}",
                 server.name

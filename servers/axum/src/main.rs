@@ -4,12 +4,18 @@
 //!
 //! Run it: `cargo run --release -p server-axum -- --addr 127.0.0.1:8084`, then
 //! `curl -i http://127.0.0.1:8084/json`.
+//!
+//! # Layout
+//! `main` builds the runtime, binds and calls `serve`; `app` is the Router; the handlers follow
+//! in contract order, then the error type; `serve` is hyper-util's accept loop until
+//! `shutdown_signal`; tests last.
 
 use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, Request};
+use axum::http::{HeaderValue, StatusCode, Version, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,6 +25,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 fn main() {
@@ -35,66 +42,19 @@ fn main() {
                 TcpListener::from_std(listener)
             })
             .expect("cannot bind the address");
-        contract::print_ready_line(
-            listener
-                .local_addr()
-                .expect("a bound listener has an address"),
-        );
-        serve(
-            listener,
-            app(),
-            args.header_timeout,
-            contract::shutdown_signal(),
-        )
-        .await;
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        // Installed before the ready line, so that a signal sent right after it is not lost.
+        let shutdown = shutdown_signal();
+        contract::print_ready_line(addr);
+        serve(listener, app(), args.header_timeout, shutdown).await;
     });
-}
-
-/// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
-/// period). `axum::serve` would be the one-liner, but it sets no header read timeout, so a client
-/// that never finishes its request head keeps its connection forever (slowloris). As axum's
-/// `serve-with-hyper` example does, the Router is served with hyper-util instead.
-async fn serve(
-    listener: TcpListener,
-    app: Router,
-    header_timeout: Duration,
-    shutdown: impl Future<Output = ()>,
-) {
-    let mut http = http1::Builder::new();
-    // A slow head is dropped (slowloris); a huge one is refused with 431.
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .max_buf_size(contract::MAX_HEAD_BYTES);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                // One failed accept (a reset, a passing lack of file descriptors) must not
-                // end the server.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // Small responses go out at once, not after Nagle's ~40 ms delay.
-        let _ = stream.set_nodelay(true);
-        // A Router is a tower Service; hyper wants its own Service trait.
-        let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(contract::SHUTDOWN_GRACE, graceful.shutdown()).await;
 }
 
 /// The whole service, without a socket: tests drive it with `oneshot`.
 fn app() -> Router {
+    // aspect: routing: Router::route with method routers
     Router::new()
         .route("/", get(plaintext))
         .route("/json", get(json))
@@ -102,14 +62,27 @@ fn app() -> Router {
         .route("/users/{id}", get(user))
         .route("/echo", post(echo))
         .route("/error", get(error))
+        // aspect: not-found: Router::fallback
         .fallback(not_found)
         // axum adds the `Allow` header to this answer itself.
         .method_not_allowed_fallback(method_not_allowed)
+        // aspect: body-limit: the DefaultBodyLimit layer, which the Json extractor obeys
         .layer(DefaultBodyLimit::max(contract::MAX_BODY_BYTES))
+        .layer(middleware::from_fn(check_host))
         .layer(SetResponseHeaderLayer::overriding(
             header::SERVER,
             HeaderValue::from_static("axum"),
         ))
+}
+
+/// RFC 9112, 3.2, which hyper leaves to the service: an HTTP/1.1 request has exactly one Host
+/// line, an HTTP/1.0 one at most one.
+async fn check_host(req: Request, next: Next) -> Result<Response, Error> {
+    match req.headers().get_all(header::HOST).iter().count() {
+        0 if req.version() >= Version::HTTP_11 => Err(Error::BadRequest),
+        0 | 1 => Ok(next.run(req).await),
+        _ => Err(Error::BadRequest),
+    }
 }
 
 // route: plaintext
@@ -135,6 +108,7 @@ async fn html() -> Html<&'static str> {
 
 // route: users
 // GET /users/{id}
+// aspect: path-parameter: the Path<u32> extractor; its rejection becomes our 400
 async fn user(id: Result<Path<u32>, PathRejection>) -> Result<Json<User>, Error> {
     let Path(id) = id?;
     Ok(Json(User::new(id)))
@@ -143,6 +117,7 @@ async fn user(id: Result<Path<u32>, PathRejection>) -> Result<Json<User>, Error>
 
 // route: echo
 // POST /echo
+// aspect: json-body: the Json<Message> extractor
 async fn echo(message: Result<Json<Message>, JsonRejection>) -> Result<Json<Message>, Error> {
     let Json(message) = message?;
     Ok(Json(message))
@@ -192,6 +167,7 @@ impl From<JsonRejection> for Error {
     }
 }
 
+// aspect: error-500: impl IntoResponse: handlers return Result and use ?
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, body) = match self {
@@ -211,10 +187,72 @@ impl IntoResponse for Error {
     }
 }
 
+/// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
+/// period). `axum::serve` would be the one-liner, but it sets no header read timeout, so a client
+/// that never finishes its request head keeps its connection forever (slowloris). As axum's
+/// `serve-with-hyper` example does, the Router is served with hyper-util instead.
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut http = http1::Builder::new();
+    // aspect: header-timeout: hyper's header_read_timeout (axum::serve has none)
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        // A head larger than this is refused with 431.
+        .max_buf_size(contract::MAX_HEAD_BYTES);
+    // aspect: graceful-shutdown: hyper-util's GracefulShutdown (axum::serve sets no header timeout)
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                // One failed accept (a reset, a passing lack of file descriptors) must not
+                // end the server.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Small responses go out at once, not after Nagle's ~40 ms delay.
+        let _ = stream.set_nodelay(true);
+        // A Router is a tower Service; hyper wants its own Service trait.
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // aspect: connection-errors: returned by the connection's future, printed in its task
+            if let Err(err) = connection.await
+                && contract::log_requests()
+            {
+                eprintln!("connection error: {err}");
+            }
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(contract::SHUTDOWN_GRACE, graceful.shutdown()).await;
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
-    use axum::http::Request;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -223,10 +261,14 @@ mod tests {
     async fn call(
         method: &str,
         uri: &str,
+        hosts: &[&str],
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> (StatusCode, Response) {
         let mut req = Request::builder().method(method).uri(uri);
+        for host in hosts {
+            req = req.header(header::HOST, *host);
+        }
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
@@ -247,6 +289,7 @@ mod tests {
             let (status, res) = call(
                 case.method,
                 &case.path,
+                case.host.values(),
                 case.content_type,
                 case.body.clone(),
             )

@@ -8,9 +8,11 @@
 //!
 //! # Layout
 //! - [`ServerProcess`]: spawn `server-<name>`, wait for `listening on http://…`, signal, reap;
-//! - [`RawClient`], [`RawResponse`], [`request_bytes`]: the wire;
-//! - [`check`]: one response against one [`contract::Case`];
-//! - [`deviations`]: the rules a server's stack cannot meet, each pinned by the tests.
+//! - [`RawClient`], [`RawResponse`], [`parse_response`], [`request_bytes`]: the wire;
+//! - [`check`]: one response against one [`contract::Case`]; [`check_in_process`]: a server's
+//!   request -> response code against every case, without a socket.
+//! - [`deviations`]: the connection-level rules a server's stack cannot meet, each pinned by
+//!   the tests (the per-row ones are `contract::DEVIATIONS`).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -298,6 +300,25 @@ pub fn check_binary(name: &str, binary: &Path) -> Result<(), String> {
     }
 }
 
+/// Checks a server's request -> response code without a socket: `answer` gets the bytes of each
+/// row of the contract as one client would send them and returns the bytes it would write back.
+/// Returns every mismatch, as [`check`] words them.
+pub fn check_in_process(server: &str, mut answer: impl FnMut(&[u8]) -> Vec<u8>) -> Vec<String> {
+    let mut mismatches = Vec::new();
+    for case in contract::cases() {
+        let out = answer(&request_bytes(&case, &[]));
+        match parse_response(&out, case.method == "HEAD") {
+            Ok(Parsed::Complete(response, _)) => mismatches.extend(check(&case, server, &response)),
+            other => mismatches.push(format!(
+                "{}: no whole response ({other:?}) in {:?}",
+                case.name,
+                String::from_utf8_lossy(&out)
+            )),
+        }
+    }
+    mismatches
+}
+
 /// One response as it came off the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawResponse {
@@ -362,55 +383,22 @@ impl RawClient {
     }
 
     fn read_one(&mut self, head: bool) -> io::Result<RawResponse> {
-        let (status, headers, head_len) = loop {
-            let mut slots = [httparse::EMPTY_HEADER; 64];
-            let mut parsed = httparse::Response::new(&mut slots);
-            match parsed
-                .parse(&self.buf)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
-            {
-                httparse::Status::Complete(len) => {
-                    let headers = parsed
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_ascii_lowercase(),
-                                String::from_utf8_lossy(h.value).into_owned(),
-                            )
-                        })
-                        .collect::<Vec<_>>();
-                    break (parsed.code.unwrap_or_default(), headers, len);
+        loop {
+            match parse_response(&self.buf, head)? {
+                Parsed::Complete(response, len) => {
+                    self.buf.drain(..len);
+                    return Ok(response);
                 }
-                httparse::Status::Partial => self.fill(false)?,
-            }
-        };
-        self.buf.drain(..head_len);
-        let mut response = RawResponse {
-            status,
-            headers,
-            body: Vec::new(),
-        };
-        if head || status == 100 || status == 204 || status == 304 {
-            return Ok(response);
-        }
-        match response.header("content-length") {
-            Some(len) => {
-                let len: usize = len.trim().parse().map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidData, "bad content-length")
-                })?;
-                while self.buf.len() < len {
-                    self.fill(true)?;
+                Parsed::Partial { head_complete } => self.fill(head_complete)?,
+                // No length: the body runs to the end of the connection.
+                Parsed::UntilClose(mut response, head_len) => {
+                    self.stream.read_to_end(&mut self.buf)?;
+                    response.body = self.buf.split_off(head_len);
+                    self.buf.clear();
+                    return Ok(response);
                 }
-                response.body = self.buf.drain(..len).collect();
-            }
-            // No length: the body runs to the end of the connection.
-            None => {
-                self.stream.read_to_end(&mut self.buf)?;
-                response.body = std::mem::take(&mut self.buf);
             }
         }
-        Ok(response)
     }
 
     /// Reads more bytes. At end of stream: `UnexpectedEof` when no byte of a response had come
@@ -461,16 +449,86 @@ impl RawClient {
     }
 }
 
-/// The bytes of `case`'s request, as HTTP/1.1, with `extra_headers` (each `Name: value`).
+/// What [`parse_response`] found at the start of a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// A whole response and how many bytes it took.
+    Complete(RawResponse, usize),
+    /// Not all of it yet; `head_complete` says whether the head has arrived.
+    Partial {
+        /// See above.
+        head_complete: bool,
+    },
+    /// A head without `Content-Length`: the body runs to the end of the connection, which
+    /// starts after the head's length given here.
+    UntilClose(RawResponse, usize),
+}
+
+/// Parses one response from the start of `buf`. `head` says the request was HEAD, so the
+/// response has no body whatever its `Content-Length` says.
+pub fn parse_response(buf: &[u8], head: bool) -> io::Result<Parsed> {
+    let invalid =
+        |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
+    let mut slots = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut slots);
+    let head_len = match parsed.parse(buf).map_err(|e| invalid(&e))? {
+        httparse::Status::Complete(len) => len,
+        httparse::Status::Partial => {
+            return Ok(Parsed::Partial {
+                head_complete: false,
+            });
+        }
+    };
+    let headers = parsed
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect::<Vec<_>>();
+    let mut response = RawResponse {
+        status: parsed.code.unwrap_or_default(),
+        headers,
+        body: Vec::new(),
+    };
+    let status = response.status;
+    if head || status == 100 || status == 204 || status == 304 {
+        return Ok(Parsed::Complete(response, head_len));
+    }
+    let Some(len) = response.header("content-length") else {
+        return Ok(Parsed::UntilClose(response, head_len));
+    };
+    let len: usize = len
+        .trim()
+        .parse()
+        .map_err(|_| invalid(&"bad content-length"))?;
+    match buf.get(head_len..head_len + len) {
+        Some(body) => {
+            response.body = body.to_vec();
+            Ok(Parsed::Complete(response, head_len + len))
+        }
+        None => Ok(Parsed::Partial {
+            head_complete: true,
+        }),
+    }
+}
+
+/// The bytes of `case`'s request, as HTTP/1.1, with `extra_headers` (each `Name: value`): its
+/// `Host` lines as the case says, and its body with `Content-Length` or in 4 KiB chunks.
 pub fn request_bytes(case: &Case, extra_headers: &[&str]) -> Vec<u8> {
-    let mut out = format!(
-        "{} {} HTTP/1.1\r\nHost: localhost\r\n",
-        case.method, case.path
-    );
+    let mut out = format!("{} {} HTTP/1.1\r\n", case.method, case.path);
+    for host in case.host.values() {
+        out.push_str(&format!("Host: {host}\r\n"));
+    }
     if let Some(ct) = case.content_type {
         out.push_str(&format!("Content-Type: {ct}\r\n"));
     }
-    if !case.body.is_empty() || case.method == "POST" {
+    if case.chunked {
+        out.push_str("Transfer-Encoding: chunked\r\n");
+    } else if !case.body.is_empty() || case.method == "POST" {
         out.push_str(&format!("Content-Length: {}\r\n", case.body.len()));
     }
     for header in extra_headers {
@@ -479,7 +537,16 @@ pub fn request_bytes(case: &Case, extra_headers: &[&str]) -> Vec<u8> {
     }
     out.push_str("\r\n");
     let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&case.body);
+    if case.chunked {
+        for chunk in case.body.chunks(4096) {
+            bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            bytes.extend_from_slice(chunk);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"0\r\n\r\n");
+    } else {
+        bytes.extend_from_slice(&case.body);
+    }
     bytes
 }
 
@@ -604,5 +671,50 @@ mod tests {
         assert!(bytes.contains(
             "Content-Type: application/json\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{"
         ));
+    }
+
+    #[test]
+    fn request_bytes_follow_the_host_and_chunked_settings() {
+        let find = |name: &str| {
+            let case = contract::cases()
+                .into_iter()
+                .find(|c| c.name == name)
+                .unwrap();
+            String::from_utf8_lossy(&request_bytes(&case, &[])).into_owned()
+        };
+        let chunked = find("echo chunked body over 64 KiB");
+        assert!(chunked.contains("Transfer-Encoding: chunked\r\n"));
+        assert!(!chunked.contains("Content-Length"));
+        assert!(chunked.contains("\r\n1000\r\n{\"message\""));
+        assert!(chunked.ends_with("\r\n0\r\n\r\n"));
+        assert!(!find("HTTP/1.1 without Host").contains("Host:"));
+        assert_eq!(find("two Host headers").matches("Host:").count(), 2);
+        assert!(
+            find("json, absolute-form target")
+                .starts_with("GET http://localhost/json HTTP/1.1\r\n")
+        );
+    }
+
+    #[test]
+    fn responses_are_parsed_whole_or_not_at_all() {
+        let bytes = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nserver: x\r\n\r\nhelloHTTP/1.1";
+        let Ok(Parsed::Complete(response, len)) = parse_response(bytes, false) else {
+            panic!("not complete");
+        };
+        assert_eq!(
+            (response.status, &response.body[..], len),
+            (200, &b"hello"[..], 54)
+        );
+        assert_eq!(response.header("Server"), Some("x"));
+        assert_eq!(
+            parse_response(&bytes[..50], false).unwrap(),
+            Parsed::Partial {
+                head_complete: true
+            }
+        );
+        let Ok(Parsed::Complete(head, 49)) = parse_response(bytes, true) else {
+            panic!("a HEAD answer ends with its head");
+        };
+        assert!(head.body.is_empty());
     }
 }

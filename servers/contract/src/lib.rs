@@ -10,7 +10,7 @@
 //! - payload types: [`Message`], [`User`]
 //! - the route table: [`ROUTES`]; the servers: [`SERVERS`]
 //! - the shared command line and ready line: [`ServerArgs`], [`print_ready_line`]
-//! - the conformance cases: [`cases`]
+//! - the conformance cases: [`cases`], and the stacks' known deviations: [`DEVIATIONS`]
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -302,24 +302,74 @@ pub fn log_requests() -> bool {
     *ENABLED.get_or_init(|| std::env::var_os(LOG_ENV).is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM: the signal that starts a graceful
-/// shutdown in the servers that run on tokio. If a handler cannot be installed, that signal is
-/// simply not waited for.
-#[cfg(feature = "tokio")]
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let wait = |kind| async move {
-        match signal(kind) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        () = wait(SignalKind::interrupt()) => {}
-        () = wait(SignalKind::terminate()) => {}
-    }
+/// A row of the contract that a stack answers its own way before the server's code runs, and
+/// that the server cannot change without unidiomatic contortions. The conformance suite pins
+/// each one (it fails the day the stack changes); `loadgen verify` reports it apart from the
+/// mismatches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deviation {
+    /// The server.
+    pub server: &'static str,
+    /// The name of the [`Case`].
+    pub case: &'static str,
+    /// The status it answers with instead of the whole contract answer; 0 when it cannot answer
+    /// at all and closes the connection.
+    pub status: u16,
+    /// What it does instead, and why.
+    pub instead: &'static str,
+}
+
+/// Every known deviation.
+pub const DEVIATIONS: &[Deviation] = &[
+    Deviation {
+        server: "actix-web",
+        case: "HTTP/1.1 without Host",
+        status: 400,
+        instead: "actix-http refuses it while parsing, before the App runs: a bare 400 without \
+                  body, Content-Type or Server",
+    },
+    Deviation {
+        server: "actix-web",
+        case: "two Host headers",
+        status: 400,
+        instead: "actix-http refuses it while parsing, before the App runs: a bare 400 without \
+                  body, Content-Type or Server",
+    },
+    Deviation {
+        server: "may-minihttp",
+        case: "HEAD /",
+        status: 200,
+        instead: "may_minihttp knows nothing of HEAD and counts Content-Length from the body it \
+                  sends, so the answer says Content-Length: 0",
+    },
+    Deviation {
+        server: "may-minihttp",
+        case: "HEAD /json",
+        status: 200,
+        instead: "may_minihttp knows nothing of HEAD and counts Content-Length from the body it \
+                  sends, so the answer says Content-Length: 0",
+    },
+    Deviation {
+        server: "may-minihttp",
+        case: "echo chunked",
+        status: 0,
+        instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
+                  next request: the connection ends before the refusal is sent",
+    },
+    Deviation {
+        server: "may-minihttp",
+        case: "echo chunked body over 64 KiB",
+        status: 0,
+        instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
+                  next request: the connection ends before the refusal is sent",
+    },
+];
+
+/// The known deviation of `server` on the case called `case`, if there is one.
+pub fn deviation(server: &str, case: &str) -> Option<&'static Deviation> {
+    DEVIATIONS
+        .iter()
+        .find(|d| d.server == server && d.case == case)
 }
 
 /// One request of the conformance suite and the response the contract demands.
@@ -345,6 +395,33 @@ pub struct Case {
     pub content_length: usize,
     /// Expected `Allow` header, if the contract demands one.
     pub allow: Option<&'static str>,
+    /// The `Host` header lines the request carries (RFC 9112, 3.2).
+    pub host: HostHeader,
+    /// Whether the body is sent with `Transfer-Encoding: chunked` instead of `Content-Length`.
+    pub chunked: bool,
+}
+
+/// How many `Host` header lines a request of the contract carries. RFC 9112, 3.2: a server MUST
+/// answer 400 to an HTTP/1.1 request without one and to any request with more than one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostHeader {
+    /// `Host: localhost`, as every well-behaved client sends.
+    One,
+    /// No `Host` line at all.
+    Missing,
+    /// Two `Host` lines that disagree.
+    Twice,
+}
+
+impl HostHeader {
+    /// The values of the `Host` lines, in order.
+    pub fn values(self) -> &'static [&'static str] {
+        match self {
+            Self::One => &["localhost"],
+            Self::Missing => &[],
+            Self::Twice => &["localhost", "example.com"],
+        }
+    }
 }
 
 impl Case {
@@ -366,6 +443,8 @@ impl Case {
             response_body: body.as_bytes().to_vec(),
             content_length: body.len(),
             allow: None,
+            host: HostHeader::One,
+            chunked: false,
         }
     }
 
@@ -400,6 +479,16 @@ impl Case {
     fn with_method(mut self, method: &'static str, allow: &'static str) -> Self {
         self.method = method;
         self.allow = Some(allow);
+        self
+    }
+
+    fn chunked(mut self) -> Self {
+        self.chunked = true;
+        self
+    }
+
+    fn with_host(mut self, host: HostHeader) -> Self {
+        self.host = host;
         self
     }
 }
@@ -510,7 +599,7 @@ pub fn cases() -> Vec<Case> {
         Case::echo(
             "echo body over 64 KiB",
             json,
-            too_large,
+            too_large.clone(),
             413,
             PAYLOAD_TOO_LARGE,
         ),
@@ -553,6 +642,49 @@ pub fn cases() -> Vec<Case> {
         .with_method("PUT", "GET, HEAD"),
         Case::get("GET /echo", "/echo", 405, TEXT_PLAIN, METHOD_NOT_ALLOWED)
             .with_method("GET", "POST"),
+        // What real clients send: curl streams a file with chunked encoding, proxies send
+        // absolute-form targets, browsers add query strings.
+        Case::echo(
+            "echo chunked",
+            json,
+            br#"{"message":"hi there"}"#.to_vec(),
+            200,
+            r#"{"message":"hi there"}"#,
+        )
+        .chunked(),
+        Case::echo(
+            "echo chunked body over 64 KiB",
+            json,
+            too_large,
+            413,
+            PAYLOAD_TOO_LARGE,
+        )
+        .chunked(),
+        Case::get(
+            "json, absolute-form target",
+            "http://localhost/json",
+            200,
+            APPLICATION_JSON,
+            r#"{"message":"Hello, World!"}"#,
+        ),
+        Case::get(
+            "json with a query",
+            "/json?x=1",
+            200,
+            APPLICATION_JSON,
+            r#"{"message":"Hello, World!"}"#,
+        ),
+        Case::get(
+            "users with a query",
+            "/users/7?page=2&sort=name",
+            200,
+            APPLICATION_JSON,
+            r#"{"id":7,"name":"user-7"}"#,
+        ),
+        Case::get("HTTP/1.1 without Host", "/", 400, TEXT_PLAIN, BAD_REQUEST)
+            .with_host(HostHeader::Missing),
+        Case::get("two Host headers", "/", 400, TEXT_PLAIN, BAD_REQUEST)
+            .with_host(HostHeader::Twice),
     ]
 }
 
@@ -588,15 +720,27 @@ mod tests {
     }
 
     #[test]
+    fn every_deviation_names_a_server_and_a_case() {
+        let cases = cases();
+        for d in DEVIATIONS {
+            assert!(server(d.server).is_some(), "{}", d.server);
+            assert!(cases.iter().any(|c| c.name == d.case), "{}", d.case);
+        }
+    }
+
+    #[test]
     fn the_html_page_is_html5_with_a_title() {
         assert!(HTML_PAGE.starts_with("<!DOCTYPE html>"));
         assert!(HTML_PAGE.contains("<title>"));
     }
 
     #[test]
-    fn the_too_large_case_is_just_over_the_limit() {
-        let case = cases().into_iter().find(|c| c.status == 413).unwrap();
-        assert!(case.body.len() > MAX_BODY_BYTES);
-        assert!(case.body.len() < MAX_BODY_BYTES + 16);
+    fn the_too_large_cases_are_just_over_the_limit() {
+        let too_large: Vec<Case> = cases().into_iter().filter(|c| c.status == 413).collect();
+        assert_eq!(too_large.len(), 2, "one with Content-Length, one chunked");
+        for case in too_large {
+            assert!(case.body.len() > MAX_BODY_BYTES);
+            assert!(case.body.len() < MAX_BODY_BYTES + 16);
+        }
     }
 }

@@ -9,7 +9,9 @@
 //! # Layout
 //! - [`parse`]: bytes in, a [`Request`], "need more bytes", or a [`ParseError`] that says which
 //!   status to answer with;
-//! - [`write_response`]: a whole response (head and body) into an output buffer;
+//! - [`Session`]: one connection's requests answered in order, each by the server's own
+//!   function from a [`Request`] to a [`Response`];
+//! - [`write_response`], [`write_error`]: a whole response (head and body) into an output buffer;
 //! - [`DateCache`]: the IMF-fixdate `Date` value, formatted once per second.
 
 use std::borrow::Cow;
@@ -32,12 +34,14 @@ pub struct Limits {
 /// stack-allocated header array.
 pub const MAX_HEADERS: usize = 100;
 
+/// The route contract's limits: [`contract::MAX_HEAD_BYTES`], [`MAX_HEADERS`] header lines,
+/// [`contract::MAX_BODY_BYTES`].
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_head_bytes: 16 * 1024,
+            max_head_bytes: contract::MAX_HEAD_BYTES,
             max_headers: MAX_HEADERS,
-            max_body_bytes: 64 * 1024,
+            max_body_bytes: contract::MAX_BODY_BYTES,
         }
     }
 }
@@ -75,8 +79,11 @@ impl ParseError {
 pub struct Request<'a> {
     /// The method token, for example `GET`.
     pub method: &'a str,
-    /// The request target, for example `/users/42`.
+    /// The path the request is routed by: the target without its query, and an absolute-form
+    /// target (`http://host/users/42`, RFC 9112, 3.2.2) reduced to its path.
     pub path: &'a str,
+    /// The request target as sent, for example `/users/42?x=1`.
+    pub target: &'a str,
     /// The minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
     /// Whether the connection stays open after the response (HTTP/1.1 unless `Connection:
@@ -149,7 +156,7 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
     if head_len > limits.max_head_bytes {
         return Err(ParseError::HeadTooLarge);
     }
-    let (Some(method), Some(path), Some(minor_version)) = (req.method, req.path, req.version)
+    let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
     else {
         return Err(ParseError::Malformed("incomplete request line"));
     };
@@ -159,9 +166,12 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
     let mut content_length: Option<usize> = None;
     let mut chunked = false;
     let mut expects_continue = false;
+    let mut host_lines = 0;
     for header in req.headers.iter() {
         let name = header.name;
-        if name.eq_ignore_ascii_case("content-length") {
+        if name.eq_ignore_ascii_case("host") {
+            host_lines += 1;
+        } else if name.eq_ignore_ascii_case("content-length") {
             let len = parse_content_length(header.value)?;
             // Repeated Content-Length headers must agree, or the request could be read two ways.
             if content_length.is_some_and(|prev| prev != len) {
@@ -187,6 +197,10 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
         } else if name.eq_ignore_ascii_case("expect") {
             expects_continue = header.value.eq_ignore_ascii_case(b"100-continue");
         }
+    }
+    // RFC 9112, 3.2: an HTTP/1.1 request without Host, or any request with two, is a 400.
+    if host_lines > 1 || (host_lines == 0 && minor_version == 1) {
+        return Err(ParseError::Malformed("missing or repeated Host"));
     }
     let framing = match (content_length, chunked) {
         // Both at once is how requests are smuggled past a proxy: refuse (RFC 9112, 6.3).
@@ -218,13 +232,26 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
     };
     Ok(Parsed::Complete(Request {
         method,
-        path,
+        path: routed_path(target),
+        target,
         minor_version,
         keep_alive,
         content_type,
         body,
         len: head_len + body_len,
     }))
+}
+
+/// The path of a target: the query dropped, an absolute-form target reduced to its path (`/`
+/// when it has none).
+fn routed_path(target: &str) -> &str {
+    let origin = match target.split_once("://") {
+        Some((_scheme, rest)) if !target.starts_with('/') => {
+            rest.find('/').map_or("/", |slash| &rest[slash..])
+        }
+        _ => target,
+    };
+    origin.split_once('?').map_or(origin, |(path, _query)| path)
 }
 
 fn parse_content_length(value: &[u8]) -> Result<usize, ParseError> {
@@ -357,6 +384,169 @@ pub fn write_response(
     }
 }
 
+/// Appends the answer to a request that cannot be served (a [`ParseError`], or a server over its
+/// connection cap): `status`, its reason phrase as a plain-text body, and `Connection: close`.
+pub fn write_error(out: &mut Vec<u8>, server: &str, date: &DateCache, status: u16) {
+    let opts = ResponseOptions {
+        keep_alive: false,
+        ..ResponseOptions::default()
+    };
+    let body = reason(status).as_bytes();
+    write_response(out, server, date, status, contract::TEXT_PLAIN, body, opts);
+}
+
+/// A response as the hand-written servers' handlers make it: status, content type, body, and
+/// the `Allow` header of a 405.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// The body (sent without it for HEAD; `Content-Length` is still its length).
+    pub body: Vec<u8>,
+    /// An `Allow` header, for 405 responses.
+    pub allow: Option<&'static str>,
+}
+
+impl Default for Response {
+    fn default() -> Self {
+        Self::ok(contract::TEXT_PLAIN, Vec::new())
+    }
+}
+
+impl Response {
+    /// A 200 with `body`.
+    pub fn ok(content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status: 200,
+            content_type,
+            body: body.into(),
+            allow: None,
+        }
+    }
+
+    /// `status` with a plain-text `body`.
+    pub fn text(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            ..Self::ok(contract::TEXT_PLAIN, body)
+        }
+    }
+
+    /// Turns it into an empty plain-text 200 again, keeping the body's allocation.
+    pub fn reset(&mut self) {
+        self.status = 200;
+        self.content_type = contract::TEXT_PLAIN;
+        self.body.clear();
+        self.allow = None;
+    }
+}
+
+/// What [`Session::answer`] did with a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered {
+    /// Bytes of the buffer that were whole requests, now answered: drop them.
+    pub consumed: usize,
+    /// Whether the connection ends after the answers (`Connection: close`, HTTP/1.0, a request
+    /// that could not be parsed, or a server shutting down).
+    pub close: bool,
+}
+
+/// One connection's side of HTTP/1.1, without I/O: the server reads bytes into a buffer, hands
+/// it to [`Session::answer`], writes what lands in the output buffer, and reads again. The
+/// blocking server and the async one drive the same session.
+#[derive(Debug)]
+pub struct Session {
+    server: &'static str,
+    limits: Limits,
+    date: DateCache,
+    response: Response,
+    sent_continue: bool,
+}
+
+impl Session {
+    /// A session of the server called `server` (the `Server` header) under `limits`.
+    pub fn new(server: &'static str, limits: Limits) -> Self {
+        Self {
+            server,
+            limits,
+            date: DateCache::default(),
+            response: Response::default(),
+            sent_continue: false,
+        }
+    }
+
+    /// Answers every complete request at the start of `buf` in order (pipelined requests
+    /// included) and appends the answers to `out`. `app` is the server's request -> response
+    /// function: it gets each request and a response reset to an empty plain-text 200 to fill
+    /// in. A request that cannot be parsed is answered with its [`ParseError::status`] and ends
+    /// the connection. A partial request waits for the next call; if it expects
+    /// `100 Continue`, that goes out once. `closing` (the server is shutting down) makes the
+    /// next answer the last one.
+    pub fn answer(
+        &mut self,
+        buf: &[u8],
+        out: &mut Vec<u8>,
+        closing: bool,
+        mut app: impl FnMut(&Request<'_>, &mut Response),
+    ) -> Answered {
+        let mut consumed = 0;
+        loop {
+            match parse(&buf[consumed..], &self.limits) {
+                Ok(Parsed::Complete(req)) => {
+                    self.date.refresh();
+                    self.response.reset();
+                    app(&req, &mut self.response);
+                    let keep_alive = req.keep_alive && !closing;
+                    let opts = ResponseOptions {
+                        head: req.method == "HEAD",
+                        keep_alive,
+                        http10: req.minor_version == 0,
+                        allow: self.response.allow,
+                    };
+                    let res = &self.response;
+                    write_response(
+                        out,
+                        self.server,
+                        &self.date,
+                        res.status,
+                        res.content_type,
+                        &res.body,
+                        opts,
+                    );
+                    consumed += req.len;
+                    self.sent_continue = false;
+                    if !keep_alive {
+                        return Answered {
+                            consumed,
+                            close: true,
+                        };
+                    }
+                }
+                Ok(Parsed::Partial { expects_continue }) => {
+                    if expects_continue && !self.sent_continue {
+                        out.extend_from_slice(CONTINUE);
+                        self.sent_continue = true;
+                    }
+                    return Answered {
+                        consumed,
+                        close: false,
+                    };
+                }
+                Err(err) => {
+                    self.date.refresh();
+                    write_error(out, self.server, &self.date, err.status());
+                    return Answered {
+                        consumed,
+                        close: true,
+                    };
+                }
+            }
+        }
+    }
+}
+
 /// The interim response to `Expect: 100-continue`.
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -421,7 +611,7 @@ mod tests {
 
     #[test]
     fn parses_a_get_and_its_length() {
-        let buf = b"GET /json HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n";
+        let buf = b"GET /json HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n";
         let req = complete(buf);
         assert_eq!(
             (req.method, req.path, req.minor_version),
@@ -439,15 +629,17 @@ mod tests {
 
     #[test]
     fn keep_alive_follows_version_and_connection_header() {
-        assert!(!complete(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!complete(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").keep_alive);
         assert!(!complete(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
         assert!(complete(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
-        assert!(!complete(b"GET / HTTP/1.1\r\nConnection: te, close\r\n\r\n").keep_alive);
+        assert!(
+            !complete(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: te, close\r\n\r\n").keep_alive
+        );
     }
 
     #[test]
     fn reads_a_content_length_body_once_it_has_arrived() {
-        let buf = b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\nContent-Type: application/json\r\n\r\nhello";
+        let buf = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Type: application/json\r\n\r\nhello";
         for end in 0..buf.len() {
             assert!(
                 matches!(
@@ -465,7 +657,7 @@ mod tests {
 
     #[test]
     fn decodes_chunked_bodies_with_trailers() {
-        let buf = b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        let buf = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-T: 1\r\n\r\nNEXT";
         let req = complete(buf);
         assert_eq!(&*req.body, b"abcde");
         assert_eq!(&buf[req.len..], b"NEXT");
@@ -483,34 +675,35 @@ mod tests {
     #[test]
     fn refuses_smuggling_and_bad_lengths() {
         let cases: [&[u8]; 8] = [
-            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-            b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-            b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\n",
-            b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY",
         ];
         for buf in cases {
             assert_eq!(error(buf).status(), 400, "{}", String::from_utf8_lossy(buf));
         }
-        let same_twice = b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx";
+        let same_twice =
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx";
         assert_eq!(&*complete(same_twice).body, b"x");
     }
 
     #[test]
     fn refuses_what_is_too_large() {
         assert_eq!(
-            error(b"POST / HTTP/1.1\r\nContent-Length: 65537\r\n\r\n"),
+            error(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n"),
             ParseError::BodyTooLarge
         );
-        let chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n";
+        let chunked = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n";
         assert_eq!(error(chunked), ParseError::BodyTooLarge);
         let mut long = b"GET /".to_vec();
-        long.resize(20_000, b'a');
+        long.resize(40_000, b'a');
         assert_eq!(error(&long), ParseError::HeadTooLarge);
-        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut many = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
         for i in 0..500 {
             many.extend_from_slice(format!("x-{i}: y\r\n").as_bytes());
         }
@@ -523,7 +716,7 @@ mod tests {
         for buf in [
             &b"\x16\x03\x01\x02\x00\r\n\r\n"[..],
             b"GET / HTTP/2.0\r\n\r\n",
-            b"GET / HTTP/1.1\r\nbad header\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nbad header\r\n\r\n",
         ] {
             assert_eq!(error(buf).status(), 400, "{}", String::from_utf8_lossy(buf));
         }
@@ -531,7 +724,8 @@ mod tests {
 
     #[test]
     fn signals_expect_continue_while_the_body_is_missing() {
-        let buf = b"POST /echo HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n";
+        let buf =
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n";
         assert_eq!(
             parse(buf, &Limits::default()),
             Ok(Parsed::Partial {
@@ -565,6 +759,105 @@ mod tests {
             text.ends_with("content-length: 18\r\nallow: GET, HEAD\r\nconnection: close\r\n\r\n")
         );
         assert!(httpdate::parse_http_date(std::str::from_utf8(date.value()).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn host_rules_of_rfc_9112() {
+        assert_eq!(
+            error(b"GET / HTTP/1.1\r\n\r\n"),
+            ParseError::Malformed("missing or repeated Host")
+        );
+        assert_eq!(
+            error(b"GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n").status(),
+            400
+        );
+        assert_eq!(complete(b"GET / HTTP/1.0\r\n\r\n").path, "/");
+    }
+
+    #[test]
+    fn routes_by_the_path_of_any_target_form() {
+        for (target, path) in [
+            ("/users/7?x=1&y", "/users/7"),
+            ("http://localhost:8080/json?x=1", "/json"),
+            ("http://localhost", "/"),
+            ("/a?next=http://b/c", "/a"),
+            ("*", "*"),
+        ] {
+            let buf = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+            let req = complete(buf.as_bytes());
+            assert_eq!((req.path, req.target), (path, target));
+        }
+    }
+
+    fn session_answers(buf: &[u8]) -> (Answered, String) {
+        let mut session = Session::new("t", Limits::default());
+        let mut out = Vec::new();
+        let answered = session.answer(buf, &mut out, false, |req, res| {
+            res.body.extend_from_slice(req.path.as_bytes());
+            if req.path == "/teapot" {
+                res.status = 405;
+                res.allow = Some("GET");
+            }
+        });
+        (answered, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_session_answers_pipelined_requests_in_order() {
+        let buf = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /teapot HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHo";
+        let (answered, out) = session_answers(buf);
+        let partial = b"GET /c HTTP/1.1\r\nHo".len();
+        assert_eq!(
+            answered,
+            Answered {
+                consumed: buf.len() - partial,
+                close: false
+            }
+        );
+        let first = out.find("content-length: 2\r\n\r\n/a").unwrap();
+        let second = out.find("HTTP/1.1 405 Method Not Allowed").unwrap();
+        assert!(first < second);
+        assert!(
+            out.ends_with("content-length: 7\r\nallow: GET\r\n\r\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_session_closes_after_close_and_after_a_bad_request() {
+        let (answered, out) = session_answers(
+            b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+        );
+        assert!(answered.close);
+        assert!(
+            out.contains("connection: close") && !out.contains("/b"),
+            "{out}"
+        );
+        let (answered, out) = session_answers(b"GET /a HTTP/1.1\r\n\r\n");
+        assert_eq!(
+            answered,
+            Answered {
+                consumed: 0,
+                close: true
+            }
+        );
+        assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
+        assert!(
+            out.ends_with("connection: close\r\n\r\nBad Request"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_session_sends_100_continue_once() {
+        let head =
+            b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n";
+        let mut session = Session::new("t", Limits::default());
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            session.answer(head, &mut out, false, |_, _| {});
+        }
+        assert_eq!(out, CONTINUE);
     }
 
     proptest! {

@@ -11,6 +11,11 @@
 //!
 //! Run it: `cargo run --release -p server-may-minihttp -- --addr 127.0.0.1:8090`, then
 //! `curl -i http://127.0.0.1:8090/json`.
+//!
+//! # Layout
+//! `main` configures may and calls `serve`; `App` is the service, `app` its router; the handlers
+//! follow in contract order, then the error type; `serve` starts may_minihttp's accept
+//! coroutine; `shutdown_signal` ends the process; tests last.
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
@@ -30,8 +35,9 @@ fn main() {
         // 64 KiB per coroutine: serde_json and httparse's header array fit with room to spare.
         .set_stack_size(0x2000);
     let (server, addr) = serve(args.addr).expect("cannot bind the address");
-    contract::print_ready_line(addr);
+    // Installed before the ready line, so that a signal sent right after it is not lost.
     shutdown_signal();
+    contract::print_ready_line(addr);
     // The accept coroutine runs until the process exits.
     let _ = server.join();
 }
@@ -48,7 +54,7 @@ impl HttpService for App {
     fn call(&mut self, req: Request, rsp: &mut Response) -> io::Result<()> {
         IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
         let head = req.method() == "HEAD";
-        if let Err(err) = route(req, rsp) {
+        if let Err(err) = app(req, rsp) {
             err.write_to(rsp);
         }
         // may_minihttp sends the body for HEAD too, and counts its length from what is sent.
@@ -64,7 +70,7 @@ impl HttpService for App {
 /// Routing by hand: the path first, then the method, so that a known path with another method
 /// is a 405 that lists the methods it takes.
 // aspect: routing: a match on the path, then the method, inside HttpService::call
-fn route(req: Request, rsp: &mut Response) -> Result<(), Error> {
+fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
     check_head(&req)?;
     let path = path_of(req.path());
     let get = matches!(req.method(), "GET" | "HEAD");
@@ -242,7 +248,9 @@ impl Error {
     fn write_to(self, rsp: &mut Response) {
         match self {
             Self::BadRequest => text(rsp, 400, "Bad Request", contract::BAD_REQUEST),
-            Self::PayloadTooLarge => text(rsp, 413, "Payload Too Large", contract::PAYLOAD_TOO_LARGE),
+            Self::PayloadTooLarge => {
+                text(rsp, 413, "Payload Too Large", contract::PAYLOAD_TOO_LARGE)
+            }
             Self::HeadTooLarge => text(
                 rsp,
                 431,
@@ -277,9 +285,14 @@ fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
         .local_addr()?
         .as_socket()
         .ok_or_else(|| io::Error::other("not an IP address"))?;
+    // aspect: connection-errors: may_minihttp logs them through `log`; env_logger prints them
+    if contract::log_requests() {
+        env_logger::Builder::new()
+            .filter_module("may_minihttp", log::LevelFilter::Error)
+            .init();
+    }
     // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
     let server = HttpServer(App).start(addr)?;
-    // aspect: connection-errors: may_minihttp ends the coroutine and logs through `log`, which has no logger here
     Ok((server, addr))
 }
 

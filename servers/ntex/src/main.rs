@@ -6,6 +6,11 @@
 //!
 //! Run it: `cargo run --release -p server-ntex -- --addr 127.0.0.1:8087`, then
 //! `curl -i http://127.0.0.1:8087/json`.
+//!
+//! # Layout
+//! `main` binds, starts `serve` and waits; `app` is the App; the handlers follow in contract
+//! order, then the error type; `serve` is ntex's HttpServer with one worker per `--threads`,
+//! stopped by `shutdown_signal`; tests last.
 
 use std::time::Duration;
 
@@ -29,8 +34,9 @@ async fn main() -> std::io::Result<()> {
         .local_addr()
         .expect("a bound listener has an address");
     let server = serve(listener, args.threads(), args.header_timeout)?;
-    contract::print_ready_line(addr);
+    // Installed before the ready line, so that a signal sent right after it is not lost.
     shutdown_signal(server.clone());
+    contract::print_ready_line(addr);
     server.await
 }
 
@@ -46,24 +52,24 @@ fn app() -> App<
     >,
     DefaultError,
 > {
-        App::new()
-            // aspect: body-limit: JsonConfig::limit, kept as app state for the Json extractor
-            .state(JsonConfig::default().limit(contract::MAX_BODY_BYTES))
-            .filter(fn_service(host_rules))
-            // aspect: routing: App::service of resources, a route per method
-            .service(get("/", plaintext))
-            .service(get("/json", json))
-            .service(get("/html", html))
-            .service(get("/users/{id}", user))
-            .service(
-                web::resource("/echo")
-                    .route(web::post().to(echo))
-                    .default_service(web::to(|| method_not_allowed("POST"))),
-            )
-            .service(get("/error", error))
-            // aspect: not-found: App::default_service
-            .default_service(web::to(not_found))
-            .middleware(middleware::DefaultHeaders::new().header(header::SERVER, "ntex"))
+    App::new()
+        // aspect: body-limit: JsonConfig::limit, kept as app state for the Json extractor
+        .state(JsonConfig::default().limit(contract::MAX_BODY_BYTES))
+        .filter(fn_service(host_rules))
+        // aspect: routing: App::service of resources, a route per method
+        .service(get("/", plaintext))
+        .service(get("/json", json))
+        .service(get("/html", html))
+        .service(get("/users/{id}", user))
+        .service(
+            web::resource("/echo")
+                .route(web::post().to(echo))
+                .default_service(web::to(|| method_not_allowed("POST"))),
+        )
+        .service(get("/error", error))
+        // aspect: not-found: App::default_service
+        .default_service(web::to(not_found))
+        .middleware(middleware::DefaultHeaders::new().header(header::SERVER, "ntex"))
 }
 
 /// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
@@ -209,14 +215,22 @@ impl WebResponseError<DefaultError> for Error {
     }
 }
 
-/// Starts `threads` workers on `listener`, each with its own copy of the app.
+/// Starts `threads` workers on `listener`, each with its own copy of the app; the returned
+/// `Server` completes once it has stopped.
 fn serve(
     listener: std::net::TcpListener,
     threads: usize,
     header_timeout: Duration,
 ) -> std::io::Result<Server> {
+    // aspect: connection-errors: ntex logs them through `log`; env_logger prints them
+    if contract::log_requests() {
+        env_logger::Builder::new()
+            .filter_module("ntex::http", log::LevelFilter::Debug)
+            .init();
+    }
     // ntex counts timeouts in whole seconds: round up, never to zero.
-    let header_timeout = Seconds(u16::try_from(header_timeout.as_secs_f64().ceil() as u64).unwrap_or(u16::MAX).max(1));
+    let seconds = header_timeout.as_secs_f64().ceil() as u64;
+    let header_timeout = Seconds(u16::try_from(seconds).unwrap_or(u16::MAX).max(1));
     let http = HttpServiceConfig::new()
         // aspect: header-timeout: headers_read_rate: the head must arrive within the timeout, never extended
         .set_headers_read_rate(header_timeout, header_timeout, 256)
@@ -261,15 +275,20 @@ mod tests {
                 .method(case.method.parse().unwrap())
                 .uri(&case.path)
                 .set_payload(case.body.clone());
-            for host in case_hosts(&case) {
-                req = req.header(header::HOST, host);
+            for host in case.host.values() {
+                req = req.header(header::HOST, *host);
             }
             if let Some(ct) = case.content_type {
                 req = req.header(header::CONTENT_TYPE, ct);
             }
             let res = test::call_service(&service, req.to_request()).await;
             assert_eq!(res.status().as_u16(), case.status, "{}", case.name);
-            assert_eq!(res.headers().get(header::SERVER).unwrap(), "ntex", "{}", case.name);
+            assert_eq!(
+                res.headers().get(header::SERVER).unwrap(),
+                "ntex",
+                "{}",
+                case.name
+            );
             assert_eq!(
                 res.headers().get(header::CONTENT_TYPE).unwrap(),
                 case.response_content_type,
@@ -277,16 +296,22 @@ mod tests {
                 case.name
             );
             if let Some(allow) = case.allow {
-                assert_eq!(res.headers().get(header::ALLOW).unwrap(), allow, "{}", case.name);
+                assert_eq!(
+                    res.headers().get(header::ALLOW).unwrap(),
+                    allow,
+                    "{}",
+                    case.name
+                );
             }
             // The in-process service does not strip HEAD bodies; the codec does on the wire.
             if case.method != "HEAD" {
-                assert_eq!(test::read_body(res).await, case.response_body, "{}", case.name);
+                assert_eq!(
+                    test::read_body(res).await,
+                    case.response_body,
+                    "{}",
+                    case.name
+                );
             }
         }
-    }
-
-    fn case_hosts(_case: &contract::Case) -> Vec<&'static str> {
-        vec!["localhost"]
     }
 }

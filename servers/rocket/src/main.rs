@@ -9,38 +9,50 @@
 //!
 //! Run it: `cargo run --release -p server-rocket -- --addr 127.0.0.1:8089`, then
 //! `curl -i http://127.0.0.1:8089/json`.
+//!
+//! # Layout
+//! `main` builds the runtime and calls `serve`; `config` and `app` are the Rocket; the handlers
+//! and catchers follow in contract order, then the error type; `serve` launches it until
+//! `shutdown_signal`; tests last.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use contract::{Message, ServerArgs, User};
-use rocket::config::{Config, Ident, LogLevel, Shutdown, Sig};
+use rocket::config::{Config, Ident, LogLevel, Shutdown};
 use rocket::data::{Limits, ToByteUnit};
 use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::response::content::RawHtml;
 use rocket::serde::json::{Error as JsonError, Json};
 use rocket::{Build, Request, Rocket, catch, catchers, get, post, routes};
+use tokio::signal::unix::{SignalKind, signal};
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse_for("rocket");
     // Rocket reads its worker count only from its own config files and environment, so the
     // runtime is built here, as axum's is.
-    let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads())
         .enable_all()
         .build()
         .expect("cannot build the tokio runtime");
-    runtime.block_on(serve(app(config(args.addr, args.threads()))))
+    runtime.block_on(async {
+        // Installed before the ready line (printed at liftoff), so that a signal sent right
+        // after it is not lost.
+        let shutdown = shutdown_signal();
+        serve(app(config(args.addr, args.threads())), shutdown).await
+    })
 }
 
 /// Rocket's settings, from the command line rather than Rocket.toml.
 fn config(addr: SocketAddr, threads: usize) -> Config {
-    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close.
-    // aspect: graceful-shutdown: Config::shutdown: SIGINT and SIGTERM, grace + mercy = 5 s
+    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close. The
+    // signals are ours (see `serve`): Rocket would install its handlers after the ready line.
     let shutdown = Shutdown {
-        ctrlc: true,
-        signals: [Sig::Term].into(),
+        ctrlc: false,
+        signals: HashSet::new(),
         grace: 2,
         mercy: 3,
         ..Shutdown::default()
@@ -53,8 +65,11 @@ fn config(addr: SocketAddr, threads: usize) -> Config {
         // aspect: body-limit: Limits: the "json" limit that the Json guard reads up to
         limits: Limits::default().limit("json", contract::MAX_BODY_BYTES.bytes()),
         shutdown,
-        // Nothing is logged on the request path; the ready line is our own.
-        log_level: LogLevel::Off,
+        // aspect: connection-errors: Rocket's own log, which reports them; off unless ROSETTA_LOG
+        log_level: match contract::log_requests() {
+            true => LogLevel::Normal,
+            false => LogLevel::Off,
+        },
         cli_colors: false,
         ..Config::release_default()
     }
@@ -261,19 +276,50 @@ impl<'r> rocket::response::Responder<'r, 'static> for Error {
     }
 }
 
-/// Launches `app` and waits until a signal has shut it down.
-async fn serve(app: Rocket<Build>) -> ExitCode {
+/// Launches `app` and waits until `shutdown` has shut it down: Rocket's `Shutdown` handle stops
+/// accepting and lets requests finish within the grace and mercy periods.
+async fn serve(
+    app: Rocket<Build>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> ExitCode {
+    let rocket = match app.ignite().await {
+        Ok(rocket) => rocket,
+        Err(err) => return failed(&err),
+    };
+    let handle = rocket.shutdown();
+    tokio::spawn(async move {
+        shutdown.await;
+        // aspect: graceful-shutdown: Shutdown::notify, then grace 2 s and mercy 3 s from Config
+        handle.notify();
+    });
     // aspect: header-timeout: none: Rocket turns hyper's header read timeout off (a known deviation)
-    match app.launch().await {
+    match rocket.launch().await {
         Ok(_) => ExitCode::SUCCESS,
-        Err(err) => match err.kind() {
-            // Connections that outlived grace and mercy were cut: still the shutdown asked for.
-            rocket::error::ErrorKind::Shutdown(..) => ExitCode::SUCCESS,
-            _ => {
-                eprintln!("server-rocket: {err}");
-                ExitCode::FAILURE
-            }
-        },
+        Err(err) => failed(&err),
+    }
+}
+
+fn failed(err: &rocket::Error) -> ExitCode {
+    match err.kind() {
+        // Connections that outlived grace and mercy were cut: still the shutdown asked for.
+        rocket::error::ErrorKind::Shutdown(..) => ExitCode::SUCCESS,
+        _ => {
+            eprintln!("server-rocket: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
     }
 }
 
@@ -292,14 +338,21 @@ mod tests {
             let method: Method = case.method.parse().unwrap();
             let mut req = client
                 .req(method, case.path.clone())
-                .header(Header::new("Host", "localhost"))
                 .body(case.body.clone());
+            for host in case.host.values() {
+                req.add_header(Header::new("Host", *host));
+            }
             if let Some(ct) = case.content_type {
                 req.add_header(Header::new("Content-Type", ct));
             }
             let res = req.dispatch().await;
             assert_eq!(res.status().code, case.status, "{}", case.name);
-            assert_eq!(res.headers().get_one("Server"), Some("rocket"), "{}", case.name);
+            assert_eq!(
+                res.headers().get_one("Server"),
+                Some("rocket"),
+                "{}",
+                case.name
+            );
             assert_eq!(
                 res.headers().get_one("Content-Type"),
                 Some(case.response_content_type),

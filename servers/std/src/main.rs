@@ -1,16 +1,18 @@
 //! The http-rosetta service on `std::net` alone: blocking sockets and one OS thread per
 //! connection. The Go article's counterpart is net/http with `HandleFunc`, the bare basics.
 //!
-//! It shows what every framework does for you: parsing with httparse (through the shared
-//! `h1-codec` crate), keep-alive and pipelining, read timeouts, size limits, a cached `Date`,
-//! routing by hand, turning handler errors into responses, and a graceful shutdown.
+//! It shows what every framework does for you: routing by hand, turning handler errors into
+//! responses, keep-alive and pipelining, read timeouts, a connection cap and a graceful
+//! shutdown. The HTTP/1.1 framing (httparse, chunked bodies, size limits, the `Date` cache) is
+//! the `h1-codec` crate it shares with `server-tokio`.
 //!
 //! Run it: `cargo run --release -p server-std -- --addr 127.0.0.1:8081`, then
 //! `curl -i http://127.0.0.1:8081/json`.
 //!
 //! # Layout
-//! `main` binds and starts the accept threads; `serve_connection` is the per-connection loop;
-//! `respond` routes; the handlers follow in contract order; then the error type and shutdown.
+//! `main` binds and calls `serve`; `app` is the request -> response function (routing, then
+//! errors into responses); the handlers follow in contract order, then the error type; `serve`
+//! runs the accept threads and a thread per connection until `shutdown_signal`; tests last.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -20,20 +22,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use contract::{Message, ServerArgs, User};
-use h1_codec::{DateCache, Limits, ParseError, Parsed, Request, ResponseOptions};
+use h1_codec::{DateCache, Limits, Request, Response, Session};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 const SERVER: &str = "std";
-/// How often a blocked read wakes up to check the clock and the shutdown flag.
-const POLL: Duration = Duration::from_millis(250);
-/// An idle keep-alive connection is closed after this time.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Connections served at once; beyond this, new ones get a 503 and are closed.
-const MAX_CONNECTIONS: usize = 10_000;
-/// Stack of each connection thread: the handlers need little, and thousands of threads
-/// with the default 2 MiB would reserve gigabytes of address space.
-const STACK_SIZE: usize = 256 * 1024;
 
 fn main() {
     let args = ServerArgs::parse_for(SERVER);
@@ -41,263 +34,19 @@ fn main() {
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
-    // A request must arrive whole within this time once its first byte has (slowloris).
-    let state = Arc::new(State {
-        request_timeout: args.header_timeout,
-        ..State::default()
-    });
-
-    // Each accept thread blocks in `accept` and spawns a thread per connection; `--threads`
-    // sets how many accept threads there are, not how many connections are served at once.
-    let accept_threads = args.threads();
-    for _ in 0..accept_threads {
-        let listener = listener.try_clone().expect("cannot clone the listener");
-        let state = Arc::clone(&state);
-        thread::spawn(move || accept_loop(&listener, &state));
-    }
-    // Only the accept threads hold the socket now: when they stop, it closes and new
-    // connections are refused.
-    drop(listener);
+    // Installed before the ready line, so that a signal sent right after it is not lost.
+    let shutdown = shutdown_signal();
     contract::print_ready_line(addr);
-
-    wait_for_signal();
-    shutdown(&state, addr, accept_threads);
+    serve(listener, args.threads(), args.header_timeout, shutdown);
 }
 
-/// What the accept threads and the connection threads share.
-#[derive(Debug, Default)]
-struct State {
-    shutting_down: AtomicBool,
-    request_timeout: Duration,
-    /// Open connections; the condition variable wakes the shutdown when it reaches zero.
-    connections: Mutex<usize>,
-    drained: Condvar,
-}
-
-fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
-    for stream in listener.incoming() {
-        if state.shutting_down.load(Ordering::SeqCst) {
-            break;
-        }
-        // An accept error (a reset before accept, too many open files) concerns one
-        // connection, never the server: go on.
-        let Ok(stream) = stream else { continue };
-        if !register(state) {
-            refuse(stream);
-            continue;
-        }
-        let state_for_thread = Arc::clone(state);
-        let spawned = thread::Builder::new()
-            .stack_size(STACK_SIZE)
-            .spawn(move || {
-                // A broken connection ends its own thread, nothing else.
-                let _ = serve_connection(stream, &state_for_thread);
-                unregister(&state_for_thread);
-            });
-        if spawned.is_err() {
-            unregister(state);
-        }
-    }
-}
-
-fn register(state: &State) -> bool {
-    let mut open = state.connections.lock().unwrap_or_else(|e| e.into_inner());
-    if *open >= MAX_CONNECTIONS {
-        return false;
-    }
-    *open += 1;
-    true
-}
-
-fn unregister(state: &State) {
-    let mut open = state.connections.lock().unwrap_or_else(|e| e.into_inner());
-    *open -= 1;
-    if *open == 0 {
-        state.drained.notify_all();
-    }
-}
-
-/// Over the connection cap: say so and close, rather than let the client wait.
-fn refuse(mut stream: TcpStream) {
-    let mut out = Vec::new();
-    let opts = ResponseOptions {
-        keep_alive: false,
-        ..Default::default()
-    };
-    h1_codec::write_response(
-        &mut out,
-        SERVER,
-        &DateCache::default(),
-        503,
-        contract::TEXT_PLAIN,
-        b"Service Unavailable",
-        opts,
-    );
-    let _ = stream.write_all(&out);
-}
-
-/// The per-connection loop: read, answer every complete request in the buffer (pipelined
-/// requests in order), write the answers in one go, repeat until the client or a limit closes.
-fn serve_connection(mut stream: TcpStream, state: &State) -> io::Result<()> {
-    let shutting_down = &state.shutting_down;
-    // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACKs can hold a small
-    // response back for ~40 ms.
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(POLL))?;
-    let limits = Limits {
-        max_body_bytes: contract::MAX_BODY_BYTES,
-        ..Limits::default()
-    };
-    let mut buf = Vec::with_capacity(4096);
-    let mut out = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
-    let mut date = DateCache::default();
-    let mut waiting_since = Instant::now();
-    let mut sent_continue = false;
-    loop {
-        let mut consumed = 0;
-        let mut close = false;
-        loop {
-            match h1_codec::parse(&buf[consumed..], &limits) {
-                Ok(Parsed::Complete(req)) => {
-                    date.refresh();
-                    let keep_alive = req.keep_alive && !shutting_down.load(Ordering::Relaxed);
-                    let response = respond(&req).unwrap_or_else(Error::into_response);
-                    response.write(&mut out, &date, &req, keep_alive);
-                    consumed += req.len;
-                    sent_continue = false;
-                    if !keep_alive {
-                        close = true;
-                        break;
-                    }
-                }
-                Ok(Parsed::Partial { expects_continue }) => {
-                    if expects_continue && !sent_continue {
-                        out.extend_from_slice(h1_codec::CONTINUE);
-                        sent_continue = true;
-                    }
-                    break;
-                }
-                Err(err) => {
-                    date.refresh();
-                    write_parse_error(&mut out, &date, &err);
-                    close = true;
-                    break;
-                }
-            }
-        }
-        buf.drain(..consumed);
-        if consumed > 0 {
-            waiting_since = Instant::now();
-        }
-        if !out.is_empty() {
-            stream.write_all(&out)?;
-            out.clear();
-        }
-        if close {
-            // Say we are done writing, so the client sees the end of the response at once.
-            return stream.shutdown(Shutdown::Write);
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) => return Ok(()),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                let idle = buf.is_empty();
-                let waited = waiting_since.elapsed();
-                let expired = if idle {
-                    shutting_down.load(Ordering::Relaxed) || waited > IDLE_TIMEOUT
-                } else {
-                    waited > state.request_timeout
-                };
-                if expired {
-                    return Ok(());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn write_parse_error(out: &mut Vec<u8>, date: &DateCache, err: &ParseError) {
-    let status = err.status();
-    let opts = ResponseOptions {
-        keep_alive: false,
-        ..Default::default()
-    };
-    h1_codec::write_response(
-        out,
-        SERVER,
-        date,
-        status,
-        contract::TEXT_PLAIN,
-        h1_codec::reason(status).as_bytes(),
-        opts,
-    );
-}
-
-/// A response built by a handler, written out by the connection loop.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    content_type: &'static str,
-    body: Vec<u8>,
-    allow: Option<&'static str>,
-}
-
-impl Response {
-    fn ok(content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            status: 200,
-            content_type,
-            body: body.into(),
-            allow: None,
-        }
-    }
-
-    fn text(status: u16, body: &str) -> Self {
-        Self {
-            status,
-            content_type: contract::TEXT_PLAIN,
-            body: body.into(),
-            allow: None,
-        }
-    }
-
-    fn write(&self, out: &mut Vec<u8>, date: &DateCache, req: &Request<'_>, keep_alive: bool) {
-        let opts = ResponseOptions {
-            head: req.method == "HEAD",
-            keep_alive,
-            http10: req.minor_version == 0,
-            allow: self.allow,
-        };
-        h1_codec::write_response(
-            out,
-            SERVER,
-            date,
-            self.status,
-            self.content_type,
-            &self.body,
-            opts,
-        );
-    }
-}
-
-/// Routing by hand: match the path first, then the method, so that a known path with another
-/// method is a 405 that lists the methods it takes.
-fn respond(req: &Request<'_>) -> Result<Response, Error> {
-    let path = req
-        .path
-        .split_once('?')
-        .map_or(req.path, |(path, _query)| path);
+/// The service as a function from request to response: a match on the path, then the method,
+/// so that a known path with another method is a 405 that lists the methods it takes.
+fn app(req: &Request<'_>) -> Response {
     let get = matches!(req.method, "GET" | "HEAD");
     let post = req.method == "POST";
-    match path {
+    // aspect: routing: a match on the path, then the method, by hand
+    let handled = match req.path {
         "/" if get => Ok(plaintext()),
         "/json" if get => json(),
         "/html" if get => Ok(html()),
@@ -305,12 +54,17 @@ fn respond(req: &Request<'_>) -> Result<Response, Error> {
         "/error" if get => error(),
         "/" | "/json" | "/html" | "/error" => Ok(method_not_allowed("GET, HEAD")),
         "/echo" => Ok(method_not_allowed("POST")),
-        _ => match path.strip_prefix("/users/") {
-            Some(id) if !id.is_empty() && !id.contains('/') && get => user(id),
-            Some(id) if !id.is_empty() && !id.contains('/') => Ok(method_not_allowed("GET, HEAD")),
-            _ => Ok(not_found()),
+        path => match path
+            .strip_prefix("/users/")
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+        {
+            Some(id) if get => user(id),
+            Some(_) => Ok(method_not_allowed("GET, HEAD")),
+            // aspect: not-found: the last match arm
+            None => Ok(not_found()),
         },
-    }
+    };
+    handled.unwrap_or_else(Error::into_response)
 }
 
 // route: plaintext
@@ -338,6 +92,7 @@ fn html() -> Response {
 // route: users
 // GET /users/{id}
 fn user(id: &str) -> Result<Response, Error> {
+    // aspect: path-parameter: strip_prefix in the match, then str::parse::<u32>
     let id: u32 = id.parse().map_err(|_| Error::BadRequest)?;
     let body = serde_json::to_vec(&User::new(id))?;
     Ok(Response::ok(contract::APPLICATION_JSON, body))
@@ -345,11 +100,12 @@ fn user(id: &str) -> Result<Response, Error> {
 // end route
 
 // route: echo
-// POST /echo (the codec has already refused bodies over the limit with a 413)
+// POST /echo (h1-codec has framed the body, and refused one over the limit)
 fn echo(req: &Request<'_>) -> Result<Response, Error> {
     if !req.has_json_body() {
         return Err(Error::BadRequest);
     }
+    // aspect: json-body: serde_json on the body h1-codec framed
     let message: Message = serde_json::from_slice(&req.body).map_err(|_| Error::BadRequest)?;
     let body = serde_json::to_vec(&message)?;
     Ok(Response::ok(contract::APPLICATION_JSON, body))
@@ -377,7 +133,7 @@ fn method_not_allowed(allow: &'static str) -> Response {
     }
 }
 
-/// What a handler can fail with; the connection loop turns it into a response.
+/// What a handler can fail with; `app` turns it into a response.
 #[derive(Debug)]
 enum Error {
     BadRequest,
@@ -391,6 +147,7 @@ impl From<serde_json::Error> for Error {
 }
 
 impl Error {
+    // aspect: error-500: Error::into_response, called by app
     fn into_response(self) -> Response {
         match self {
             Self::BadRequest => Response::text(400, contract::BAD_REQUEST),
@@ -404,38 +161,193 @@ impl Error {
     }
 }
 
-/// Blocks until SIGINT or SIGTERM.
-fn wait_for_signal() {
-    let mut signals = Signals::new([SIGINT, SIGTERM]).expect("cannot install signal handlers");
-    // `forever` only ends on an error, and then shutting down is the right thing to do too.
-    let _ = signals.forever().next();
+/// How often a blocked read wakes up to check the clock and the shutdown flag.
+const POLL: Duration = Duration::from_millis(250);
+/// An idle keep-alive connection is closed after this time.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connections served at once; beyond this, new ones get a 503 and are closed.
+const MAX_CONNECTIONS: usize = 10_000;
+/// Stack of each connection thread: the handlers need little, and thousands of threads with
+/// the default 2 MiB would reserve gigabytes of address space.
+const STACK_SIZE: usize = 256 * 1024;
+
+/// What the accept threads and the connection threads share.
+#[derive(Debug, Default)]
+struct State {
+    shutting_down: AtomicBool,
+    request_timeout: Duration,
+    /// Open connections; the condition variable wakes the shutdown when it reaches zero.
+    connections: Mutex<usize>,
+    drained: Condvar,
 }
 
-/// Stops accepting, lets open connections finish their requests within the grace period, and
-/// returns so that `main` exits 0.
-fn shutdown(state: &State, addr: SocketAddr, accept_threads: usize) {
+/// Serves on `threads` accept threads, each connection on a thread of its own, until
+/// `shutdown` delivers a signal; then lets open connections finish within the grace period.
+/// A request must arrive whole within `request_timeout` of its first byte (slowloris).
+fn serve(listener: TcpListener, threads: usize, request_timeout: Duration, mut shutdown: Signals) {
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let state = Arc::new(State {
+        request_timeout,
+        ..State::default()
+    });
+    // `--threads` sets how many threads block in `accept`, not how many connections are
+    // served at once.
+    for _ in 0..threads {
+        let listener = listener.try_clone().expect("cannot clone the listener");
+        let state = Arc::clone(&state);
+        thread::spawn(move || accept_loop(&listener, &state));
+    }
+    // Only the accept threads hold the socket now: when they stop, new connections are refused.
+    drop(listener);
+    // `forever` only ends on an error, and then shutting down is the right thing to do too.
+    let _ = shutdown.forever().next();
+    // aspect: graceful-shutdown: signal-hook; wake the accept threads, wait on a Condvar
     state.shutting_down.store(true, Ordering::SeqCst);
-    // Each accept thread is blocked in `accept`: one connection each wakes them up to see the
+    // Each accept thread is blocked in `accept`: one connection each wakes it up to see the
     // flag. A wildcard address is reached through loopback.
     let wake = if addr.ip().is_unspecified() {
         SocketAddr::from(([127, 0, 0, 1], addr.port()))
     } else {
         addr
     };
-    for _ in 0..accept_threads {
+    for _ in 0..threads {
         let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(100));
     }
     let deadline = Instant::now() + contract::SHUTDOWN_GRACE;
     let mut open = state.connections.lock().unwrap_or_else(|e| e.into_inner());
-    while *open > 0 {
+    while *open > 0 && Instant::now() < deadline {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
         open = state
             .drained
             .wait_timeout(open, left)
             .unwrap_or_else(|e| e.into_inner())
             .0;
+    }
+}
+
+fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
+    for stream in listener.incoming() {
+        if state.shutting_down.load(Ordering::SeqCst) {
+            break;
+        }
+        // An accept error (a reset before accept, too many open files) concerns one
+        // connection, never the server: go on.
+        let Ok(mut stream) = stream else { continue };
+        if !register(state) {
+            // Over the cap: say so and close, rather than let the client wait.
+            let mut out = Vec::new();
+            h1_codec::write_error(&mut out, SERVER, &DateCache::default(), 503);
+            let _ = stream.write_all(&out);
+            continue;
+        }
+        let state_for_thread = Arc::clone(state);
+        let spawned = thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn(move || {
+                // aspect: connection-errors: returned by the connection's thread, printed there
+                if let Err(err) = serve_connection(stream, &state_for_thread)
+                    && contract::log_requests()
+                {
+                    eprintln!("connection error: {err}");
+                }
+                unregister(&state_for_thread);
+            });
+        if spawned.is_err() {
+            unregister(state);
+        }
+    }
+}
+
+fn register(state: &State) -> bool {
+    let mut open = state.connections.lock().unwrap_or_else(|e| e.into_inner());
+    if *open >= MAX_CONNECTIONS {
+        return false;
+    }
+    *open += 1;
+    true
+}
+
+fn unregister(state: &State) {
+    let mut open = state.connections.lock().unwrap_or_else(|e| e.into_inner());
+    *open -= 1;
+    if *open == 0 {
+        state.drained.notify_all();
+    }
+}
+
+/// One connection: read, let the session answer every complete request in the buffer, write
+/// the answers in one go, repeat until the client, a limit or the shutdown closes it.
+fn serve_connection(mut stream: TcpStream, state: &State) -> io::Result<()> {
+    // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACKs can hold a small
+    // response back for ~40 ms.
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(POLL))?;
+    // aspect: body-limit: h1-codec's Limits (the contract's): 413 before the body is read
+    let mut session = Session::new(SERVER, Limits::default());
+    let mut buf = Vec::with_capacity(4096);
+    let mut out = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 8192];
+    let mut waiting_since = Instant::now();
+    loop {
+        let closing = state.shutting_down.load(Ordering::Relaxed);
+        let answered = session.answer(&buf, &mut out, closing, |req, res| *res = app(req));
+        buf.drain(..answered.consumed);
+        if answered.consumed > 0 {
+            waiting_since = Instant::now();
+        }
+        if !out.is_empty() {
+            stream.write_all(&out)?;
+            out.clear();
+        }
+        if answered.close {
+            // Say we are done writing, so the client sees the end of the response at once.
+            return stream.shutdown(Shutdown::Write);
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                let waited = waiting_since.elapsed();
+                // aspect: header-timeout: a read timeout polls the clock; a request must arrive whole within --header-timeout
+                let expired = if buf.is_empty() {
+                    state.shutting_down.load(Ordering::Relaxed) || waited > IDLE_TIMEOUT
+                } else {
+                    waited > state.request_timeout
+                };
+                if expired {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, caught from now on; `serve` waits on them.
+fn shutdown_signal() -> Signals {
+    Signals::new([SIGINT, SIGTERM]).expect("cannot install the signal handlers")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_answers_every_row_of_the_contract() {
+        let mismatches = conformance::check_in_process(SERVER, |request| {
+            let mut out = Vec::new();
+            let mut session = Session::new(SERVER, Limits::default());
+            session.answer(request, &mut out, false, |req, res| *res = app(req));
+            out
+        });
+        assert_eq!(mismatches, Vec::<String>::new());
     }
 }

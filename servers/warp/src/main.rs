@@ -4,18 +4,26 @@
 //!
 //! Run it: `cargo run --release -p server-warp -- --addr 127.0.0.1:8086`, then
 //! `curl -i http://127.0.0.1:8086/json`.
+//!
+//! # Layout
+//! `main` builds the runtime, binds and calls `serve`; `app` is the filter of all routes; the
+//! handlers follow in contract order, then the error type and `recover`; `serve` is hyper-util's
+//! accept loop until `shutdown_signal`; tests last.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
+use bytes::{Buf, BufMut};
 use contract::{Message, ServerArgs, User};
+use futures_util::{Stream, TryStreamExt};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use warp::http::{StatusCode, header};
-use warp::reject::{MethodNotAllowed, PayloadTooLarge, Reject};
+use tokio::signal::unix::{SignalKind, signal};
+use warp::http::{HeaderMap, StatusCode, header};
+use warp::reject::{MethodNotAllowed, Reject};
 use warp::reply::{self, Reply, Response};
 use warp::{Filter, Rejection};
 
@@ -33,108 +41,93 @@ fn main() {
                 TcpListener::from_std(listener)
             })
             .expect("cannot bind the address");
-        contract::print_ready_line(
-            listener
-                .local_addr()
-                .expect("a bound listener has an address"),
-        );
-        serve(listener, args.header_timeout, contract::shutdown_signal()).await;
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        // Installed before the ready line, so that a signal sent right after it is not lost.
+        let shutdown = shutdown_signal();
+        contract::print_ready_line(addr);
+        serve(listener, args.header_timeout, shutdown).await;
     });
 }
 
-/// Serves the routes until `shutdown` completes, then lets open connections finish (within the
-/// grace period). `warp::serve(...).graceful(...)` would be the one-liner, but it sets no header
-/// read timeout (slowloris) and no TCP_NODELAY; `warp::service` turns the filters into a tower
-/// Service that hyper-util serves with both.
-async fn serve(
-    listener: TcpListener,
-    header_timeout: Duration,
-    shutdown: impl Future<Output = ()>,
-) {
-    let routes = routes();
-    let mut http = http1::Builder::new();
-    // A slow head is dropped (slowloris); a huge one is refused with 431.
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .max_buf_size(contract::MAX_HEAD_BYTES);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                // One failed accept (a reset, a passing lack of file descriptors) must not
-                // end the server.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // Small responses go out at once, not after Nagle's ~40 ms delay.
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(warp::service(routes.clone()));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(contract::SHUTDOWN_GRACE, graceful.shutdown()).await;
-}
-
-/// Every route, the 404 for anything else, and the `Server` header on every answer.
-fn routes() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+/// Every route, the 404 for anything else, the Host rules, and the `Server` header on every
+/// answer.
+fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // route: plaintext
     // GET /
-    let plaintext = known(warp::path::end().and(get()).map(plaintext), "GET, HEAD");
+    let plaintext = known(
+        warp::path::end().and(get_or_head()).map(plaintext),
+        "GET, HEAD",
+    );
     // end route
     // route: json
     // GET /json
-    let json = known(warp::path!("json").and(get()).map(json), "GET, HEAD");
+    let json = known(
+        warp::path!("json").and(get_or_head()).map(json),
+        "GET, HEAD",
+    );
     // end route
     // route: html
     // GET /html
-    let html = known(warp::path!("html").and(get()).map(html), "GET, HEAD");
+    let html = known(
+        warp::path!("html").and(get_or_head()).map(html),
+        "GET, HEAD",
+    );
     // end route
     // route: users
     // GET /users/{id}: the id is taken as text so that a bad one is a 400, not a 404.
-    let user = known(
-        warp::path!("users" / String).and(get()).and_then(user),
-        "GET, HEAD",
-    );
+    // aspect: path-parameter: path! takes a String; the handler parses it
+    let user = warp::path!("users" / String)
+        .and(get_or_head())
+        .and_then(user);
+    let user = known(user, "GET, HEAD");
     // end route
     // route: echo
     // POST /echo
     let echo = warp::path!("echo")
         .and(warp::post())
         .and(json_content_type())
-        .and(warp::body::content_length_limit(
-            contract::MAX_BODY_BYTES as u64,
-        ))
-        .and(warp::body::json())
-        .map(echo);
+        .and(warp::body::stream())
+        .and_then(echo);
     let echo = known(echo, "POST");
     // end route
     // route: error
     // GET /error
-    let error = known(warp::path!("error").and(get()).and_then(error), "GET, HEAD");
+    let error = known(
+        warp::path!("error").and(get_or_head()).and_then(error),
+        "GET, HEAD",
+    );
     // end route
 
-    plaintext
-        .or(json)
-        .or(html)
-        .or(user)
-        .or(echo)
-        .or(error)
-        .recover(not_found)
+    // aspect: routing: filters combined with or()
+    let routes = plaintext.or(json).or(html).or(user).or(echo).or(error);
+    // aspect: not-found: a final recover: nothing matched
+    let routes = routes.recover(not_found);
+    one_host()
+        .and(routes)
+        .recover(|_| async {
+            Ok::<_, Infallible>(text(StatusCode::BAD_REQUEST, contract::BAD_REQUEST))
+        })
         .with(reply::with::header(header::SERVER, "warp"))
 }
 
 /// GET and HEAD (`warp::get()` alone does not take HEAD; hyper strips the body of HEAD answers).
-fn get() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
     warp::get().or(warp::head()).unify()
+}
+
+/// RFC 9112, 3.2, which hyper leaves to the service: one Host line, no more, no less. A filter
+/// cannot see the HTTP version, so an HTTP/1.0 request without Host is refused too.
+fn one_host() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::header::headers_cloned()
+        .and_then(|headers: HeaderMap| async move {
+            match headers.get_all(header::HOST).iter().count() {
+                1 => Ok(()),
+                _ => Err(warp::reject::custom(Error::BadRequest)),
+            }
+        })
+        .untuple_one()
 }
 
 /// A route on a known path, its rejections recovered here: another method is a 405 that lists
@@ -185,8 +178,23 @@ async fn user(id: String) -> Result<impl Reply, Rejection> {
 
 // route: echo
 // POST /echo
-fn echo(message: Message) -> impl Reply {
-    reply::json(&message)
+async fn echo(
+    body: impl Stream<Item = Result<impl Buf, warp::Error>>,
+) -> Result<impl Reply, Rejection> {
+    // warp's `body::json()` is bounded by `content_length_limit`, which refuses a chunked body
+    // (411): the body is read as a stream instead, and refused once it passes the limit.
+    let mut body = std::pin::pin!(body);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.try_next().await.map_err(|_| Error::BadRequest)? {
+        // aspect: body-limit: body::stream(), refused as it passes the limit
+        if bytes.len() + chunk.remaining() > contract::MAX_BODY_BYTES {
+            return Err(Error::PayloadTooLarge.into());
+        }
+        bytes.put(chunk);
+    }
+    // aspect: json-body: the bytes of body::stream(), then serde_json
+    let message: Message = serde_json::from_slice(&bytes).map_err(|_| Error::BadRequest)?;
+    Ok(reply::json(&message))
 }
 // end route
 
@@ -229,19 +237,21 @@ fn text(status: StatusCode, body: &'static str) -> Response {
 #[derive(Debug)]
 enum Error {
     BadRequest,
+    PayloadTooLarge,
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl Reject for Error {}
 
 /// Turns a rejection on a known path into its response; "not this path" is passed on.
+// aspect: error-500: a custom rejection turned into a reply by recover
 async fn recover(rejection: Rejection, allow: &'static str) -> Result<Response, Rejection> {
     let response = if rejection.is_not_found() {
         return Err(rejection);
     } else if rejection.find::<MethodNotAllowed>().is_some() {
         let body = text(StatusCode::METHOD_NOT_ALLOWED, contract::METHOD_NOT_ALLOWED);
         reply::with_header(body, header::ALLOW, allow).into_response()
-    } else if rejection.find::<PayloadTooLarge>().is_some() {
+    } else if let Some(Error::PayloadTooLarge) = rejection.find::<Error>() {
         text(StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE)
     } else if let Some(Error::Internal(cause)) = rejection.find::<Error>() {
         if contract::log_requests() {
@@ -258,22 +268,90 @@ async fn recover(rejection: Rejection, allow: &'static str) -> Result<Response, 
     Ok(response)
 }
 
+/// Serves `app` until `shutdown` completes, then lets open connections finish (within the
+/// grace period). `warp::serve(...).graceful(...)` would be the one-liner, but it sets no header
+/// read timeout (slowloris) and no TCP_NODELAY; `warp::service` turns the filters into a tower
+/// Service that hyper-util serves with both.
+async fn serve(
+    listener: TcpListener,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let app = app();
+    let mut http = http1::Builder::new();
+    // aspect: header-timeout: hyper's header_read_timeout (warp::serve has none)
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        // A head larger than this is refused with 431.
+        .max_buf_size(contract::MAX_HEAD_BYTES);
+    // aspect: graceful-shutdown: hyper-util's GracefulShutdown over warp::service
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                // One failed accept (a reset, a passing lack of file descriptors) must not
+                // end the server.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Small responses go out at once, not after Nagle's ~40 ms delay.
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(warp::service(app.clone()));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // aspect: connection-errors: returned by the connection's future, printed in its task
+            if let Err(err) = connection.await
+                && contract::log_requests()
+            {
+                eprintln!("connection error: {err}");
+            }
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(contract::SHUTDOWN_GRACE, graceful.shutdown()).await;
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn filters_answer_the_contract_in_process() {
-        let routes = routes();
-        for case in contract::cases() {
+        let app = app();
+        // warp::test's builder keeps one value per header name: two Host lines are checked on
+        // the wire, by the conformance suite.
+        let cases = contract::cases().into_iter();
+        for case in cases.filter(|case| case.host != contract::HostHeader::Twice) {
             let mut req = warp::test::request()
                 .method(case.method)
                 .path(&case.path)
                 .body(case.body.clone());
+            for host in case.host.values() {
+                req = req.header("host", *host);
+            }
             if let Some(ct) = case.content_type {
                 req = req.header("content-type", ct);
             }
-            let res = req.reply(&routes).await;
+            let res = req.reply(&app).await;
             assert_eq!(res.status().as_u16(), case.status, "{}", case.name);
             assert_eq!(res.headers()[header::SERVER], "warp", "{}", case.name);
             assert_eq!(

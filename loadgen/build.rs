@@ -1,0 +1,39 @@
+//! Finds every server's source for the report page: each `servers/<name>/src/main.rs` becomes a
+//! row `(name, path, include_str!(…))` of `$OUT_DIR/server_sources.rs`. A new server therefore
+//! needs no edit in the load generator: its folder and its row of `contract::SERVERS` are
+//! enough (a test checks that every row of `contract::SERVERS` has its source).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::{env, fs};
+
+fn main() {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let servers = manifest.join("../servers");
+    // A directory is scanned whole: a new server folder re-runs this script.
+    println!("cargo:rerun-if-changed={}", servers.display());
+    let mut found = Vec::new();
+    let folders = fs::read_dir(&servers)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", servers.display()));
+    for folder in folders.flatten() {
+        let main_rs = folder.path().join("src/main.rs");
+        let name = folder.file_name().to_string_lossy().into_owned();
+        if main_rs.is_file() {
+            let absolute = main_rs.canonicalize().unwrap_or(main_rs);
+            found.push((name, absolute));
+        }
+    }
+    found.sort();
+    let mut table = String::from("&[\n");
+    for (name, absolute) in found {
+        let path = format!("servers/{name}/src/main.rs");
+        let absolute = absolute.to_string_lossy();
+        let _ = writeln!(
+            table,
+            "    ({name:?}, {path:?}, include_str!({absolute:?})),"
+        );
+    }
+    table.push_str("]\n");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
+    fs::write(out.join("server_sources.rs"), table).expect("cannot write to OUT_DIR");
+}
