@@ -17,12 +17,14 @@ use std::time::Duration;
 use contract::{Message, ServerArgs, User};
 use ntex::http::header;
 use ntex::http::{HttpServiceConfig, StatusCode, Version};
-use ntex::service::{ServiceFactory, fn_service};
+use ntex::service::{Identity, Middleware, Service, ServiceCtx, ServiceFactory};
 use ntex::time::Seconds;
 use ntex::web::error::{JsonPayloadError, PathError};
+use ntex::web::middleware::DefaultHeaders;
+use ntex::web::stack::WebStack;
 use ntex::web::types::{Json, JsonConfig, Path};
 use ntex::web::{
-    self, App, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponseError, middleware,
+    self, App, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponse, WebResponseError,
 };
 use ntex::{SharedCfg, server::Server};
 
@@ -42,7 +44,7 @@ async fn main() -> std::io::Result<()> {
 
 /// The whole service, without a socket: tests drive it with `test::init_service`.
 fn app() -> App<
-    web::stack::WebStack<ntex::service::Identity, middleware::DefaultHeaders, DefaultError>,
+    WebStack<WebStack<Identity, HostRules, DefaultError>, DefaultHeaders, DefaultError>,
     impl ServiceFactory<
         WebRequest<DefaultError>,
         SharedCfg,
@@ -55,7 +57,6 @@ fn app() -> App<
     App::new()
         // aspect: body-limit: JsonConfig::limit, kept as app state for the Json extractor
         .state(JsonConfig::default().limit(contract::MAX_BODY_BYTES))
-        .filter(fn_service(host_rules))
         // aspect: routing: App::service of resources, a route per method
         .service(get("/", plaintext))
         .service(get("/json", json))
@@ -69,17 +70,49 @@ fn app() -> App<
         .service(get("/error", error))
         // aspect: not-found: App::default_service
         .default_service(web::to(not_found))
-        .middleware(middleware::DefaultHeaders::new().header(header::SERVER, "ntex"))
+        // The last middleware is the outermost: the Server header goes on HostRules' 400 too.
+        .middleware(HostRules)
+        .middleware(DefaultHeaders::new().header(header::SERVER, "ntex"))
 }
 
-/// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
-/// An app filter sees every request before routing; an error ends it there.
-async fn host_rules(req: WebRequest<DefaultError>) -> Result<WebRequest<DefaultError>, web::Error> {
-    let hosts = req.headers().get_all(header::HOST).count();
-    if hosts > 1 || (hosts == 0 && req.version() == Version::HTTP_11) {
-        return Err(Error::BadRequest.into());
+/// RFC 9112, 3.2, which ntex leaves to the application: an HTTP/1.1 request has exactly one
+/// `Host` line, an HTTP/1.0 one at most one. A middleware, so that the 400 is an ordinary answer.
+#[derive(Debug)]
+struct HostRules;
+
+impl<S> Middleware<S, SharedCfg> for HostRules {
+    type Service = HostRulesService<S>;
+
+    fn create(&self, service: S, _: SharedCfg) -> Self::Service {
+        HostRulesService { service }
     }
-    Ok(req)
+}
+
+#[derive(Debug)]
+struct HostRulesService<S> {
+    service: S,
+}
+
+impl<S> Service<WebRequest<DefaultError>> for HostRulesService<S>
+where
+    S: Service<WebRequest<DefaultError>, Response = WebResponse, Error = web::Error>,
+{
+    type Response = WebResponse;
+    type Error = web::Error;
+
+    ntex::forward_ready!(service);
+
+    async fn call(
+        &self,
+        req: WebRequest<DefaultError>,
+        ctx: ServiceCtx<'_, Self>,
+    ) -> Result<WebResponse, web::Error> {
+        let hosts = req.headers().get_all(header::HOST).count();
+        if hosts > 1 || (hosts == 0 && req.version() >= Version::HTTP_11) {
+            return Ok(req.render_error(&Error::BadRequest));
+        }
+        ctx.call(&self.service, req).await
+    }
 }
 
 /// A resource that answers GET and HEAD with `handler` (ntex strips the body from HEAD
