@@ -358,7 +358,7 @@ mod tests {
     use crate::compare::results::{CompareSettings, RoundResult, ServerResult};
     use crate::stats::LatencyHistogram;
 
-    /// A run of all six servers with made-up figures; one server failed.
+    /// A run of every server with made-up figures; one server failed.
     pub(crate) fn sample_run() -> ComparisonRun {
         let scenarios = ["plaintext", "json"];
         let mut histogram = LatencyHistogram::default();

@@ -205,7 +205,7 @@ pub const SERVERS: &[ServerInfo] = &[
         name: "salvo",
         port: 8088,
         built_on: "salvo 1: a tree of Routers, #[handler] functions, hoops and a Depot",
-        go_counterpart: "beyond the article (closest idea: echo's router and middleware)",
+        go_counterpart: "beyond the article (closest idea: the router and middleware of echo)",
     },
     ServerInfo {
         name: "rocket",
@@ -217,7 +217,7 @@ pub const SERVERS: &[ServerInfo] = &[
         name: "may-minihttp",
         port: 8090,
         built_on: "may_minihttp on may's stackful coroutines, routed by hand",
-        go_counterpart: "net/http's goroutine per connection (closest idea); an engine like fasthttp",
+        go_counterpart: "net/http: a goroutine per connection (closest idea); an engine like fasthttp",
     },
 ];
 
