@@ -17,7 +17,7 @@ use std::time::Duration;
 use contract::{Message, ServerArgs, User};
 use ntex::http::header;
 use ntex::http::{HttpServiceConfig, StatusCode, Version};
-use ntex::service::{Identity, Middleware, Service, ServiceCtx, ServiceFactory};
+use ntex::service::{Identity, Service, ServiceCtx, ServiceFactory};
 use ntex::time::Seconds;
 use ntex::web::error::{JsonPayloadError, PathError};
 use ntex::web::middleware::DefaultHeaders;
@@ -42,9 +42,13 @@ async fn main() -> std::io::Result<()> {
     server.await
 }
 
+/// The App's middleware: the Host rules, with the Server header around them.
+type Middleware =
+    WebStack<WebStack<Identity, HostRules, DefaultError>, DefaultHeaders, DefaultError>;
+
 /// The whole service, without a socket: tests drive it with `test::init_service`.
 fn app() -> App<
-    WebStack<WebStack<Identity, HostRules, DefaultError>, DefaultHeaders, DefaultError>,
+    Middleware,
     impl ServiceFactory<
         WebRequest<DefaultError>,
         SharedCfg,
@@ -80,7 +84,7 @@ fn app() -> App<
 #[derive(Debug)]
 struct HostRules;
 
-impl<S> Middleware<S, SharedCfg> for HostRules {
+impl<S> ntex::service::Middleware<S, SharedCfg> for HostRules {
     type Service = HostRulesService<S>;
 
     fn create(&self, service: S, _: SharedCfg) -> Self::Service {
