@@ -120,7 +120,7 @@ fn the_page_renders_in_headless_chromium() {
     let probe = dir.path().join("run").join("chooser.html");
     let html = std::fs::read_to_string(&page).unwrap();
     std::fs::write(&probe, html.replace("</body>", CHOOSER_PROBE)).unwrap();
-    let probe_url = format!("file://{}#route-users", probe.display());
+    let probe_url = format!("file://{}", probe.display());
     let dom = headless(&browser, &profile)
         .args(["--virtual-time-budget=3000", "--dump-dom"])
         .arg(&probe_url)
@@ -159,8 +159,9 @@ fn the_page_renders_in_headless_chromium() {
     }
 }
 
-/// Ticks axum, Rocket and may-minihttp alone, as a reader comparing them would, and writes the
-/// servers of the `/users/{id}` columns shown before and after into `data-chooser` on `<body>`.
+/// Ticks axum, Rocket and may-minihttp alone, as a reader comparing them would, writes the
+/// servers of the `/users/{id}` columns shown before and after into `data-chooser` on `<body>`,
+/// and hides the other sections so that the screenshot shows the code.
 const CHOOSER_PROBE: &str = r#"<script>
 function shown() {
   return [...document.querySelectorAll('#route-users .code-col')]
@@ -174,6 +175,9 @@ for (const box of document.querySelectorAll('.chooser input')) {
   if (box.checked !== want) { box.click(); }
 }
 document.body.setAttribute('data-chooser', before + '|' + shown());
-document.getElementById('route-users').scrollIntoView();
+// For the screenshot: only the code, so that the three columns are in view.
+for (const section of document.querySelectorAll('main > section:not(#code)')) {
+  section.style.display = 'none';
+}
 </script>
 </body>"#;

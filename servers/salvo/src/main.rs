@@ -256,8 +256,12 @@ async fn serve(
     // aspect: header-timeout: FuseConfig's HTTP/1 header timeout (it also bounds the first read)
     let fuse = FuseConfig::default().with_http1_header_timeout(header_timeout);
     let mut server = Server::new(listener).fuse_config(fuse);
-    // A huge head is refused with 431.
-    server.http1_mut().max_buf_size(contract::MAX_HEAD_BYTES);
+    // A huge head is refused with 431. salvo's listener leaves Nagle's algorithm on, so
+    // pipelined answers go out in one write, not one delayed write each (see the README).
+    server
+        .http1_mut()
+        .max_buf_size(contract::MAX_HEAD_BYTES)
+        .pipeline_flush(true);
     let handle = server.handle();
     tokio::spawn(async move {
         shutdown.await;
