@@ -202,7 +202,10 @@ async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         // A head larger than this is refused with 431.
-        .max_buf_size(contract::MAX_HEAD_BYTES);
+        .max_buf_size(contract::MAX_HEAD_BYTES)
+        // One write for all the answers to a batch of pipelined requests, not one each: 5-7x the
+        // pipelined throughput, no cost measured without pipelining (see the README).
+        .pipeline_flush(true);
     // aspect: graceful-shutdown: hyper-util's GracefulShutdown (axum::serve sets no header timeout)
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
