@@ -334,7 +334,10 @@ mod tests {
         let client = Client::untracked(app(config(SocketAddr::from(([127, 0, 0, 1], 0)), 1)))
             .await
             .expect("a valid rocket");
-        for case in contract::cases() {
+        // Rocket's local client takes origin-form targets only: the absolute-form row is
+        // checked on the wire by the conformance suite.
+        let cases = contract::cases().into_iter();
+        for case in cases.filter(|case| case.path.starts_with('/')) {
             let method: Method = case.method.parse().unwrap();
             let mut req = client
                 .req(method, case.path.clone())
