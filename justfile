@@ -1,4 +1,4 @@
-# http-rosetta: one HTTP service, six Rust server stacks, one load generator.
+# http-rosetta: one HTTP service, ten Rust server stacks, one load generator.
 # Install just with `cargo install just`.
 
 # List the recipes.
@@ -9,7 +9,7 @@ default:
 serve NAME *ARGS:
     cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
-# Benchmark all six servers side by side into a new folder under results/ (about 6 minutes).
+# Benchmark all ten servers side by side into a new folder under results/ (about 10 minutes).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 

@@ -126,7 +126,7 @@ pub struct VerifyArgs {
 /// `loadgen compare`.
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// Servers to compare, comma-separated [default: all six].
+    /// Servers to compare, comma-separated [default: all of them].
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Scenarios, comma-separated: plaintext, json, html, users, echo, not-found, error

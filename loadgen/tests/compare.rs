@@ -223,10 +223,10 @@ fn unknown_names_and_bad_cpus_are_refused_before_anything_runs() {
             .output()
             .unwrap()
     };
-    let output = run(&["--servers", "std,rocket"]);
+    let output = run(&["--servers", "std,gin"]);
     assert!(
         String::from_utf8_lossy(&output.stderr)
-            .contains("unknown server \"rocket\"; the servers are: std, tokio")
+            .contains("unknown server \"gin\"; the servers are: std, tokio")
     );
     let output = run(&["--scenarios", "plaintext,fast"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown scenario \"fast\""));

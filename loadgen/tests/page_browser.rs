@@ -1,6 +1,7 @@
 //! The results page in a real browser: headless Chromium loads `index.html` from a tiny
-//! comparison, the charts and the six code columns must be in its DOM, and screenshots at 1400
-//! and 400 px are saved for a person to look at. Skipped, and says so, without Chromium.
+//! comparison, the charts and a code column per server must be in its DOM, the stack chooser
+//! must show the original six at first and whatever a reader ticks after, and screenshots at
+//! 1400 and 400 px are saved for a person to look at. Skipped, and says so, without Chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -108,26 +109,75 @@ fn the_page_renders_in_headless_chromium() {
             .find("</article>")
             .map_or(dom.len(), |e| start + e);
         assert_eq!(
-            dom[start..end].matches("class=\"code-col\"").count(),
-            6,
-            "{route} does not have six code columns"
+            dom[start..end].matches("class=\"code-col ").count(),
+            contract::SERVERS.len(),
+            "{route} does not have a code column per server"
         );
     }
 
+    // The chooser as a reader uses it. The page has no script of its own, so a copy gets one
+    // that reads which columns the browser shows, ticks boxes, and reads again.
+    let probe = dir.path().join("run").join("chooser.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&probe, html.replace("</body>", CHOOSER_PROBE)).unwrap();
+    let probe_url = format!("file://{}", probe.display());
+    let dom = headless(&browser, &profile)
+        .args(["--virtual-time-budget=3000", "--dump-dom"])
+        .arg(&probe_url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let shown = dom
+        .split_once("data-chooser=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(value, _)| value.to_owned())
+        .unwrap_or_else(|| panic!("the probe script did not run"));
+    assert_eq!(
+        shown, "std,tokio,hyper,axum,actix-web,warp|axum,rocket,may-minihttp",
+        "the columns shown at first | after ticking axum, Rocket and may-minihttp alone"
+    );
+
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    for width in [1400, 400] {
-        let shot = shots.join(format!("index-{width}.png"));
-        let status = headless(&browser, &profile)
-            .arg(format!("--screenshot={}", shot.display()))
-            .arg(format!("--window-size={width},2600"))
-            .arg(&url)
-            .output()
-            .unwrap();
-        assert!(
-            status.status.success() && shot.is_file(),
-            "no screenshot at {width} px"
-        );
-        eprintln!("screenshot: {}", shot.display());
+    let shoot = [("index", &url), ("chooser-users", &probe_url)];
+    for (name, url) in shoot {
+        for width in [1400, 400] {
+            let shot = shots.join(format!("{name}-{width}.png"));
+            let status = headless(&browser, &profile)
+                .args(["--virtual-time-budget=3000"])
+                .arg(format!("--screenshot={}", shot.display()))
+                .arg(format!("--window-size={width},2600"))
+                .arg(url)
+                .output()
+                .unwrap();
+            assert!(
+                status.status.success() && shot.is_file(),
+                "no screenshot {name} at {width} px"
+            );
+            eprintln!("screenshot: {}", shot.display());
+        }
     }
 }
+
+/// Ticks axum, Rocket and may-minihttp alone, as a reader comparing them would, writes the
+/// servers of the `/users/{id}` columns shown before and after into `data-chooser` on `<body>`,
+/// and hides the other sections so that the screenshot shows the code.
+const CHOOSER_PROBE: &str = r#"<script>
+function shown() {
+  return [...document.querySelectorAll('#route-users .code-col')]
+    .filter(col => getComputedStyle(col).display !== 'none')
+    .map(col => col.querySelector('.code-head b').textContent)
+    .join(',');
+}
+const before = shown();
+for (const box of document.querySelectorAll('.chooser input')) {
+  const want = ['show-axum', 'show-rocket', 'show-may-minihttp'].includes(box.id);
+  if (box.checked !== want) { box.click(); }
+}
+document.body.setAttribute('data-chooser', before + '|' + shown());
+// For the screenshot: only the code, so that the three columns are in view.
+for (const section of document.querySelectorAll('main > section:not(#code)')) {
+  section.style.display = 'none';
+}
+</script>
+</body>"#;

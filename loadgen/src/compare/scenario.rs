@@ -175,8 +175,8 @@ mod tests {
     fn unknown_names_list_the_valid_ones() {
         let err = Scenario::select(&["json".into(), "jsonn".into()]).unwrap_err();
         assert!(err.to_string().contains("plaintext, json, html"), "{err}");
-        let err = select_servers(&["axum".into(), "rocket".into()]).unwrap_err();
-        assert_eq!(err.name, "rocket");
+        let err = select_servers(&["axum".into(), "gin".into()]).unwrap_err();
+        assert_eq!(err.name, "gin");
         assert!(
             err.to_string()
                 .contains("std, tokio, hyper, axum, actix-web, warp"),

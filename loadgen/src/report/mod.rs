@@ -102,9 +102,11 @@ pub fn format_latency(micros: u64) -> String {
     }
 }
 
-/// The colour of a server, the same in every chart: its place in the contract's table.
+/// The colour of a server, the same in every chart: its place in the contract's table, in the
+/// ten colours of the "tab10" palette (its grey made near-black, so that grey stays for a server
+/// the table does not know).
 pub fn server_colour(name: &str) -> (u8, u8, u8) {
-    const PALETTE: [(u8, u8, u8); 8] = [
+    const PALETTE: [(u8, u8, u8); 10] = [
         (31, 119, 180),
         (255, 127, 14),
         (44, 160, 44),
@@ -112,13 +114,14 @@ pub fn server_colour(name: &str) -> (u8, u8, u8) {
         (148, 103, 189),
         (140, 86, 75),
         (227, 119, 194),
-        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+        (31, 31, 31),
     ];
-    let index = contract::SERVERS
+    contract::SERVERS
         .iter()
         .position(|s| s.name == name)
-        .unwrap_or(PALETTE.len() - 1);
-    PALETTE[index % PALETTE.len()]
+        .map_or((127, 127, 127), |index| PALETTE[index % PALETTE.len()])
 }
 
 /// Rewrites `results/README.md`: one row per run folder in `results`, newest first, with its

@@ -1,5 +1,6 @@
 //! `index.html`: one self-contained page (inline CSS and SVG, no script, nothing fetched) with
-//! the results, the charts, the machine and settings, and the six servers' code side by side.
+//! the results, the charts, the machine and settings, and the servers' code side by side. The
+//! reader chooses which stacks' code to compare with checkboxes; CSS alone hides the others.
 
 use std::fmt::Write as _;
 
@@ -46,9 +47,10 @@ impl Export for Page {
         );
         let _ = writeln!(
             page,
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{CSS}\n{}\n</style>\n</head>\n<body>",
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{CSS}\n{}\n{}</style>\n</head>\n<body>",
             escape(&title),
-            highlight_css()
+            highlight_css(),
+            chooser_css()
         );
         let _ = writeln!(
             page,
@@ -173,9 +175,41 @@ fn how_section(page: &mut String) {
     page.push_str("</tbody></table></section>\n");
 }
 
+/// The stacks whose code is side by side when the page opens: the six the project started with.
+/// The reader ticks the others in.
+const SHOWN_AT_FIRST: &[&str] = &["std", "tokio", "hyper", "axum", "actix-web", "warp"];
+
+/// For each stack, a rule that hides its code columns while its checkbox is not ticked.
+fn chooser_css() -> String {
+    let mut css = String::new();
+    for source in sources() {
+        let _ = writeln!(
+            css,
+            "#code:has(#show-{0}:not(:checked)) .col-{0} {{ display: none; }}",
+            source.name
+        );
+    }
+    css
+}
+
 fn code_section(page: &mut String) {
     let highlighter = Highlighter::default();
-    page.push_str("<section id=\"code\"><h2>The same route in every stack</h2><p>Cut from each server's source between <code>// route: NAME</code> and <code>// end route</code> when this page was made. Side by side on a wide screen, one under another on a narrow one.</p>\n");
+    page.push_str("<section id=\"code\"><h2>The same route in every stack</h2><p>Cut from each server's source between <code>// route: NAME</code> and <code>// end route</code> when this page was made. Tick the stacks to compare: side by side on a wide screen, one under another on a narrow one.</p>\n<fieldset class=\"chooser\"><legend>Stacks to compare</legend>");
+    for source in sources() {
+        let (r, g, b) = server_colour(source.name);
+        let checked = if SHOWN_AT_FIRST.contains(&source.name) {
+            " checked"
+        } else {
+            ""
+        };
+        let _ = write!(
+            page,
+            "<label><input type=\"checkbox\" id=\"show-{}\"{checked}><span class=\"swatch\" style=\"background:rgb({r},{g},{b})\"></span>{}</label> ",
+            source.name,
+            escape(source.name)
+        );
+    }
+    page.push_str("</fieldset>\n");
     for (route, title) in ROUTES_SHOWN {
         let _ = write!(
             page,
@@ -189,7 +223,8 @@ fn code_section(page: &mut String) {
             let (r, g, b) = server_colour(source.name);
             let _ = write!(
                 page,
-                "<div class=\"code-col\" style=\"border-top-color:rgb({r},{g},{b})\" id=\"src-{}-{}\"><div class=\"code-head\"><b>{}</b> <small>{} lines · main.rs:{}</small></div><pre><code>{}</code></pre></div>",
+                "<div class=\"code-col col-{}\" style=\"border-top-color:rgb({r},{g},{b})\" id=\"src-{}-{}\"><div class=\"code-head\"><b>{}</b> <small>{} lines · main.rs:{}</small></div><pre><code>{}</code></pre></div>",
+                source.name,
                 source.name,
                 snippet.first_line,
                 escape(source.name),
@@ -307,6 +342,8 @@ code.line { display: block; color: var(--muted); white-space: pre-wrap; word-bre
 .code-head small { color: var(--muted); }
 pre { margin: 0; padding: 8px; overflow-x: auto; font-size: 12.5px; line-height: 1.45; }
 pre code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+fieldset.chooser { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 12px; }
+fieldset.chooser label { display: inline-block; margin: 2px 10px 2px 0; white-space: nowrap; cursor: pointer; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
 dt { font-weight: 600; }
 dd { margin: 0; word-break: break-word; }
@@ -321,7 +358,7 @@ mod tests {
     use crate::compare::results::{CompareSettings, RoundResult, ServerResult};
     use crate::stats::LatencyHistogram;
 
-    /// A run of all six servers with made-up figures; one server failed.
+    /// A run of every server with made-up figures; one server failed.
     pub(crate) fn sample_run() -> ComparisonRun {
         let scenarios = ["plaintext", "json"];
         let mut histogram = LatencyHistogram::default();
@@ -427,7 +464,7 @@ mod tests {
             assert!(page.contains(&format!("id=\"route-{route}\"")), "{route}");
         }
         assert_eq!(
-            page.matches("class=\"code-col\"").count(),
+            page.matches("class=\"code-col ").count(),
             ROUTES_SHOWN.len() * sources().len()
         );
         assert!(
@@ -441,6 +478,30 @@ mod tests {
                 "{title}"
             );
         }
+    }
+
+    #[test]
+    fn the_chooser_offers_every_stack_and_ticks_the_original_six() {
+        let page = page();
+        for server in contract::SERVERS {
+            let input = format!("<input type=\"checkbox\" id=\"show-{}\"", server.name);
+            let at = page
+                .find(&input)
+                .unwrap_or_else(|| panic!("no box for {}", server.name));
+            let ticked = page[at + input.len()..].starts_with(" checked");
+            assert_eq!(
+                ticked,
+                SHOWN_AT_FIRST.contains(&server.name),
+                "{}",
+                server.name
+            );
+            let rule = format!(
+                "#code:has(#show-{0}:not(:checked)) .col-{0} {{ display: none; }}",
+                server.name
+            );
+            assert!(page.contains(&rule), "{rule}");
+        }
+        assert_eq!(SHOWN_AT_FIRST.len(), 6);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! - [`RawClient`], [`RawResponse`], [`parse_response`], [`request_bytes`]: the wire;
 //! - [`check`]: one response against one [`contract::Case`]; [`check_in_process`]: a server's
 //!   request -> response code against every case, without a socket.
+//! - [`deviations`]: the connection-level rules a server's stack cannot meet, each pinned by
+//!   the tests (the per-row ones are `contract::DEVIATIONS`).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -23,6 +25,8 @@ use contract::Case;
 use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid;
 use thiserror::Error;
+
+pub mod deviations;
 
 /// Why a server could not be started.
 #[derive(Debug, Error)]
@@ -548,7 +552,8 @@ pub fn request_bytes(case: &Case, extra_headers: &[&str]) -> Vec<u8> {
 
 /// Every way `response` differs from what `case` demands of the server called `server`; empty
 /// when it conforms. Besides status, type and body, it checks `Content-Length`, `Allow` (as a set
-/// of methods), the `Server` name and a current IMF-fixdate `Date`.
+/// of methods), the `Server` name (or the one its stack fixes, see [`deviations`]) and a current
+/// IMF-fixdate `Date`.
 pub fn check(case: &Case, server: &str, response: &RawResponse) -> Vec<String> {
     let mut mismatches = Vec::new();
     let mut expect = |what: &str, want: String, got: String| {
@@ -572,7 +577,11 @@ pub fn check(case: &Case, server: &str, response: &RawResponse) -> Vec<String> {
         case.content_length.to_string(),
         header("content-length"),
     );
-    expect("server", server.to_owned(), header("server"));
+    expect(
+        "server",
+        deviations::server_header(server).to_owned(),
+        header("server"),
+    );
     expect(
         "body",
         String::from_utf8_lossy(&case.response_body).into_owned(),

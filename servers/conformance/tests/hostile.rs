@@ -1,5 +1,5 @@
 //! Every server under hostile input, slow clients, many connections and a shutdown under load.
-//! Each test runs against all six servers (one table: `contract::SERVERS`), reports every
+//! Each test runs against every server (one table: `contract::SERVERS`), reports every
 //! failure at once, and stays bounded in time and connections.
 
 use std::io::{Read, Write};
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use conformance::deviations::{self, Deviation};
 use conformance::{RawClient, ServerProcess, request_bytes};
 use contract::SERVERS;
 use nix::sys::signal::Signal;
@@ -316,6 +317,15 @@ fn slowloris_clients_neither_block_others_nor_stay_forever() {
                 }
             })
             .count();
+        if deviations::has(server.name(), Deviation::NoHeaderTimeout) {
+            // Pinned: the stack has no header timeout; the day it drops them, drop the deviation.
+            return match dropped {
+                0 => still_serves(server),
+                _ => Err(format!(
+                    "the known deviation NoHeaderTimeout is fixed ({dropped} dropped): drop it"
+                )),
+            };
+        }
         if dropped < stalled.len() {
             return Err(format!(
                 "only {dropped} of {} stalled connections were dropped after the header timeout",

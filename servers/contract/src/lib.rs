@@ -1,8 +1,8 @@
 //! The route contract that every http-rosetta server obeys, as data.
 //!
-//! Servers take their bodies, payload types and limits from here so that all six answer with the
-//! same bytes; the load generator and the tests take the route table and the conformance cases
-//! from here so that they check what the servers promise. Nothing here routes, extracts or
+//! Servers take their bodies, payload types and limits from here so that all of them answer with
+//! the same bytes; the load generator and the tests take the route table and the conformance
+//! cases from here so that they check what the servers promise. Nothing here routes, extracts or
 //! answers a request: each server does that in its own stack's idiom.
 //!
 //! # Layout
@@ -149,7 +149,7 @@ pub struct ServerInfo {
     /// Short name: the folder under `servers/`, the binary is `server-<name>`, the `Server`
     /// header says this.
     pub name: &'static str,
-    /// Default port, so that all six can run at once.
+    /// Default port, so that all of them can run at once.
     pub port: u16,
     /// What it is built on.
     pub built_on: &'static str,
@@ -157,7 +157,7 @@ pub struct ServerInfo {
     pub go_counterpart: &'static str,
 }
 
-/// The six servers, in the order the README lists them.
+/// The servers, in the order the README lists them: a new server is one more row.
 pub const SERVERS: &[ServerInfo] = &[
     ServerInfo {
         name: "std",
@@ -194,6 +194,30 @@ pub const SERVERS: &[ServerInfo] = &[
         port: 8086,
         built_on: "warp 0.4 filters",
         go_counterpart: "fasthttp + fasthttprouter",
+    },
+    ServerInfo {
+        name: "ntex",
+        port: 8087,
+        built_on: "ntex 3 on its own runtime: actix-web's sibling, rebuilt for speed",
+        go_counterpart: "gin, as actix-web (closest idea)",
+    },
+    ServerInfo {
+        name: "salvo",
+        port: 8088,
+        built_on: "salvo 1: a tree of Routers, #[handler] functions, hoops and a Depot",
+        go_counterpart: "beyond the article (closest idea: the router and middleware of echo)",
+    },
+    ServerInfo {
+        name: "rocket",
+        port: 8089,
+        built_on: "Rocket 0.5: attribute-macro routes, request guards, catchers",
+        go_counterpart: "beyond the article (nothing there routes by attribute)",
+    },
+    ServerInfo {
+        name: "may-minihttp",
+        port: 8090,
+        built_on: "may_minihttp on may's stackful coroutines, routed by hand",
+        go_counterpart: "net/http: a goroutine per connection (closest idea); an engine like fasthttp",
     },
 ];
 
@@ -288,7 +312,8 @@ pub struct Deviation {
     pub server: &'static str,
     /// The name of the [`Case`].
     pub case: &'static str,
-    /// The status it answers with instead of the whole contract answer.
+    /// The status it answers with instead of the whole contract answer; 0 when it cannot answer
+    /// at all and closes the connection.
     pub status: u16,
     /// What it does instead, and why.
     pub instead: &'static str,
@@ -309,6 +334,34 @@ pub const DEVIATIONS: &[Deviation] = &[
         status: 400,
         instead: "actix-http refuses it while parsing, before the App runs: a bare 400 without \
                   body, Content-Type or Server",
+    },
+    Deviation {
+        server: "may-minihttp",
+        case: "HEAD /",
+        status: 200,
+        instead: "may_minihttp knows nothing of HEAD and counts Content-Length from the body it \
+                  sends, so the answer says Content-Length: 0",
+    },
+    Deviation {
+        server: "may-minihttp",
+        case: "HEAD /json",
+        status: 200,
+        instead: "may_minihttp knows nothing of HEAD and counts Content-Length from the body it \
+                  sends, so the answer says Content-Length: 0",
+    },
+    Deviation {
+        server: "may-minihttp",
+        case: "echo chunked",
+        status: 0,
+        instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
+                  next request: the connection ends before the refusal is sent",
+    },
+    Deviation {
+        server: "may-minihttp",
+        case: "echo chunked body over 64 KiB",
+        status: 0,
+        instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
+                  next request: the connection ends before the refusal is sent",
     },
 ];
 

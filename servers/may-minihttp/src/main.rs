@@ -1,0 +1,332 @@
+//! The http-rosetta service on may_minihttp: stackful coroutines (the `may` runtime) instead of
+//! async/await. Each connection is a coroutine that reads, parses and writes with plain
+//! blocking-style calls, and `may` parks it on epoll when a socket would block: the closest Rust
+//! has to Go's goroutine per connection, which every server of the Go article relies on. The Go
+//! article's closest idea is fasthttp: an engine built for benchmarks, with no router.
+//!
+//! may_minihttp owns the connection loop and hands each parsed request to `App::call`, which
+//! routes by hand, as the tokio server does. What the engine does not let a service do (its
+//! `Server` header is always `M`, it has no header timeout, no chunked bodies, no
+//! `Connection: close`) is listed in the README as known deviations, each pinned by a test.
+//!
+//! Run it: `cargo run --release -p server-may-minihttp -- --addr 127.0.0.1:8090`, then
+//! `curl -i http://127.0.0.1:8090/json`.
+//!
+//! # Layout
+//! `main` configures may and calls `serve`; `App` is the service, `app` its router; the handlers
+//! follow in contract order, then the error type; `serve` starts may_minihttp's accept
+//! coroutine; `shutdown_signal` ends the process; tests last.
+
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::BufMut;
+use contract::{Message, ServerArgs, User};
+use may::coroutine::JoinHandle;
+use may_minihttp::{HttpServer, HttpService, Request, Response};
+
+fn main() {
+    let args = ServerArgs::parse_for("may-minihttp");
+    // One scheduler thread per core; coroutines move between them (work stealing).
+    may::config()
+        .set_workers(args.threads())
+        // 64 KiB per coroutine: serde_json and httparse's header array fit with room to spare.
+        .set_stack_size(0x2000);
+    let (server, addr) = serve(args.addr).expect("cannot bind the address");
+    // Installed before the ready line, so that a signal sent right after it is not lost.
+    shutdown_signal();
+    contract::print_ready_line(addr);
+    // The accept coroutine runs until the process exits.
+    let _ = server.join();
+}
+
+/// The service: may_minihttp clones it into every connection's coroutine and calls it once per
+/// request, in order (pipelined requests included).
+#[derive(Debug, Clone, Copy)]
+struct App;
+
+/// Requests being answered right now, for the shutdown to wait on.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+impl HttpService for App {
+    fn call(&mut self, req: Request, rsp: &mut Response) -> io::Result<()> {
+        IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
+        let head = req.method() == "HEAD";
+        if let Err(err) = app(req, rsp) {
+            err.write_to(rsp);
+        }
+        // may_minihttp sends the body for HEAD too, and counts its length from what is sent.
+        if head {
+            rsp.body("");
+        }
+        IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+        // An `Err` here would make may_minihttp answer 500 with the error's text: never.
+        Ok(())
+    }
+}
+
+/// Routing by hand: the path first, then the method, so that a known path with another method
+/// is a 405 that lists the methods it takes.
+// aspect: routing: a match on the path, then the method, inside HttpService::call
+fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
+    check_head(&req)?;
+    let path = path_of(req.path());
+    let get = matches!(req.method(), "GET" | "HEAD");
+    match path {
+        "/" if get => plaintext(rsp),
+        "/json" if get => json(rsp)?,
+        "/html" if get => html(rsp),
+        "/echo" if req.method() == "POST" => echo(req, rsp)?,
+        "/error" if get => error()?,
+        "/" | "/json" | "/html" | "/error" => method_not_allowed(rsp, "Allow: GET, HEAD"),
+        "/echo" => method_not_allowed(rsp, "Allow: POST"),
+        // aspect: path-parameter: strip_prefix("/users/"), then str::parse::<u32>
+        _ => match path.strip_prefix("/users/") {
+            Some(id) if !id.is_empty() && !id.contains('/') && get => user(id, rsp)?,
+            Some(id) if !id.is_empty() && !id.contains('/') => {
+                method_not_allowed(rsp, "Allow: GET, HEAD");
+            }
+            // aspect: not-found: the last match arm
+            _ => not_found(rsp),
+        },
+    }
+    Ok(())
+}
+
+/// The path of a request target: an absolute-form target (`http://host/json`) is served by its
+/// path (RFC 9112, 3.2.2), and the query is not part of the route.
+fn path_of(target: &str) -> &str {
+    let path = match target.split_once("://") {
+        Some((_scheme, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => target,
+    };
+    path.split_once('?').map_or(path, |(path, _query)| path)
+}
+
+/// What may_minihttp leaves to the service: the head's size, the `Host` rules of RFC 9112,
+/// and a `Content-Length` it can trust (it would panic on one that is not a number).
+fn check_head(req: &Request) -> Result<(), Error> {
+    let mut hosts = 0;
+    let mut lengths = Vec::new();
+    let mut head_bytes = req.path().len();
+    for header in req.headers() {
+        head_bytes += header.name.len() + header.value.len() + 4;
+        if header.name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        } else if header.name.eq_ignore_ascii_case("content-length") {
+            let length = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or(Error::BadRequest)?;
+            lengths.push(length);
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            // may_minihttp frames bodies by Content-Length only.
+            return Err(Error::BadRequest);
+        }
+    }
+    if head_bytes > contract::MAX_HEAD_BYTES {
+        return Err(Error::HeadTooLarge);
+    }
+    if hosts > 1 || (hosts == 0 && req.version() == 1) {
+        return Err(Error::BadRequest);
+    }
+    if lengths.windows(2).any(|pair| pair[0] != pair[1]) {
+        return Err(Error::BadRequest);
+    }
+    Ok(())
+}
+
+// route: plaintext
+// GET /
+fn plaintext(rsp: &mut Response) {
+    rsp.header("Content-Type: text/plain; charset=utf-8")
+        .body(contract::HELLO);
+}
+// end route
+
+// route: json
+// GET /json
+fn json(rsp: &mut Response) -> Result<(), Error> {
+    rsp.header("Content-Type: application/json");
+    serde_json::to_writer(rsp.body_mut().writer(), &Message::hello())?;
+    Ok(())
+}
+// end route
+
+// route: html
+// GET /html
+fn html(rsp: &mut Response) {
+    rsp.header("Content-Type: text/html; charset=utf-8")
+        .body(contract::HTML_PAGE);
+}
+// end route
+
+// route: users
+// GET /users/{id}
+fn user(id: &str, rsp: &mut Response) -> Result<(), Error> {
+    let id: u32 = id.parse().map_err(|_| Error::BadRequest)?;
+    rsp.header("Content-Type: application/json");
+    serde_json::to_writer(rsp.body_mut().writer(), &User::new(id))?;
+    Ok(())
+}
+// end route
+
+// route: echo
+// POST /echo
+fn echo(req: Request, rsp: &mut Response) -> Result<(), Error> {
+    let json = req.headers().iter().any(|h| {
+        h.name.eq_ignore_ascii_case("content-type")
+            && std::str::from_utf8(h.value).is_ok_and(|v| {
+                let media_type = v.split(';').next().unwrap_or_default().trim();
+                media_type.eq_ignore_ascii_case(contract::APPLICATION_JSON)
+            })
+    });
+    // aspect: body-limit: read at most one byte past the limit; dropping the reader skips the rest
+    let mut body = Vec::new();
+    req.body()
+        .take(contract::MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| Error::Internal(e.into()))?;
+    if body.len() > contract::MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge);
+    }
+    if !json {
+        return Err(Error::BadRequest);
+    }
+    // aspect: json-body: serde_json on the body that may_minihttp's BodyReader read
+    let message: Message = serde_json::from_slice(&body).map_err(|_| Error::BadRequest)?;
+    rsp.header("Content-Type: application/json");
+    serde_json::to_writer(rsp.body_mut().writer(), &message)?;
+    Ok(())
+}
+// end route
+
+// route: error
+// GET /error
+fn error() -> Result<(), Error> {
+    Err(Error::Internal("this route always fails".into()))
+}
+// end route
+
+// route: not-found
+// any other path
+fn not_found(rsp: &mut Response) {
+    text(rsp, 404, "Not Found", contract::NOT_FOUND);
+}
+// end route
+
+fn method_not_allowed(rsp: &mut Response, allow: &'static str) {
+    text(rsp, 405, "Method Not Allowed", contract::METHOD_NOT_ALLOWED);
+    rsp.header(allow);
+}
+
+fn text(rsp: &mut Response, status: usize, reason: &'static str, body: &'static str) {
+    rsp.status_code(status, reason)
+        .header("Content-Type: text/plain; charset=utf-8")
+        .body(body);
+}
+
+/// What a handler can fail with; `App::call` writes it as the response instead.
+#[derive(Debug)]
+enum Error {
+    BadRequest,
+    PayloadTooLarge,
+    HeadTooLarge,
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl Error {
+    // aspect: error-500: Error::write_to, called by App::call for every handler's Err
+    fn write_to(self, rsp: &mut Response) {
+        match self {
+            Self::BadRequest => text(rsp, 400, "Bad Request", contract::BAD_REQUEST),
+            Self::PayloadTooLarge => {
+                text(rsp, 413, "Payload Too Large", contract::PAYLOAD_TOO_LARGE)
+            }
+            Self::HeadTooLarge => text(
+                rsp,
+                431,
+                "Request Header Fields Too Large",
+                "Request Header Fields Too Large",
+            ),
+            Self::Internal(cause) => {
+                if contract::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                text(
+                    rsp,
+                    500,
+                    "Internal Server Error",
+                    contract::INTERNAL_SERVER_ERROR,
+                );
+            }
+        }
+    }
+}
+
+/// Starts the accept coroutine on `addr`; each connection gets a coroutine of its own.
+/// may_minihttp binds the listener itself and does not say which port it got, so a port is
+/// held first with `SO_REUSEPORT` (which may's own bind sets too) and let go once it is bound.
+fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
+    use socket2::{Domain, Socket, Type};
+    let hold = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    hold.set_reuse_address(true)?;
+    hold.set_reuse_port(true)?;
+    hold.bind(&addr.into())?;
+    let addr = hold
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("not an IP address"))?;
+    // aspect: connection-errors: may_minihttp logs them through `log`; env_logger prints them
+    if contract::log_requests() {
+        env_logger::Builder::new()
+            .filter_module("may_minihttp", log::LevelFilter::Error)
+            .init();
+    }
+    // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
+    let server = HttpServer(App).start(addr)?;
+    Ok((server, addr))
+}
+
+/// On the first SIGINT or SIGTERM, wait (within the grace period) until no request is being
+/// answered, then exit 0. may_minihttp can neither stop its accept coroutine nor close its
+/// connections (cancelling a coroutine is `unsafe` in may), so this is as graceful as it gets:
+/// the answer a call has made is written right after it returns, hence the short pause.
+fn shutdown_signal() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let deadline = Instant::now() + contract::SHUTDOWN_GRACE;
+            while IN_FLIGHT.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            // aspect: graceful-shutdown: signal-hook; wait for no request in flight, then exit
+            std::process::exit(0);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_routed_by_their_path() {
+        assert_eq!(path_of("/json"), "/json");
+        assert_eq!(path_of("/json?x=1"), "/json");
+        assert_eq!(path_of("http://localhost/users/7?a=b"), "/users/7");
+        assert_eq!(path_of("http://localhost"), "/");
+    }
+}

@@ -1,0 +1,11 @@
+//! The real `server-may-minihttp` binary starts on port 0, answers `GET /`, and SIGTERM ends it with
+//! exit code 0. Having this test also makes `cargo test --workspace` build the binary, which the
+//! conformance suite and the load generator's tests start.
+
+#[test]
+fn the_binary_starts_answers_and_stops_cleanly() {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_server-may-minihttp"));
+    if let Err(failure) = conformance::check_binary("may-minihttp", binary) {
+        panic!("server-may-minihttp: {failure}");
+    }
+}

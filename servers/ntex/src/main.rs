@@ -1,0 +1,354 @@
+//! The http-rosetta service on ntex 3: actix-web's sibling, rebuilt for speed by one of
+//! actix's authors. The code reads like actix-web (an `App` of resources, typed extractors, an
+//! error type that renders itself), but underneath are ntex's own runtime (neon: one
+//! single-threaded event loop per worker, no tokio), its own buffers and its own HTTP/1 codec.
+//! The Go article's closest idea is gin, as for actix-web.
+//!
+//! Run it: `cargo run --release -p server-ntex -- --addr 127.0.0.1:8087`, then
+//! `curl -i http://127.0.0.1:8087/json`.
+//!
+//! # Layout
+//! `main` binds, starts `serve` and waits; `app` is the App; the handlers follow in contract
+//! order, then the error type; `serve` is ntex's HttpServer with one worker per `--threads`,
+//! stopped by `shutdown_signal`; tests last.
+
+use std::time::Duration;
+
+use contract::{Message, ServerArgs, User};
+use ntex::http::header;
+use ntex::http::{HttpServiceConfig, StatusCode, Version};
+use ntex::service::{Identity, Service, ServiceCtx, ServiceFactory};
+use ntex::time::Seconds;
+use ntex::web::error::{JsonPayloadError, PathError};
+use ntex::web::middleware::DefaultHeaders;
+use ntex::web::stack::WebStack;
+use ntex::web::types::{Json, JsonConfig, Path};
+use ntex::web::{
+    self, App, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponse, WebResponseError,
+};
+use ntex::{SharedCfg, server::Server};
+
+#[ntex::main]
+async fn main() -> std::io::Result<()> {
+    let args = ServerArgs::parse_for("ntex");
+    let listener = contract::bind_listener(args.addr).expect("cannot bind the address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let server = serve(listener, args.threads(), args.header_timeout)?;
+    // Installed before the ready line, so that a signal sent right after it is not lost.
+    shutdown_signal(server.clone());
+    contract::print_ready_line(addr);
+    server.await
+}
+
+/// The App's middleware: the Host rules, with the Server header around them.
+type Middleware =
+    WebStack<WebStack<Identity, HostRules, DefaultError>, DefaultHeaders, DefaultError>;
+
+/// The whole service, without a socket: tests drive it with `test::init_service`.
+fn app() -> App<
+    Middleware,
+    impl ServiceFactory<
+        WebRequest<DefaultError>,
+        SharedCfg,
+        Response = WebRequest<DefaultError>,
+        Error = web::Error,
+        InitError = (),
+    >,
+    DefaultError,
+> {
+    App::new()
+        // aspect: body-limit: JsonConfig::limit, kept as app state for the Json extractor
+        .state(JsonConfig::default().limit(contract::MAX_BODY_BYTES))
+        // aspect: routing: App::service of resources, a route per method
+        .service(get("/", plaintext))
+        .service(get("/json", json))
+        .service(get("/html", html))
+        .service(get("/users/{id}", user))
+        .service(
+            web::resource("/echo")
+                .route(web::post().to(echo))
+                .default_service(web::to(|| method_not_allowed("POST"))),
+        )
+        .service(get("/error", error))
+        // aspect: not-found: App::default_service
+        .default_service(web::to(not_found))
+        // The last middleware is the outermost: the Server header goes on HostRules' 400 too.
+        .middleware(HostRules)
+        .middleware(DefaultHeaders::new().header(header::SERVER, "ntex"))
+}
+
+/// RFC 9112, 3.2, which ntex leaves to the application: an HTTP/1.1 request has exactly one
+/// `Host` line, an HTTP/1.0 one at most one. A middleware, so that the 400 is an ordinary answer.
+#[derive(Debug)]
+struct HostRules;
+
+impl<S> ntex::service::Middleware<S, SharedCfg> for HostRules {
+    type Service = HostRulesService<S>;
+
+    fn create(&self, service: S, _: SharedCfg) -> Self::Service {
+        HostRulesService { service }
+    }
+}
+
+#[derive(Debug)]
+struct HostRulesService<S> {
+    service: S,
+}
+
+impl<S> Service<WebRequest<DefaultError>> for HostRulesService<S>
+where
+    S: Service<WebRequest<DefaultError>, Response = WebResponse, Error = web::Error>,
+{
+    type Response = WebResponse;
+    type Error = web::Error;
+
+    ntex::forward_ready!(service);
+
+    async fn call(
+        &self,
+        req: WebRequest<DefaultError>,
+        ctx: ServiceCtx<'_, Self>,
+    ) -> Result<WebResponse, web::Error> {
+        let hosts = req.headers().get_all(header::HOST).count();
+        if hosts > 1 || (hosts == 0 && req.version() >= Version::HTTP_11) {
+            return Ok(req.render_error(&Error::BadRequest));
+        }
+        ctx.call(&self.service, req).await
+    }
+}
+
+/// A resource that answers GET and HEAD with `handler` (ntex strips the body from HEAD
+/// answers) and any other method with a 405.
+fn get<F, Args>(path: &str, handler: F) -> web::Resource<DefaultError>
+where
+    F: web::Handler<Args, DefaultError> + Clone + 'static,
+    Args: web::FromRequest<DefaultError> + 'static,
+    Args::Error: Into<web::Error>,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
+}
+
+// route: plaintext
+// GET /
+async fn plaintext() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(contract::TEXT_PLAIN)
+        .body(contract::HELLO)
+}
+// end route
+
+// route: json
+// GET /json
+async fn json() -> Json<Message> {
+    Json(Message::hello())
+}
+// end route
+
+// route: html
+// GET /html
+async fn html() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(contract::TEXT_HTML)
+        .body(contract::HTML_PAGE)
+}
+// end route
+
+// route: users
+// GET /users/{id}
+// aspect: path-parameter: the Path<u32> extractor taken as a Result; its error becomes our 400
+async fn user(id: Result<Path<u32>, PathError>) -> Result<Json<User>, Error> {
+    let id = id?.into_inner();
+    Ok(Json(User::new(id)))
+}
+// end route
+
+// route: echo
+// POST /echo
+// aspect: json-body: the Json<Message> extractor taken as a Result
+async fn echo(message: Result<Json<Message>, JsonPayloadError>) -> Result<Json<Message>, Error> {
+    Ok(Json(message?.into_inner()))
+}
+// end route
+
+// route: error
+// GET /error
+async fn error() -> Result<HttpResponse, Error> {
+    Err(Error::Internal("this route always fails".into()))
+}
+// end route
+
+// route: not-found
+// any other path
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type(contract::TEXT_PLAIN)
+        .body(contract::NOT_FOUND)
+}
+// end route
+
+async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .content_type(contract::TEXT_PLAIN)
+        .header(header::ALLOW, allow)
+        .body(contract::METHOD_NOT_ALLOWED)
+}
+
+/// What a handler, an extractor or the filter can fail with; ntex renders it through
+/// `WebResponseError`.
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error("bad request")]
+    BadRequest,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("internal error: {0}")]
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<PathError> for Error {
+    fn from(_: PathError) -> Self {
+        Self::BadRequest
+    }
+}
+
+impl From<JsonPayloadError> for Error {
+    fn from(err: JsonPayloadError) -> Self {
+        match err {
+            JsonPayloadError::Overflow => Self::PayloadTooLarge,
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+// aspect: error-500: impl WebResponseError: handlers return Result and use ?
+impl WebResponseError<DefaultError> for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self, _: &HttpRequest) -> HttpResponse {
+        let body = match self {
+            Self::BadRequest => contract::BAD_REQUEST,
+            Self::PayloadTooLarge => contract::PAYLOAD_TOO_LARGE,
+            Self::Internal(cause) => {
+                if contract::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                contract::INTERNAL_SERVER_ERROR
+            }
+        };
+        HttpResponse::build(self.status_code())
+            .content_type(contract::TEXT_PLAIN)
+            .body(body)
+    }
+}
+
+/// Starts `threads` workers on `listener`, each with its own copy of the app; the returned
+/// `Server` completes once it has stopped.
+fn serve(
+    listener: std::net::TcpListener,
+    threads: usize,
+    header_timeout: Duration,
+) -> std::io::Result<Server> {
+    // aspect: connection-errors: ntex logs them through `log`; env_logger prints them
+    if contract::log_requests() {
+        env_logger::Builder::new()
+            .filter_module("ntex::http", log::LevelFilter::Debug)
+            .init();
+    }
+    // ntex counts timeouts in whole seconds: round up, never to zero.
+    let seconds = header_timeout.as_secs_f64().ceil() as u64;
+    let header_timeout = Seconds(u16::try_from(seconds).unwrap_or(u16::MAX).max(1));
+    let http = HttpServiceConfig::new()
+        // aspect: header-timeout: headers_read_rate: the head must arrive within the timeout, never extended
+        .set_headers_read_rate(header_timeout, header_timeout, 256)
+        .set_max_buf_size(contract::MAX_HEAD_BYTES);
+    Ok(web::HttpServer::new(async || app())
+        .workers(threads)
+        .config(SharedCfg::new("http-rosetta").add(http))
+        // ntex makes SIGINT a forced stop; the contract wants both signals graceful.
+        .disable_signals()
+        .shutdown_timeout(Seconds(contract::SHUTDOWN_GRACE.as_secs() as u16))
+        .listen(listener)?
+        .run())
+}
+
+/// On the first SIGINT or SIGTERM, stop accepting and give in-flight requests the grace period.
+/// ntex's runtime has no signal stream of its own that leaves SIGINT graceful, so a thread of
+/// signal-hook waits for them.
+fn shutdown_signal(server: Server) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            // aspect: graceful-shutdown: Server::stop(true): stop accepting, drain within shutdown_timeout
+            let _stopping = server.stop(true);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use ntex::web::test;
+
+    use super::*;
+
+    #[ntex::test]
+    async fn handlers_answer_the_contract_in_process() {
+        let service = test::init_service(app()).await;
+        for case in contract::cases() {
+            let mut req = test::TestRequest::default()
+                .method(case.method.parse().unwrap())
+                .uri(&case.path)
+                .set_payload(case.body.clone());
+            for host in case.host.values() {
+                req = req.header(header::HOST, *host);
+            }
+            if let Some(ct) = case.content_type {
+                req = req.header(header::CONTENT_TYPE, ct);
+            }
+            let res = test::call_service(&service, req.to_request()).await;
+            assert_eq!(res.status().as_u16(), case.status, "{}", case.name);
+            assert_eq!(
+                res.headers().get(header::SERVER).unwrap(),
+                "ntex",
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                res.headers().get(header::CONTENT_TYPE).unwrap(),
+                case.response_content_type,
+                "{}",
+                case.name
+            );
+            if let Some(allow) = case.allow {
+                assert_eq!(
+                    res.headers().get(header::ALLOW).unwrap(),
+                    allow,
+                    "{}",
+                    case.name
+                );
+            }
+            // The in-process service does not strip HEAD bodies; the codec does on the wire.
+            if case.method != "HEAD" {
+                assert_eq!(
+                    test::read_body(res).await,
+                    case.response_body,
+                    "{}",
+                    case.name
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The http-rosetta service on Rocket 0.5: each route is an attribute macro on its handler,
+//! what a handler needs arrives through request guards (`Result<u32, &str>` for the path
+//! parameter, `Json<Message>` for the body), catchers answer what no route did, and fairings
+//! hook into the request's life. The most "framework" of all the stacks. Beyond the Go article:
+//! its closest idea is echo's route table, but nothing there routes by attribute.
+//!
+//! Rocket has no header read timeout: `--header-timeout` is accepted and has no effect (see the
+//! README's known deviations).
+//!
+//! Run it: `cargo run --release -p server-rocket -- --addr 127.0.0.1:8089`, then
+//! `curl -i http://127.0.0.1:8089/json`.
+//!
+//! # Layout
+//! `main` builds the runtime and calls `serve`; `config` and `app` are the Rocket; the handlers
+//! and catchers follow in contract order, then the error type; `serve` launches it until
+//! `shutdown_signal`; tests last.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use contract::{Message, ServerArgs, User};
+use rocket::config::{Config, Ident, LogLevel, Shutdown};
+use rocket::data::{Limits, ToByteUnit};
+use rocket::fairing::AdHoc;
+use rocket::http::{ContentType, Header, Method, Status};
+use rocket::response::content::RawHtml;
+use rocket::serde::json::{Error as JsonError, Json};
+use rocket::{Build, Request, Rocket, catch, catchers, get, post, routes};
+use tokio::signal::unix::{SignalKind, signal};
+
+fn main() -> ExitCode {
+    let args = ServerArgs::parse_for("rocket");
+    // Rocket reads its worker count only from its own config files and environment, so the
+    // runtime is built here, as axum's is.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads())
+        .enable_all()
+        .build()
+        .expect("cannot build the tokio runtime");
+    runtime.block_on(async {
+        // Installed before the ready line (printed at liftoff), so that a signal sent right
+        // after it is not lost.
+        let shutdown = shutdown_signal();
+        serve(app(config(args.addr, args.threads())), shutdown).await
+    })
+}
+
+/// Rocket's settings, from the command line rather than Rocket.toml.
+fn config(addr: SocketAddr, threads: usize) -> Config {
+    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close. The
+    // signals are ours (see `serve`): Rocket would install its handlers after the ready line.
+    let shutdown = Shutdown {
+        ctrlc: false,
+        signals: HashSet::new(),
+        grace: 2,
+        mercy: 3,
+        ..Shutdown::default()
+    };
+    Config {
+        address: addr.ip(),
+        port: addr.port(),
+        workers: threads,
+        ident: Ident::try_new("rocket").expect("a valid Server header"),
+        // aspect: body-limit: Limits: the "json" limit that the Json guard reads up to
+        limits: Limits::default().limit("json", contract::MAX_BODY_BYTES.bytes()),
+        shutdown,
+        // aspect: connection-errors: Rocket's own log, which reports them; off unless ROSETTA_LOG
+        log_level: match contract::log_requests() {
+            true => LogLevel::Normal,
+            false => LogLevel::Off,
+        },
+        cli_colors: false,
+        ..Config::release_default()
+    }
+}
+
+/// The whole service, without a socket: tests drive it with `rocket::local`.
+fn app(config: Config) -> Rocket<Build> {
+    // aspect: routing: attribute macros on the handlers, mounted with routes![]
+    rocket::custom(config)
+        .mount("/", routes![plaintext, json, html, user, echo, error])
+        // aspect: not-found: a #[catch(404)] catcher, which also finds the 405s
+        .register("/", catchers![not_found, other_errors])
+        .attach(AdHoc::on_response("request head rules", |req, res| {
+            Box::pin(async move {
+                if let Err(refusal) = head_rules(req) {
+                    let _ = res.body_mut().take();
+                    res.merge(refusal.response());
+                }
+            })
+        }))
+        .attach(AdHoc::on_liftoff("ready line", |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                contract::print_ready_line(SocketAddr::new(config.address, config.port));
+            })
+        }))
+}
+
+/// What Rocket leaves to the application: a head over the contract's size is a 431 (hyper's own
+/// buffer allows about 400 KiB and Rocket cannot lower it), and, RFC 9112, 3.2, a request
+/// without a `Host` line or with two is a 400. Rocket does not tell a request's HTTP version, so
+/// an HTTP/1.0 one needs its `Host` too.
+fn head_rules(req: &Request<'_>) -> Result<(), Error> {
+    let head_bytes: usize = req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|h| h.name().as_str().len() + h.value().len() + 4)
+            .sum::<usize>();
+    if head_bytes > contract::MAX_HEAD_BYTES {
+        return Err(Error::HeadTooLarge);
+    }
+    if req.headers().get("Host").count() != 1 {
+        return Err(Error::BadRequest);
+    }
+    Ok(())
+}
+
+// route: plaintext
+// GET /
+#[get("/")]
+fn plaintext() -> &'static str {
+    contract::HELLO
+}
+// end route
+
+// route: json
+// GET /json
+#[get("/json")]
+fn json() -> Json<Message> {
+    Json(Message::hello())
+}
+// end route
+
+// route: html
+// GET /html
+#[get("/html")]
+fn html() -> RawHtml<&'static str> {
+    RawHtml(contract::HTML_PAGE)
+}
+// end route
+
+// route: users
+// GET /users/{id}
+// aspect: path-parameter: a <id> segment taken as Result<u32, &str>: a bad id is ours to answer
+#[get("/users/<id>")]
+fn user(id: Result<u32, &str>) -> Result<Json<User>, Error> {
+    let id = id.map_err(|_| Error::BadRequest)?;
+    Ok(Json(User::new(id)))
+}
+// end route
+
+// route: echo
+// POST /echo
+// aspect: json-body: the Json<Message> data guard taken as a Result, and a ContentType guard
+#[post("/echo", data = "<message>")]
+fn echo(
+    content_type: Option<&ContentType>,
+    message: Result<Json<Message>, JsonError<'_>>,
+) -> Result<Json<Message>, Error> {
+    if !content_type.is_some_and(|ct| ct.is_json()) {
+        return Err(Error::BadRequest);
+    }
+    Ok(Json(message?.into_inner()))
+}
+// end route
+
+// route: error
+// GET /error
+#[get("/error")]
+fn error() -> Result<(), Error> {
+    Err(Error::Internal("this route always fails".into()))
+}
+// end route
+
+// route: not-found
+// any other path (and a known path with another method: Rocket has no 405 of its own)
+#[catch(404)]
+fn not_found(req: &Request<'_>) -> Error {
+    let allow: Vec<&str> = req
+        .rocket()
+        .routes()
+        .filter(|route| path_matches(route.uri.path(), req.uri().path().as_str()))
+        .flat_map(|route| match route.method {
+            // Rocket answers HEAD with the GET route.
+            Method::Get => ["GET", "HEAD"].as_slice(),
+            Method::Post => ["POST"].as_slice(),
+            _ => [].as_slice(),
+        })
+        .copied()
+        .collect();
+    if allow.is_empty() {
+        Error::NotFound
+    } else {
+        Error::MethodNotAllowed(allow.join(", "))
+    }
+}
+// end route
+
+/// Whether a route's path (`/users/<id>`) matches a request path segment by segment.
+fn path_matches(route: &str, path: &str) -> bool {
+    let (route, path) = (route.split('/'), path.split('/'));
+    route.clone().count() == path.clone().count()
+        && route
+            .zip(path)
+            .all(|(r, p)| r == p || (r.starts_with('<') && !p.is_empty()))
+}
+
+/// Whatever else Rocket refuses (a malformed request, an oversized form): the reason phrase, as
+/// plain text.
+#[catch(default)]
+fn other_errors(status: Status, _req: &Request<'_>) -> (Status, &'static str) {
+    (status, status.reason().unwrap_or("Error"))
+}
+
+/// What a handler or a catcher can answer with besides success; a `Responder`, so handlers
+/// return `Result` and use `?`.
+#[derive(Debug)]
+enum Error {
+    BadRequest,
+    PayloadTooLarge,
+    HeadTooLarge,
+    NotFound,
+    MethodNotAllowed(String),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<JsonError<'_>> for Error {
+    fn from(err: JsonError<'_>) -> Self {
+        match err {
+            // The Json guard reports a body over the limit as a read that ended early.
+            JsonError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Self::PayloadTooLarge
+            }
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+impl Error {
+    fn response(self) -> rocket::Response<'static> {
+        let (status, body) = match &self {
+            Self::BadRequest => (Status::BadRequest, contract::BAD_REQUEST),
+            Self::PayloadTooLarge => (Status::PayloadTooLarge, contract::PAYLOAD_TOO_LARGE),
+            Self::HeadTooLarge => (
+                Status::RequestHeaderFieldsTooLarge,
+                "Request Header Fields Too Large",
+            ),
+            Self::NotFound => (Status::NotFound, contract::NOT_FOUND),
+            Self::MethodNotAllowed(_) => (Status::MethodNotAllowed, contract::METHOD_NOT_ALLOWED),
+            Self::Internal(cause) => {
+                if contract::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                (Status::InternalServerError, contract::INTERNAL_SERVER_ERROR)
+            }
+        };
+        let mut response = rocket::Response::build()
+            .status(status)
+            .header(ContentType::Plain)
+            .sized_body(body.len(), std::io::Cursor::new(body))
+            .finalize();
+        if let Self::MethodNotAllowed(allow) = self {
+            response.set_header(Header::new("Allow", allow));
+        }
+        response
+    }
+}
+
+// aspect: error-500: impl Responder for the error: handlers return Result and use ?
+impl<'r> rocket::response::Responder<'r, 'static> for Error {
+    fn respond_to(self, _req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        Ok(self.response())
+    }
+}
+
+/// Launches `app` and waits until `shutdown` has shut it down: Rocket's `Shutdown` handle stops
+/// accepting and lets requests finish within the grace and mercy periods.
+async fn serve(
+    app: Rocket<Build>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> ExitCode {
+    let rocket = match app.ignite().await {
+        Ok(rocket) => rocket,
+        Err(err) => return failed(&err),
+    };
+    let handle = rocket.shutdown();
+    tokio::spawn(async move {
+        shutdown.await;
+        // aspect: graceful-shutdown: Shutdown::notify, then grace 2 s and mercy 3 s from Config
+        handle.notify();
+    });
+    // aspect: header-timeout: none: Rocket turns hyper's header read timeout off (a known deviation)
+    match rocket.launch().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => failed(&err),
+    }
+}
+
+fn failed(err: &rocket::Error) -> ExitCode {
+    match err.kind() {
+        // Connections that outlived grace and mercy were cut: still the shutdown asked for.
+        rocket::error::ErrorKind::Shutdown(..) => ExitCode::SUCCESS,
+        _ => {
+            eprintln!("server-rocket: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rocket::local::asynchronous::Client;
+
+    use super::*;
+
+    #[rocket::async_test]
+    async fn handlers_answer_the_contract_in_process() {
+        let client = Client::untracked(app(config(SocketAddr::from(([127, 0, 0, 1], 0)), 1)))
+            .await
+            .expect("a valid rocket");
+        // Rocket's local client takes origin-form targets only: the absolute-form row is
+        // checked on the wire by the conformance suite.
+        let cases = contract::cases().into_iter();
+        for case in cases.filter(|case| case.path.starts_with('/')) {
+            let method: Method = case.method.parse().unwrap();
+            let mut req = client
+                .req(method, case.path.clone())
+                .body(case.body.clone());
+            for host in case.host.values() {
+                req.add_header(Header::new("Host", *host));
+            }
+            if let Some(ct) = case.content_type {
+                req.add_header(Header::new("Content-Type", ct));
+            }
+            let res = req.dispatch().await;
+            assert_eq!(res.status().code, case.status, "{}", case.name);
+            assert_eq!(
+                res.headers().get_one("Server"),
+                Some("rocket"),
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                res.headers().get_one("Content-Type"),
+                Some(case.response_content_type),
+                "{}",
+                case.name
+            );
+            if let Some(allow) = case.allow {
+                assert_eq!(res.headers().get_one("Allow"), Some(allow), "{}", case.name);
+            }
+            let body = res.into_bytes().await.unwrap_or_default();
+            assert_eq!(body, case.response_body, "{}", case.name);
+        }
+    }
+}

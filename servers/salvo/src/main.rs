@@ -1,0 +1,337 @@
+//! The http-rosetta service on salvo 1: a tree of `Router`s, `#[handler]` functions that take
+//! what they need (`&mut Request`, `&mut Response`, `&mut Depot`), hoops (salvo's middleware)
+//! around them, a `Catcher` for the errors nobody answered, and an error type that implements
+//! `Writer` so handlers can use `?`. Beyond the Go article: its closest idea is echo's router.
+//!
+//! Run it: `cargo run --release -p server-salvo -- --addr 127.0.0.1:8088`, then
+//! `curl -i http://127.0.0.1:8088/json`.
+//!
+//! # Layout
+//! `main` builds the runtime, binds and calls `serve`; `app` is the Service with its Router;
+//! the hoops and handlers follow in contract order, then the error type; `serve` is salvo's
+//! Server until `shutdown_signal`; tests last.
+
+use std::time::Duration;
+
+use contract::{Message, ServerArgs, User};
+use salvo::Writer;
+use salvo::catcher::Catcher;
+use salvo::conn::tcp::TcpAcceptor;
+use salvo::fuse::FuseConfig;
+use salvo::http::header::{self, HeaderValue};
+use salvo::http::request::SecureMaxSize;
+use salvo::http::{Method, ParseError, Request, Response, StatusCode};
+use salvo::prelude::{Json, Text};
+use salvo::{Depot, FlowCtrl, Router, Server, Service, async_trait, handler};
+use serde::Serialize;
+use tokio::signal::unix::{SignalKind, signal};
+
+fn main() {
+    let args = ServerArgs::parse_for("salvo");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads())
+        .enable_all()
+        .build()
+        .expect("cannot build the tokio runtime");
+    runtime.block_on(async {
+        let listener = contract::bind_listener(args.addr).expect("cannot bind the address");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let listener = listener
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener))
+            .and_then(TcpAcceptor::try_from)
+            .expect("cannot listen on the address");
+        // Installed before the ready line, so that a signal sent right after it is not lost.
+        let shutdown = shutdown_signal();
+        contract::print_ready_line(addr);
+        serve(listener, app(), args.header_timeout, shutdown).await;
+    });
+}
+
+/// The whole service, without a socket: tests drive it with salvo's `TestClient`.
+fn app() -> Service {
+    // aspect: routing: a tree of Routers, one per path, a method filter per goal
+    let router = Router::new()
+        // aspect: body-limit: the SecureMaxSize hoop bounds every body-reading helper
+        .hoop(SecureMaxSize::new(contract::MAX_BODY_BYTES))
+        .get(plaintext)
+        .head(plaintext)
+        .push(Router::with_path("json").get(json).head(json))
+        .push(Router::with_path("html").get(html).head(html))
+        .push(Router::with_path("users/{id}").get(user).head(user))
+        .push(Router::with_path("echo").post(echo))
+        .push(Router::with_path("error").get(error).head(error));
+    // The Service's hoops run for every request, routed or not. salvo answers 405 with `Allow`
+    // itself; the catcher writes the body of every error response that has none.
+    Service::new(router)
+        .hoop(server_header)
+        .hoop(head_length)
+        .hoop(host_rules)
+        // aspect: not-found: the Catcher writes the body of salvo's own 404 (and 405)
+        .catcher(Catcher::new(not_found))
+}
+
+/// Every answer names the server.
+#[handler]
+async fn server_header(res: &mut Response) {
+    res.headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static("salvo"));
+}
+
+/// salvo drops the body of a HEAD answer, and with it the `Content-Length` that the GET answer
+/// has; RFC 9110, 9.3.2 says HEAD answers carry the GET's fields, so it is set from the body.
+#[handler]
+async fn head_length(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    ctrl.call_next(req, depot, res).await;
+    if req.method() == Method::HEAD
+        && let Some(length) = res.body.size()
+    {
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+}
+
+/// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
+#[handler]
+async fn host_rules(req: &mut Request, res: &mut Response, ctrl: &mut FlowCtrl) {
+    let hosts = req.headers().get_all(header::HOST).iter().count();
+    let http11 = req.version() == salvo::http::Version::HTTP_11;
+    if hosts > 1 || (hosts == 0 && http11) {
+        Error::BadRequest.render(res);
+        ctrl.skip_rest();
+    }
+}
+
+// route: plaintext
+// GET /
+#[handler]
+async fn plaintext() -> &'static str {
+    contract::HELLO
+}
+// end route
+
+// route: json
+// GET /json
+#[handler]
+async fn json(res: &mut Response) {
+    render_json(res, &Message::hello());
+}
+// end route
+
+// route: html
+// GET /html
+#[handler]
+async fn html() -> Text<&'static str> {
+    Text::Html(contract::HTML_PAGE)
+}
+// end route
+
+// route: users
+// GET /users/{id}
+#[handler]
+async fn user(req: &mut Request, res: &mut Response) -> Result<(), Error> {
+    // aspect: path-parameter: Request::param::<u32>("id"); None when it does not parse
+    let id: u32 = req.param("id").ok_or(Error::BadRequest)?;
+    render_json(res, &User::new(id));
+    Ok(())
+}
+// end route
+
+// route: echo
+// POST /echo
+#[handler]
+async fn echo(req: &mut Request, res: &mut Response) -> Result<(), Error> {
+    // aspect: json-body: Request::parse_json, which checks the content type and the size limit
+    let message: Message = req.parse_json().await?;
+    render_json(res, &message);
+    Ok(())
+}
+// end route
+
+// route: error
+// GET /error
+#[handler]
+async fn error() -> Result<(), Error> {
+    Err(Error::Internal("this route always fails".into()))
+}
+// end route
+
+// route: not-found
+// any other path (and a known path with another method: salvo sets 405 and `Allow`)
+#[handler]
+async fn not_found(res: &mut Response, ctrl: &mut FlowCtrl) {
+    let body = match res.status_code {
+        Some(StatusCode::METHOD_NOT_ALLOWED) => contract::METHOD_NOT_ALLOWED,
+        Some(StatusCode::NOT_FOUND) | None => contract::NOT_FOUND,
+        // Errors salvo raised itself: the reason phrase, in the contract's plain text.
+        Some(status) => status.canonical_reason().unwrap_or("Error"),
+    };
+    res.render(Text::Plain(body));
+    ctrl.skip_rest();
+}
+// end route
+
+/// salvo's `Json` says `application/json; charset=utf-8`; the contract says `application/json`,
+/// and salvo keeps a content type that is already set.
+fn render_json(res: &mut Response, value: &(impl Serialize + Sync)) {
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(contract::APPLICATION_JSON),
+    );
+    res.render(Json(value));
+}
+
+/// What a handler can fail with; salvo writes it through `Writer`.
+#[derive(Debug)]
+enum Error {
+    BadRequest,
+    PayloadTooLarge,
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<ParseError> for Error {
+    fn from(err: ParseError) -> Self {
+        match err {
+            ParseError::PayloadTooLarge => Self::PayloadTooLarge,
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+impl Error {
+    fn render(self, res: &mut Response) {
+        let (status, body) = match self {
+            Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
+            Self::Internal(cause) => {
+                if contract::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    contract::INTERNAL_SERVER_ERROR,
+                )
+            }
+        };
+        res.status_code(status);
+        res.render(Text::Plain(body));
+    }
+}
+
+// aspect: error-500: impl Writer for the error: handlers return Result and use ?
+#[async_trait]
+impl Writer for Error {
+    async fn write(self, _req: &mut Request, _depot: &mut Depot, res: &mut Response) {
+        self.render(res);
+    }
+}
+
+/// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
+/// period).
+async fn serve(
+    listener: TcpAcceptor,
+    app: Service,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    // aspect: connection-errors: salvo reports them as tracing events; a subscriber prints them
+    if contract::log_requests() {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let connections = tracing_subscriber::filter::Targets::new()
+            .with_target("salvo_core::conn", tracing::Level::DEBUG);
+        let print = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+        tracing_subscriber::registry()
+            .with(print)
+            .with(connections)
+            .init();
+    }
+    // aspect: header-timeout: FuseConfig's HTTP/1 header timeout (it also bounds the first read)
+    let fuse = FuseConfig::default().with_http1_header_timeout(header_timeout);
+    let mut server = Server::new(listener).fuse_config(fuse);
+    // A huge head is refused with 431. salvo's listener leaves Nagle's algorithm on, so
+    // pipelined answers go out in one write, not one delayed write each (see the README).
+    server
+        .http1_mut()
+        .max_buf_size(contract::MAX_HEAD_BYTES)
+        .pipeline_flush(true);
+    let handle = server.handle();
+    tokio::spawn(async move {
+        shutdown.await;
+        // aspect: graceful-shutdown: ServerHandle::stop_graceful, bounded by the grace period
+        handle.stop_graceful(Some(contract::SHUTDOWN_GRACE));
+    });
+    server.serve(app).await;
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use salvo::test::{RequestBuilder, ResponseExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn handlers_answer_the_contract_in_process() {
+        let service = app();
+        // The builder always sends a `Host` line: the row without one is checked on the wire
+        // by the conformance suite.
+        let cases = contract::cases().into_iter();
+        for case in cases.filter(|case| case.host != contract::HostHeader::Missing) {
+            let url = match case.path.starts_with('/') {
+                true => format!("http://localhost{}", case.path),
+                false => case.path.clone(),
+            };
+            let mut req =
+                RequestBuilder::new(&url, case.method.parse().unwrap()).body(case.body.clone());
+            for (i, host) in case.host.values().iter().enumerate() {
+                req = req.add_header(header::HOST, *host, i == 0);
+            }
+            if let Some(ct) = case.content_type {
+                req = req.add_header(header::CONTENT_TYPE, ct, true);
+            }
+            let mut res = req.send(&service).await;
+            assert_eq!(
+                res.status_code.unwrap().as_u16(),
+                case.status,
+                "{}",
+                case.name
+            );
+            assert_eq!(res.headers()[header::SERVER], "salvo", "{}", case.name);
+            assert_eq!(
+                res.headers()[header::CONTENT_TYPE],
+                case.response_content_type,
+                "{}",
+                case.name
+            );
+            if let Some(allow) = case.allow {
+                assert!(res.headers().contains_key(header::ALLOW), "{allow}");
+            }
+            assert_eq!(
+                res.take_bytes(None).await.unwrap().as_ref(),
+                case.response_body,
+                "{}",
+                case.name
+            );
+        }
+    }
+}
