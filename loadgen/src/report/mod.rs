@@ -1,6 +1,7 @@
-//! Everything written from a comparison's `run.json`: the JSON itself, a CSV, a Markdown summary
-//! and SVG charts. Each format is one file behind the [`Export`] trait; all of them read the
-//! data only, so an old run can be rendered again (`loadgen report DIR`).
+//! Everything written from a comparison's `run.json`: the JSON itself, CSVs, a Markdown summary,
+//! SVG charts and a page. Each format is one file behind the [`Export`] trait; all of them read
+//! the data only ([`crate::results`]), so an old run can be rendered again (`loadgen report
+//! DIR`), and none of them knows how the run was measured.
 
 mod charts;
 pub mod code;
@@ -14,16 +15,17 @@ use std::path::Path;
 use thiserror::Error;
 
 pub use self::charts::{
-    CpuChart, LatencyChart, MemoryChart, RateChart, ThroughputChart, all_charts,
+    CpuChart, MemoryChart, SpectrumChart, SweepChart, ThroughputChart, all_charts,
 };
-pub use self::csv::Csv;
+pub use self::csv::{Csv, SweepCsv};
 pub use self::json::Json;
 pub use self::markdown::{
-    Markdown, cpu_table, headline_table as markdown_headline, machine_paragraph,
+    Markdown, cpu_table, headline_table as markdown_headline, machine_paragraph, noise_note,
+    ranking_line,
 };
 pub use self::page::Page;
-use crate::compare::results::ComparisonRun;
 use crate::output::{OutputError, OutputFile};
+use crate::results::ComparisonRun;
 
 /// A file that cannot be made.
 #[derive(Debug, Error)]
@@ -57,10 +59,11 @@ pub trait Export {
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError>;
 }
 
-/// Every file made from a run except `run.json`, which only `compare` writes: the CSV, the
+/// Every file made from a run except `run.json`, which only `compare` writes: the CSVs, the
 /// Markdown summary, every chart and the page.
 pub fn derived_exports(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
-    let mut exports: Vec<Box<dyn Export>> = vec![Box::new(Csv), Box::new(Markdown)];
+    let mut exports: Vec<Box<dyn Export>> =
+        vec![Box::new(Csv), Box::new(SweepCsv), Box::new(Markdown)];
     exports.extend(all_charts(run));
     exports.push(Box::new(Page));
     exports
@@ -82,6 +85,20 @@ pub fn write(
     Ok(written)
 }
 
+/// Writes a new run: `run.json`, every file made from it, then the index of the results folder
+/// when `dir` is in one.
+pub fn write_run(dir: &Path, run: &ComparisonRun) -> Result<(), ReportError> {
+    write(dir, run, &[Box::new(Json)])?;
+    write(dir, run, &derived_exports(run))?;
+    if let Some(parent) = dir
+        .parent()
+        .filter(|p| p.file_name().is_some_and(|n| n == "results"))
+    {
+        update_results_index(parent)?;
+    }
+    Ok(())
+}
+
 /// Reads a run back from `dir/run.json`.
 pub fn read_run(dir: &Path) -> Result<ComparisonRun, ReportError> {
     let path = dir.join("run.json");
@@ -91,15 +108,6 @@ pub fn read_run(dir: &Path) -> Result<ComparisonRun, ReportError> {
     };
     let text = std::fs::read_to_string(&path).map_err(|e| read_error(e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| read_error(e.to_string()))
-}
-
-/// A latency in µs as people read it: `850 µs`, `1.23 ms`, `2.5 s`.
-pub fn format_latency(micros: u64) -> String {
-    match micros {
-        0..=999 => format!("{micros} µs"),
-        1_000..=999_999 => format!("{:.2} ms", micros as f64 / 1e3),
-        _ => format!("{:.2} s", micros as f64 / 1e6),
-    }
 }
 
 /// The colour of a server, the same in every chart: its place in the contract's table.
