@@ -140,17 +140,17 @@ pub struct CompareArgs {
     /// Connections of each load.
     #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
-    /// Measured time of each closed-loop load [default: 1s; with --quick: 0.5s].
+    /// Measured time of each closed-loop load [default: 750ms; with --quick: 400ms].
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// Load on each freshly started server before its first scenario [default: 0.5s; --quick:
-    /// 0.3s].
+    /// Load on each freshly started server before its first scenario [default: 300ms; --quick:
+    /// 200ms].
     #[arg(long, value_parser = parse_duration)]
     pub warmup: Option<Duration>,
-    /// Unrecorded load before each scenario [default: 200ms; --quick: 100ms].
+    /// Unrecorded load before each scenario [default: 150ms; --quick: 100ms].
     #[arg(long, value_parser = parse_duration)]
     pub scenario_warmup: Option<Duration>,
-    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 6;
+    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 8;
     /// --quick: 2].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
@@ -160,13 +160,14 @@ pub struct CompareArgs {
     /// headline latency is quoted at.
     #[arg(long, value_delimiter = ',')]
     pub rates: Vec<String>,
-    /// The scenarios swept in the open loop, comma-separated [default: plaintext,json].
+    /// The scenarios swept in the open loop, comma-separated [default: plaintext,json;
+    /// --quick: plaintext].
     #[arg(long, value_delimiter = ',')]
     pub sweep_scenarios: Vec<String>,
     /// Rounds of the sweep [default: 2; --quick: 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub sweep_rounds: Option<u32>,
-    /// Measured time of each open-loop load [default: 1s; --quick: 0.5s].
+    /// Measured time of each open-loop load [default: 1s; --quick: 400ms].
     #[arg(long, value_parser = parse_duration)]
     pub sweep_duration: Option<Duration>,
     /// No open-loop sweep: throughput and CPU only.

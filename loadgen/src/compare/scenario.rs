@@ -100,6 +100,8 @@ pub const QUICK_SCENARIOS: &[&str] = &["plaintext", "pipelined", "json"];
 /// The scenarios swept in the open loop when `--sweep-scenarios` is not given (those of them
 /// that run).
 pub const DEFAULT_SWEEP: &[&str] = &["plaintext", "json"];
+/// The scenarios `--quick` sweeps.
+pub const QUICK_SWEEP: &[&str] = &["plaintext"];
 
 /// A name that is not a scenario or a server.
 #[derive(Debug, Error, PartialEq, Eq)]

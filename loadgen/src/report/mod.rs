@@ -113,7 +113,9 @@ pub fn read_run(dir: &Path) -> Result<ComparisonRun, ReportError> {
     if version != u64::from(COMPARE_SCHEMA_VERSION) {
         return Err(read_error(format!(
             "it is in layout (schema_version) {version}, and this loadgen renders layout {COMPARE_SCHEMA_VERSION}; render it with the loadgen of its commit ({})",
-            value["environment"]["git_commit"].as_str().unwrap_or("unknown")
+            value["environment"]["git_commit"]
+                .as_str()
+                .unwrap_or("unknown")
         )));
     }
     serde_json::from_value(value).map_err(|e| read_error(e.to_string()))
@@ -228,6 +230,9 @@ mod tests {
             "{index}"
         );
         let err = read_run(&old).unwrap_err().to_string();
-        assert!(err.contains("layout (schema_version) 1") && err.contains("a7b656b"), "{err}");
+        assert!(
+            err.contains("layout (schema_version) 1") && err.contains("a7b656b"),
+            "{err}"
+        );
     }
 }
