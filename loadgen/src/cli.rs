@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::EngineKind;
 
 /// The http-rosetta load generator.
 #[derive(Debug, Parser)]
@@ -29,25 +31,19 @@ pub enum Command {
     Report(ReportArgs),
 }
 
-/// Which client does the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    /// reqwest: any URL, https included; the general-purpose engine.
-    Reqwest,
-    /// hyper's `client::conn` HTTP/1.1, one connection per worker, the request built once:
-    /// http:// only, made to saturate local servers.
-    Hyper,
-}
-
 /// `loadgen run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The URL to load. A literal `{id}` in it is replaced by varying u32 ids.
     pub url: String,
-    /// Connections, each with one request in flight.
+    /// Connections, each with one request (or one `--pipeline` batch) in flight.
     #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
+    /// Pipelining: write up to this many requests together on each connection and read their
+    /// answers in order (h1 engine). Each answer's latency counts from its own send (closed
+    /// loop) or due time (open loop).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub pipeline: u32,
     /// How long to measure, for example `10s`, `500ms`, `1m` [default: 10s].
     #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
     pub duration: Option<Duration>,

@@ -103,6 +103,7 @@ pub fn load_spec(args: &RunArgs) -> Result<LoadSpec> {
             None => Stop::After(args.duration.unwrap_or(DEFAULT_DURATION)),
         },
         rate: args.rate,
+        pipeline: args.pipeline,
         warmup: args.warmup,
         timeout: args.timeout,
         http2: args.http2,

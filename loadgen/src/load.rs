@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::task::JoinSet;
 
-use crate::cli::EngineKind;
-use crate::engine::{Connection, Connector, EngineOptions, HyperConnector, ReqwestConnector};
+use crate::engine::{
+    After, Answer, Connection, Connector, EngineKind, EngineOptions, H1Connector, HyperConnector,
+    ReqwestConnector,
+};
 use crate::schedule::Schedule;
 use crate::stats::{ErrorKind, Tally};
 use crate::target::{Target, TargetError};
@@ -45,6 +47,8 @@ pub struct LoadSpec {
     pub stop: Stop,
     /// Open loop at this many requests per second in total; `None` is the closed loop.
     pub rate: Option<f64>,
+    /// Requests written together per connection, their answers read in order (1: none).
+    pub pipeline: u32,
     /// Load without recording for this long first.
     pub warmup: Duration,
     /// Per-request timeout.
@@ -66,10 +70,22 @@ pub struct LoadOutcome {
     pub client_cpu: Vec<f64>,
     /// Stopped early (Ctrl-C): what was measured so far.
     pub partial: bool,
+    /// Whether it was an open-loop run.
+    pub open_loop: bool,
+    /// Connections of the run.
+    pub connections: u32,
+    /// Requests written together per connection.
+    pub pipeline: u32,
 }
 
 /// A load thread is this busy or more: it, not the server, set the pace.
 pub const CLIENT_BOUND_BUSY: f64 = 0.9;
+/// Closed loop: connections spend this share of their time or more between an answer and
+/// their next request (Little's law): the client, not the server, set the pace.
+pub const CLIENT_BOUND_TURNAROUND: f64 = 0.2;
+/// Open loop: the 99th percentile of the send lag above this many µs makes a run
+/// client-lagged: its requests left late enough to distort what the server is seen to do.
+pub const CLIENT_LAG_BOUND_US: u64 = 50;
 
 impl LoadOutcome {
     /// Answers per second.
@@ -82,11 +98,37 @@ impl LoadOutcome {
         }
     }
 
-    /// Whether a load thread was saturated, so that the figures are a lower bound for the server.
+    /// Whether the client set the pace, so that the figures are a lower bound for the server.
+    ///
+    /// Only real work counts: in the closed loop a load thread that was busy
+    /// [`CLIENT_BOUND_BUSY`] of the time or more, or connections that spent
+    /// [`CLIENT_BOUND_TURNAROUND`] of their time in the client; in the open loop, where pacing
+    /// keeps the thread spinning, a send lag over its bound ([`Self::client_lagged`]).
     pub fn client_bound(&self) -> bool {
+        if self.open_loop {
+            return self.client_lagged();
+        }
         self.client_cpu
             .iter()
             .any(|&busy| busy >= CLIENT_BOUND_BUSY)
+            || self
+                .turnaround()
+                .is_some_and(|t| t >= CLIENT_BOUND_TURNAROUND)
+    }
+
+    /// Open loop: whether the send lag's 99th percentile exceeds [`CLIENT_LAG_BOUND_US`].
+    pub fn client_lagged(&self) -> bool {
+        !self.tally.send_lag.is_empty() && self.tally.send_lag.quantile(0.99) > CLIENT_LAG_BOUND_US
+    }
+
+    /// Closed loop, by Little's law: the share of each connection's time spent between an
+    /// answer and its next request, `1 - throughput × mean latency ÷ requests in flight`.
+    /// `None` in the open loop (connections wait for due times there) or without answers.
+    pub fn turnaround(&self) -> Option<f64> {
+        let in_flight = f64::from(self.connections) * f64::from(self.pipeline);
+        let latency_s = self.tally.latency.summary().mean / 1e6;
+        (!self.open_loop && !self.tally.latency.is_empty() && in_flight > 0.0)
+            .then(|| (1.0 - self.rps() * latency_s / in_flight).clamp(0.0, 1.0))
     }
 }
 
@@ -117,6 +159,9 @@ pub enum LoadError {
         /// Threads asked for.
         threads: u32,
     },
+    /// Pipelining needs an engine that can.
+    #[error("--pipeline {0} needs the h1 engine (--engine h1): {1} sends one request at a time")]
+    Pipeline(u32, &'static str),
     /// The open loop counts time, not requests.
     #[error("an open-loop run (--rate) lasts a duration (-d), not a number of requests (-n)")]
     RateWithRequestCount,
@@ -215,6 +260,9 @@ pub fn run(
         duration: last.saturating_duration_since(clock.measure_start),
         client_cpu: results.iter().map(|r| r.busy).collect(),
         partial: stop.load(Ordering::Relaxed),
+        open_loop: spec.rate.is_some(),
+        connections: spec.connections,
+        pipeline: spec.pipeline,
     })
 }
 
@@ -229,6 +277,9 @@ fn check(spec: &LoadSpec) -> Result<(), LoadError> {
             return Err(LoadError::RateWithRequestCount);
         }
     }
+    if spec.pipeline == 0 || (spec.pipeline > 1 && !spec.engine.pipelines()) {
+        return Err(LoadError::Pipeline(spec.pipeline, spec.engine.name()));
+    }
     if spec.connections < spec.threads {
         return Err(LoadError::TooFewConnections {
             connections: spec.connections,
@@ -241,6 +292,7 @@ fn check(spec: &LoadSpec) -> Result<(), LoadError> {
         reason,
     };
     match spec.engine {
+        EngineKind::H1 => H1Connector::new(&spec.target, &options).map(drop)?,
         EngineKind::Hyper => HyperConnector::new(&spec.target, &options).map(drop)?,
         EngineKind::Reqwest => ReqwestConnector::new(&spec.target, &options)
             .map(drop)
@@ -261,6 +313,7 @@ fn check(spec: &LoadSpec) -> Result<(), LoadError> {
 fn engine_options(spec: &LoadSpec, connections: usize) -> EngineOptions {
     EngineOptions {
         connections,
+        pipeline: spec.pipeline as usize,
         timeout: spec.timeout,
         http2: spec.http2,
         use_proxy: spec.use_proxy,
@@ -367,6 +420,10 @@ fn load_thread(
         tickets: plan.requests.map(AtomicU64::new),
     });
     let busy = match engine {
+        EngineKind::H1 => {
+            let connector = H1Connector::new(&spec.target, &options)?;
+            drive(&runtime, Arc::new(connector), &context, plan)
+        }
         EngineKind::Hyper => {
             let connector = HyperConnector::new(&spec.target, &options)?;
             drive(&runtime, Arc::new(connector), &context, plan)
@@ -433,95 +490,202 @@ fn drive<C: Connector>(
     })
 }
 
-/// One connection's loop: decide whether the next request is still part of the run, wait for
-/// its due time (open loop), send it, record the answer or the failure.
+/// One request of a batch.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    variant: usize,
+    /// When it was due: its place in the open loop's schedule, or when the closed loop took it.
+    due: Instant,
+    /// Part of the measurement (not the warmup).
+    measuring: bool,
+}
+
+/// One connection's loop: gather the next batch (up to `--pipeline` requests: in the open
+/// loop, the next one at its due time and any others already due), send it, record each answer
+/// or the failure.
 async fn worker<C: Connector>(connector: Arc<C>, context: Arc<ThreadContext>, connection: u64) {
     let spec = &*context.spec;
     let clock = context.clock;
+    let depth = spec.pipeline.max(1) as usize;
     let schedule = spec
         .rate
         .map(|rate| Schedule::new(rate, connection, u64::from(spec.connections)));
     let variants = spec.target.urls.len();
     let mut variant = connection as usize % variants;
     let mut conn: Option<C::Conn> = None;
+    let mut opened = false;
     let mut k = 0;
+    let mut batch: Vec<Request> = Vec::with_capacity(depth);
+    let mut indexes: Vec<usize> = Vec::with_capacity(depth);
+    let mut answers: Vec<Answer> = Vec::with_capacity(depth);
+    // When the connection last became free to send: a request is ready from then or from its
+    // due time, whichever is later, and the send lag counts from there.
+    let mut free_since = clock.start;
+    // Adds the next request to the batch, unless `-n` has run out.
+    let take = |batch: &mut Vec<Request>, variant: &mut usize, due: Instant| {
+        let measuring = due >= clock.measure_start;
+        if measuring && !take_ticket(&context.tickets) {
+            return false;
+        }
+        batch.push(Request {
+            variant: *variant,
+            due,
+            measuring,
+        });
+        *variant = (*variant + 1) % variants;
+        true
+    };
     while !context.stop.load(Ordering::Relaxed) {
-        // Open loop: the request is due at a fixed time; closed loop: now.
-        let due = match schedule {
+        match schedule {
             Some(schedule) => {
-                let due = clock.start + schedule.due(k);
-                k += 1;
-                if clock.end.is_some_and(|end| due >= end) {
-                    break;
+                let due_of = |k: u64| clock.start + schedule.due(k);
+                let past_end = |due: Instant| clock.end.is_some_and(|end| due >= end);
+                if batch.is_empty() {
+                    let due = due_of(k);
+                    if past_end(due) {
+                        break;
+                    }
+                    pace_until(due).await;
+                    if !take(&mut batch, &mut variant, due) {
+                        break;
+                    }
+                    k += 1;
                 }
-                tokio::time::sleep_until(due.into()).await;
-                due
+                let now = Instant::now();
+                while batch.len() < depth {
+                    let due = due_of(k);
+                    if due > now || past_end(due) || !take(&mut batch, &mut variant, due) {
+                        break;
+                    }
+                    k += 1;
+                }
             }
             None => {
                 let now = Instant::now();
                 if clock.end.is_some_and(|end| now >= end) {
                     break;
                 }
-                now
+                while batch.len() < depth && take(&mut batch, &mut variant, now) {}
+                if batch.is_empty() {
+                    break;
+                }
             }
-        };
-        let measuring = due >= clock.measure_start;
-        if measuring && !take_ticket(&context.tickets) {
-            break;
         }
+
+        indexes.clear();
+        indexes.extend(batch.iter().map(|r| r.variant));
         let sent = Instant::now();
         let result = match conn.as_mut() {
-            Some(open) => send(open, variant, spec.timeout).await,
+            Some(open) => send(open, &indexes, &mut answers, spec.timeout).await,
             None => match connector.connect().await {
-                Ok(open) => send(conn.insert(open), variant, spec.timeout).await,
-                Err(kind) => Err(kind),
+                Ok(open) => {
+                    if opened {
+                        lock(&context.records).tally.reconnects += 1;
+                    }
+                    opened = true;
+                    send(conn.insert(open), &indexes, &mut answers, spec.timeout).await
+                }
+                Err(kind) => {
+                    answers.clear();
+                    Err(kind)
+                }
             },
         };
-        let done = Instant::now();
-        variant = (variant + 1) % variants;
+        let recorded = record(&context, &batch, &answers, &result, sent, free_since);
         match result {
-            Ok(exchange) if measuring => {
-                let mut records = lock(&context.records);
-                records
-                    .tally
-                    .record_status(exchange.status, exchange.body_bytes);
-                records.tally.latency.record(micros(done - due));
-                if schedule.is_some() {
-                    records
-                        .tally
-                        .latency_uncorrected
-                        .record(micros(done - sent));
-                }
-                records.last_done = Some(done);
-                drop(records);
-                context.live[context.thread]
-                    .0
-                    .fetch_add(1, Ordering::Relaxed);
+            Ok(After::Open) => batch.clear(),
+            // The server said it closes: what it did not answer goes again on a new
+            // connection, at the front of the next batch.
+            Ok(After::Closed) => {
+                conn = None;
+                batch.drain(..answers.len());
             }
-            Ok(_) => {}
             Err(kind) => {
                 // A failed connection is never reused: the next request opens a new one.
                 conn = None;
-                if measuring {
-                    let mut records = lock(&context.records);
-                    records.tally.record_error(kind);
-                    records.last_done = Some(done);
-                }
+                batch.clear();
                 // A refusing target answers at once; pause so the loop does not spin.
                 if kind == ErrorKind::Refused {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }
         }
+        free_since = Instant::now();
+        if recorded > 0 {
+            context.live[context.thread]
+                .0
+                .fetch_add(recorded, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Records a batch sent at `sent`: each answer, and each request left unanswered by an error;
+/// returns how many answers were recorded.
+fn record(
+    context: &ThreadContext,
+    batch: &[Request],
+    answers: &[Answer],
+    result: &Result<After, ErrorKind>,
+    sent: Instant,
+    free_since: Instant,
+) -> u64 {
+    let open_loop = context.spec.rate.is_some();
+    let mut records = lock(&context.records);
+    let mut recorded = 0;
+    for (request, answer) in batch.iter().zip(answers).filter(|(r, _)| r.measuring) {
+        records.last_done = Some(answer.done);
+        let tally = &mut records.tally;
+        tally.record_status(answer.exchange.status, answer.exchange.body_bytes);
+        tally.latency.record(micros(answer.done - request.due));
+        if open_loop {
+            tally.latency_uncorrected.record(micros(answer.done - sent));
+            let ready = request.due.max(free_since);
+            tally
+                .send_lag
+                .record(micros(sent.saturating_duration_since(ready)));
+        }
+        recorded += 1;
+    }
+    if let Err(kind) = result {
+        let failed = batch[answers.len()..]
+            .iter()
+            .filter(|r| r.measuring)
+            .count();
+        for _ in 0..failed {
+            records.tally.record_error(*kind);
+        }
+        if failed > 0 {
+            records.last_done = Some(Instant::now());
+        }
+    }
+    recorded
+}
+
+/// How long before its due time a request stops waiting on tokio's timer and starts yielding
+/// to the runtime until the instant comes. tokio's timer wakes on millisecond ticks and can be
+/// up to a tick late, so the margin is two ticks.
+const SPIN_MARGIN: Duration = Duration::from_millis(2);
+
+/// Waits until `due`, to the microsecond: on tokio's timer until shortly before, then by
+/// yielding, so that the runtime keeps reading answers and sending others' requests meanwhile.
+async fn pace_until(due: Instant) {
+    if let Some(early) = due.checked_sub(SPIN_MARGIN)
+        && Instant::now() < early
+    {
+        tokio::time::sleep_until(early.into()).await;
+    }
+    while Instant::now() < due {
+        tokio::task::yield_now().await;
     }
 }
 
 async fn send<T: Connection>(
     conn: &mut T,
-    variant: usize,
+    batch: &[usize],
+    answers: &mut Vec<Answer>,
     timeout: Duration,
-) -> Result<crate::engine::Exchange, ErrorKind> {
-    tokio::time::timeout(timeout, conn.send(variant))
+) -> Result<After, ErrorKind> {
+    tokio::time::timeout(timeout, conn.send(batch, answers))
         .await
         .unwrap_or(Err(ErrorKind::Timeout))
 }
@@ -571,6 +735,7 @@ mod tests {
             threads,
             stop,
             rate: None,
+            pipeline: 1,
             warmup: Duration::ZERO,
             timeout: Duration::from_secs(1),
             http2: false,

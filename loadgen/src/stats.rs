@@ -197,6 +197,12 @@ pub struct Tally {
     pub latency: LatencyHistogram,
     /// Open loop only: latency from when each request was actually sent.
     pub latency_uncorrected: LatencyHistogram,
+    /// Open loop only: how late each request went out, counted from when it was both due and
+    /// its connection was free to send it: the client's own lateness, not the server's.
+    pub send_lag: LatencyHistogram,
+    /// Connections opened again after the server closed one (announced or not) or after an
+    /// error.
+    pub reconnects: u64,
     /// Answers per status code.
     pub status: BTreeMap<u16, u64>,
     /// Failures per kind.
@@ -231,6 +237,8 @@ impl Tally {
     pub fn merge(&mut self, other: &Self) {
         self.latency.merge(&other.latency);
         self.latency_uncorrected.merge(&other.latency_uncorrected);
+        self.send_lag.merge(&other.send_lag);
+        self.reconnects += other.reconnects;
         for (code, count) in &other.status {
             *self.status.entry(*code).or_default() += count;
         }

@@ -7,9 +7,11 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::cli::EngineKind;
+use crate::engine::EngineKind;
 use crate::format::{group, group_f};
-use crate::load::{CLIENT_BOUND_BUSY, LoadOutcome, LoadSpec, Stop};
+use crate::load::{
+    CLIENT_BOUND_BUSY, CLIENT_BOUND_TURNAROUND, CLIENT_LAG_BOUND_US, LoadOutcome, LoadSpec, Stop,
+};
 use crate::stats::{ErrorKind, HistogramError, LatencyHistogram, LatencySummary};
 
 /// Version of the JSON layout of [`RunReport`].
@@ -36,6 +38,9 @@ pub struct RunSettings {
     pub requests: Option<u64>,
     /// Open-loop target rate, requests per second.
     pub rate: Option<f64>,
+    /// Requests written together per connection (1: no pipelining).
+    #[serde(default = "one")]
+    pub pipeline: u32,
     /// Warmup, seconds.
     pub warmup_s: f64,
     /// Per-request timeout, seconds.
@@ -62,6 +67,7 @@ impl RunSettings {
                 Stop::After(_) => None,
             },
             rate: spec.rate,
+            pipeline: spec.pipeline,
             warmup_s: spec.warmup.as_secs_f64(),
             timeout_s: spec.timeout.as_secs_f64(),
             http2: spec.http2,
@@ -102,8 +108,25 @@ pub struct RunReport {
     pub body_bytes: u64,
     /// How busy each load thread was (CPU time / wall time).
     pub client_cpu: Vec<f64>,
-    /// A load thread was saturated: the figures are a lower bound for the server.
+    /// The client set the pace (a busy load thread or, by Little's law, connections waiting in
+    /// the client in the closed loop; a send lag over its bound in the open loop): the figures
+    /// are a lower bound for the server.
     pub client_bound: bool,
+    /// Closed loop: the share of each connection's time spent between an answer and its next
+    /// request, by Little's law (`1 - throughput × mean latency ÷ requests in flight`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_turnaround: Option<f64>,
+    /// Open loop only: how late requests left, in µs, counted from when each was both due and
+    /// free to go (its connection was not still waiting for an earlier answer).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub send_lag_us: Option<LatencySummary>,
+    /// Open loop only: the send lag's p99 is over the bound ([`CLIENT_LAG_BOUND_US`]), so the
+    /// client, not the server, made requests late.
+    #[serde(default)]
+    pub client_lagged: bool,
+    /// Connections opened again after a close or an error.
+    #[serde(default)]
+    pub reconnects: u64,
     /// Stopped early (Ctrl-C): what was measured so far.
     pub partial: bool,
     /// Open loop: requests sent per second, to set against the target rate.
@@ -114,6 +137,13 @@ pub struct RunReport {
     /// Open loop only: the uncorrected latency histogram (HdrHistogram V2, base64).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub histogram_uncorrected: Option<String>,
+    /// Open loop only: the send-lag histogram (HdrHistogram V2, base64).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub histogram_send_lag: Option<String>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Reports that cannot be merged.
@@ -175,6 +205,10 @@ impl RunReport {
             body_bytes: tally.body_bytes,
             client_cpu: outcome.client_cpu.clone(),
             client_bound: outcome.client_bound(),
+            client_turnaround: outcome.turnaround(),
+            send_lag_us: open_loop.then(|| tally.send_lag.summary()),
+            client_lagged: outcome.client_lagged(),
+            reconnects: tally.reconnects,
             partial: outcome.partial,
             achieved_rate: open_loop.then(|| {
                 if duration_s > 0.0 {
@@ -185,6 +219,7 @@ impl RunReport {
             }),
             histogram: tally.latency.to_base64(),
             histogram_uncorrected: open_loop.then(|| tally.latency_uncorrected.to_base64()),
+            histogram_send_lag: open_loop.then(|| tally.send_lag.to_base64()),
         }
     }
 
@@ -205,6 +240,7 @@ impl RunReport {
         };
         let mut latency = LatencyHistogram::default();
         let mut uncorrected: Option<LatencyHistogram> = None;
+        let mut send_lag: Option<LatencyHistogram> = None;
         let sum = |into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>| {
             for (key, n) in from {
                 *into.entry(key.clone()).or_default() += n;
@@ -214,6 +250,7 @@ impl RunReport {
         let (mut requests, mut responses, mut body_bytes, mut rps, mut duration_s) =
             (0, 0, 0, 0.0, 0.0_f64);
         let mut achieved: Option<f64> = None;
+        let mut reconnects = 0;
         merged.client_cpu.clear();
         for (file, report) in reports {
             if report.schema_version != RUN_SCHEMA_VERSION {
@@ -233,6 +270,12 @@ impl RunReport {
                     .get_or_insert_with(LatencyHistogram::default)
                     .merge(&h);
             }
+            if let Some(text) = &report.histogram_send_lag {
+                let h = LatencyHistogram::from_base64(text).map_err(histogram_error)?;
+                send_lag
+                    .get_or_insert_with(LatencyHistogram::default)
+                    .merge(&h);
+            }
             sum(&mut status, &report.status);
             sum(&mut errors, &report.errors);
             requests += report.requests;
@@ -245,6 +288,7 @@ impl RunReport {
             }
             merged.client_cpu.extend_from_slice(&report.client_cpu);
             merged.client_bound |= report.client_bound;
+            reconnects += report.reconnects;
             merged.partial |= report.partial;
             merged.merged_from.push(file.clone());
         }
@@ -261,6 +305,15 @@ impl RunReport {
             achieved_rate: achieved,
             histogram: latency.to_base64(),
             histogram_uncorrected: uncorrected.as_ref().map(LatencyHistogram::to_base64),
+            // Runs at the same time each put their own share of load in flight: Little's law
+            // does not add up across them, so no merged turnaround.
+            client_turnaround: None,
+            send_lag_us: send_lag.as_ref().map(LatencyHistogram::summary),
+            client_lagged: send_lag
+                .as_ref()
+                .is_some_and(|h| h.quantile(0.99) > CLIENT_LAG_BOUND_US),
+            histogram_send_lag: send_lag.as_ref().map(LatencyHistogram::to_base64),
+            reconnects,
             ..merged
         })
     }
@@ -271,19 +324,19 @@ impl RunReport {
         let w = &mut out;
         match &self.settings {
             Some(s) => {
-                let shape = match s.rate {
+                let mut shape = match s.rate {
                     Some(rate) => format!("open loop at {} req/s", group(rate.round() as u64)),
                     None => "closed loop".to_owned(),
                 };
+                if s.pipeline > 1 {
+                    let _ = write!(shape, ", pipelined {} deep", s.pipeline);
+                }
                 let _ = writeln!(
                     w,
                     "{} {} — {} engine, {} connections, {} thread{}, {shape}",
                     s.method,
                     s.url,
-                    match s.engine {
-                        EngineKind::Reqwest => "reqwest",
-                        EngineKind::Hyper => "hyper",
-                    },
+                    s.engine.name(),
                     s.connections,
                     s.threads,
                     if s.threads == 1 { "" } else { "s" },
@@ -345,15 +398,36 @@ impl RunReport {
                 errors.join(", ")
             }
         );
+        if let Some(lag) = &self.send_lag_us {
+            let _ = writeln!(
+                w,
+                "  send lag (µs) p50 {}  p99 {}  max {}",
+                group(lag.p50),
+                group(lag.p99),
+                group(lag.max)
+            );
+        }
         let _ = writeln!(w, "  body bytes    {}", group(self.body_bytes));
+        if self.reconnects > 0 {
+            let _ = writeln!(w, "  reconnects    {}", group(self.reconnects));
+        }
         let cpu: Vec<String> = self
             .client_cpu
             .iter()
             .map(|busy| format!("{:.0} %", busy * 100.0))
             .collect();
+        let turnaround = self
+            .client_turnaround
+            .map(|t| {
+                format!(
+                    "; connections waited in the client {:.0} % of the time",
+                    t * 100.0
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             w,
-            "  client CPU    {} busy (per load thread)",
+            "  client CPU    {} busy (per load thread){turnaround}",
             cpu.join(", ")
         );
         if let (Some(target), Some(achieved)) = (
@@ -368,11 +442,17 @@ impl RunReport {
                 group_f(target)
             );
         }
-        if self.client_bound {
+        if self.client_lagged {
             let _ = writeln!(
                 w,
-                "warning: client-bound: a load thread was busy {:.0} % of the time or more, so these figures are a lower bound for the server (add -t threads, use --engine hyper, or give the client more CPU)",
-                CLIENT_BOUND_BUSY * 100.0
+                "warning: client-lagged: the send lag's p99 is over {CLIENT_LAG_BOUND_US} µs, so the client, not the server, made requests late (add -t threads, use --engine h1, or give the client more CPU)"
+            );
+        } else if self.client_bound {
+            let _ = writeln!(
+                w,
+                "warning: client-bound: a load thread was busy {:.0} % of the time or more, or connections waited in the client {:.0} % of the time or more, so these figures are a lower bound for the server (add -t threads, use --engine h1, or give the client more CPU)",
+                CLIENT_BOUND_BUSY * 100.0,
+                CLIENT_BOUND_TURNAROUND * 100.0
             );
         }
         if self.partial {
@@ -410,14 +490,22 @@ mod tests {
         for &us in latencies {
             tally.latency.record(us);
             tally.latency_uncorrected.record(us / 2);
+            if rate.is_some() {
+                // Each request left later than the last: the slowest 1 % are over the bound.
+                tally.send_lag.record(us / 10);
+            }
             tally.record_status(status, 10);
         }
         tally.record_error(ErrorKind::Timeout);
+        tally.reconnects = 1;
         let outcome = LoadOutcome {
             tally,
             duration: Duration::from_secs(2),
             client_cpu: vec![0.95],
             partial: false,
+            open_loop: rate.is_some(),
+            connections: 4,
+            pipeline: 1,
         };
         let settings = RunSettings {
             url: "http://x/".into(),
@@ -428,6 +516,7 @@ mod tests {
             duration_s: Some(2.0),
             requests: None,
             rate,
+            pipeline: 1,
             warmup_s: 0.0,
             timeout_s: 1.0,
             http2: false,
@@ -461,6 +550,19 @@ mod tests {
         assert_eq!(json["errors"]["refused"], 0, "every kind is listed");
         assert_eq!(json["client_bound"], true);
         assert_eq!(json["rps"], 1.5);
+        assert_eq!(json["settings"]["pipeline"], 1);
+        assert_eq!(json["reconnects"], 1);
+        // 4 connections, 1.5 answers/s, 200 µs on average: nearly all the time in the client.
+        assert!(json["client_turnaround"].as_f64().unwrap() > 0.99);
+        assert!(
+            json.get("send_lag_us").is_none(),
+            "closed loop: no send lag"
+        );
+        let open = serde_json::to_value(report(&[100, 200, 3000], 200, Some(10.0))).unwrap();
+        assert_eq!(open["send_lag_us"]["p99"], 300);
+        assert_eq!(open["client_lagged"], true);
+        assert_eq!(open["client_bound"], true, "lagged, whatever the CPU");
+        assert!(open.get("client_turnaround").is_none());
     }
 
     #[test]
@@ -478,6 +580,9 @@ mod tests {
         assert!((merged.latency_us.p50 as f64 - 10_000.0).abs() < 10.0);
         assert_eq!(merged.rps, 5.0 + 15.0);
         assert!(merged.latency_uncorrected_us.is_some());
+        assert_eq!(merged.send_lag_us.unwrap().max, 1000);
+        assert!(merged.client_lagged);
+        assert_eq!(merged.reconnects, 2);
         assert_eq!(merged.merged_from, ["a.json", "b.json"]);
         let mut bad = a;
         bad.histogram = "%%%".into();
@@ -487,7 +592,10 @@ mod tests {
     #[test]
     fn the_text_warns_about_a_saturated_client_and_a_missed_rate() {
         let text = report(&[1_000; 4], 200, Some(1000.0)).to_text();
-        assert!(text.contains("client-bound"), "{text}");
+        assert!(text.contains("client-lagged"), "{text}");
+        assert!(text.contains("send lag (µs) p50 100"), "{text}");
+        let closed = report(&[1_000; 4], 200, None).to_text();
+        assert!(closed.contains("client-bound"), "{closed}");
         assert!(text.contains("short of the 1,000.0 req/s"), "{text}");
         assert!(text.contains("from due time"), "{text}");
     }

@@ -28,9 +28,9 @@ pub enum TargetError {
     /// Not http or https.
     #[error("{0:?}: only http:// and https:// URLs can be loaded")]
     Scheme(String),
-    /// The hyper engine speaks plain HTTP only.
-    #[error("the hyper engine speaks http:// only; use --engine reqwest for {0}")]
-    HyperNeedsHttp(String),
+    /// The hyper and h1 engines speak plain HTTP only.
+    #[error("the {0} engine speaks http:// only; use --engine reqwest for {1}")]
+    NeedsHttp(&'static str, String),
     /// Not a method token.
     #[error("{0:?} is not an HTTP method")]
     Method(String),
@@ -118,6 +118,23 @@ impl Target {
     /// Whether every URL is plain http.
     pub fn is_plain_http(&self) -> bool {
         self.urls.iter().all(|u| u.scheme() == "http")
+    }
+
+    /// The request target in origin form (`/path?query`), as HTTP/1.1 sends it to a server.
+    pub fn origin_form(url: &Url) -> String {
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// The `Host` header of `url`: the host, and the port when the URL names one.
+    pub fn host_header(url: &Url) -> String {
+        let host = url.host_str().unwrap_or_default();
+        match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
     }
 
     /// The socket address of the first URL's host, resolved.

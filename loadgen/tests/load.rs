@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{Faults, TestServer};
-use loadgen::cli::EngineKind;
+use loadgen::engine::EngineKind;
 use loadgen::load::{self, LoadOutcome, LoadSpec, Stop};
 use loadgen::stats::ErrorKind;
 use loadgen::target::Target;
@@ -22,6 +22,7 @@ fn spec(url: &str, engine: EngineKind, connections: u32, threads: u32, stop: Sto
         threads,
         stop,
         rate: None,
+        pipeline: 1,
         warmup: Duration::ZERO,
         timeout: Duration::from_secs(5),
         http2: false,
@@ -33,14 +34,18 @@ fn run(spec: &LoadSpec) -> LoadOutcome {
     load::run(spec, &Arc::new(AtomicBool::new(false)), &mut |_| {}).expect("the load runs")
 }
 
-const ENGINES: [EngineKind; 2] = [EngineKind::Hyper, EngineKind::Reqwest];
+const ENGINES: [EngineKind; 3] = [EngineKind::H1, EngineKind::Hyper, EngineKind::Reqwest];
 
 #[test]
 fn n_mode_sends_exactly_n_requests() {
     let server = TestServer::start(Faults::default());
     for engine in ENGINES {
         let before = server.answered.load(std::sync::atomic::Ordering::SeqCst);
-        let outcome = run(&spec(&server.url("/"), engine, 7, 2, Stop::Requests(1001)));
+        let mut exact = spec(&server.url("/"), engine, 7, 2, Stop::Requests(1001));
+        if engine.pipelines() {
+            exact.pipeline = 16;
+        }
+        let outcome = run(&exact);
         assert_eq!(
             outcome.tally.responses() + outcome.tally.failures(),
             1001,
@@ -157,27 +162,42 @@ fn a_stop_signal_ends_the_run_early_and_marks_it_partial() {
 /// out, it stays small, which is exactly the lie coordinated omission tells.
 #[test]
 fn open_loop_latency_is_corrected_for_coordinated_omission() {
-    let server = TestServer::start(Faults {
-        stall_after: Some(Duration::from_millis(400)),
-        stall_for: Duration::from_secs(1),
-        ..Faults::default()
-    });
-    let mut open = spec(
-        &server.url("/"),
-        EngineKind::Hyper,
-        10,
-        1,
-        Stop::After(Duration::from_millis(2500)),
-    );
-    open.rate = Some(1000.0);
-    let outcome = run(&open);
-    let corrected = outcome.tally.latency.quantile(0.99);
-    let uncorrected = outcome.tally.latency_uncorrected.quantile(0.99);
-    assert!(corrected >= 300_000, "corrected p99 {corrected} µs");
-    assert!(uncorrected < 100_000, "uncorrected p99 {uncorrected} µs");
-    // The schedule holds: about 2,500 requests were due and sent.
-    let sent = outcome.tally.responses() + outcome.tally.failures();
-    assert!((2300..=2510).contains(&sent), "{sent} requests");
+    for engine in [EngineKind::H1, EngineKind::Hyper] {
+        let server = TestServer::start(Faults {
+            stall_after: Some(Duration::from_millis(400)),
+            stall_for: Duration::from_secs(1),
+            ..Faults::default()
+        });
+        let mut open = spec(
+            &server.url("/"),
+            engine,
+            10,
+            1,
+            Stop::After(Duration::from_millis(2500)),
+        );
+        open.rate = Some(1000.0);
+        let outcome = run(&open);
+        let corrected = outcome.tally.latency.quantile(0.99);
+        let uncorrected = outcome.tally.latency_uncorrected.quantile(0.99);
+        assert!(
+            corrected >= 300_000,
+            "{engine:?}: corrected p99 {corrected} µs"
+        );
+        assert!(
+            uncorrected < 100_000,
+            "{engine:?}: uncorrected p99 {uncorrected} µs"
+        );
+        // The schedule holds: about 2,500 requests were due and sent.
+        let sent = outcome.tally.responses() + outcome.tally.failures();
+        assert!((2300..=2510).contains(&sent), "{engine:?}: {sent} requests");
+        // The stall is the server's: the requests it held up waited for their connection,
+        // which the send lag does not count against the client.
+        assert!(
+            outcome.tally.send_lag.quantile(0.5) < 1000,
+            "{engine:?}: send-lag p50 {} µs",
+            outcome.tally.send_lag.quantile(0.5)
+        );
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ use conformance::ServerProcess;
 
 use super::plan::Plan;
 use super::scenario::Scenario;
-use crate::cli::EngineKind;
+use crate::engine::EngineKind;
 use crate::load::{self, LoadOutcome, LoadSpec, Stop};
 use crate::machine::{MachineTimes, sample_process};
 use crate::results::{RateMeasure, RoundResult, ScenarioSweep};
@@ -334,11 +334,12 @@ fn measure(
 ) -> Result<LoadOutcome> {
     let spec = LoadSpec {
         target: scenario.target(base)?,
-        engine: EngineKind::Hyper,
+        engine: EngineKind::H1,
         connections: plan.settings.connections,
         threads: plan.settings.client_threads,
         stop: Stop::After(duration),
         rate,
+        pipeline: scenario.pipeline,
         warmup: Duration::ZERO,
         timeout: plan.timeout,
         http2: false,
@@ -392,7 +393,7 @@ fn rate_measure(label: &str, target: f64, outcome: &LoadOutcome) -> RateMeasure 
         achieved_rate: sent as f64 / outcome.duration.as_secs_f64().max(1e-9),
         latency: tally.latency.clone(),
         latency_uncorrected: tally.latency_uncorrected.clone(),
-        send_lag: crate::stats::LatencyHistogram::default(),
-        client_lagged: false,
+        send_lag: tally.send_lag.clone(),
+        client_lagged: outcome.client_lagged(),
     }
 }

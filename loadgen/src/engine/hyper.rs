@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -14,7 +14,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::{Connection, Connector, EngineOptions, Exchange};
+use super::{After, Answer, Connection, Connector, EngineOptions, Exchange};
 use crate::stats::ErrorKind;
 use crate::target::{Target, TargetError};
 
@@ -41,7 +41,7 @@ impl HyperConnector {
     /// Resolves the target and builds every request variant once.
     pub fn new(target: &Target, options: &EngineOptions) -> Result<Self, TargetError> {
         if !target.is_plain_http() {
-            return Err(TargetError::HyperNeedsHttp(target.urls[0].to_string()));
+            return Err(TargetError::NeedsHttp("hyper", target.urls[0].to_string()));
         }
         let addr = target.socket_addr()?;
         let templates = target
@@ -52,17 +52,10 @@ impl HyperConnector {
                     url: url.to_string(),
                     reason,
                 };
-                let origin = match url.query() {
-                    Some(query) => format!("{}?{query}", url.path()),
-                    None => url.path().to_owned(),
-                };
-                let uri: Uri = origin
+                let uri: Uri = Target::origin_form(url)
                     .parse()
                     .map_err(|e: http::uri::InvalidUri| bad(e.to_string()))?;
-                let host = match url.port() {
-                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-                    None => url.host_str().unwrap_or_default().to_owned(),
-                };
+                let host = Target::host_header(url);
                 let mut headers = target.headers.clone();
                 let host = HeaderValue::from_str(&host).map_err(|e| bad(e.to_string()))?;
                 headers.entry(header::HOST).or_insert(host);
@@ -115,7 +108,24 @@ pub struct HyperConnection {
 }
 
 impl Connection for HyperConnection {
-    async fn send(&mut self, variant: usize) -> Result<Exchange, ErrorKind> {
+    /// hyper's client sends one request at a time: a batch goes out one by one.
+    async fn send(
+        &mut self,
+        batch: &[usize],
+        answers: &mut Vec<Answer>,
+    ) -> Result<After, ErrorKind> {
+        answers.clear();
+        for &variant in batch {
+            let exchange = self.exchange(variant).await?;
+            let done = Instant::now();
+            answers.push(Answer { exchange, done });
+        }
+        Ok(After::Open)
+    }
+}
+
+impl HyperConnection {
+    async fn exchange(&mut self, variant: usize) -> Result<Exchange, ErrorKind> {
         let template = &self.templates[variant];
         let mut request = Request::new(Full::new(template.body.clone()));
         *request.method_mut() = template.method.clone();

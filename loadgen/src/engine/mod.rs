@@ -3,15 +3,52 @@
 //! An engine is made once per load thread ([`Connector`]) and opens connections for that
 //! thread's workers ([`Connection`]). Each runs on one thread's single-threaded runtime and is
 //! shared with no other thread; the `Send` bounds are what tokio's scheduler asks of tasks.
+//!
+//! A connection takes a *batch* of requests at a time: one request unless the run pipelines,
+//! then up to `--pipeline` requests written together, whose answers come back in order.
 
+mod h1;
 mod hyper;
 mod reqwest;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+pub use self::h1::H1Connector;
 pub use self::hyper::HyperConnector;
 pub use self::reqwest::ReqwestConnector;
 use crate::stats::ErrorKind;
+
+/// Which client does the requests.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// reqwest: any URL, https included; the general-purpose engine.
+    Reqwest,
+    /// hyper's `client::conn` HTTP/1.1, one connection per worker, the request built once:
+    /// http:// only.
+    Hyper,
+    /// Our own HTTP/1.1 client on raw sockets: every request serialized once, answers framed
+    /// with httparse, pipelining: http:// only, made to saturate local servers.
+    H1,
+}
+
+impl EngineKind {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reqwest => "reqwest",
+            Self::Hyper => "hyper",
+            Self::H1 => "h1",
+        }
+    }
+
+    /// Whether the engine can have more than one request in flight on a connection.
+    pub fn pipelines(self) -> bool {
+        matches!(self, Self::H1)
+    }
+}
 
 /// One answer, read to its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +59,32 @@ pub struct Exchange {
     pub body_bytes: u64,
 }
 
+/// One answer of a batch and when it was complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// What came back.
+    pub exchange: Exchange,
+    /// When its last byte was read.
+    pub done: Instant,
+}
+
+/// Whether a connection can take more requests after a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// It stays open.
+    Open,
+    /// The server announced a close (`Connection: close`): the requests of the batch that got
+    /// no answer were never handled and go again on a new connection.
+    Closed,
+}
+
 /// How an engine is set up, beyond the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineOptions {
     /// Connections this thread's workers hold.
     pub connections: usize,
+    /// Requests written together per connection (1: no pipelining).
+    pub pipeline: usize,
     /// Per-request timeout (applied by the measuring loop; engines use it for connecting).
     pub timeout: Duration,
     /// HTTP/2 (reqwest only).
@@ -37,16 +95,22 @@ pub struct EngineOptions {
 
 /// Opens connections for one load thread.
 pub trait Connector: Send + Sync + 'static {
-    /// A connection with at most one request in flight.
+    /// A connection.
     type Conn: Connection;
 
     /// Opens a connection.
     fn connect(&self) -> impl Future<Output = Result<Self::Conn, ErrorKind>> + Send;
 }
 
-/// A connection that sends one request at a time.
+/// A connection that sends batches of requests.
 pub trait Connection: Send + 'static {
-    /// Sends request variant `variant` (an index into the target's URLs) and reads the whole
-    /// answer. After an error the connection is dropped and a new one opened.
-    fn send(&mut self, variant: usize) -> impl Future<Output = Result<Exchange, ErrorKind>> + Send;
+    /// Sends the requests of `batch` (indexes into the target's URLs), written together, and
+    /// reads their answers in order into `answers` (cleared first). On an error, `answers`
+    /// holds those that came before it and the rest of the batch failed with it; the
+    /// connection is then dropped and a new one opened.
+    fn send(
+        &mut self,
+        batch: &[usize],
+        answers: &mut Vec<Answer>,
+    ) -> impl Future<Output = Result<After, ErrorKind>> + Send;
 }

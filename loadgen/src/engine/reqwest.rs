@@ -3,8 +3,9 @@
 //! redirects, no proxy unless asked, HTTP/1.1 unless asked for HTTP/2.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use super::{Connection, Connector, EngineOptions, Exchange};
+use super::{After, Answer, Connection, Connector, EngineOptions, Exchange};
 use crate::stats::ErrorKind;
 use crate::target::Target;
 
@@ -68,7 +69,24 @@ pub struct ReqwestConnection {
 }
 
 impl Connection for ReqwestConnection {
-    async fn send(&mut self, variant: usize) -> Result<Exchange, ErrorKind> {
+    /// reqwest sends one request at a time: a batch goes out one by one.
+    async fn send(
+        &mut self,
+        batch: &[usize],
+        answers: &mut Vec<Answer>,
+    ) -> Result<After, ErrorKind> {
+        answers.clear();
+        for &variant in batch {
+            let exchange = self.exchange(variant).await?;
+            let done = Instant::now();
+            answers.push(Answer { exchange, done });
+        }
+        Ok(After::Open)
+    }
+}
+
+impl ReqwestConnection {
+    async fn exchange(&mut self, variant: usize) -> Result<Exchange, ErrorKind> {
         // Bodies are `Bytes`, so cloning a prebuilt request never fails; be safe anyway.
         let request = self.requests[variant].try_clone().ok_or(ErrorKind::Other)?;
         let mut response = self.client.execute(request).await.map_err(classify)?;
