@@ -7,9 +7,12 @@
 //! - the interval of a median is made of order statistics (the sign test's interval), with
 //!   Hettmansperger and Sheather's interpolation so that it is 95 % and not the 99 % the next
 //!   order statistic would give;
-//! - two servers differ when the Mann–Whitney U test says so (exact, two-sided, p < 0.05) and
-//!   their medians are at least [`NOISE_THRESHOLD`] apart, criterion's "change within noise
-//!   threshold".
+//! - two servers differ when a rank test says so (exact, two-sided, p < 0.05) and their medians
+//!   are at least [`NOISE_THRESHOLD`] apart, criterion's "change within noise threshold". The
+//!   rounds are interleaved (every server once per round, a few seconds apart), and a shared
+//!   machine drifts from one minute to the next, so rounds are compared in pairs: the Wilcoxon
+//!   signed-rank test on each round's log ratio takes out what the round did to both servers.
+//!   Without four rounds in common the unpaired Mann–Whitney U test is used.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +23,10 @@ pub const ALPHA: f64 = 0.05;
 /// Medians closer than this (relative) are a tie whatever the p-value, as criterion's default
 /// noise threshold: a 0.5 % gap is not worth a ranking.
 pub const NOISE_THRESHOLD: f64 = 0.01;
-/// Past this many values per side, the U test uses its normal approximation.
+/// Past this many values per side, the rank tests use their normal approximation.
 const EXACT_LIMIT: usize = 40;
+/// Fewer rounds in common than this, and the comparison is not paired.
+const MIN_PAIRS: usize = 4;
 
 /// A median with its confidence interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -112,23 +117,97 @@ impl Estimate {
 pub struct Difference {
     /// The first median over the second.
     pub ratio: f64,
-    /// Two-sided p-value of the Mann–Whitney U test.
+    /// Two-sided p-value of the rank test.
     pub p_value: f64,
+    /// Whether the rounds were compared in pairs (Wilcoxon signed-rank) rather than as two
+    /// groups (Mann–Whitney U).
+    #[serde(default)]
+    pub paired: bool,
     /// Whether the difference is real: `p_value` < [`ALPHA`] and the medians at least
     /// [`NOISE_THRESHOLD`] apart.
     pub significant: bool,
 }
 
-/// Compares the rounds of `a` with those of `b`.
+/// Compares the rounds of `a` with those of `b`, as two groups.
 pub fn compare(a: &[f64], b: &[f64]) -> Difference {
+    difference(a, b, mann_whitney_p(a, b), false)
+}
+
+/// Compares rounds `(round, value)` of `a` with those of `b`: in pairs, round by round, when
+/// they have at least four rounds in common, else as two groups.
+pub fn compare_rounds(a: &[(u32, f64)], b: &[(u32, f64)]) -> Difference {
+    let values = |x: &[(u32, f64)]| x.iter().map(|(_, v)| *v).collect::<Vec<_>>();
+    let (va, vb) = (values(a), values(b));
+    let log_ratios: Vec<f64> = a
+        .iter()
+        .filter_map(|(round, x)| {
+            let (_, y) = b.iter().find(|(r, _)| r == round)?;
+            (*x > 0.0 && *y > 0.0).then(|| (x / y).ln())
+        })
+        .collect();
+    if log_ratios.len() >= MIN_PAIRS {
+        difference(&va, &vb, signed_rank_p(&log_ratios), true)
+    } else {
+        difference(&va, &vb, mann_whitney_p(&va, &vb), false)
+    }
+}
+
+fn difference(a: &[f64], b: &[f64], p_value: f64, paired: bool) -> Difference {
     let (ma, mb) = (median(a), median(b));
     let ratio = if mb != 0.0 { ma / mb } else { 1.0 };
-    let p_value = mann_whitney_p(a, b);
     Difference {
         ratio,
         p_value,
+        paired,
         significant: p_value < ALPHA && (ratio - 1.0).abs() >= NOISE_THRESHOLD,
     }
+}
+
+/// Two-sided p-value of the Wilcoxon signed-rank test that `differences` centre on zero: exact
+/// for small samples, the normal approximation for large ones. Zeros are dropped; tied
+/// magnitudes share their mean rank.
+fn signed_rank_p(differences: &[f64]) -> f64 {
+    let mut nonzero: Vec<f64> = differences
+        .iter()
+        .copied()
+        .filter(|d| *d != 0.0 && d.is_finite())
+        .collect();
+    let n = nonzero.len();
+    if n == 0 {
+        return 1.0;
+    }
+    nonzero.sort_by(|x, y| x.abs().total_cmp(&y.abs()));
+    let mut positive = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && nonzero[j + 1].abs() == nonzero[i].abs() {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        positive += rank * nonzero[i..=j].iter().filter(|d| **d > 0.0).count() as f64;
+        i = j + 1;
+    }
+    let total = (n * (n + 1)) as f64 / 2.0;
+    let smaller = positive.min(total - positive);
+    let p = if n <= EXACT_LIMIT {
+        // counts[w]: subsets of the ranks 1..=n that sum to w.
+        let mut counts = vec![0.0_f64; n * (n + 1) / 2 + 1];
+        counts[0] = 1.0;
+        for rank in 1..=n {
+            for w in (rank..counts.len()).rev() {
+                counts[w] += counts[w - rank];
+            }
+        }
+        let all: f64 = counts.iter().sum();
+        let at_most: f64 = counts.iter().take(smaller.floor() as usize + 1).sum();
+        2.0 * at_most / all
+    } else {
+        let mean = total / 2.0;
+        let sd = (n as f64 * (n + 1) as f64 * (2 * n + 1) as f64 / 24.0).sqrt();
+        2.0 * standard_normal_cdf((smaller - mean + 0.5) / sd)
+    };
+    p.min(1.0)
 }
 
 /// The median of `values` (0 for none).
@@ -327,6 +406,50 @@ mod tests {
             false_alarms as f64 / trials as f64 <= ALPHA,
             "{false_alarms} of {trials} ties were called significant"
         );
+    }
+
+    #[test]
+    fn pairing_rounds_takes_out_a_drifting_machine() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let trials = 300;
+        let (mut paired_found, mut unpaired_found, mut false_alarms) = (0, 0, 0);
+        for _ in 0..trials {
+            // Each round the whole machine is up to 30 % slower; b is 4 % slower than a.
+            let drift: Vec<f64> = (0..8).map(|_| 1.0 - 0.3 * rng.f64()).collect();
+            let a: Vec<(u32, f64)> = (0..8)
+                .map(|r| (r as u32 + 1, 100.0 * drift[r] * normal(&mut rng, 1.0, 0.01)))
+                .collect();
+            let b: Vec<(u32, f64)> = (0..8)
+                .map(|r| (r as u32 + 1, 96.0 * drift[r] * normal(&mut rng, 1.0, 0.01)))
+                .collect();
+            let c: Vec<(u32, f64)> = (0..8)
+                .map(|r| (r as u32 + 1, 100.0 * drift[r] * normal(&mut rng, 1.0, 0.01)))
+                .collect();
+            let d = compare_rounds(&a, &b);
+            assert!(d.paired);
+            paired_found += usize::from(d.significant && d.ratio > 1.0);
+            let values = |x: &[(u32, f64)]| x.iter().map(|(_, v)| *v).collect::<Vec<_>>();
+            unpaired_found += usize::from(compare(&values(&a), &values(&b)).significant);
+            false_alarms += usize::from(compare_rounds(&a, &c).significant);
+        }
+        assert!(
+            paired_found as f64 >= 0.9 * trials as f64,
+            "paired: {paired_found} of {trials}"
+        );
+        assert!(
+            unpaired_found < paired_found / 2,
+            "the drift hides the gap from the unpaired test: {unpaired_found}"
+        );
+        assert!(
+            false_alarms as f64 <= ALPHA * trials as f64,
+            "{false_alarms} of {trials} ties were called significant"
+        );
+        // Too few rounds in common: as two groups.
+        let few = compare_rounds(&[(1, 10.0), (2, 11.0)], &[(1, 5.0), (3, 6.0)]);
+        assert!(!few.paired && !few.significant);
+        // All eight rounds the same way round: 2 / 2^8.
+        let sure = signed_rank_p(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
+        assert!((sure - 2.0 / 256.0).abs() < 1e-12, "{sure}");
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub struct CompareArgs {
     /// Connections of each load.
     #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
-    /// Measured time of each closed-loop load [default: 750ms; with --quick: 400ms].
+    /// Measured time of each closed-loop load [default: 600ms; with --quick: 400ms].
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Load on each freshly started server before its first scenario [default: 300ms; --quick:
@@ -163,7 +163,7 @@ pub struct CompareArgs {
     /// Rounds of the sweep [default: 2; --quick: 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub sweep_rounds: Option<u32>,
-    /// Measured time of each open-loop load [default: 1s; --quick: 400ms].
+    /// Measured time of each open-loop load [default: 750ms; --quick: 400ms].
     #[arg(long, value_parser = parse_duration)]
     pub sweep_duration: Option<Duration>,
     /// No open-loop sweep: throughput and CPU only.

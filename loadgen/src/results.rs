@@ -107,12 +107,16 @@ impl ComparisonRun {
         self.rankings.clear();
         for (i, scenario) in self.settings.scenarios.iter().enumerate() {
             for metric in [Metric::Throughput, Metric::ServerCpu] {
-                let samples: Vec<(String, Vec<f64>)> = self
+                let samples: Vec<(String, Vec<(u32, f64)>)> = self
                     .servers
                     .iter()
                     .filter_map(|server| {
                         let cell = server.scenarios.get(i)?;
-                        let values: Vec<f64> = cell.rounds.iter().map(|r| metric.of(r)).collect();
+                        let values: Vec<(u32, f64)> = cell
+                            .rounds
+                            .iter()
+                            .map(|r| (r.round, metric.of(r)))
+                            .collect();
                         (!values.is_empty()).then(|| (server.name.clone(), values))
                     })
                     .collect();
@@ -477,11 +481,14 @@ pub struct PairVerdict {
 }
 
 impl Ranking {
-    /// Ranks `samples` (server, per-round values) of `scenario` by `metric`.
-    pub fn of(scenario: &str, metric: Metric, samples: &[(String, Vec<f64>)]) -> Self {
-        let mut sorted: Vec<&(String, Vec<f64>)> = samples.iter().collect();
+    /// Ranks `samples` (server, `(round, value)` per round) of `scenario` by `metric`.
+    pub fn of(scenario: &str, metric: Metric, samples: &[(String, Vec<(u32, f64)>)]) -> Self {
+        let median = |values: &[(u32, f64)]| {
+            analysis::median(&values.iter().map(|(_, v)| *v).collect::<Vec<_>>())
+        };
+        let mut sorted: Vec<&(String, Vec<(u32, f64)>)> = samples.iter().collect();
         sorted.sort_by(|a, b| {
-            let order = analysis::median(&a.1).total_cmp(&analysis::median(&b.1));
+            let order = median(&a.1).total_cmp(&median(&b.1));
             if metric.higher_is_better() {
                 order.reverse()
             } else {
@@ -494,7 +501,7 @@ impl Ranking {
                 pairs.push(PairVerdict {
                     better: better.clone(),
                     worse: worse.clone(),
-                    difference: analysis::compare(a, b),
+                    difference: analysis::compare_rounds(a, b),
                 });
             }
         }
@@ -712,7 +719,9 @@ mod tests {
 
     #[test]
     fn rankings_order_servers_and_call_ties() {
-        let rounds = |base: f64| -> Vec<f64> { (0..8).map(|i| base + f64::from(i)).collect() };
+        let rounds = |base: f64| -> Vec<(u32, f64)> {
+            (0..8u32).map(|i| (i + 1, base + f64::from(i))).collect()
+        };
         let samples = vec![
             ("std".to_owned(), rounds(100.0)),
             ("hyper".to_owned(), rounds(200.0)),

@@ -291,7 +291,7 @@ fn rankings_section(run: &ComparisonRun) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Best first. `>`: the two neighbours differ (Mann–Whitney U test on the rounds, p < {ALPHA}, and medians at least {:.0} % apart); `≈`: a tie, the gap is within the noise. \
+        "Best first. `>`: the two neighbours differ (Wilcoxon signed-rank test on the rounds paired by round, which takes out what a round did to every server; p < {ALPHA}, and medians at least {:.0} % apart); `≈`: a tie, the gap is within the noise. \
          With {} round{} per server{}.\n",
         NOISE_THRESHOLD * 100.0,
         run.settings.rounds,

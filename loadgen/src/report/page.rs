@@ -149,7 +149,7 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
         CLIENT_BOUND_BUSY * 100.0,
         NOISY_HALF_WIDTH * 100.0
     );
-    page.push_str("<h3>Which differences are real</h3><p>Best first. <b>&gt;</b>: the neighbours differ (Mann–Whitney U test on the rounds, p &lt; 0.05, medians at least 1 % apart); <b>≈</b>: a tie within the noise.</p><table><thead><tr><th>scenario</th><th>throughput</th><th>server CPU per answer</th></tr></thead><tbody>\n");
+    page.push_str("<h3>Which differences are real</h3><p>Best first. <b>&gt;</b>: the neighbours differ (Wilcoxon signed-rank test on the rounds paired by round, p &lt; 0.05, medians at least 1 % apart); <b>≈</b>: a tie within the noise.</p><table><thead><tr><th>scenario</th><th>throughput</th><th>server CPU per answer</th></tr></thead><tbody>\n");
     for scenario in scenarios {
         let line = |metric| {
             run.ranking(scenario, metric)
