@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
@@ -243,6 +243,37 @@ fn clock_ticks_per_second() -> u64 {
         .max(1) as u64
 }
 
+/// Steps of [`speed_probe`]: about 2 ms on a current CPU.
+const PROBE_STEPS: u32 = 2_000_000;
+
+/// A fixed piece of integer work, timed: how fast this CPU runs right now. A shared machine
+/// slowed down by its neighbours shows here even when the hypervisor reports no steal.
+pub fn speed_probe() -> Duration {
+    let started = Instant::now();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..PROBE_STEPS {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x);
+    started.elapsed()
+}
+
+/// [`speed_probe`] on `cpus`, in a thread pinned there; `None` if it cannot be pinned.
+pub fn probe_cpus(cpus: &[usize]) -> Option<Duration> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                pin_self(cpus).ok()?;
+                Some(speed_probe())
+            })
+            .join()
+            .ok()
+            .flatten()
+    })
+}
+
 /// What a result needs to be reproduced: the machine, the toolchain, the versions, the commit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
@@ -425,6 +456,15 @@ mod tests {
         assert!((used.busy_cpus - 200.0 / ticks).abs() < 1e-9, "{used:?}");
         assert!(MachineTimes::parse("intr 1 2").is_none());
         assert!(MachineTimes::read().is_ok());
+    }
+
+    #[test]
+    fn the_speed_probe_times_fixed_work() {
+        let probe = probe_cpus(&available_cpus()[..1]).unwrap();
+        assert!(
+            probe > Duration::ZERO && probe < Duration::from_secs(1),
+            "{probe:?}"
+        );
     }
 
     #[test]

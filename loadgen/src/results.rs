@@ -15,6 +15,9 @@ pub const NOISY_HALF_WIDTH: f64 = 0.03;
 pub const NOISY_STEAL: f64 = 0.02;
 /// A run during which other processes kept more than this many CPUs' worth busy was noisy.
 pub const NOISY_OTHER_CPUS: f64 = 0.10;
+/// A run during which the server CPU's speed (the probe's time) varied by more than this
+/// (p90 / p10 − 1) was noisy.
+pub const NOISY_SPEED_SPREAD: f64 = 0.05;
 
 /// A whole comparison: `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,8 +197,12 @@ pub struct MachineNoise {
     pub other_cpus: f64,
     /// The most other work during one load.
     pub other_cpus_max: f64,
-    /// Over [`NOISY_STEAL`] or [`NOISY_OTHER_CPUS`]: the figures are less sure than on a quiet
-    /// machine.
+    /// How much the server CPU's speed varied over the run: p90 / p10 − 1 of the time a fixed
+    /// piece of work took before each load.
+    #[serde(default)]
+    pub speed_spread: f64,
+    /// Over [`NOISY_STEAL`], [`NOISY_OTHER_CPUS`] or [`NOISY_SPEED_SPREAD`]: the figures are
+    /// less sure than on a quiet machine.
     pub noisy: bool,
 }
 
@@ -203,7 +210,11 @@ impl MachineNoise {
     /// The noise over `rounds`.
     pub fn of<'a>(rounds: impl Iterator<Item = &'a RoundResult>) -> Self {
         let mut noise = Self::default();
+        let mut probes = Vec::new();
         for round in rounds {
+            if round.probe_us > 0.0 {
+                probes.push(round.probe_us);
+            }
             noise.loads += 1;
             noise.steal += round.steal;
             noise.steal_max = noise.steal_max.max(round.steal);
@@ -214,7 +225,14 @@ impl MachineNoise {
             noise.steal /= f64::from(noise.loads);
             noise.other_cpus /= f64::from(noise.loads);
         }
-        noise.noisy = noise.steal > NOISY_STEAL || noise.other_cpus > NOISY_OTHER_CPUS;
+        probes.sort_by(f64::total_cmp);
+        if probes.len() >= 2 {
+            let at = |q: f64| probes[((probes.len() - 1) as f64 * q).round() as usize];
+            noise.speed_spread = at(0.9) / at(0.1) - 1.0;
+        }
+        noise.noisy = noise.steal > NOISY_STEAL
+            || noise.other_cpus > NOISY_OTHER_CPUS
+            || noise.speed_spread > NOISY_SPEED_SPREAD;
         noise
     }
 }
@@ -342,6 +360,9 @@ pub struct RoundResult {
     pub steal: f64,
     /// CPUs' worth of work by other processes during the load.
     pub other_cpus: f64,
+    /// µs a fixed piece of work took on the server CPU just before the load (0: not probed).
+    #[serde(default)]
+    pub probe_us: f64,
     /// Latencies (HdrHistogram V2, base64).
     pub histogram: String,
 }
@@ -685,6 +706,7 @@ mod tests {
             client_bound: busy >= 0.9,
             steal: 0.0,
             other_cpus: 0.0,
+            probe_us: 2000.0,
             histogram: histogram.to_base64(),
         }
     }
@@ -750,5 +772,16 @@ mod tests {
         let noise = MachineNoise::of([&quiet, &round(2, 1.0, 0.1)].into_iter());
         assert!((noise.steal - 0.025).abs() < 1e-12 && noise.steal_max == 0.05);
         assert!(noise.noisy);
+        let steady: Vec<RoundResult> = (1..=10).map(|n| round(n, 100.0, 0.5)).collect();
+        assert!(!MachineNoise::of(steady.iter()).noisy);
+        let mut drifting = steady.clone();
+        for r in &mut drifting[..3] {
+            r.probe_us = 2600.0;
+        }
+        let noise = MachineNoise::of(drifting.iter());
+        assert!(
+            (noise.speed_spread - 0.3).abs() < 1e-9 && noise.noisy,
+            "{noise:?}"
+        );
     }
 }

@@ -380,6 +380,7 @@ fn round_result(
         client_bound: outcome.client_bound(),
         steal,
         other_cpus,
+        probe_us: 0.0,
         histogram: tally.latency.to_base64(),
     }
 }

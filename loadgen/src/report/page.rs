@@ -404,6 +404,7 @@ mod tests {
                                 client_bound: i == 0,
                                 steal: 0.0,
                                 other_cpus: 0.0,
+                                probe_us: 2000.0,
                                 histogram: histogram.to_base64(),
                             });
                         }
