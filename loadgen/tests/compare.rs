@@ -237,6 +237,7 @@ fn compare_writes_every_file_with_the_promised_shape() {
             assert_eq!(rounds.len(), 2);
             for round in rounds {
                 assert!(round["steal"].is_f64() && round["other_cpus"].is_f64());
+                assert!(round["probe_us"].as_f64().unwrap() > 0.0, "{round}");
             }
             let swept = s["name"] == "plaintext" || s["name"] == "echo";
             let points = s["sweep"].as_array().unwrap();

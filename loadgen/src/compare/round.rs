@@ -99,6 +99,8 @@ pub fn closed_round(
                     break;
                 }
                 observe(Event::Scenario(scenario.name));
+                // How fast the server's CPU is right now, while the server is idle.
+                let probe = crate::machine::probe_cpus(&plan.settings.cpus.server);
                 let _ = measure(
                     plan,
                     scenario,
@@ -108,9 +110,14 @@ pub fn closed_round(
                     stop,
                     observe,
                 );
-                measured[s] = Some(closed_load(
-                    plan, round, scenario, process, base, stop, observe,
-                ));
+                measured[s] = Some(
+                    closed_load(plan, round, scenario, process, base, stop, observe).map(
+                        |mut result| {
+                            result.probe_us = probe.map_or(0.0, |p| p.as_secs_f64() * 1e6);
+                            result
+                        },
+                    ),
+                );
                 spent += (plan.scenario_warmup + plan.duration).as_secs_f64();
             }
             (measured, spent)
