@@ -75,10 +75,10 @@ impl Estimate {
             };
         }
         let mut k = 1;
-        while k + 1 <= n / 2 && order_coverage(n, k + 1) >= CONFIDENCE {
+        while k < n / 2 && order_coverage(n, k + 1) >= CONFIDENCE {
             k += 1;
         }
-        let (low, high) = if k + 1 <= n - k {
+        let (low, high) = if k < n - k {
             let (wide, narrow) = (order_coverage(n, k), order_coverage(n, k + 1));
             let share = if wide > narrow {
                 (wide - CONFIDENCE) / (wide - narrow)
