@@ -68,6 +68,9 @@ pub struct LoadOutcome {
     pub duration: Duration,
     /// How busy each load thread was while measuring (CPU time / wall time, 0.0 to 1.0).
     pub client_cpu: Vec<f64>,
+    /// The share of the measured time each load thread was ready to run but waited for a CPU
+    /// (the kernel's run delay, from /proc; 0.0 where the kernel does not keep it).
+    pub client_waited: Vec<f64>,
     /// Stopped early (Ctrl-C): what was measured so far.
     pub partial: bool,
     /// Whether it was an open-loop run.
@@ -83,6 +86,9 @@ pub const CLIENT_BOUND_BUSY: f64 = 0.9;
 /// Closed loop: connections spend this share of their time or more between an answer and
 /// their next request (Little's law): the client, not the server, set the pace.
 pub const CLIENT_BOUND_TURNAROUND: f64 = 0.2;
+/// A load thread that waited for a CPU this share of the time or more fell behind for want of
+/// CPU: another process took it (a shared machine, a build, a second client).
+pub const CLIENT_WAITED_BOUND: f64 = 0.05;
 /// Open loop: the 99th percentile of the send lag above this many µs makes a run
 /// client-lagged: its requests left late enough to distort what the server is seen to do.
 pub const CLIENT_LAG_BOUND_US: u64 = 50;
@@ -258,7 +264,8 @@ pub fn run(
     Ok(LoadOutcome {
         tally,
         duration: last.saturating_duration_since(clock.measure_start),
-        client_cpu: results.iter().map(|r| r.busy).collect(),
+        client_cpu: results.iter().map(|r| r.usage.busy).collect(),
+        client_waited: results.iter().map(|r| r.usage.waited).collect(),
         partial: stop.load(Ordering::Relaxed),
         open_loop: spec.rate.is_some(),
         connections: spec.connections,
@@ -361,8 +368,8 @@ impl ThreadPlan {
 #[derive(Debug)]
 struct ThreadResult {
     tally: Tally,
-    /// CPU time over wall time while measuring.
-    busy: f64,
+    /// CPU use while measuring.
+    usage: Usage,
     last_done: Option<Instant>,
 }
 
@@ -419,7 +426,7 @@ fn load_thread(
         records: Mutex::default(),
         tickets: plan.requests.map(AtomicU64::new),
     });
-    let busy = match engine {
+    let usage = match engine {
         EngineKind::H1 => {
             let connector = H1Connector::new(&spec.target, &options)?;
             drive(&runtime, Arc::new(connector), &context, plan)
@@ -437,19 +444,59 @@ fn load_thread(
     let records = std::mem::take(&mut *lock(&context.records));
     Ok(ThreadResult {
         tally: records.tally,
-        busy,
+        usage,
         last_done: records.last_done,
     })
 }
 
-/// Runs this thread's workers to the end of the load (or the stop) and returns how busy the
-/// thread was while measuring.
+/// How a load thread used its CPU while measuring, as shares of the wall time.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    /// On a CPU.
+    busy: f64,
+    /// Ready to run but waiting for a CPU (the kernel's run delay): the client fell behind
+    /// for want of CPU, whatever it was doing.
+    waited: f64,
+}
+
+/// The CPU time and run delay of the calling thread so far.
+#[derive(Debug, Clone, Copy)]
+struct Clocks {
+    wall: Instant,
+    cpu: Duration,
+    run_delay: Duration,
+}
+
+impl Clocks {
+    fn now() -> Self {
+        Self {
+            wall: Instant::now(),
+            cpu: thread_cpu_time(),
+            run_delay: thread_run_delay(),
+        }
+    }
+
+    fn usage_since(self, start: Self) -> Usage {
+        let wall = self.wall.duration_since(start.wall).as_secs_f64();
+        if wall <= 0.0 {
+            return Usage::default();
+        }
+        let share = |d: Duration| (d.as_secs_f64() / wall).min(1.0);
+        Usage {
+            busy: share(self.cpu.saturating_sub(start.cpu)),
+            waited: share(self.run_delay.saturating_sub(start.run_delay)),
+        }
+    }
+}
+
+/// Runs this thread's workers to the end of the load (or the stop) and returns how the thread
+/// used its CPU while measuring.
 fn drive<C: Connector>(
     runtime: &tokio::runtime::Runtime,
     connector: Arc<C>,
     context: &Arc<ThreadContext>,
     plan: ThreadPlan,
-) -> f64 {
+) -> Usage {
     runtime.block_on(async {
         let cpu_start = Cell::new(None);
         // One task per connection, as in wrk: tokio polls only the ones that are woken.
@@ -464,7 +511,7 @@ fn drive<C: Connector>(
         let all_done = async { while workers.join_next().await.is_some() {} };
         let measure_cpu = async {
             tokio::time::sleep_until(context.clock.measure_start.into()).await;
-            cpu_start.set(Some((Instant::now(), thread_cpu_time())));
+            cpu_start.set(Some(Clocks::now()));
             std::future::pending::<()>().await;
         };
         // Requests in flight when the stop comes are abandoned, not waited for.
@@ -478,15 +525,9 @@ fn drive<C: Connector>(
             () = stopped => {}
             () = measure_cpu => {}
         }
-        cpu_start.get().map_or(0.0, |(wall, cpu)| {
-            let wall = wall.elapsed().as_secs_f64();
-            let cpu = thread_cpu_time().saturating_sub(cpu).as_secs_f64();
-            if wall > 0.0 {
-                (cpu / wall).min(1.0)
-            } else {
-                0.0
-            }
-        })
+        cpu_start
+            .get()
+            .map_or_else(Usage::default, |start| Clocks::now().usage_since(start))
     })
 }
 
@@ -707,6 +748,15 @@ fn lock(records: &Mutex<Records>) -> std::sync::MutexGuard<'_, Records> {
 
 fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// How long the calling thread has waited, ready to run, for a CPU: the second field of
+/// /proc/thread-self/schedstat, in ns. Zero where the kernel does not keep it.
+fn thread_run_delay() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(1)?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
 /// CPU time (user + system) of the calling thread.

@@ -10,7 +10,8 @@ use thiserror::Error;
 use crate::engine::EngineKind;
 use crate::format::{group, group_f};
 use crate::load::{
-    CLIENT_BOUND_BUSY, CLIENT_BOUND_TURNAROUND, CLIENT_LAG_BOUND_US, LoadOutcome, LoadSpec, Stop,
+    CLIENT_BOUND_BUSY, CLIENT_BOUND_TURNAROUND, CLIENT_LAG_BOUND_US, CLIENT_WAITED_BOUND,
+    LoadOutcome, LoadSpec, Stop,
 };
 use crate::stats::{ErrorKind, HistogramError, LatencyHistogram, LatencySummary};
 
@@ -108,6 +109,9 @@ pub struct RunReport {
     pub body_bytes: u64,
     /// How busy each load thread was (CPU time / wall time).
     pub client_cpu: Vec<f64>,
+    /// The share of the time each load thread was ready to run but waited for a CPU.
+    #[serde(default)]
+    pub client_waited: Vec<f64>,
     /// The client set the pace (a busy load thread or, by Little's law, connections waiting in
     /// the client in the closed loop; a send lag over its bound in the open loop): the figures
     /// are a lower bound for the server.
@@ -204,6 +208,7 @@ impl RunReport {
                 .collect(),
             body_bytes: tally.body_bytes,
             client_cpu: outcome.client_cpu.clone(),
+            client_waited: outcome.client_waited.clone(),
             client_bound: outcome.client_bound(),
             client_turnaround: outcome.turnaround(),
             send_lag_us: open_loop.then(|| tally.send_lag.summary()),
@@ -252,6 +257,7 @@ impl RunReport {
         let mut achieved: Option<f64> = None;
         let mut reconnects = 0;
         merged.client_cpu.clear();
+        merged.client_waited.clear();
         for (file, report) in reports {
             if report.schema_version != RUN_SCHEMA_VERSION {
                 return Err(MergeError::Schema {
@@ -287,7 +293,11 @@ impl RunReport {
                 *achieved.get_or_insert(0.0) += rate;
             }
             merged.client_cpu.extend_from_slice(&report.client_cpu);
+            merged
+                .client_waited
+                .extend_from_slice(&report.client_waited);
             merged.client_bound |= report.client_bound;
+            merged.client_lagged |= report.client_lagged;
             reconnects += report.reconnects;
             merged.partial |= report.partial;
             merged.merged_from.push(file.clone());
@@ -309,9 +319,10 @@ impl RunReport {
             // does not add up across them, so no merged turnaround.
             client_turnaround: None,
             send_lag_us: send_lag.as_ref().map(LatencyHistogram::summary),
-            client_lagged: send_lag
-                .as_ref()
-                .is_some_and(|h| h.quantile(0.99) > CLIENT_LAG_BOUND_US),
+            client_lagged: merged.client_lagged
+                || send_lag
+                    .as_ref()
+                    .is_some_and(|h| h.quantile(0.99) > CLIENT_LAG_BOUND_US),
             histogram_send_lag: send_lag.as_ref().map(LatencyHistogram::to_base64),
             reconnects,
             ..merged
@@ -445,13 +456,15 @@ impl RunReport {
         if self.client_lagged {
             let _ = writeln!(
                 w,
-                "warning: client-lagged: the send lag's p99 is over {CLIENT_LAG_BOUND_US} µs, so the client, not the server, made requests late (add -t threads, use --engine h1, or give the client more CPU)"
+                "warning: client-lagged: the send lag's p99 is over {CLIENT_LAG_BOUND_US} µs or a load thread waited for a CPU {:.0} % of the time or more, so the client, not the server, made requests late (add -t threads, use --engine h1, or give the client a CPU of its own)",
+                CLIENT_WAITED_BOUND * 100.0
             );
         } else if self.client_bound {
             let _ = writeln!(
                 w,
-                "warning: client-bound: a load thread was busy {:.0} % of the time or more, or connections waited in the client {:.0} % of the time or more, so these figures are a lower bound for the server (add -t threads, use --engine h1, or give the client more CPU)",
+                "warning: client-bound: a load thread was busy {:.0} % of the time or more or waited for a CPU {:.0} % of it, or connections waited in the client {:.0} % of the time or more, so these figures are a lower bound for the server (add -t threads, use --engine h1, or give the client a CPU of its own)",
                 CLIENT_BOUND_BUSY * 100.0,
+                CLIENT_WAITED_BOUND * 100.0,
                 CLIENT_BOUND_TURNAROUND * 100.0
             );
         }
@@ -502,6 +515,7 @@ mod tests {
             tally,
             duration: Duration::from_secs(2),
             client_cpu: vec![0.95],
+            client_waited: vec![0.01],
             partial: false,
             open_loop: rate.is_some(),
             connections: 4,
