@@ -129,36 +129,53 @@ pub struct CompareArgs {
     /// Servers to compare, comma-separated [default: all of them].
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
-    /// Scenarios, comma-separated: plaintext, json, html, users, echo, not-found, error
-    /// [default: all; with --quick: plaintext, json, users].
+    /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, not-found,
+    /// error [default: all; with --quick: plaintext, pipelined, json].
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// Connections of each load.
     #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
-    /// Measured time of each load [default: 2s; with --quick: 1s].
+    /// Measured time of each closed-loop load [default: 600ms; with --quick: 400ms].
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// Load on each freshly started server before its first scenario [default: 1s; --quick: 0.5s].
+    /// Load on each freshly started server before its first scenario [default: 300ms; --quick:
+    /// 200ms].
     #[arg(long, value_parser = parse_duration)]
     pub warmup: Option<Duration>,
-    /// Unrecorded load before each scenario [default: 250ms; --quick: 100ms].
+    /// Unrecorded load before each scenario [default: 150ms; --quick: 100ms].
     #[arg(long, value_parser = parse_duration)]
     pub scenario_warmup: Option<Duration>,
-    /// Rounds; each starts every server afresh, in a new random order [default: 3; --quick: 1].
+    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 8;
+    /// --quick: 2].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
-    /// Open-loop rates instead of the closed loop, comma-separated: requests per second
-    /// (`5000`) or shares of the server's closed-loop maximum in that round (`25%,50%,90%`).
+    /// The open-loop sweep's rates, comma-separated, the same for every server: shares of the
+    /// slowest server's closed-loop maximum (`50%`) or requests per second (`5000`)
+    /// [default: 10%,25%,50%,75%,90%; --quick: 25%,50%,75%]. The middle rate is the one the
+    /// headline latency is quoted at.
     #[arg(long, value_delimiter = ',')]
     pub rates: Vec<String>,
+    /// The scenarios swept in the open loop, comma-separated [default: plaintext,json;
+    /// --quick: plaintext].
+    #[arg(long, value_delimiter = ',')]
+    pub sweep_scenarios: Vec<String>,
+    /// Rounds of the sweep [default: 2; --quick: 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sweep_rounds: Option<u32>,
+    /// Measured time of each open-loop load [default: 750ms; --quick: 400ms].
+    #[arg(long, value_parser = parse_duration)]
+    pub sweep_duration: Option<Duration>,
+    /// No open-loop sweep: throughput and CPU only.
+    #[arg(long, conflicts_with_all = ["rates", "sweep_scenarios", "sweep_rounds"])]
+    pub no_sweep: bool,
     /// CPUs for the servers, for example `0` or `0-1` [default: the first half].
     #[arg(long, value_name = "LIST", requires = "client_cpus")]
     pub server_cpus: Option<String>,
     /// CPUs for the load generator [default: the second half].
     #[arg(long, value_name = "LIST", requires = "server_cpus")]
     pub client_cpus: Option<String>,
-    /// A first look in under a minute: one round, three short scenarios.
+    /// A first look in under a minute: two rounds, three short scenarios, a short sweep.
     #[arg(long)]
     pub quick: bool,
     /// The results folder [default: results/<UTC date-time>-<host>].
@@ -168,7 +185,8 @@ pub struct CompareArgs {
     #[arg(long)]
     pub force: bool,
     /// Use the `server-<name>` binaries in this folder as they are, instead of building
-    /// release binaries with cargo (for tests and prebuilt binaries).
+    /// release binaries with cargo (into $CARGO_TARGET_DIR, or the target folder this load
+    /// generator runs from).
     #[arg(long, value_name = "DIR")]
     pub server_bin_dir: Option<PathBuf>,
     /// Give up on a request after this long.

@@ -9,18 +9,26 @@
 //! - [`cli`]: the command line;
 //! - [`target`]: what to send; [`engine`]: the clients that send it;
 //! - [`schedule`]: open-loop due times; [`load`]: the measuring core (threads, loops, stop);
-//! - [`stats`]: histograms and counts; [`summary`]: the report as data and as text;
+//! - [`stats`]: histograms and counts; [`summary`]: the report of `run` as data and as text;
+//! - [`compare`]: the comparison's plan and rounds; [`machine`]: CPUs, /proc, the environment;
+//! - [`results`]: a comparison as data; [`analysis`]: medians, intervals, significance;
+//! - [`report`]: the files made from a comparison; [`format`]: numbers as people read them;
 //! - [`output`]: result files; [`progress`]: the live bar; [`verify`]: the contract check.
 //!
-//! The measuring core never prints and the printers never measure.
+//! Data flows one way: measuring returns values, analysis turns them into figures, reports
+//! render them. The measuring core never prints and the printers never measure.
 
+pub mod analysis;
 pub mod cli;
 pub mod compare;
 pub mod engine;
+pub mod format;
 pub mod load;
+pub mod machine;
 pub mod output;
 pub mod progress;
 pub mod report;
+pub mod results;
 pub mod schedule;
 pub mod stats;
 pub mod summary;
@@ -31,15 +39,16 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
-use crate::cli::{Cli, Command, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
+use crate::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
-use crate::progress::LoadBar;
+use crate::progress::{CompareBar, LoadBar};
+use crate::results::Status;
 use crate::summary::{RunReport, RunSettings};
 use crate::target::Target;
 
@@ -54,7 +63,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run_command(&args),
         Command::Merge(args) => merge_command(&args),
         Command::Verify(args) => verify_command(&args),
-        Command::Compare(args) => compare::compare_command(&args),
+        Command::Compare(args) => compare_command(&args),
         Command::Report(args) => report_command(&args),
     }
 }
@@ -122,6 +131,64 @@ fn run_command(args: &RunArgs) -> Result<ExitCode> {
     }
     Ok(if report.partial {
         ExitCode::from(EXIT_PARTIAL)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let plan = compare::plan::make_plan(args, &started_at)?;
+    // Every check that can fail comes before the first load.
+    output::create_run_dir(&plan.out, args.force)?;
+    if plan.build {
+        eprintln!(
+            "building the servers' release binaries into {}…",
+            plan.target_dir.display()
+        );
+        compare::build_servers(&plan)?;
+    }
+    let split = &plan.settings.cpus;
+    eprintln!(
+        "CPU split: servers on {:?} (--threads {}), load generator on {:?} ({} load threads){}",
+        split.server,
+        plan.settings.server_threads,
+        split.client,
+        plan.settings.client_threads,
+        if split.pinned {
+            ""
+        } else {
+            "; only one CPU, so they share it and the figures are rough"
+        }
+    );
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this load generator is a debug build; run `cargo run --release -- compare` for figures that mean anything"
+        );
+    }
+    // Read the machine before pinning, which narrows what this process sees.
+    let environment = machine::Environment::read(&compare::plan::workspace_root(), &plan.bin_dir);
+    if split.pinned {
+        machine::pin_self(&split.client).context("cannot pin the load generator to its CPUs")?;
+    }
+    let stop = stop_on_signals(false)?;
+    let mut bar = CompareBar::new(plan.total_seconds(), !args.no_progress);
+    let run = compare::run(
+        &plan,
+        environment,
+        started_at,
+        std::env::args().collect::<Vec<_>>().join(" "),
+        &stop,
+        &mut |event| bar.observe(event),
+    );
+    bar.finish();
+    report::write_run(&plan.out, &run)?;
+    print!("{}", report::markdown_headline(&run));
+    eprintln!("results in {}", plan.out.display());
+    Ok(if run.partial {
+        ExitCode::from(EXIT_PARTIAL)
+    } else if run.servers.iter().all(|s| s.status == Status::Failed) {
+        ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::compare::round::Event;
+use crate::format::group_f;
 use crate::load::{LoadSpec, Progress, Stop};
-use crate::summary::group_f;
 
 /// A progress bar for one load, or nothing when progress is off or stderr is not a terminal.
 #[derive(Debug)]
@@ -108,35 +109,33 @@ impl CompareBar {
         }
     }
 
-    /// A server starts its round.
-    pub fn start_server(&mut self, round: u32, rounds: u32, server: &str) {
-        self.round = format!("round {round}/{rounds} · {server}");
-        self.message(&self.round.clone());
-    }
-
-    /// A scenario starts.
-    pub fn scenario(&mut self, scenario: &str) {
-        let message = format!("{} · {scenario}", self.round);
-        self.message(&message);
-    }
-
-    /// Inside a load.
-    pub fn load_progress(&mut self, elapsed: Duration) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(self.done_ms + elapsed.as_millis() as u64);
-        }
-    }
-
-    /// A load of `duration` is over.
-    pub fn load_done(&mut self, duration: Duration) {
-        self.skip(duration.as_secs_f64());
-    }
-
-    /// Counts `seconds` of planned load as done (finished, or not run).
-    pub fn skip(&mut self, seconds: f64) {
-        self.done_ms += (seconds * 1000.0) as u64;
-        if let Some(bar) = &self.bar {
-            bar.set_position(self.done_ms);
+    /// Shows what a round reports.
+    pub fn observe(&mut self, event: Event<'_>) {
+        match event {
+            Event::Server {
+                phase,
+                round,
+                rounds,
+                server,
+            } => {
+                self.round = format!("{phase} round {round}/{rounds} · {server}");
+                self.message(&self.round.clone());
+            }
+            Event::Scenario(scenario) => {
+                let message = format!("{} · {scenario}", self.round);
+                self.message(&message);
+            }
+            Event::Load(elapsed) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(self.done_ms + elapsed.as_millis() as u64);
+                }
+            }
+            Event::Done(seconds) => {
+                self.done_ms += (seconds * 1000.0) as u64;
+                if let Some(bar) = &self.bar {
+                    bar.set_position(self.done_ms);
+                }
+            }
         }
     }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::engine::EngineKind;
+use crate::format::{group, group_f};
 use crate::load::{
     CLIENT_BOUND_BUSY, CLIENT_BOUND_TURNAROUND, CLIENT_LAG_BOUND_US, CLIENT_WAITED_BOUND,
     LoadOutcome, LoadSpec, Stop,
@@ -490,25 +491,6 @@ fn latency_line(l: &LatencySummary) -> String {
     )
 }
 
-/// `1234567` as `1,234,567`.
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A float with one decimal, grouped: `123,456.7`.
-pub fn group_f(x: f64) -> String {
-    let tenths = (x * 10.0).round().max(0.0) as u64;
-    format!("{}.{}", group(tenths / 10), tenths % 10)
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -630,12 +612,5 @@ mod tests {
         assert!(closed.contains("client-bound"), "{closed}");
         assert!(text.contains("short of the 1,000.0 req/s"), "{text}");
         assert!(text.contains("from due time"), "{text}");
-    }
-
-    #[test]
-    fn numbers_are_grouped_by_thousands() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(1234567), "1,234,567");
-        assert_eq!(group_f(123456.78), "123,456.8");
     }
 }

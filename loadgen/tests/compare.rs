@@ -105,7 +105,7 @@ fn compare_writes_every_file_with_the_promised_shape() {
     let out = dir.path().join("results").join("run-1");
     let args = [
         "--scenarios",
-        "plaintext,users,echo",
+        "plaintext,pipelined,users,echo",
         "-d",
         "200ms",
         "--warmup",
@@ -116,6 +116,12 @@ fn compare_writes_every_file_with_the_promised_shape() {
         "2",
         "--rates",
         "50%,2000",
+        "--sweep-scenarios",
+        "plaintext,echo",
+        "--sweep-rounds",
+        "1",
+        "--sweep-duration",
+        "200ms",
     ];
     let output = compare(&["std", "hyper"], &out, &args).output().unwrap();
     assert!(
@@ -126,18 +132,21 @@ fn compare_writes_every_file_with_the_promised_shape() {
     for file in [
         "run.json",
         "summary.csv",
+        "sweep.csv",
         "summary.md",
         "throughput.svg",
         "cpu.svg",
         "memory.svg",
-        "latency-users.svg",
-        "rates-echo.svg",
+        "sweep-plaintext.svg",
+        "spectrum-plaintext.svg",
+        "sweep-echo.svg",
+        "spectrum-echo.svg",
         "index.html",
     ] {
         assert!(out.join(file).is_file(), "{file} is missing");
     }
     let run = run_json(&out);
-    assert_eq!(run["schema_version"], 1);
+    assert_eq!(run["schema_version"], 2);
     assert_eq!(run["partial"], false);
     for field in [
         "cpu_model",
@@ -151,53 +160,144 @@ fn compare_writes_every_file_with_the_promised_shape() {
     }
     assert!(run["environment"]["crates"]["hyper"].is_string());
     assert_eq!(run["settings"]["rounds"], 2);
+    assert_eq!(run["settings"]["engine"], "h1");
+    assert_eq!(run["settings"]["pipeline_depth"], 16);
+    for field in [
+        "steal",
+        "steal_max",
+        "other_cpus",
+        "other_cpus_max",
+        "noisy",
+    ] {
+        assert!(!run["noise"][field].is_null(), "noise.{field}");
+    }
+    assert_eq!(run["noise"]["loads"], 2 * 4 * 2, "one per closed-loop load");
+
+    // The sweep: the same absolute rates for both servers, from the slower one's maximum.
+    let sweeps = run["sweeps"].as_array().unwrap();
+    assert_eq!(sweeps.len(), 2, "{sweeps:?}");
     let servers = run["servers"].as_array().unwrap();
     assert_eq!(servers.len(), 2);
+    for sweep in sweeps {
+        let scenario = sweep["scenario"].as_str().unwrap();
+        let maxima: Vec<f64> = servers
+            .iter()
+            .map(|s| {
+                s["scenarios"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["name"] == scenario)
+                    .unwrap()["rps"]["median"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect();
+        let slowest = maxima.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(sweep["slowest_rps"].as_f64().unwrap(), slowest);
+        let rates = sweep["rates"].as_array().unwrap();
+        assert_eq!(rates.len(), 2);
+        let half = rates.iter().find(|r| r["label"] == "50%").unwrap()["rate"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (half - slowest / 2.0).abs() <= slowest * 0.03,
+            "50% of {slowest} is not {half}"
+        );
+        assert!(rates.iter().any(|r| r["rate"] == 2000.0));
+        assert!(sweep["headline"].as_u64().unwrap() < 2);
+    }
+
     for server in servers {
         assert_eq!(server["status"], "ok", "{server}");
         assert_eq!(
-            server["clean_exits"], 2,
-            "SIGTERM must end it with 0 each round"
+            server["clean_exits"], 3,
+            "SIGTERM must end it with 0 in each of 2 rounds and the sweep round"
         );
         assert!(server["rss_peak_kib"].as_u64().unwrap() > 0);
         let scenarios = server["scenarios"].as_array().unwrap();
-        assert_eq!(scenarios.len(), 3);
+        assert_eq!(scenarios.len(), 4);
         for s in scenarios {
-            assert!(s["rps"].as_f64().unwrap() > 0.0, "{s}");
-            assert!(s["rps_min"].as_f64().unwrap() <= s["rps"].as_f64().unwrap());
-            assert!(s["rps_max"].as_f64().unwrap() >= s["rps"].as_f64().unwrap());
-            for field in ["cv", "server_cpu_us_per_req", "client_bound", "noisy"] {
+            let rps = &s["rps"];
+            let median = rps["median"].as_f64().unwrap();
+            assert!(median > 0.0, "{s}");
+            assert!(rps["low"].as_f64().unwrap() <= median);
+            assert!(rps["high"].as_f64().unwrap() >= median);
+            assert_eq!(rps["samples"], 2);
+            assert!(s["server_cpu_us"]["median"].as_f64().unwrap() > 0.0, "{s}");
+            for field in ["cv", "client_bound", "noisy", "pipeline"] {
                 assert!(!s[field].is_null(), "{field}");
             }
+            let pipelined = s["name"] == "pipelined";
+            assert_eq!(s["pipeline"], if pipelined { 16 } else { 1 });
             for p in ["p50", "p90", "p99", "p999", "max"] {
                 assert!(s["latency_us"][p].as_u64().unwrap() > 0, "{p}");
             }
-            assert_eq!(s["rounds"].as_array().unwrap().len(), 2);
-            let rates = s["rates"].as_array().unwrap();
-            assert_eq!(rates.len(), 2, "one point per rate: {s}");
-            let rps = s["rps"].as_f64().unwrap();
-            assert_eq!(rates[0]["label"], "50%");
-            let half = rates[0]["target_rate"].as_f64().unwrap();
-            assert!(
-                (half - rps / 2.0).abs() < rps * 0.25,
-                "50% of {rps} is not {half}"
-            );
-            assert!(rates[0]["latency_us"]["p99"].as_u64().unwrap() > 0);
-            assert_eq!(rates[1]["target_rate"], 2000.0);
+            let rounds = s["rounds"].as_array().unwrap();
+            assert_eq!(rounds.len(), 2);
+            for round in rounds {
+                assert!(round["steal"].is_f64() && round["other_cpus"].is_f64());
+                assert!(round["probe_us"].as_f64().unwrap() > 0.0, "{round}");
+            }
+            let swept = s["name"] == "plaintext" || s["name"] == "echo";
+            let points = s["sweep"].as_array().unwrap();
+            assert_eq!(points.len(), if swept { 2 } else { 0 }, "{s}");
+            for point in points {
+                for p in ["p50", "p90", "p99", "p999"] {
+                    assert!(point["latency_us"][p].as_u64().unwrap() > 0, "{p}: {point}");
+                    assert!(point["send_lag_us"][p].is_u64(), "{p}: {point}");
+                }
+                assert!(point["client_lagged"].is_boolean());
+                assert!(point["achieved_rate"].as_f64().unwrap() > 0.0);
+            }
             assert_eq!(s["unexpected"], 0, "{s}");
         }
     }
-    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 2 * 3);
-    let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
-    assert!(
-        markdown.contains("| std |") && markdown.contains("| hyper |"),
-        "{markdown}"
+    let rankings = run["rankings"].as_array().unwrap();
+    assert_eq!(
+        rankings.len(),
+        4 * 2,
+        "throughput and CPU for each scenario"
     );
+    for ranking in rankings {
+        assert_eq!(ranking["order"].as_array().unwrap().len(), 2);
+        let pair = &ranking["pairs"][0];
+        assert!(pair["difference"]["p_value"].as_f64().unwrap() > 0.0);
+        assert_eq!(
+            pair["difference"]["significant"], false,
+            "two rounds can never tell servers apart"
+        );
+    }
+
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 4);
+    let sweep_csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(sweep_csv.lines().count(), 1 + 2 * 2 * 2);
+    let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    for promised in [
+        "| std |",
+        "| hyper |",
+        "pipelined ×16",
+        "p99 @ ",
+        "Which differences are real",
+        " ≈ ",
+        "Latency at the same load",
+        "machine",
+    ] {
+        assert!(markdown.contains(promised), "{promised}: {markdown}");
+    }
+    for chart in ["throughput.svg", "sweep-plaintext.svg", "spectrum-echo.svg"] {
+        let svg = std::fs::read_to_string(out.join(chart)).unwrap();
+        assert!(svg.contains("<svg"), "{chart}");
+        assert!(
+            svg.contains("std") && svg.contains("hyper"),
+            "{chart}: a line per server"
+        );
+    }
+    let throughput = std::fs::read_to_string(out.join("throughput.svg")).unwrap();
     assert!(
-        std::fs::read_to_string(out.join("throughput.svg"))
-            .unwrap()
-            .contains("<svg")
+        throughput.contains("pipelined ×16"),
+        "the chart labels the pipelined scenario"
     );
     let index = std::fs::read_to_string(out.parent().unwrap().join("README.md")).unwrap();
     assert!(index.contains("[run-1](run-1/summary.md)"), "{index}");
@@ -208,6 +308,27 @@ fn compare_writes_every_file_with_the_promised_shape() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
     assert_eq!(std::fs::read(out.join("run.json")).unwrap(), before);
+}
+
+#[test]
+fn a_missing_server_binary_is_named_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let output = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["compare", "--servers", "std,axum", "--server-bin-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("there is no server-std in")
+            && stderr.contains("cargo build --release -p server-std"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a refused run must not create its folder");
 }
 
 #[test]
@@ -234,6 +355,10 @@ fn unknown_names_and_bad_cpus_are_refused_before_anything_runs() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("in both"));
     let output = run(&["--rates", "fast"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a rate"));
+    let output = run(&["--sweep-scenarios", "pipelined"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be swept"));
+    let output = run(&["--scenarios", "json", "--sweep-scenarios", "users"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not among the scenarios"));
     assert!(!out.exists(), "a refused run must not create its folder");
 }
 
@@ -252,6 +377,7 @@ fn a_server_that_crashes_mid_run_is_recorded_and_no_server_outlives_the_run() {
         "50ms",
         "--rounds",
         "1",
+        "--no-sweep",
     ];
     let child = compare(&["std", "tokio"], &out, &args)
         .stdout(Stdio::piped())
@@ -318,6 +444,7 @@ fn ctrl_c_or_sigterm_stops_the_run_writes_partial_results_and_stops_the_servers(
             "100ms",
             "--rounds",
             "3",
+            "--no-sweep",
         ];
         let child = compare(&["std", "hyper"], &out, &args)
             .stdout(Stdio::piped())

@@ -1,5 +1,5 @@
 //! The scenarios of a comparison: one route of the contract each, loaded the same way on every
-//! server.
+//! server; one of them pipelined, as TechEmpower's plaintext test is.
 
 use bytes::Bytes;
 use thiserror::Error;
@@ -19,7 +19,13 @@ pub struct Scenario {
     pub body: Option<&'static str>,
     /// The status every answer must have.
     pub expect_status: u16,
+    /// Requests written together on a connection: 1 (one request in flight), or
+    /// [`PIPELINE_DEPTH`] for the pipelined scenario.
+    pub pipeline: u32,
 }
+
+/// Requests per write in the pipelined scenario, as in TechEmpower's plaintext test.
+pub const PIPELINE_DEPTH: u32 = 16;
 
 /// Every scenario, in report order.
 pub const SCENARIOS: &[Scenario] = &[
@@ -29,6 +35,15 @@ pub const SCENARIOS: &[Scenario] = &[
         path: "/",
         body: None,
         expect_status: 200,
+        pipeline: 1,
+    },
+    Scenario {
+        name: "pipelined",
+        method: "GET",
+        path: "/",
+        body: None,
+        expect_status: 200,
+        pipeline: PIPELINE_DEPTH,
     },
     Scenario {
         name: "json",
@@ -36,6 +51,7 @@ pub const SCENARIOS: &[Scenario] = &[
         path: "/json",
         body: None,
         expect_status: 200,
+        pipeline: 1,
     },
     Scenario {
         name: "html",
@@ -43,6 +59,7 @@ pub const SCENARIOS: &[Scenario] = &[
         path: "/html",
         body: None,
         expect_status: 200,
+        pipeline: 1,
     },
     Scenario {
         name: "users",
@@ -50,6 +67,7 @@ pub const SCENARIOS: &[Scenario] = &[
         path: "/users/{id}",
         body: None,
         expect_status: 200,
+        pipeline: 1,
     },
     Scenario {
         name: "echo",
@@ -57,6 +75,7 @@ pub const SCENARIOS: &[Scenario] = &[
         path: "/echo",
         body: Some(r#"{"message":"Hello from the load generator"}"#),
         expect_status: 200,
+        pipeline: 1,
     },
     Scenario {
         name: "not-found",
@@ -64,6 +83,7 @@ pub const SCENARIOS: &[Scenario] = &[
         path: "/nope",
         body: None,
         expect_status: 404,
+        pipeline: 1,
     },
     Scenario {
         name: "error",
@@ -71,11 +91,17 @@ pub const SCENARIOS: &[Scenario] = &[
         path: "/error",
         body: None,
         expect_status: 500,
+        pipeline: 1,
     },
 ];
 
 /// The scenarios `--quick` runs.
-pub const QUICK_SCENARIOS: &[&str] = &["plaintext", "json", "users"];
+pub const QUICK_SCENARIOS: &[&str] = &["plaintext", "pipelined", "json"];
+/// The scenarios swept in the open loop when `--sweep-scenarios` is not given (those of them
+/// that run).
+pub const DEFAULT_SWEEP: &[&str] = &["plaintext", "json"];
+/// The scenarios `--quick` sweeps.
+pub const QUICK_SWEEP: &[&str] = &["plaintext"];
 
 /// A name that is not a scenario or a server.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -90,6 +116,11 @@ pub struct UnknownName {
 }
 
 impl Scenario {
+    /// The name as tables and charts show it: `pipelined ×16` says what the scenario does.
+    pub fn label(&self) -> String {
+        crate::results::scenario_label(self.name, self.pipeline)
+    }
+
     /// Looks scenarios up by name, keeping the order given.
     pub fn select(names: &[String]) -> Result<Vec<Self>, UnknownName> {
         names
@@ -160,6 +191,12 @@ mod tests {
             let case = case.unwrap_or_else(|| panic!("no contract case for {}", scenario.name));
             assert_eq!(case.status, scenario.expect_status, "{}", scenario.name);
         }
+        let pipelined: Vec<String> = SCENARIOS
+            .iter()
+            .filter(|s| s.pipeline > 1)
+            .map(Scenario::label)
+            .collect();
+        assert_eq!(pipelined, ["pipelined ×16"]);
         assert!(
             Scenario::select(
                 &QUICK_SCENARIOS
@@ -174,7 +211,10 @@ mod tests {
     #[test]
     fn unknown_names_list_the_valid_ones() {
         let err = Scenario::select(&["json".into(), "jsonn".into()]).unwrap_err();
-        assert!(err.to_string().contains("plaintext, json, html"), "{err}");
+        assert!(
+            err.to_string().contains("plaintext, pipelined, json, html"),
+            "{err}"
+        );
         let err = select_servers(&["axum".into(), "gin".into()]).unwrap_err();
         assert_eq!(err.name, "gin");
         assert!(

@@ -9,7 +9,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use super::{Export, ReportError, server_colour};
-use crate::compare::results::{ComparisonRun, Status};
+use crate::format::short_rate;
+use crate::results::{ComparisonRun, ScenarioResult, Status};
 use crate::stats::LatencyHistogram;
 
 /// Per server: a `(value, low, high)` per group, `None` where it was not measured.
@@ -20,12 +21,12 @@ const LEGEND_WIDTH: u32 = 130;
 /// Height of every chart, pixels.
 const HEIGHT: u32 = 440;
 
-/// `throughput.svg`: for each scenario a bar per server at the median req/s, whiskers from the
-/// slowest to the fastest round.
+/// `throughput.svg`: for each scenario a bar per server at the median req/s, whiskers over the
+/// 95 % interval.
 #[derive(Debug, Clone, Copy)]
 pub struct ThroughputChart;
 
-/// `cpu.svg`: server CPU time per answer, per scenario and server.
+/// `cpu.svg`: server CPU time per answer, per scenario and server, whiskers over the interval.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuChart;
 
@@ -33,14 +34,23 @@ pub struct CpuChart;
 #[derive(Debug, Clone, Copy)]
 pub struct MemoryChart;
 
-/// `latency-<scenario>.svg`: the percentile distribution of one scenario's latency, as
-/// HdrHistogram plots it (x: percentile on a log scale of 1/(1−p), y: latency).
+/// `sweep-<scenario>.svg`: p99 latency against the rate sent, one line per server, every server
+/// at the same rates (as wrk2's latency-by-throughput plots).
 #[derive(Debug, Clone)]
-pub struct LatencyChart(pub String);
+pub struct SweepChart(pub String);
 
-/// `rates-<scenario>.svg`: p99 latency against the rate sent, per server (runs with `--rates`).
+/// `spectrum-<scenario>.svg`: the latency percentile spectrum of every server at the sweep's
+/// common rate, as HdrHistogram plots it (x: percentile on a log scale of 1/(1−p)).
 #[derive(Debug, Clone)]
-pub struct RateChart(pub String);
+pub struct SpectrumChart(pub String);
+
+fn scenario_labels(run: &ComparisonRun) -> Vec<String> {
+    run.settings
+        .scenarios
+        .iter()
+        .map(|s| run.scenario_label(s))
+        .collect()
+}
 
 impl Export for ThroughputChart {
     fn file_name(&self) -> String {
@@ -48,11 +58,11 @@ impl Export for ThroughputChart {
     }
 
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        let series = per_scenario(run, |s| (s.rps, s.rps_min, s.rps_max));
+        let series = per_scenario(run, |s| (s.rps.median, s.rps.low, s.rps.high));
         let chart = BarChart {
-            title: "Throughput (req/s): median of rounds, whiskers min–max",
+            title: "Throughput (req/s): median of rounds, whiskers the 95 % interval",
             y_desc: "requests per second",
-            groups: &run.settings.scenarios,
+            groups: &scenario_labels(run),
             series: &series,
             whiskers: true,
         };
@@ -66,13 +76,19 @@ impl Export for CpuChart {
     }
 
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        let series = per_scenario(run, |s| (s.server_cpu_us_per_req, 0.0, 0.0));
+        let series = per_scenario(run, |s| {
+            (
+                s.server_cpu_us.median,
+                s.server_cpu_us.low,
+                s.server_cpu_us.high,
+            )
+        });
         let chart = BarChart {
-            title: "Server CPU time per request (µs, lower is better)",
-            y_desc: "µs of CPU per request",
-            groups: &run.settings.scenarios,
+            title: "Server CPU time per answer (µs, lower is better), whiskers the 95 % interval",
+            y_desc: "µs of CPU per answer",
+            groups: &scenario_labels(run),
             series: &series,
-            whiskers: false,
+            whiskers: true,
         };
         finish(self, draw_bars(&chart))
     }
@@ -107,9 +123,9 @@ impl Export for MemoryChart {
     }
 }
 
-impl Export for LatencyChart {
+impl Export for SweepChart {
     fn file_name(&self) -> String {
-        format!("latency-{}.svg", self.0)
+        format!("sweep-{}.svg", self.0)
     }
 
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
@@ -117,11 +133,48 @@ impl Export for LatencyChart {
             .servers
             .iter()
             .filter_map(|server| {
-                let scenario = server
-                    .scenarios
+                let scenario = server.scenario(&self.0)?;
+                let mut points: Vec<(f64, f64)> = scenario
+                    .sweep
                     .iter()
-                    .find(|s| s.name == self.0 && s.status != Status::Failed)?;
-                let histogram = LatencyHistogram::from_base64(&scenario.histogram).ok()?;
+                    .map(|r| (r.achieved_rate, r.latency_us.p99 as f64 / 1000.0))
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (!points.is_empty()).then(|| (server.name.clone(), points))
+            })
+            .collect();
+        let chart = LineChart {
+            title: &format!(
+                "p99 latency against load, same rates for all (open loop): {}",
+                run.scenario_label(&self.0)
+            ),
+            x_desc: "requests per second sent",
+            y_desc: "p99 latency from due time (ms)",
+            lines: &lines,
+            percentile_axis: false,
+        };
+        finish(self, draw_lines(&chart))
+    }
+}
+
+impl Export for SpectrumChart {
+    fn file_name(&self) -> String {
+        format!("spectrum-{}.svg", self.0)
+    }
+
+    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+        let rate = run.sweep(&self.0).and_then(|s| s.headline_rate());
+        let lines: Vec<(String, Vec<(f64, f64)>)> = run
+            .servers
+            .iter()
+            .filter_map(|server| {
+                let rate = rate?;
+                let point = server
+                    .scenario(&self.0)?
+                    .sweep
+                    .iter()
+                    .find(|p| p.label == rate.label)?;
+                let histogram = LatencyHistogram::from_base64(&point.histogram).ok()?;
                 let points = histogram
                     .percentile_curve()
                     .into_iter()
@@ -132,9 +185,13 @@ impl Export for LatencyChart {
             })
             .collect();
         let chart = LineChart {
-            title: &format!("Latency by percentile: {}", self.0),
+            title: &format!(
+                "Latency by percentile at {} req/s (open loop): {}",
+                rate.map_or_else(|| "–".to_owned(), |r| short_rate(r.rate)),
+                run.scenario_label(&self.0)
+            ),
             x_desc: "percentile",
-            y_desc: "latency (ms)",
+            y_desc: "latency from due time (ms)",
             lines: &lines,
             percentile_axis: true,
         };
@@ -142,55 +199,17 @@ impl Export for LatencyChart {
     }
 }
 
-impl Export for RateChart {
-    fn file_name(&self) -> String {
-        format!("rates-{}.svg", self.0)
-    }
-
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        let lines: Vec<(String, Vec<(f64, f64)>)> = run
-            .servers
-            .iter()
-            .filter_map(|server| {
-                let scenario = server.scenarios.iter().find(|s| s.name == self.0)?;
-                let mut points: Vec<(f64, f64)> = scenario
-                    .rates
-                    .iter()
-                    .map(|r| (r.achieved_rate, r.latency_us.p99 as f64 / 1000.0))
-                    .collect();
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                (!points.is_empty()).then(|| (server.name.clone(), points))
-            })
-            .collect();
-        let chart = LineChart {
-            title: &format!(
-                "p99 latency against load (open loop, from due time): {}",
-                self.0
-            ),
-            x_desc: "requests per second sent",
-            y_desc: "p99 latency (ms)",
-            lines: &lines,
-            percentile_axis: false,
-        };
-        finish(self, draw_lines(&chart))
-    }
-}
-
-/// Every chart a run can have: throughput, CPU, memory, a latency chart per scenario, and a
-/// rate chart per scenario when the run used `--rates`.
+/// Every chart a run can have: throughput, CPU, memory, and for each swept scenario its latency
+/// against load and its percentile spectrum at the common rate.
 pub fn all_charts(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
     let mut charts: Vec<Box<dyn Export>> = vec![
         Box::new(ThroughputChart),
         Box::new(CpuChart),
         Box::new(MemoryChart),
     ];
-    for scenario in &run.settings.scenarios {
-        charts.push(Box::new(LatencyChart(scenario.clone())));
-    }
-    if !run.settings.rates.is_empty() {
-        for scenario in &run.settings.scenarios {
-            charts.push(Box::new(RateChart(scenario.clone())));
-        }
+    for sweep in &run.sweeps {
+        charts.push(Box::new(SweepChart(sweep.scenario.clone())));
+        charts.push(Box::new(SpectrumChart(sweep.scenario.clone())));
     }
     charts
 }
@@ -207,7 +226,7 @@ fn finish(export: &dyn Export, drawn: Result<String, String>) -> Result<Vec<u8>,
 /// For each server, one `(value, low, high)` per scenario of the run (`None` where not measured).
 fn per_scenario(
     run: &ComparisonRun,
-    value: impl Fn(&crate::compare::results::ScenarioResult) -> (f64, f64, f64),
+    value: impl Fn(&ScenarioResult) -> (f64, f64, f64),
 ) -> BarSeries {
     run.servers
         .iter()

@@ -1,7 +1,7 @@
 //! `run.json`: the whole run, every figure and histogram, the source of every other file.
 
 use super::{Export, ReportError};
-use crate::compare::results::ComparisonRun;
+use crate::results::ComparisonRun;
 
 /// `run.json`.
 #[derive(Debug, Clone, Copy)]

@@ -1,11 +1,17 @@
-//! `summary.md`: the table a person reads first, servers as rows and scenarios as columns, with
-//! the machine, the settings and the flags explained.
+//! `summary.md`: what a person reads first. How noisy the machine was, the headline table
+//! (servers as rows, scenarios as columns: throughput and server CPU per answer with their
+//! intervals, the open-loop p99 at a common rate), which differences are real and which are
+//! ties, the latency sweep, and what went wrong.
 
 use std::fmt::Write as _;
 
-use super::{Export, ReportError, format_latency};
-use crate::compare::results::{ComparisonRun, NOISY_CV, ScenarioResult, Status};
-use crate::summary::group;
+use super::{Export, ReportError};
+use crate::analysis::{ALPHA, NOISE_THRESHOLD};
+use crate::format::{format_latency, group, plus_minus, short_rate};
+use crate::results::{
+    ComparisonRun, Metric, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS, NOISY_SPEED_SPREAD, NOISY_STEAL,
+    Ranking, Status,
+};
 
 /// `summary.md`.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +29,7 @@ impl Export for Markdown {
             "# http-rosetta comparison, {} on {}\n",
             run.started_at, run.environment.hostname
         );
+        let _ = writeln!(out, "{}\n", noise_note(run));
         if run.partial {
             let _ = writeln!(
                 out,
@@ -33,7 +40,13 @@ impl Export for Markdown {
         out.push('\n');
         out.push_str(&headline_table(run));
         out.push('\n');
-        let _ = writeln!(out, "## Server CPU per request and memory\n");
+        let _ = writeln!(out, "## Which differences are real\n");
+        out.push_str(&rankings_section(run));
+        if !run.sweeps.is_empty() {
+            let _ = writeln!(out, "\n## Latency at the same load (open loop)\n");
+            out.push_str(&sweep_section(run));
+        }
+        let _ = writeln!(out, "\n## Server CPU per answer and memory\n");
         out.push_str(&cpu_table(run));
         let failures: Vec<String> = run
             .failure_lines()
@@ -47,18 +60,46 @@ impl Export for Markdown {
     }
 }
 
-/// Server CPU time per answer per scenario, and peak memory: figures that do not depend on
-/// whether the load generator could saturate the server.
+/// One line on how quiet the machine was; a noisy one is said in bold.
+pub fn noise_note(run: &ComparisonRun) -> String {
+    let n = &run.noise;
+    let figures = format!(
+        "the hypervisor stole {:.1} % of the CPU time (up to {:.1} % during one load), other processes kept {:.2} CPUs busy on average (up to {:.2}), and the server CPU's speed varied by {:.0} % (a fixed piece of work timed before each load, p90 over p10)",
+        n.steal * 100.0,
+        n.steal_max * 100.0,
+        n.other_cpus,
+        n.other_cpus_max,
+        n.speed_spread * 100.0
+    );
+    if n.noisy {
+        format!(
+            "**Noisy machine**: {figures}; the thresholds are {:.0} % steal, {:.2} CPUs and {:.0} % speed. The intervals are wider and fewer differences are told apart than on a quiet machine.",
+            NOISY_STEAL * 100.0,
+            NOISY_OTHER_CPUS,
+            NOISY_SPEED_SPREAD * 100.0
+        )
+    } else {
+        format!("Quiet machine: {figures}.")
+    }
+}
+
+/// Server CPU time per answer per scenario with its interval, and peak memory: figures that do
+/// not depend on whether the load generator could saturate the server.
 pub fn cpu_table(run: &ComparisonRun) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Server CPU time per answer (µs, all rounds; lower is better) and peak resident memory. \
+        "Server CPU time per answer (µs, median of the rounds and its 95 % interval; lower is better) and peak resident memory. \
          Unlike throughput, these do not depend on whether the load generator kept the server busy.\n"
     );
-    let scenarios = scenario_names(run);
-    let _ = writeln!(out, "| server | {} | peak RSS |", scenarios.join(" | "));
-    let _ = writeln!(out, "|---|{}---:|", "---:|".repeat(scenarios.len()));
+    let labels: Vec<String> = run
+        .settings
+        .scenarios
+        .iter()
+        .map(|s| run.scenario_label(s))
+        .collect();
+    let _ = writeln!(out, "| server | {} | peak RSS |", labels.join(" | "));
+    let _ = writeln!(out, "|---|{}---:|", "---:|".repeat(labels.len()));
     for server in &run.servers {
         let cells: Vec<String> = server
             .scenarios
@@ -67,7 +108,10 @@ pub fn cpu_table(run: &ComparisonRun) -> String {
                 if s.status == Status::Failed {
                     "–".into()
                 } else {
-                    format!("{:.1}", s.server_cpu_us_per_req)
+                    format!(
+                        "{:.2} [{:.2}–{:.2}]",
+                        s.server_cpu_us.median, s.server_cpu_us.low, s.server_cpu_us.high
+                    )
                 }
             })
             .collect();
@@ -82,23 +126,32 @@ pub fn cpu_table(run: &ComparisonRun) -> String {
     out
 }
 
-/// The machine, the settings and how noisy the run was, as one paragraph.
+/// The machine, the settings and how sure the figures are, as one paragraph.
 pub fn machine_paragraph(run: &ComparisonRun) -> String {
     let env = &run.environment;
     let s = &run.settings;
-    let results: Vec<&ScenarioResult> = run
-        .servers
+    let cells: Vec<_> = run.cells().collect();
+    let tight = cells
         .iter()
-        .flat_map(|server| &server.scenarios)
-        .filter(|r| r.status != Status::Failed)
-        .collect();
-    let noisy = results.iter().filter(|r| r.noisy).count();
-    let max_cv = results.iter().map(|r| r.cv).fold(0.0, f64::max);
+        .filter(|c| c.rps.relative_half_width() <= NOISY_HALF_WIDTH)
+        .count();
+    let sweep = if s.sweep_rounds > 0 && !s.rates.is_empty() {
+        format!(
+            " Then an open-loop sweep of {} at the same rates for every server ({}, of the slowest server's maximum where given as a share), {} s each, {} round{}.",
+            s.sweep_scenarios.join(", "),
+            s.rates.join(", "),
+            s.sweep_duration_s,
+            s.sweep_rounds,
+            if s.sweep_rounds == 1 { "" } else { "s" }
+        )
+    } else {
+        String::new()
+    };
     format!(
         "Measured on {} ({} CPUs, Linux {}), {}, commit `{}`. Each server ran pinned to CPU {:?} with `--threads {}`; \
-         the load generator ({} engine, {} load thread{}) ran pinned to CPU {:?}{}. {} connections, {} s per load after {} s of warmup, \
-         {} round{}, servers in a fresh random order each round. {} of {} results were noisy (throughput CV over {:.0} % across rounds); \
-         the largest CV was {:.1} %.\n\nCommand: `{}`\n",
+         the load generator ({} engine, {} load thread{}) ran pinned to CPU {:?}{}. {} connections; the pipelined scenario writes {} requests at a time. \
+         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{sweep} \
+         {} of {} throughput figures have a 95 % interval within ±{:.0} % of their median.\n\nCommand: `{}`\n",
         env.cpu_model,
         env.cores,
         env.kernel,
@@ -116,34 +169,42 @@ pub fn machine_paragraph(run: &ComparisonRun) -> String {
             " (not pinned apart: one CPU)"
         },
         s.connections,
-        s.duration_s,
-        s.scenario_warmup_s,
+        s.pipeline_depth,
         s.rounds,
         if s.rounds == 1 { "" } else { "s" },
-        noisy,
-        results.len(),
-        NOISY_CV * 100.0,
-        max_cv * 100.0,
+        s.duration_s,
+        s.scenario_warmup_s,
+        tight,
+        cells.len(),
+        NOISY_HALF_WIDTH * 100.0,
         run.command,
     )
 }
 
-fn scenario_names(run: &ComparisonRun) -> Vec<String> {
-    run.settings.scenarios.clone()
-}
-
-/// Servers as rows, scenarios as columns: median req/s and p99 latency, flags marked, with the
+/// Servers as rows, scenarios as columns: median req/s and server CPU µs per answer with their
+/// intervals, and the open-loop p99 at the scenario's common rate; flags marked, with the
 /// legend. The README's headline table is this, generated from the reference run.
 pub fn headline_table(run: &ComparisonRun) -> String {
-    let scenarios = scenario_names(run);
+    let scenarios = &run.settings.scenarios;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Median throughput over the rounds (req/s) and p99 latency of all rounds' answers:\n"
+        "Median throughput of the rounds (req/s) ± its 95 % interval, server CPU per answer, and the open-loop p99 latency at the rate named in the column, the same rate for every server:\n"
     );
-    let _ = writeln!(out, "| server | {} |", scenarios.join(" | "));
+    let headers: Vec<String> = scenarios
+        .iter()
+        .map(|s| match run.sweep(s).and_then(|w| w.headline_rate()) {
+            Some(rate) => format!(
+                "{}<br>p99 @ {} req/s",
+                run.scenario_label(s),
+                short_rate(rate.rate)
+            ),
+            None => run.scenario_label(s),
+        })
+        .collect();
+    let _ = writeln!(out, "| server | {} |", headers.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(scenarios.len()));
-    let mut flags_used = (false, false, false);
+    let mut flags_used = (false, false, false, false);
     for server in &run.servers {
         let cells: Vec<String> = server
             .scenarios
@@ -162,29 +223,197 @@ pub fn headline_table(run: &ComparisonRun) -> String {
                     flags.push_str(" ~");
                     flags_used.1 = true;
                 }
-                format!(
-                    "{}{flags}<br>p99 {}",
-                    group(s.rps.round() as u64),
-                    format_latency(s.latency_us.p99)
-                )
+                let mut cell = format!(
+                    "**{}** {}{flags}<br>{:.2} µs CPU {}",
+                    group(s.rps.median.round() as u64),
+                    plus_minus(s.rps.relative_half_width()),
+                    s.server_cpu_us.median,
+                    plus_minus(s.server_cpu_us.relative_half_width())
+                );
+                let headline = run.sweep(&s.name).and_then(|w| w.headline_rate());
+                if let Some(point) =
+                    headline.and_then(|rate| s.sweep.iter().find(|p| p.label == rate.label))
+                {
+                    let lagged = if point.client_lagged {
+                        flags_used.3 = true;
+                        " ⏱"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(
+                        cell,
+                        "<br>p99 {}{lagged}",
+                        format_latency(point.latency_us.p99)
+                    );
+                }
+                cell
             })
             .collect();
         let _ = writeln!(out, "| {} | {} |", server.name, cells.join(" | "));
     }
     let mut legend = Vec::new();
     if flags_used.0 {
-        legend.push("⚠ client-bound: the load generator was saturated, so the figure is a lower bound for the server");
+        legend.push("⚠ client-bound: the load generator was saturated, so the throughput is a lower bound for the server".to_owned());
     }
     if flags_used.1 {
-        legend.push(
-            "~ noisy: the rounds' throughput varied by more than 5 % (coefficient of variation)",
-        );
+        legend.push(format!(
+            "~ noisy: the 95 % interval is wider than ±{:.0} % of the median",
+            NOISY_HALF_WIDTH * 100.0
+        ));
     }
     if flags_used.2 {
-        legend.push("✗ failed: not measured (see what went wrong)");
+        legend.push("✗ failed: not measured (see what went wrong)".to_owned());
+    }
+    if flags_used.3 {
+        legend.push("⏱ the load generator fell behind its schedule at that rate, so the latency includes its own delay".to_owned());
     }
     if !legend.is_empty() {
         let _ = writeln!(out, "\n{}", legend.join(". ") + ".");
+    }
+    out
+}
+
+/// `hyper > actix-web ≈ axum > std`: best first; `>` where the two neighbours differ
+/// significantly, `≈` where they tie.
+pub fn ranking_line(ranking: &Ranking) -> String {
+    let mut line = String::new();
+    for (i, name) in ranking.order.iter().enumerate() {
+        if i > 0 {
+            let previous = &ranking.order[i - 1];
+            let significant = ranking
+                .pair(previous, name)
+                .is_some_and(|p| p.difference.significant);
+            line.push_str(if significant { " > " } else { " ≈ " });
+        }
+        line.push_str(name);
+    }
+    line
+}
+
+fn rankings_section(run: &ComparisonRun) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Best first. `>`: the two neighbours differ (Wilcoxon signed-rank test on the rounds paired by round, which takes out what a round did to every server; p < {ALPHA}, and medians at least {:.0} % apart); `≈`: a tie, the gap is within the noise. \
+         With {} round{} per server{}.\n",
+        NOISE_THRESHOLD * 100.0,
+        run.settings.rounds,
+        if run.settings.rounds == 1 { "" } else { "s" },
+        if run.settings.rounds < 4 {
+            ", too few for any difference to be significant: every pair ties"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(out, "| scenario | throughput | server CPU per answer |");
+    let _ = writeln!(out, "|---|---|---|");
+    for scenario in &run.settings.scenarios {
+        let line = |metric| {
+            run.ranking(scenario, metric)
+                .map_or_else(|| "–".to_owned(), ranking_line)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            run.scenario_label(scenario),
+            line(Metric::Throughput),
+            line(Metric::ServerCpu)
+        );
+    }
+    // Every pair of servers, every scenario: how far apart and whether it counts.
+    let names: Vec<&str> = run.servers.iter().map(|s| s.name.as_str()).collect();
+    if names.len() > 2 {
+        let _ = writeln!(
+            out,
+            "\nEvery pair on throughput: the first server's median over the second's, `≈` for a tie.\n"
+        );
+        let labels: Vec<String> = run
+            .settings
+            .scenarios
+            .iter()
+            .map(|s| run.scenario_label(s))
+            .collect();
+        let _ = writeln!(out, "| pair | {} |", labels.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---:|".repeat(labels.len()));
+        for (i, a) in names.iter().enumerate() {
+            for b in &names[i + 1..] {
+                let cells: Vec<String> = run
+                    .settings
+                    .scenarios
+                    .iter()
+                    .map(|scenario| {
+                        let Some(pair) = run
+                            .ranking(scenario, Metric::Throughput)
+                            .and_then(|r| r.pair(a, b))
+                        else {
+                            return "–".to_owned();
+                        };
+                        let ratio = if pair.better == *a {
+                            pair.difference.ratio
+                        } else {
+                            1.0 / pair.difference.ratio
+                        };
+                        let text = format!("{:+.1} %", (ratio - 1.0) * 100.0);
+                        if pair.difference.significant {
+                            text
+                        } else {
+                            format!("≈ ({text})")
+                        }
+                    })
+                    .collect();
+                let _ = writeln!(out, "| {a} / {b} | {} |", cells.join(" | "));
+            }
+        }
+    }
+    out
+}
+
+fn sweep_section(run: &ComparisonRun) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Every server was given the same rates, fixed from the slowest server's closed-loop maximum. Latency counts from each request's due time (coordinated omission corrected, as wrk2 does); \
+         the send lag is how late the load generator sent requests after their due time. ⏱: it fell behind, so that point's latency includes its own delay.\n"
+    );
+    for sweep in &run.sweeps {
+        let _ = writeln!(
+            out,
+            "### {}: slowest maximum {} req/s ({})\n",
+            run.scenario_label(&sweep.scenario),
+            group(sweep.slowest_rps.round() as u64),
+            sweep.slowest_server
+        );
+        let _ = writeln!(
+            out,
+            "| server | rate | sent req/s | p50 | p90 | p99 | p99.9 | send lag p99 |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+        for server in &run.servers {
+            let Some(scenario) = server.scenario(&sweep.scenario) else {
+                continue;
+            };
+            for rate in &sweep.rates {
+                let Some(p) = scenario.sweep.iter().find(|p| p.label == rate.label) else {
+                    continue;
+                };
+                let l = &p.latency_us;
+                let _ = writeln!(
+                    out,
+                    "| {} | {} ({}) | {} | {} | {} | {} | {} | {}{} |",
+                    server.name,
+                    group(rate.rate.round() as u64),
+                    rate.label,
+                    group(p.achieved_rate.round() as u64),
+                    format_latency(l.p50),
+                    format_latency(l.p90),
+                    format_latency(l.p99),
+                    format_latency(l.p999),
+                    format_latency(p.send_lag_us.p99),
+                    if p.client_lagged { " ⏱" } else { "" }
+                );
+            }
+        }
+        out.push('\n');
     }
     out
 }

@@ -1,6 +1,7 @@
-//! Everything written from a comparison's `run.json`: the JSON itself, a CSV, a Markdown summary
-//! and SVG charts. Each format is one file behind the [`Export`] trait; all of them read the
-//! data only, so an old run can be rendered again (`loadgen report DIR`).
+//! Everything written from a comparison's `run.json`: the JSON itself, CSVs, a Markdown summary,
+//! SVG charts and a page. Each format is one file behind the [`Export`] trait; all of them read
+//! the data only ([`crate::results`]), so an old run can be rendered again (`loadgen report
+//! DIR`), and none of them knows how the run was measured.
 
 mod charts;
 pub mod code;
@@ -14,16 +15,17 @@ use std::path::Path;
 use thiserror::Error;
 
 pub use self::charts::{
-    CpuChart, LatencyChart, MemoryChart, RateChart, ThroughputChart, all_charts,
+    CpuChart, MemoryChart, SpectrumChart, SweepChart, ThroughputChart, all_charts,
 };
-pub use self::csv::Csv;
+pub use self::csv::{Csv, SweepCsv};
 pub use self::json::Json;
 pub use self::markdown::{
-    Markdown, cpu_table, headline_table as markdown_headline, machine_paragraph,
+    Markdown, cpu_table, headline_table as markdown_headline, machine_paragraph, noise_note,
+    ranking_line,
 };
 pub use self::page::Page;
-use crate::compare::results::ComparisonRun;
 use crate::output::{OutputError, OutputFile};
+use crate::results::{COMPARE_SCHEMA_VERSION, ComparisonRun};
 
 /// A file that cannot be made.
 #[derive(Debug, Error)]
@@ -57,10 +59,11 @@ pub trait Export {
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError>;
 }
 
-/// Every file made from a run except `run.json`, which only `compare` writes: the CSV, the
+/// Every file made from a run except `run.json`, which only `compare` writes: the CSVs, the
 /// Markdown summary, every chart and the page.
 pub fn derived_exports(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
-    let mut exports: Vec<Box<dyn Export>> = vec![Box::new(Csv), Box::new(Markdown)];
+    let mut exports: Vec<Box<dyn Export>> =
+        vec![Box::new(Csv), Box::new(SweepCsv), Box::new(Markdown)];
     exports.extend(all_charts(run));
     exports.push(Box::new(Page));
     exports
@@ -82,7 +85,21 @@ pub fn write(
     Ok(written)
 }
 
-/// Reads a run back from `dir/run.json`.
+/// Writes a new run: `run.json`, every file made from it, then the index of the results folder
+/// when `dir` is in one.
+pub fn write_run(dir: &Path, run: &ComparisonRun) -> Result<(), ReportError> {
+    write(dir, run, &[Box::new(Json)])?;
+    write(dir, run, &derived_exports(run))?;
+    if let Some(parent) = dir
+        .parent()
+        .filter(|p| p.file_name().is_some_and(|n| n == "results"))
+    {
+        update_results_index(parent)?;
+    }
+    Ok(())
+}
+
+/// Reads a run back from `dir/run.json`; one written in another layout is refused by name.
 pub fn read_run(dir: &Path) -> Result<ComparisonRun, ReportError> {
     let path = dir.join("run.json");
     let read_error = |reason: String| ReportError::Read {
@@ -90,16 +107,18 @@ pub fn read_run(dir: &Path) -> Result<ComparisonRun, ReportError> {
         reason,
     };
     let text = std::fs::read_to_string(&path).map_err(|e| read_error(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| read_error(e.to_string()))
-}
-
-/// A latency in µs as people read it: `850 µs`, `1.23 ms`, `2.5 s`.
-pub fn format_latency(micros: u64) -> String {
-    match micros {
-        0..=999 => format!("{micros} µs"),
-        1_000..=999_999 => format!("{:.2} ms", micros as f64 / 1e3),
-        _ => format!("{:.2} s", micros as f64 / 1e6),
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| read_error(e.to_string()))?;
+    let version = value["schema_version"].as_u64().unwrap_or(0);
+    if version != u64::from(COMPARE_SCHEMA_VERSION) {
+        return Err(read_error(format!(
+            "it is in layout (schema_version) {version}, and this loadgen renders layout {COMPARE_SCHEMA_VERSION}; render it with the loadgen of its commit ({})",
+            value["environment"]["git_commit"]
+                .as_str()
+                .unwrap_or("unknown")
+        )));
     }
+    serde_json::from_value(value).map_err(|e| read_error(e.to_string()))
 }
 
 /// The colour of a server, the same in every chart: its place in the contract's table, in the
@@ -127,38 +146,51 @@ pub fn server_colour(name: &str) -> (u8, u8, u8) {
 /// Rewrites `results/README.md`: one row per run folder in `results`, newest first, with its
 /// machine and links to its summary and page.
 pub fn update_results_index(results: &Path) -> Result<(), ReportError> {
-    let mut runs: Vec<(String, ComparisonRun)> = std::fs::read_dir(results)
+    // Read loosely, field by field, so that runs written in every layout stay listed.
+    let mut runs: Vec<(String, serde_json::Value)> = std::fs::read_dir(results)
         .map_err(|e| ReportError::Read {
             path: results.display().to_string(),
             reason: e.to_string(),
         })?
         .filter_map(Result::ok)
-        .filter(|entry| entry.path().join("run.json").is_file())
         .filter_map(|entry| {
+            let text = std::fs::read_to_string(entry.path().join("run.json")).ok()?;
             Some((
                 entry.file_name().to_string_lossy().into_owned(),
-                read_run(&entry.path()).ok()?,
+                serde_json::from_str(&text).ok()?,
             ))
         })
         .collect();
     runs.sort_by(|a, b| b.0.cmp(&a.0));
     let mut out = String::from(
         "# Results\n\nEach folder is one `loadgen compare` run: `run.json` holds every figure, histogram and \
-         setting; `summary.md`, `summary.csv`, the SVG charts and `index.html` are made from it \
+         setting; `summary.md`, the CSVs, the SVG charts and `index.html` are made from it \
          (`loadgen report DIR` makes them again). Folders are never overwritten.\n\n\
          | run | machine | servers | scenarios | rounds | state |\n|---|---|---|---|---|---|\n",
     );
     for (name, run) in &runs {
-        let env = &run.environment;
+        let env = &run["environment"];
+        let settings = &run["settings"];
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_owned();
+        let servers: Vec<String> = settings["servers"]
+            .as_array()
+            .map(|a| a.iter().map(text).collect())
+            .unwrap_or_default();
+        let state = if run["partial"].as_bool().unwrap_or(false) {
+            "partial"
+        } else if settings["quick"].as_bool().unwrap_or(false) {
+            "quick"
+        } else {
+            "complete"
+        };
         out.push_str(&format!(
-            "| [{name}]({name}/summary.md) ([page]({name}/index.html)) | {}, {} CPUs, Linux {} | {} | {} | {} | {} |\n",
-            env.cpu_model,
-            env.cores,
-            env.kernel,
-            run.settings.servers.join(", "),
-            run.settings.scenarios.len(),
-            run.settings.rounds,
-            if run.partial { "partial" } else if run.settings.quick { "quick" } else { "complete" },
+            "| [{name}]({name}/summary.md) ([page]({name}/index.html)) | {}, {} CPUs, Linux {} | {} | {} | {} | {state} |\n",
+            text(&env["cpu_model"]),
+            env["cores"].as_u64().unwrap_or(0),
+            text(&env["kernel"]),
+            servers.join(", "),
+            settings["scenarios"].as_array().map_or(0, Vec::len),
+            settings["rounds"].as_u64().unwrap_or(0),
         ));
     }
     OutputFile::check(&results.join("README.md"), true)?.write(out.as_bytes())?;
@@ -178,4 +210,32 @@ pub fn replace_readme_section(readme: &str, section: &str) -> Option<String> {
         section.trim_end(),
         &readme[end..]
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_an_older_layout_stay_listed_and_are_refused_by_name() {
+        let results = tempfile::tempdir().unwrap();
+        let old = results.path().join("2026-11-21T23-02-32Z-vm");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::write(
+            old.join("run.json"),
+            r#"{"schema_version": 1, "partial": false, "environment": {"cpu_model": "Old CPU", "cores": 2, "kernel": "6.1", "git_commit": "a7b656b"}, "settings": {"servers": ["std", "hyper"], "scenarios": ["plaintext"], "rounds": 3, "quick": false}}"#,
+        )
+        .unwrap();
+        update_results_index(results.path()).unwrap();
+        let index = std::fs::read_to_string(results.path().join("README.md")).unwrap();
+        assert!(
+            index.contains("[2026-11-21T23-02-32Z-vm]") && index.contains("Old CPU, 2 CPUs"),
+            "{index}"
+        );
+        let err = read_run(&old).unwrap_err().to_string();
+        assert!(
+            err.contains("layout (schema_version) 1") && err.contains("a7b656b"),
+            "{err}"
+        );
+    }
 }

@@ -9,10 +9,11 @@ use super::code::{
     ASPECTS, Highlighter, ROUTES_SHOWN, aspect_mark, escape, highlight_css, lines_of_code, snippet,
     sources,
 };
-use super::{Export, ReportError, format_latency, server_colour};
-use crate::compare::results::{ComparisonRun, NOISY_CV, Status};
+use super::markdown::{noise_note, ranking_line};
+use super::{Export, ReportError, server_colour};
+use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::load::CLIENT_BOUND_BUSY;
-use crate::summary::group;
+use crate::results::{ComparisonRun, Metric, NOISY_HALF_WIDTH, Status};
 
 /// `index.html`.
 #[derive(Debug, Clone, Copy)]
@@ -79,9 +80,23 @@ impl Export for Page {
 
 fn results_section(page: &mut String, run: &ComparisonRun) {
     let scenarios = &run.settings.scenarios;
-    page.push_str("<section id=\"results\"><h2>Results</h2><p>Median throughput over the rounds and p99 latency of all rounds' answers. Higher throughput and lower latency are better.</p><div class=\"scroll\"><table class=\"results\"><thead><tr><th>server</th>");
+    let _ = write!(
+        page,
+        "<section id=\"results\"><h2>Results</h2><p class=\"{}\">{}</p><p>Median throughput of the rounds ± its 95 % interval, server CPU per answer, and the open-loop p99 latency at the rate named in the column, the same rate for every server. Higher throughput and lower CPU and latency are better.</p><div class=\"scroll\"><table class=\"results\"><thead><tr><th>server</th>",
+        if run.noise.noisy { "badge" } else { "legend" },
+        escape(&noise_note(run).replace("**", ""))
+    );
     for scenario in scenarios {
-        let _ = write!(page, "<th>{}</th>", escape(scenario));
+        let rate = run.sweep(scenario).and_then(|w| w.headline_rate());
+        let _ = write!(
+            page,
+            "<th>{}{}</th>",
+            escape(&run.scenario_label(scenario)),
+            rate.map_or_else(String::new, |r| format!(
+                "<br><small>p99 @ {} req/s</small>",
+                short_rate(r.rate)
+            ))
+        );
     }
     page.push_str("<th>peak RSS</th></tr></thead><tbody>\n");
     for server in &run.servers {
@@ -103,16 +118,28 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
             if s.noisy {
                 let _ = write!(
                     flags,
-                    " <abbr class=\"flag\" title=\"noisy: throughput CV {:.1} % across rounds\">~</abbr>",
-                    s.cv * 100.0
+                    " <abbr class=\"flag\" title=\"noisy: the 95 % interval is {} of the median\">~</abbr>",
+                    plus_minus(s.rps.relative_half_width())
                 );
             }
+            let latency = run
+                .sweep(&s.name)
+                .and_then(|w| w.headline_rate())
+                .and_then(|rate| s.sweep.iter().find(|p| p.label == rate.label))
+                .map_or_else(String::new, |p| {
+                    format!(
+                        " · p99 {}{}",
+                        format_latency(p.latency_us.p99),
+                        if p.client_lagged { " ⏱" } else { "" }
+                    )
+                });
             let _ = write!(
                 page,
-                "<td><b>{}</b> req/s{flags}<br><small>p99 {} · {:.1} µs CPU/req</small></td>",
-                group(s.rps.round() as u64),
-                format_latency(s.latency_us.p99),
-                s.server_cpu_us_per_req
+                "<td><b>{}</b> {} req/s{flags}<br><small>{:.2} µs CPU {}{latency}</small></td>",
+                group(s.rps.median.round() as u64),
+                plus_minus(s.rps.relative_half_width()),
+                s.server_cpu_us.median,
+                plus_minus(s.server_cpu_us.relative_half_width())
             );
         }
         let _ = writeln!(page, "<td>{} MiB</td></tr>", server.rss_peak_kib / 1024);
@@ -120,10 +147,25 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
     page.push_str("</tbody></table></div>\n");
     let _ = writeln!(
         page,
-        "<p class=\"legend\"><b>⚠ client-bound</b>: a load thread was busy {:.0} % of the time or more, so the load generator may have set the pace; the figure is a lower bound for the server. <b>~ noisy</b>: the rounds' throughput varied by more than {:.0} % (coefficient of variation). <b>✗ failed</b>: not measured; see below.</p>",
+        "<p class=\"legend\"><b>⚠ client-bound</b>: a load thread was busy {:.0} % of the time or more, so the load generator may have set the pace; the figure is a lower bound for the server. <b>~ noisy</b>: the 95 % interval is wider than ±{:.0} % of the median. <b>⏱</b>: the load generator fell behind its open-loop schedule. <b>✗ failed</b>: not measured; see below.</p>",
         CLIENT_BOUND_BUSY * 100.0,
-        NOISY_CV * 100.0
+        NOISY_HALF_WIDTH * 100.0
     );
+    page.push_str("<h3>Which differences are real</h3><p>Best first. <b>&gt;</b>: the neighbours differ (Wilcoxon signed-rank test on the rounds paired by round, p &lt; 0.05, medians at least 1 % apart); <b>≈</b>: a tie within the noise.</p><table><thead><tr><th>scenario</th><th>throughput</th><th>server CPU per answer</th></tr></thead><tbody>\n");
+    for scenario in scenarios {
+        let line = |metric| {
+            run.ranking(scenario, metric)
+                .map_or_else(|| "–".to_owned(), ranking_line)
+        };
+        let _ = writeln!(
+            page,
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            escape(&run.scenario_label(scenario)),
+            escape(&line(Metric::Throughput)),
+            escape(&line(Metric::ServerCpu))
+        );
+    }
+    page.push_str("</tbody></table>\n");
     let failures = run.failure_lines();
     if !failures.is_empty() {
         page.push_str("<h3>What went wrong</h3><ul>");
@@ -273,22 +315,32 @@ fn machine_section(page: &mut String, run: &ComparisonRun) {
         (
             "load",
             format!(
-                "{} engine, {} connections, closed loop{}, {} s per scenario after {} s of warmup ({} s per server)",
+                "{} engine, {} connections, closed loop, {} s per scenario after {} s of warmup ({} s per server); the pipelined scenario writes {} requests at a time",
                 s.engine,
                 s.connections,
-                if s.rates.is_empty() {
-                    String::new()
-                } else {
-                    format!(", open-loop rates {}", s.rates.join(", "))
-                },
                 s.duration_s,
                 s.scenario_warmup_s,
-                s.warmup_s
+                s.warmup_s,
+                s.pipeline_depth
             ),
         ),
         (
             "rounds",
             format!("{} (servers in a fresh random order each round)", s.rounds),
+        ),
+        (
+            "open-loop sweep",
+            if s.sweep_rounds == 0 {
+                "none".to_owned()
+            } else {
+                format!(
+                    "{} at {} (shares of the slowest server's maximum), {} s each, {} round(s)",
+                    s.sweep_scenarios.join(", "),
+                    s.rates.join(", "),
+                    s.sweep_duration_s,
+                    s.sweep_rounds
+                )
+            },
         ),
         (
             "started / finished",
@@ -354,13 +406,17 @@ footer { color: var(--muted); padding: 24px 16px; }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::machine::{CpuSplit, Environment};
-    use crate::compare::results::{CompareSettings, RoundResult, ServerResult};
+    use crate::machine::{CpuSplit, Environment};
+    use crate::results::{
+        CompareSettings, MachineNoise, PlannedRate, RateMeasure, RoundResult, ScenarioSweep,
+        ServerResult,
+    };
     use crate::stats::LatencyHistogram;
 
-    /// A run of every server with made-up figures; one server failed.
+    /// A run of every server with made-up figures over four rounds and a two-rate sweep of
+    /// plaintext; one server failed.
     pub(crate) fn sample_run() -> ComparisonRun {
-        let scenarios = ["plaintext", "json"];
+        let scenarios = [("plaintext", 1), ("pipelined", 16)];
         let mut histogram = LatencyHistogram::default();
         for us in [80, 120, 300, 2_000] {
             histogram.record(us);
@@ -371,21 +427,42 @@ mod tests {
             .map(|(i, info)| {
                 let mut server = ServerResult::new(info.name, &scenarios);
                 if info.name != "warp" {
-                    for scenario in &mut server.scenarios {
-                        scenario.rounds.push(RoundResult {
-                            round: 1,
-                            rps: 50_000.0 + 10_000.0 * i as f64,
-                            responses: 100_000,
-                            unexpected: 0,
-                            duration_s: 2.0,
-                            latency_us: histogram.summary(),
-                            server_cpu_us: 900_000.0,
-                            client_cpu_us: 1_900_000.0,
-                            client_cpu: vec![if i == 0 { 0.97 } else { 0.6 }],
-                            client_bound: i == 0,
-                            histogram: histogram.to_base64(),
-                        });
-                        scenario.summarize(1, &[]);
+                    for (s, scenario) in server.scenarios.iter_mut().enumerate() {
+                        for round in 1..=4 {
+                            scenario.rounds.push(RoundResult {
+                                round,
+                                rps: 50_000.0 + 10_000.0 * i as f64 + 100.0 * f64::from(round),
+                                responses: 100_000,
+                                unexpected: 0,
+                                duration_s: 2.0,
+                                latency_us: histogram.summary(),
+                                server_cpu_us: 900_000.0,
+                                client_cpu_us: 1_900_000.0,
+                                client_cpu: vec![if i == 0 { 0.97 } else { 0.6 }],
+                                client_bound: i == 0,
+                                steal: 0.0,
+                                other_cpus: 0.0,
+                                probe_us: 2000.0,
+                                histogram: histogram.to_base64(),
+                            });
+                        }
+                        let rates: Vec<RateMeasure> = if s == 0 {
+                            [("25%", 12_000.0), ("50%", 25_000.0)]
+                                .iter()
+                                .map(|(label, rate)| RateMeasure {
+                                    label: (*label).to_owned(),
+                                    target_rate: *rate,
+                                    achieved_rate: *rate,
+                                    latency: histogram.clone(),
+                                    latency_uncorrected: histogram.clone(),
+                                    send_lag: histogram.clone(),
+                                    client_lagged: false,
+                                })
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        scenario.summarize(4, &rates);
                     }
                     server.rss_peak_kib = 4096;
                 } else {
@@ -397,8 +474,8 @@ mod tests {
                 server
             })
             .collect();
-        ComparisonRun {
-            schema_version: 1,
+        let mut run = ComparisonRun {
+            schema_version: crate::results::COMPARE_SCHEMA_VERSION,
             started_at: "2026-11-21T22:00:00Z".into(),
             finished_at: "2026-11-21T22:06:00Z".into(),
             partial: false,
@@ -419,13 +496,17 @@ mod tests {
                     .iter()
                     .map(|s| s.name.to_owned())
                     .collect(),
-                scenarios: scenarios.iter().map(|s| s.to_string()).collect(),
+                scenarios: scenarios.iter().map(|s| s.0.to_string()).collect(),
+                pipeline_depth: 16,
                 connections: 64,
                 duration_s: 2.0,
                 warmup_s: 1.0,
                 scenario_warmup_s: 0.25,
-                rounds: 1,
-                rates: Vec::new(),
+                rounds: 4,
+                rates: vec!["25%".into(), "50%".into()],
+                sweep_scenarios: vec!["plaintext".into()],
+                sweep_rounds: 1,
+                sweep_duration_s: 1.0,
                 cpus: CpuSplit {
                     server: vec![0],
                     client: vec![1],
@@ -433,12 +514,32 @@ mod tests {
                 },
                 server_threads: 1,
                 client_threads: 1,
-                engine: "hyper".into(),
+                engine: "h1".into(),
                 timeout_s: 5.0,
                 quick: false,
             },
+            noise: MachineNoise::default(),
             servers,
-        }
+            sweeps: vec![ScenarioSweep {
+                scenario: "plaintext".into(),
+                slowest_server: "std".into(),
+                slowest_rps: 50_000.0,
+                rates: vec![
+                    PlannedRate {
+                        label: "25%".into(),
+                        rate: 12_000.0,
+                    },
+                    PlannedRate {
+                        label: "50%".into(),
+                        rate: 25_000.0,
+                    },
+                ],
+                headline: 1,
+            }],
+            rankings: Vec::new(),
+        };
+        run.analyze();
+        run
     }
 
     fn page() -> String {
@@ -467,11 +568,21 @@ mod tests {
             page.matches("class=\"code-col ").count(),
             ROUTES_SHOWN.len() * sources().len()
         );
-        assert!(
-            page.matches("<svg").count() >= 5,
-            "throughput, CPU, memory and a latency chart per scenario"
+        assert_eq!(
+            page.matches("<svg").count(),
+            5,
+            "throughput, CPU, memory, and the sweep and spectrum of plaintext"
         );
         assert!(page.contains("client-bound") && page.contains("✗ failed"));
+        assert!(
+            page.contains("pipelined ×16"),
+            "the pipelined scenario is labelled"
+        );
+        assert!(
+            page.contains("p99 @ 25k req/s"),
+            "the headline rate is named"
+        );
+        assert!(page.contains("Which differences are real"));
         for (_, title) in ASPECTS {
             assert!(
                 page.contains(&format!("<th>{}</th>", escape(title))),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
@@ -155,11 +155,7 @@ pub fn sample_process(pid: u32) -> std::io::Result<ProcessSample> {
             .ok_or_else(invalid)
     };
     let (utime, stime) = (ticks(11)?, ticks(12)?);
-    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100)
-        .max(1) as u64;
+    let per_second = clock_ticks_per_second();
     let cpu = Duration::from_secs_f64((utime + stime) as f64 / per_second as f64);
     let rss_peak_kib = status
         .lines()
@@ -167,6 +163,115 @@ pub fn sample_process(pid: u32) -> std::io::Result<ProcessSample> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0);
     Ok(ProcessSample { cpu, rss_peak_kib })
+}
+
+/// The whole machine's CPU time, from the first line of `/proc/stat`, in clock ticks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MachineTimes {
+    /// Every state together.
+    pub total: u64,
+    /// Idle and waiting for I/O.
+    pub idle: u64,
+    /// Stolen by the hypervisor for other virtual machines.
+    pub steal: u64,
+}
+
+/// How the machine was used between two [`MachineTimes`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MachineUse {
+    /// Share of all CPU time stolen by the hypervisor.
+    pub steal: f64,
+    /// CPUs' worth of time spent running anything (steal and idle left out).
+    pub busy_cpus: f64,
+}
+
+impl MachineTimes {
+    /// Reads `/proc/stat`.
+    pub fn read() -> std::io::Result<Self> {
+        Self::parse(&std::fs::read_to_string("/proc/stat")?).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "unexpected /proc/stat layout",
+            )
+        })
+    }
+
+    /// Parses the `cpu` line: user nice system idle iowait irq softirq steal …
+    pub fn parse(stat: &str) -> Option<Self> {
+        let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        // guest and guest_nice (9th and 10th) are already counted in user and nice.
+        let at = |i: usize| fields.get(i).copied().unwrap_or(0);
+        Some(Self {
+            total: fields.iter().take(8).sum(),
+            idle: at(3) + at(4),
+            steal: at(7),
+        })
+    }
+
+    /// What happened since `earlier`, over `seconds` of wall time.
+    pub fn since(&self, earlier: &Self, seconds: f64) -> MachineUse {
+        let total = self.total.saturating_sub(earlier.total);
+        let steal = self.steal.saturating_sub(earlier.steal);
+        let idle = self.idle.saturating_sub(earlier.idle);
+        let busy = total.saturating_sub(steal + idle);
+        MachineUse {
+            steal: if total > 0 {
+                steal as f64 / total as f64
+            } else {
+                0.0
+            },
+            busy_cpus: if seconds > 0.0 {
+                busy as f64 / clock_ticks_per_second() as f64 / seconds
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// The kernel's clock ticks per second (`CLK_TCK`), the unit of /proc's CPU times.
+fn clock_ticks_per_second() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100)
+        .max(1) as u64
+}
+
+/// Steps of [`speed_probe`]: about 2 ms on a current CPU.
+const PROBE_STEPS: u32 = 2_000_000;
+
+/// A fixed piece of integer work, timed: how fast this CPU runs right now. A shared machine
+/// slowed down by its neighbours shows here even when the hypervisor reports no steal.
+pub fn speed_probe() -> Duration {
+    let started = Instant::now();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..PROBE_STEPS {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x);
+    started.elapsed()
+}
+
+/// [`speed_probe`] on `cpus`, in a thread pinned there; `None` if it cannot be pinned.
+pub fn probe_cpus(cpus: &[usize]) -> Option<Duration> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                pin_self(cpus).ok()?;
+                Some(speed_probe())
+            })
+            .join()
+            .ok()
+            .flatten()
+    })
 }
 
 /// What a result needs to be reproduced: the machine, the toolchain, the versions, the commit.
@@ -207,7 +312,7 @@ const RECORDED_CRATES: &[&str] = &[
 ];
 
 /// The lock file this load generator was built with.
-const CARGO_LOCK: &str = include_str!("../../../Cargo.lock");
+const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
 
 impl Environment {
     /// Reads the facts of this machine; `workspace` is where git runs.
@@ -338,6 +443,28 @@ mod tests {
     fn this_process_can_be_sampled() {
         let sample = sample_process(std::process::id()).unwrap();
         assert!(sample.rss_peak_kib > 0);
+    }
+
+    #[test]
+    fn steal_and_busy_time_come_from_proc_stat() {
+        let before = MachineTimes::parse("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n").unwrap();
+        let after = MachineTimes::parse("cpu  300 0 50 900 50 0 0 100 0 0\n").unwrap();
+        assert_eq!((before.total, before.idle, before.steal), (1000, 850, 0));
+        let used = after.since(&before, 1.0);
+        assert!((used.steal - 0.25).abs() < 1e-9, "{used:?}");
+        let ticks = clock_ticks_per_second() as f64;
+        assert!((used.busy_cpus - 200.0 / ticks).abs() < 1e-9, "{used:?}");
+        assert!(MachineTimes::parse("intr 1 2").is_none());
+        assert!(MachineTimes::read().is_ok());
+    }
+
+    #[test]
+    fn the_speed_probe_times_fixed_work() {
+        let probe = probe_cpus(&available_cpus()[..1]).unwrap();
+        assert!(
+            probe > Duration::ZERO && probe < Duration::from_secs(1),
+            "{probe:?}"
+        );
     }
 
     #[test]
