@@ -251,15 +251,26 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// The servers whose stack has no header read timeout: they accept `--header-timeout` (so
+/// every server takes the same command line) and say in `--help` that it has no effect.
+pub const WITHOUT_HEADER_TIMEOUT: &[&str] = &["rocket", "may-minihttp"];
+
 impl ServerArgs {
     /// Parses the process arguments for the server called `name`, whose default address is
     /// `127.0.0.1:<its port>`. Prints usage and exits on bad input, as clap does.
     pub fn parse_for(name: &str) -> Self {
         let port = server(name).map_or(0, |s| s.port);
-        let command = Self::command()
+        let mut command = Self::command()
             .name(format!("server-{name}"))
             .about(format!("The http-rosetta service, written with {name}."))
             .mut_arg("addr", |arg| arg.default_value(format!("127.0.0.1:{port}")));
+        if WITHOUT_HEADER_TIMEOUT.contains(&name) {
+            command = command.mut_arg("header_timeout", |arg| {
+                arg.help(format!(
+                    "Accepted for a common command line, but has no effect: {name} has no header read timeout (a known deviation; see its README)"
+                ))
+            });
+        }
         Self::from_arg_matches(&command.get_matches()).unwrap_or_else(|err| err.exit())
     }
 
