@@ -9,7 +9,7 @@ default:
 serve NAME *ARGS:
     cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
-# Benchmark all ten servers side by side into a new folder under results/ (about 10 minutes).
+# Benchmark all ten servers side by side into a new folder under results/ (about 13 minutes after the build).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 
