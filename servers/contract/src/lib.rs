@@ -330,35 +330,38 @@ pub struct Deviation {
     pub instead: &'static str,
 }
 
+/// Why actix-web answers the Host rows with a bare 400.
+const ACTIX_REFUSES_HOST: &str = "actix-http refuses it while parsing, before the App runs: a bare \
+     400 without body, Content-Type or Server";
+/// Why may-minihttp's HEAD answers say `Content-Length: 0`.
+const MAY_HEAD_LENGTH: &str = "may_minihttp knows nothing of HEAD and counts Content-Length from \
+     the body it sends, so the answer says Content-Length: 0";
+
 /// Every known deviation.
 pub const DEVIATIONS: &[Deviation] = &[
     Deviation {
         server: "actix-web",
         case: "HTTP/1.1 without Host",
         status: 400,
-        instead: "actix-http refuses it while parsing, before the App runs: a bare 400 without \
-                  body, Content-Type or Server",
+        instead: ACTIX_REFUSES_HOST,
     },
     Deviation {
         server: "actix-web",
         case: "two Host headers",
         status: 400,
-        instead: "actix-http refuses it while parsing, before the App runs: a bare 400 without \
-                  body, Content-Type or Server",
+        instead: ACTIX_REFUSES_HOST,
     },
     Deviation {
         server: "may-minihttp",
         case: "HEAD /",
         status: 200,
-        instead: "may_minihttp knows nothing of HEAD and counts Content-Length from the body it \
-                  sends, so the answer says Content-Length: 0",
+        instead: MAY_HEAD_LENGTH,
     },
     Deviation {
         server: "may-minihttp",
         case: "HEAD /json",
         status: 200,
-        instead: "may_minihttp knows nothing of HEAD and counts Content-Length from the body it \
-                  sends, so the answer says Content-Length: 0",
+        instead: MAY_HEAD_LENGTH,
     },
     Deviation {
         server: "may-minihttp",
