@@ -136,17 +136,17 @@ pub struct CompareArgs {
     /// Connections of each load.
     #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
-    /// Measured time of each closed-loop load [default: 600ms; with --quick: 400ms].
+    /// Measured time of each closed-loop load [default: 350ms; with --quick: 300ms].
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// Load on each freshly started server before its first scenario [default: 300ms; --quick:
-    /// 200ms].
+    /// Load on each freshly started server before its first scenario [default: 200ms; --quick:
+    /// 150ms].
     #[arg(long, value_parser = parse_duration)]
     pub warmup: Option<Duration>,
-    /// Unrecorded load before each scenario [default: 150ms; --quick: 100ms].
+    /// Unrecorded load before each scenario [default: 100ms].
     #[arg(long, value_parser = parse_duration)]
     pub scenario_warmup: Option<Duration>,
-    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 8;
+    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 10;
     /// --quick: 2].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
@@ -163,7 +163,7 @@ pub struct CompareArgs {
     /// Rounds of the sweep [default: 2; --quick: 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub sweep_rounds: Option<u32>,
-    /// Measured time of each open-loop load [default: 750ms; --quick: 400ms].
+    /// Measured time of each open-loop load [default: 600ms; --quick: 300ms].
     #[arg(long, value_parser = parse_duration)]
     pub sweep_duration: Option<Duration>,
     /// No open-loop sweep: throughput and CPU only.

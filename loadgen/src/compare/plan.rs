@@ -264,14 +264,15 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
             normal
         }))
     };
-    // Many short rounds rather than a few long ones: with 8 rounds the 95 % interval of a
-    // median is nearly (x(2), x(7)), so one disturbed round does not widen it; with 6 it is
-    // almost the whole range. Together about 8 minutes on 2 cores; --quick under a minute.
-    let duration = pick(args.duration, 600, 400);
-    let warmup = pick(args.warmup, 300, 200);
-    let scenario_warmup = pick(args.scenario_warmup, 150, 100);
-    let sweep_duration = pick(args.sweep_duration, 750, 400);
-    let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 8 });
+    // Many short rounds rather than a few long ones: on the shared VM the slow spells last
+    // seconds, longer than one load, so more rounds help the median more than longer loads do;
+    // with 10 rounds its 95 % interval is about (x(2), x(9)). Ten servers take about 9 minutes
+    // on 2 cores; --quick under a minute.
+    let duration = pick(args.duration, 350, 300);
+    let warmup = pick(args.warmup, 200, 150);
+    let scenario_warmup = pick(args.scenario_warmup, 100, 100);
+    let sweep_duration = pick(args.sweep_duration, 600, 300);
+    let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 10 });
     let sweep_rounds = if rates.is_empty() || swept.is_empty() {
         0
     } else {
