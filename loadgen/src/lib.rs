@@ -244,7 +244,10 @@ fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
 }
 
 fn report_command(args: &ReportArgs) -> Result<ExitCode> {
-    let run = report::read_run(&args.dir)?;
+    let mut run = report::read_run(&args.dir)?;
+    // The noise verdict and the rankings are derived from the rounds, so a report made again
+    // uses today's analysis; run.json itself is left as it was measured.
+    run.analyze();
     let written = report::write(&args.dir, &run, &report::derived_exports(&run))?;
     eprintln!("wrote {} in {}", written.join(", "), args.dir.display());
     if let Some(readme) = &args.update_readme {

@@ -18,6 +18,11 @@ pub const NOISY_OTHER_CPUS: f64 = 0.10;
 /// A run during which the server CPU's speed (the probe's time) varied by more than this
 /// (p90 / p10 − 1) was noisy.
 pub const NOISY_SPEED_SPREAD: f64 = 0.05;
+/// The median cell's rounds varied more than this (p90 / p10 − 1 of its throughputs): the
+/// machine was noisy even if nothing above caught why. On this VM, slow spells of 15–25 %
+/// lasting tens of seconds show only here: neither steal, nor other processes, nor the
+/// compute probe moves during them.
+pub const NOISY_ROUND_SPREAD: f64 = 0.10;
 
 /// A whole comparison: `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +111,12 @@ impl ComparisonRun {
                 .iter()
                 .flat_map(|s| &s.scenarios)
                 .flat_map(|s| &s.rounds),
+        )
+        .with_round_spread(
+            self.servers
+                .iter()
+                .flat_map(|s| &s.scenarios)
+                .map(|s| &s.rounds[..]),
         );
         self.rankings.clear();
         for (i, scenario) in self.settings.scenarios.iter().enumerate() {
@@ -201,8 +212,12 @@ pub struct MachineNoise {
     /// piece of work took before each load.
     #[serde(default)]
     pub speed_spread: f64,
-    /// Over [`NOISY_STEAL`], [`NOISY_OTHER_CPUS`] or [`NOISY_SPEED_SPREAD`]: the figures are
-    /// less sure than on a quiet machine.
+    /// How much the rounds of one server and scenario varied, as the median over those cells
+    /// of p90 / p10 − 1 of their throughputs (cells with three rounds or more).
+    #[serde(default)]
+    pub round_spread: f64,
+    /// Over [`NOISY_STEAL`], [`NOISY_OTHER_CPUS`], [`NOISY_SPEED_SPREAD`] or
+    /// [`NOISY_ROUND_SPREAD`]: the figures are less sure than on a quiet machine.
     pub noisy: bool,
 }
 
@@ -227,14 +242,38 @@ impl MachineNoise {
         }
         probes.sort_by(f64::total_cmp);
         if probes.len() >= 2 {
-            let at = |q: f64| probes[((probes.len() - 1) as f64 * q).round() as usize];
-            noise.speed_spread = at(0.9) / at(0.1) - 1.0;
+            noise.speed_spread = p90_over_p10(&probes) - 1.0;
         }
         noise.noisy = noise.steal > NOISY_STEAL
             || noise.other_cpus > NOISY_OTHER_CPUS
             || noise.speed_spread > NOISY_SPEED_SPREAD;
         noise
     }
+
+    /// Adds what the measurements themselves say: the spread of each cell's rounds.
+    pub fn with_round_spread<'a>(mut self, cells: impl Iterator<Item = &'a [RoundResult]>) -> Self {
+        let mut spreads: Vec<f64> = cells
+            .filter(|rounds| rounds.len() >= 3)
+            .map(|rounds| {
+                let mut rps: Vec<f64> = rounds.iter().map(|r| r.rps).collect();
+                rps.sort_by(f64::total_cmp);
+                p90_over_p10(&rps) - 1.0
+            })
+            .filter(|spread| spread.is_finite())
+            .collect();
+        spreads.sort_by(f64::total_cmp);
+        if !spreads.is_empty() {
+            self.round_spread = analysis::median(&spreads);
+        }
+        self.noisy |= self.round_spread > NOISY_ROUND_SPREAD;
+        self
+    }
+}
+
+/// p90 / p10 of `sorted` (nearest rank), at least two values.
+fn p90_over_p10(sorted: &[f64]) -> f64 {
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    at(0.9) / at(0.1)
 }
 
 /// How a server fared.
@@ -783,5 +822,26 @@ mod tests {
             (noise.speed_spread - 0.3).abs() < 1e-9 && noise.noisy,
             "{noise:?}"
         );
+    }
+
+    #[test]
+    fn rounds_that_swing_make_a_noisy_machine_even_when_nothing_else_does() {
+        let steady: Vec<RoundResult> = (1..=10).map(|n| round(n, 100.0, 0.5)).collect();
+        let noise = MachineNoise::of(steady.iter()).with_round_spread([&steady[..]].into_iter());
+        assert!(noise.round_spread.abs() < 1e-9 && !noise.noisy, "{noise:?}");
+        // Three of ten rounds in a slow spell, 20 % down: the probe saw nothing.
+        let mut spell = steady.clone();
+        for r in &mut spell[..3] {
+            r.rps *= 0.8;
+        }
+        let noise = MachineNoise::of(spell.iter())
+            .with_round_spread([&steady[..], &spell[..], &spell[..]].into_iter());
+        assert!(
+            (noise.round_spread - 0.25).abs() < 1e-9 && noise.noisy,
+            "{noise:?}"
+        );
+        // Cells of fewer than three rounds say nothing.
+        let noise = MachineNoise::of(spell.iter()).with_round_spread([&spell[..2]].into_iter());
+        assert!(noise.round_spread == 0.0 && !noise.noisy, "{noise:?}");
     }
 }

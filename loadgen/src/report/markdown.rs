@@ -9,8 +9,8 @@ use super::{Export, ReportError};
 use crate::analysis::{ALPHA, NOISE_THRESHOLD};
 use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::results::{
-    ComparisonRun, Metric, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS, NOISY_SPEED_SPREAD, NOISY_STEAL,
-    Ranking, Status,
+    ComparisonRun, Metric, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS, NOISY_ROUND_SPREAD,
+    NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status,
 };
 
 /// `summary.md`.
@@ -64,19 +64,21 @@ impl Export for Markdown {
 pub fn noise_note(run: &ComparisonRun) -> String {
     let n = &run.noise;
     let figures = format!(
-        "the hypervisor stole {:.1} % of the CPU time (up to {:.1} % during one load), other processes kept {:.2} CPUs busy on average (up to {:.2}), and the server CPU's speed varied by {:.0} % (a fixed piece of work timed before each load, p90 over p10)",
+        "the hypervisor stole {:.1} % of the CPU time (up to {:.1} % during one load), other processes kept {:.2} CPUs busy on average (up to {:.2}), the server CPU's speed varied by {:.0} % (a fixed piece of work timed before each load, p90 over p10), and the rounds of one server and scenario varied by {:.0} % (p90 over p10 of their throughputs, the median over all of them)",
         n.steal * 100.0,
         n.steal_max * 100.0,
         n.other_cpus,
         n.other_cpus_max,
-        n.speed_spread * 100.0
+        n.speed_spread * 100.0,
+        n.round_spread * 100.0
     );
     if n.noisy {
         format!(
-            "**Noisy machine**: {figures}; the thresholds are {:.0} % steal, {:.2} CPUs and {:.0} % speed. The intervals are wider and fewer differences are told apart than on a quiet machine.",
+            "**Noisy machine**: {figures}; the thresholds are {:.0} % steal, {:.2} CPUs, {:.0} % speed and {:.0} % between rounds. The intervals are wider and fewer differences are told apart than on a quiet machine.",
             NOISY_STEAL * 100.0,
             NOISY_OTHER_CPUS,
-            NOISY_SPEED_SPREAD * 100.0
+            NOISY_SPEED_SPREAD * 100.0,
+            NOISY_ROUND_SPREAD * 100.0
         )
     } else {
         format!("Quiet machine: {figures}.")
