@@ -96,12 +96,15 @@ impl ComparisonRun {
 
     /// How tables and charts name `scenario` ([`scenario_label`]).
     pub fn scenario_label(&self, scenario: &str) -> String {
-        let pipeline = self
-            .servers
+        scenario_label(scenario, self.pipeline_of(scenario))
+    }
+
+    /// Requests written together in `scenario` (1: not pipelined).
+    pub fn pipeline_of(&self, scenario: &str) -> u32 {
+        self.servers
             .iter()
             .find_map(|s| s.scenario(scenario))
-            .map_or(1, |s| s.pipeline);
-        scenario_label(scenario, pipeline)
+            .map_or(1, |s| s.pipeline)
     }
 
     /// Fills in the machine noise and the rankings from the servers' rounds.

@@ -22,9 +22,14 @@ const LEGEND_WIDTH: u32 = 130;
 const HEIGHT: u32 = 440;
 
 /// `throughput.svg`: for each scenario a bar per server at the median req/s, whiskers over the
-/// 95 % interval.
+/// 95 % interval. The pipelined scenarios get a chart of their own,
+/// `throughput-pipelined.svg`: their req/s are ten times the others', and on one axis the
+/// others' bars were too short to tell apart.
 #[derive(Debug, Clone, Copy)]
-pub struct ThroughputChart;
+pub struct ThroughputChart {
+    /// The chart of the pipelined scenarios.
+    pub pipelined: bool,
+}
 
 /// `cpu.svg`: server CPU time per answer, per scenario and server, whiskers over the interval.
 #[derive(Debug, Clone, Copy)]
@@ -44,25 +49,40 @@ pub struct SweepChart(pub String);
 #[derive(Debug, Clone)]
 pub struct SpectrumChart(pub String);
 
-fn scenario_labels(run: &ComparisonRun) -> Vec<String> {
+fn scenario_labels(run: &ComparisonRun, scenarios: &[String]) -> Vec<String> {
+    scenarios.iter().map(|s| run.scenario_label(s)).collect()
+}
+
+/// The run's scenarios that are pipelined (or not).
+fn scenarios_pipelined(run: &ComparisonRun, pipelined: bool) -> Vec<String> {
     run.settings
         .scenarios
         .iter()
-        .map(|s| run.scenario_label(s))
+        .filter(|s| (run.pipeline_of(s) > 1) == pipelined)
+        .cloned()
         .collect()
 }
 
 impl Export for ThroughputChart {
     fn file_name(&self) -> String {
-        "throughput.svg".to_owned()
+        if self.pipelined {
+            "throughput-pipelined.svg".to_owned()
+        } else {
+            "throughput.svg".to_owned()
+        }
     }
 
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        let series = per_scenario(run, |s| (s.rps.median, s.rps.low, s.rps.high));
+        let scenarios = scenarios_pipelined(run, self.pipelined);
+        let series = per_scenario(run, &scenarios, |s| (s.rps.median, s.rps.low, s.rps.high));
         let chart = BarChart {
-            title: "Throughput (req/s): median of rounds, whiskers the 95 % interval",
+            title: if self.pipelined {
+                "Pipelined throughput (req/s): median of rounds, whiskers the 95 % interval"
+            } else {
+                "Throughput (req/s): median of rounds, whiskers the 95 % interval"
+            },
             y_desc: "requests per second",
-            groups: &scenario_labels(run),
+            groups: &scenario_labels(run, &scenarios),
             series: &series,
             whiskers: true,
         };
@@ -76,7 +96,8 @@ impl Export for CpuChart {
     }
 
     fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        let series = per_scenario(run, |s| {
+        let scenarios = &run.settings.scenarios;
+        let series = per_scenario(run, scenarios, |s| {
             (
                 s.server_cpu_us.median,
                 s.server_cpu_us.low,
@@ -86,7 +107,7 @@ impl Export for CpuChart {
         let chart = BarChart {
             title: "Server CPU time per answer (µs, lower is better), whiskers the 95 % interval",
             y_desc: "µs of CPU per answer",
-            groups: &scenario_labels(run),
+            groups: &scenario_labels(run, scenarios),
             series: &series,
             whiskers: true,
         };
@@ -202,11 +223,14 @@ impl Export for SpectrumChart {
 /// Every chart a run can have: throughput, CPU, memory, and for each swept scenario its latency
 /// against load and its percentile spectrum at the common rate.
 pub fn all_charts(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
-    let mut charts: Vec<Box<dyn Export>> = vec![
-        Box::new(ThroughputChart),
-        Box::new(CpuChart),
-        Box::new(MemoryChart),
-    ];
+    let mut charts: Vec<Box<dyn Export>> = Vec::new();
+    for pipelined in [false, true] {
+        if !scenarios_pipelined(run, pipelined).is_empty() {
+            charts.push(Box::new(ThroughputChart { pipelined }));
+        }
+    }
+    charts.push(Box::new(CpuChart));
+    charts.push(Box::new(MemoryChart));
     for sweep in &run.sweeps {
         charts.push(Box::new(SweepChart(sweep.scenario.clone())));
         charts.push(Box::new(SpectrumChart(sweep.scenario.clone())));
@@ -223,17 +247,17 @@ fn finish(export: &dyn Export, drawn: Result<String, String>) -> Result<Vec<u8>,
         })
 }
 
-/// For each server, one `(value, low, high)` per scenario of the run (`None` where not measured).
+/// For each server, one `(value, low, high)` per scenario of `scenarios` (`None` where not
+/// measured).
 fn per_scenario(
     run: &ComparisonRun,
+    scenarios: &[String],
     value: impl Fn(&ScenarioResult) -> (f64, f64, f64),
 ) -> BarSeries {
     run.servers
         .iter()
         .map(|server| {
-            let values = run
-                .settings
-                .scenarios
+            let values = scenarios
                 .iter()
                 .map(|name| {
                     server
