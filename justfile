@@ -9,11 +9,11 @@ default:
 serve NAME *ARGS:
     cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
-# Benchmark all ten servers side by side into a new folder under results/ (about 13 minutes after the build).
+# Benchmark all ten servers side by side into a new folder under results/ (about 9 minutes after the build).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 
-# A first look in under a minute: one round, three short scenarios.
+# A first look in under a minute: two rounds, three short scenarios, a short sweep.
 bench-quick:
     cargo run --release -- compare --quick
 
