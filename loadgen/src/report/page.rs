@@ -377,6 +377,8 @@ h2 { margin-top: 32px; border-bottom: 1px solid var(--line); }
 table { border-collapse: collapse; }
 th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 table.results td { text-align: right; white-space: nowrap; }
+/* On a narrow screen the wide results table scrolls sideways; the server names stay in view. */
+table.results th:first-child, table.results td:first-child { position: sticky; left: 0; background: #fff; z-index: 1; }
 td.failed { color: #cf222e; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 2px; }
 .flag { text-decoration: none; color: #9a6700; cursor: help; }
@@ -570,8 +572,8 @@ mod tests {
         );
         assert_eq!(
             page.matches("<svg").count(),
-            5,
-            "throughput, CPU, memory, and the sweep and spectrum of plaintext"
+            6,
+            "throughput, pipelined throughput, CPU, memory, and the sweep and spectrum of plaintext"
         );
         assert!(page.contains("client-bound") && page.contains("✗ failed"));
         assert!(
