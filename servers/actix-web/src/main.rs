@@ -9,7 +9,7 @@
 //!
 //! # Layout
 //! `main` binds and calls `serve`; `app` is the App; the handlers follow in contract order,
-//! then the error type; `serve` is actix's HttpServer until `shutdown_signal`; tests last.
+//! then the helpers `app` uses (GET-and-HEAD resources, the head limit) and the error type; `serve` is actix's HttpServer until `shutdown_signal`; tests last.
 
 use std::net::TcpListener;
 
@@ -68,41 +68,6 @@ fn app() -> App<
         .default_service(web::to(not_found))
         .wrap(middleware::from_fn(limit_head))
         .wrap(middleware::DefaultHeaders::new().add((header::SERVER, "actix-web")))
-}
-
-/// A resource that answers GET and HEAD with `handler` (actix strips the body from HEAD
-/// answers) and any other method with a 405.
-fn get_and_head<F, Args>(path: &str, handler: F) -> Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
-        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
-}
-
-/// actix-http's own limit on a request head is 128 KiB and cannot be lowered, so heads over the
-/// contract's limit are refused here, as the other servers do (431).
-async fn limit_head(
-    req: ServiceRequest,
-    next: middleware::Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    let headers: usize = (req.headers().iter())
-        .map(|(name, value)| name.as_str().len() + value.len() + 4)
-        .sum();
-    if target + headers > contract::MAX_HEAD_BYTES {
-        let response = HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-            .content_type(contract::TEXT_PLAIN)
-            .body("Request Header Fields Too Large");
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
 }
 
 // route: plaintext
@@ -167,6 +132,41 @@ async fn method_not_allowed(allow: &'static str) -> HttpResponse {
         .content_type(contract::TEXT_PLAIN)
         .insert_header((header::ALLOW, allow))
         .body(contract::METHOD_NOT_ALLOWED)
+}
+
+/// A resource that answers GET and HEAD with `handler` (actix strips the body from HEAD
+/// answers) and any other method with a 405.
+fn get_and_head<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
+}
+
+/// actix-http's own limit on a request head is 128 KiB and cannot be lowered, so heads over the
+/// contract's limit are refused here, as the other servers do (431).
+async fn limit_head(
+    req: ServiceRequest,
+    next: middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let headers: usize = (req.headers().iter())
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if target + headers > contract::MAX_HEAD_BYTES {
+        let response = HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            .content_type(contract::TEXT_PLAIN)
+            .body("Request Header Fields Too Large");
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// What a handler or an extractor can fail with; actix turns it into a response through

@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the Router; the handlers follow
-//! in contract order, then the error type; `serve` is hyper-util's accept loop until
+//! in contract order, then the Host check and the error type; `serve` is hyper-util's accept loop until
 //! `shutdown_signal`; tests last.
 
 use std::time::Duration;
@@ -75,16 +75,6 @@ fn app() -> Router {
         ))
 }
 
-/// RFC 9112, 3.2, which hyper leaves to the service: an HTTP/1.1 request has exactly one Host
-/// line, an HTTP/1.0 one at most one.
-async fn check_host(req: Request, next: Next) -> Result<Response, Error> {
-    match req.headers().get_all(header::HOST).iter().count() {
-        0 if req.version() >= Version::HTTP_11 => Err(Error::BadRequest),
-        0 | 1 => Ok(next.run(req).await),
-        _ => Err(Error::BadRequest),
-    }
-}
-
 // route: plaintext
 // GET /
 async fn plaintext() -> &'static str {
@@ -140,6 +130,16 @@ async fn not_found() -> (StatusCode, &'static str) {
 
 async fn method_not_allowed() -> (StatusCode, &'static str) {
     (StatusCode::METHOD_NOT_ALLOWED, contract::METHOD_NOT_ALLOWED)
+}
+
+/// RFC 9112, 3.2, which hyper leaves to the service: an HTTP/1.1 request has exactly one Host
+/// line, an HTTP/1.0 one at most one.
+async fn check_host(req: Request, next: Next) -> Result<Response, Error> {
+    match req.headers().get_all(header::HOST).iter().count() {
+        0 if req.version() >= Version::HTTP_11 => Err(Error::BadRequest),
+        0 | 1 => Ok(next.run(req).await),
+        _ => Err(Error::BadRequest),
+    }
 }
 
 /// What a handler can fail with; axum turns it into a response through `IntoResponse`.

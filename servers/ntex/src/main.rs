@@ -9,7 +9,7 @@
 //!
 //! # Layout
 //! `main` binds, starts `serve` and waits; `app` is the App; the handlers follow in contract
-//! order, then the error type; `serve` is ntex's HttpServer with one worker per `--threads`,
+//! order, then the Host middleware and the route helper `app` uses, and the error type; `serve` is ntex's HttpServer with one worker per `--threads`,
 //! stopped by `shutdown_signal`; tests last.
 
 use std::time::Duration;
@@ -79,60 +79,6 @@ fn app() -> App<
         .middleware(DefaultHeaders::new().header(header::SERVER, "ntex"))
 }
 
-/// RFC 9112, 3.2, which ntex leaves to the application: an HTTP/1.1 request has exactly one
-/// `Host` line, an HTTP/1.0 one at most one. A middleware, so that the 400 is an ordinary answer.
-#[derive(Debug)]
-struct HostRules;
-
-impl<S> ntex::service::Middleware<S, SharedCfg> for HostRules {
-    type Service = HostRulesService<S>;
-
-    fn create(&self, service: S, _: SharedCfg) -> Self::Service {
-        HostRulesService { service }
-    }
-}
-
-#[derive(Debug)]
-struct HostRulesService<S> {
-    service: S,
-}
-
-impl<S> Service<WebRequest<DefaultError>> for HostRulesService<S>
-where
-    S: Service<WebRequest<DefaultError>, Response = WebResponse, Error = web::Error>,
-{
-    type Response = WebResponse;
-    type Error = web::Error;
-
-    ntex::forward_ready!(service);
-
-    async fn call(
-        &self,
-        req: WebRequest<DefaultError>,
-        ctx: ServiceCtx<'_, Self>,
-    ) -> Result<WebResponse, web::Error> {
-        let hosts = req.headers().get_all(header::HOST).count();
-        if hosts > 1 || (hosts == 0 && req.version() >= Version::HTTP_11) {
-            return Ok(req.render_error(&Error::BadRequest));
-        }
-        ctx.call(&self.service, req).await
-    }
-}
-
-/// A resource that answers GET and HEAD with `handler` (ntex strips the body from HEAD
-/// answers) and any other method with a 405.
-fn get<F, Args>(path: &str, handler: F) -> web::Resource<DefaultError>
-where
-    F: web::Handler<Args, DefaultError> + Clone + 'static,
-    Args: web::FromRequest<DefaultError> + 'static,
-    Args::Error: Into<web::Error>,
-{
-    web::resource(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
-        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
-}
-
 // route: plaintext
 // GET /
 async fn plaintext() -> HttpResponse {
@@ -196,6 +142,60 @@ async fn method_not_allowed(allow: &'static str) -> HttpResponse {
         .content_type(contract::TEXT_PLAIN)
         .header(header::ALLOW, allow)
         .body(contract::METHOD_NOT_ALLOWED)
+}
+
+/// RFC 9112, 3.2, which ntex leaves to the application: an HTTP/1.1 request has exactly one
+/// `Host` line, an HTTP/1.0 one at most one. A middleware, so that the 400 is an ordinary answer.
+#[derive(Debug)]
+struct HostRules;
+
+impl<S> ntex::service::Middleware<S, SharedCfg> for HostRules {
+    type Service = HostRulesService<S>;
+
+    fn create(&self, service: S, _: SharedCfg) -> Self::Service {
+        HostRulesService { service }
+    }
+}
+
+#[derive(Debug)]
+struct HostRulesService<S> {
+    service: S,
+}
+
+impl<S> Service<WebRequest<DefaultError>> for HostRulesService<S>
+where
+    S: Service<WebRequest<DefaultError>, Response = WebResponse, Error = web::Error>,
+{
+    type Response = WebResponse;
+    type Error = web::Error;
+
+    ntex::forward_ready!(service);
+
+    async fn call(
+        &self,
+        req: WebRequest<DefaultError>,
+        ctx: ServiceCtx<'_, Self>,
+    ) -> Result<WebResponse, web::Error> {
+        let hosts = req.headers().get_all(header::HOST).count();
+        if hosts > 1 || (hosts == 0 && req.version() >= Version::HTTP_11) {
+            return Ok(req.render_error(&Error::BadRequest));
+        }
+        ctx.call(&self.service, req).await
+    }
+}
+
+/// A resource that answers GET and HEAD with `handler` (ntex strips the body from HEAD
+/// answers) and any other method with a 405.
+fn get<F, Args>(path: &str, handler: F) -> web::Resource<DefaultError>
+where
+    F: web::Handler<Args, DefaultError> + Clone + 'static,
+    Args: web::FromRequest<DefaultError> + 'static,
+    Args::Error: Into<web::Error>,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
 }
 
 /// What a handler, an extractor or the filter can fail with; ntex renders it through

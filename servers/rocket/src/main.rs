@@ -11,8 +11,8 @@
 //! `curl -i http://127.0.0.1:8089/json`.
 //!
 //! # Layout
-//! `main` builds the runtime and calls `serve`; `config` and `app` are the Rocket; the handlers
-//! and catchers follow in contract order, then the error type; `serve` launches it until
+//! `main` builds the runtime and calls `serve`; `app` is the Rocket; the handlers and catchers
+//! follow in contract order, then `config`, the head rules and the error type; `serve` launches it until
 //! `shutdown_signal`; tests last.
 
 use std::collections::HashSet;
@@ -46,35 +46,6 @@ fn main() -> ExitCode {
     })
 }
 
-/// Rocket's settings, from the command line rather than Rocket.toml.
-fn config(addr: SocketAddr, threads: usize) -> Config {
-    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close. The
-    // signals are ours (see `serve`): Rocket would install its handlers after the ready line.
-    let shutdown = Shutdown {
-        ctrlc: false,
-        signals: HashSet::new(),
-        grace: 2,
-        mercy: 3,
-        ..Shutdown::default()
-    };
-    Config {
-        address: addr.ip(),
-        port: addr.port(),
-        workers: threads,
-        ident: Ident::try_new("rocket").expect("a valid Server header"),
-        // aspect: body-limit: Limits: the "json" limit that the Json guard reads up to
-        limits: Limits::default().limit("json", contract::MAX_BODY_BYTES.bytes()),
-        shutdown,
-        // aspect: connection-errors: Rocket's own log, which reports them; off unless ROSETTA_LOG
-        log_level: match contract::log_requests() {
-            true => LogLevel::Normal,
-            false => LogLevel::Off,
-        },
-        cli_colors: false,
-        ..Config::release_default()
-    }
-}
-
 /// The whole service, without a socket: tests drive it with `rocket::local`.
 fn app(config: Config) -> Rocket<Build> {
     // aspect: routing: attribute macros on the handlers, mounted with routes![]
@@ -96,26 +67,6 @@ fn app(config: Config) -> Rocket<Build> {
                 contract::print_ready_line(SocketAddr::new(config.address, config.port));
             })
         }))
-}
-
-/// What Rocket leaves to the application: a head over the contract's size is a 431 (hyper's own
-/// buffer allows about 400 KiB and Rocket cannot lower it), and, RFC 9112, 3.2, a request
-/// without a `Host` line or with two is a 400. Rocket does not tell a request's HTTP version, so
-/// an HTTP/1.0 one needs its `Host` too.
-fn head_rules(req: &Request<'_>) -> Result<(), Error> {
-    let head_bytes: usize = req.uri().to_string().len()
-        + req
-            .headers()
-            .iter()
-            .map(|h| h.name().as_str().len() + h.value().len() + 4)
-            .sum::<usize>();
-    if head_bytes > contract::MAX_HEAD_BYTES {
-        return Err(Error::HeadTooLarge);
-    }
-    if req.headers().get("Host").count() != 1 {
-        return Err(Error::BadRequest);
-    }
-    Ok(())
 }
 
 // route: plaintext
@@ -213,6 +164,55 @@ fn path_matches(route: &str, path: &str) -> bool {
 #[catch(default)]
 fn other_errors(status: Status, _req: &Request<'_>) -> (Status, &'static str) {
     (status, status.reason().unwrap_or("Error"))
+}
+
+/// Rocket's settings, from the command line rather than Rocket.toml.
+fn config(addr: SocketAddr, threads: usize) -> Config {
+    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close. The
+    // signals are ours (see `serve`): Rocket would install its handlers after the ready line.
+    let shutdown = Shutdown {
+        ctrlc: false,
+        signals: HashSet::new(),
+        grace: 2,
+        mercy: 3,
+        ..Shutdown::default()
+    };
+    Config {
+        address: addr.ip(),
+        port: addr.port(),
+        workers: threads,
+        ident: Ident::try_new("rocket").expect("a valid Server header"),
+        // aspect: body-limit: Limits: the "json" limit that the Json guard reads up to
+        limits: Limits::default().limit("json", contract::MAX_BODY_BYTES.bytes()),
+        shutdown,
+        // aspect: connection-errors: Rocket's own log, which reports them; off unless ROSETTA_LOG
+        log_level: match contract::log_requests() {
+            true => LogLevel::Normal,
+            false => LogLevel::Off,
+        },
+        cli_colors: false,
+        ..Config::release_default()
+    }
+}
+
+/// What Rocket leaves to the application: a head over the contract's size is a 431 (hyper's own
+/// buffer allows about 400 KiB and Rocket cannot lower it), and, RFC 9112, 3.2, a request
+/// without a `Host` line or with two is a 400. Rocket does not tell a request's HTTP version, so
+/// an HTTP/1.0 one needs its `Host` too.
+fn head_rules(req: &Request<'_>) -> Result<(), Error> {
+    let head_bytes: usize = req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|h| h.name().as_str().len() + h.value().len() + 4)
+            .sum::<usize>();
+    if head_bytes > contract::MAX_HEAD_BYTES {
+        return Err(Error::HeadTooLarge);
+    }
+    if req.headers().get("Host").count() != 1 {
+        return Err(Error::BadRequest);
+    }
+    Ok(())
 }
 
 /// What a handler or a catcher can answer with besides success; a `Responder`, so handlers

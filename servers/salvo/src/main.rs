@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the Service with its Router;
-//! the hoops and handlers follow in contract order, then the error type; `serve` is salvo's
+//! the handlers follow in contract order, then the hoops `app` installs and the error type; `serve` is salvo's
 //! Server until `shutdown_signal`; tests last.
 
 use std::time::Duration;
@@ -71,42 +71,6 @@ fn app() -> Service {
         .hoop(host_rules)
         // aspect: not-found: the Catcher writes the body of salvo's own 404 (and 405)
         .catcher(Catcher::new(not_found))
-}
-
-/// Every answer names the server.
-#[handler]
-async fn server_header(res: &mut Response) {
-    res.headers_mut()
-        .insert(header::SERVER, HeaderValue::from_static("salvo"));
-}
-
-/// salvo drops the body of a HEAD answer, and with it the `Content-Length` that the GET answer
-/// has; RFC 9110, 9.3.2 says HEAD answers carry the GET's fields, so it is set from the body.
-#[handler]
-async fn head_length(
-    req: &mut Request,
-    depot: &mut Depot,
-    res: &mut Response,
-    ctrl: &mut FlowCtrl,
-) {
-    ctrl.call_next(req, depot, res).await;
-    if req.method() == Method::HEAD
-        && let Some(length) = res.body.size()
-    {
-        res.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    }
-}
-
-/// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
-#[handler]
-async fn host_rules(req: &mut Request, res: &mut Response, ctrl: &mut FlowCtrl) {
-    let hosts = req.headers().get_all(header::HOST).iter().count();
-    let http11 = req.version() == salvo::http::Version::HTTP_11;
-    if hosts > 1 || (hosts == 0 && http11) {
-        Error::BadRequest.render(res);
-        ctrl.skip_rest();
-    }
 }
 
 // route: plaintext
@@ -186,6 +150,42 @@ fn render_json(res: &mut Response, value: &(impl Serialize + Sync)) {
         HeaderValue::from_static(contract::APPLICATION_JSON),
     );
     res.render(Json(value));
+}
+
+/// Every answer names the server.
+#[handler]
+async fn server_header(res: &mut Response) {
+    res.headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static("salvo"));
+}
+
+/// salvo drops the body of a HEAD answer, and with it the `Content-Length` that the GET answer
+/// has; RFC 9110, 9.3.2 says HEAD answers carry the GET's fields, so it is set from the body.
+#[handler]
+async fn head_length(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    ctrl.call_next(req, depot, res).await;
+    if req.method() == Method::HEAD
+        && let Some(length) = res.body.size()
+    {
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+}
+
+/// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
+#[handler]
+async fn host_rules(req: &mut Request, res: &mut Response, ctrl: &mut FlowCtrl) {
+    let hosts = req.headers().get_all(header::HOST).iter().count();
+    let http11 = req.version() == salvo::http::Version::HTTP_11;
+    if hosts > 1 || (hosts == 0 && http11) {
+        Error::BadRequest.render(res);
+        ctrl.skip_rest();
+    }
 }
 
 /// What a handler can fail with; salvo writes it through `Writer`.

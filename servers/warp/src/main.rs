@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the filter of all routes; the
-//! handlers follow in contract order, then the error type and `recover`; `serve` is hyper-util's
+//! handlers follow in contract order, then the filters `app` is built from, the error type and
+//! `recover`; `serve` is hyper-util's
 //! accept loop until `shutdown_signal`; tests last.
 
 use std::convert::Infallible;
@@ -112,41 +113,6 @@ fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
         .with(reply::with::header(header::SERVER, "warp"))
 }
 
-/// GET and HEAD (`warp::get()` alone does not take HEAD; hyper strips the body of HEAD answers).
-fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
-    warp::get().or(warp::head()).unify()
-}
-
-/// RFC 9112, 3.2, which hyper leaves to the service: one Host line, no more, no less. A filter
-/// cannot see the HTTP version, so an HTTP/1.0 request without Host is refused too.
-fn one_host() -> impl Filter<Extract = (), Error = Rejection> + Copy {
-    warp::header::headers_cloned()
-        .and_then(|headers: HeaderMap| async move {
-            match headers.get_all(header::HOST).iter().count() {
-                1 => Ok(()),
-                _ => Err(warp::reject::custom(Error::BadRequest)),
-            }
-        })
-        .untuple_one()
-}
-
-/// A route on a known path, its rejections recovered here: another method is a 405 that lists
-/// `allow`, a bad body a 400 or 413. Only "not this path" goes on to the next route; otherwise
-/// `or()` would try the next route, and a bad body would end as a 404.
-fn known<F, R>(
-    route: F,
-    allow: &'static str,
-) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone
-where
-    F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
-    R: Reply,
-{
-    route
-        .map(Reply::into_response)
-        .recover(move |rejection| recover(rejection, allow))
-        .unify()
-}
-
 // route: plaintext
 // GET /
 fn plaintext() -> impl Reply {
@@ -231,6 +197,41 @@ fn json_content_type() -> impl Filter<Extract = (), Error = Rejection> + Copy {
 fn text(status: StatusCode, body: &'static str) -> Response {
     let body = reply::with_header(body, header::CONTENT_TYPE, contract::TEXT_PLAIN);
     reply::with_status(body, status).into_response()
+}
+
+/// GET and HEAD (`warp::get()` alone does not take HEAD; hyper strips the body of HEAD answers).
+fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::get().or(warp::head()).unify()
+}
+
+/// RFC 9112, 3.2, which hyper leaves to the service: one Host line, no more, no less. A filter
+/// cannot see the HTTP version, so an HTTP/1.0 request without Host is refused too.
+fn one_host() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::header::headers_cloned()
+        .and_then(|headers: HeaderMap| async move {
+            match headers.get_all(header::HOST).iter().count() {
+                1 => Ok(()),
+                _ => Err(warp::reject::custom(Error::BadRequest)),
+            }
+        })
+        .untuple_one()
+}
+
+/// A route on a known path, its rejections recovered here: another method is a 405 that lists
+/// `allow`, a bad body a 400 or 413. Only "not this path" goes on to the next route; otherwise
+/// `or()` would try the next route, and a bad body would end as a 404.
+fn known<F, R>(
+    route: F,
+    allow: &'static str,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone
+where
+    F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
+    R: Reply,
+{
+    route
+        .map(Reply::into_response)
+        .recover(move |rejection| recover(rejection, allow))
+        .unify()
 }
 
 /// What a handler can fail with, carried in a rejection.
