@@ -110,9 +110,9 @@ impl Plan {
         if self.swept.is_empty() || self.rates.is_empty() {
             return 0.0;
         }
+        let per_rate = (self.sweep_duration + super::round::OPEN_LOOP_WARMUP).as_secs_f64();
         self.warmup.as_secs_f64()
-            + (self.scenario_warmup.as_secs_f64()
-                + self.sweep_duration.as_secs_f64() * self.rates.len() as f64)
+            + (self.scenario_warmup.as_secs_f64() + per_rate * self.rates.len() as f64)
                 * self.swept.len() as f64
     }
 

@@ -187,7 +187,7 @@ pub fn sweep_round(
                     .map(|outcome| rate_measure(&rate.label, rate.rate, &outcome))
                     .map_err(|err| format!("rate {}: {err}", rate.label));
                     points.push(point);
-                    spent += plan.sweep_duration.as_secs_f64();
+                    spent += (plan.sweep_duration + OPEN_LOOP_WARMUP).as_secs_f64();
                 }
             }
             (measured, spent)
@@ -329,7 +329,13 @@ fn closed_load(
     ))
 }
 
-/// One load of `scenario` against `base` for `duration`: closed loop, or open loop at `rate`.
+/// The unrecorded start of every open-loop load, in which its connections open. Without it
+/// the first request of each connection carried a connect: at 9k req/s on 64 connections,
+/// that raised the p99 from about 70 to about 130 µs (median of six 0.6 s loads each way).
+pub const OPEN_LOOP_WARMUP: Duration = Duration::from_millis(50);
+
+/// One load of `scenario` against `base` for `duration`: closed loop, or open loop at `rate`
+/// (after [`OPEN_LOOP_WARMUP`] at the same rate).
 fn measure(
     plan: &Plan,
     scenario: &Scenario,
@@ -347,7 +353,11 @@ fn measure(
         stop: Stop::After(duration),
         rate,
         pipeline: scenario.pipeline,
-        warmup: Duration::ZERO,
+        warmup: if rate.is_some() {
+            OPEN_LOOP_WARMUP
+        } else {
+            Duration::ZERO
+        },
         timeout: plan.timeout,
         http2: false,
         use_proxy: false,
@@ -355,7 +365,7 @@ fn measure(
     let outcome = load::run(&spec, stop, &mut |progress| {
         observe(Event::Load(progress.elapsed));
     });
-    observe(Event::Done(duration.as_secs_f64()));
+    observe(Event::Done((duration + spec.warmup).as_secs_f64()));
     Ok(outcome?)
 }
 
