@@ -99,6 +99,11 @@ impl ComparisonRun {
         scenario_label(scenario, self.pipeline_of(scenario))
     }
 
+    /// How tables and charts name each of `scenarios`.
+    pub fn scenario_labels(&self, scenarios: &[String]) -> Vec<String> {
+        scenarios.iter().map(|s| self.scenario_label(s)).collect()
+    }
+
     /// Requests written together in `scenario` (1: not pipelined).
     pub fn pipeline_of(&self, scenario: &str) -> u32 {
         self.servers
@@ -255,7 +260,7 @@ impl MachineNoise {
 
     /// Adds what the measurements themselves say: the spread of each cell's rounds.
     pub fn with_round_spread<'a>(mut self, cells: impl Iterator<Item = &'a [RoundResult]>) -> Self {
-        let mut spreads: Vec<f64> = cells
+        let spreads: Vec<f64> = cells
             .filter(|rounds| rounds.len() >= 3)
             .map(|rounds| {
                 let mut rps: Vec<f64> = rounds.iter().map(|r| r.rps).collect();
@@ -264,7 +269,6 @@ impl MachineNoise {
             })
             .filter(|spread| spread.is_finite())
             .collect();
-        spreads.sort_by(f64::total_cmp);
         if !spreads.is_empty() {
             self.round_spread = analysis::median(&spreads);
         }

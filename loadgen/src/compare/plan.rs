@@ -105,14 +105,19 @@ impl Plan {
             + (self.scenario_warmup + self.duration).as_secs_f64() * self.scenarios.len() as f64
     }
 
+    /// Seconds of one open-loop load of the sweep, its unrecorded start included.
+    pub fn rate_load_seconds(&self) -> f64 {
+        (self.sweep_duration + super::round::OPEN_LOOP_WARMUP).as_secs_f64()
+    }
+
     /// Seconds of load in one sweep round of one server.
     pub fn sweep_round_seconds(&self) -> f64 {
         if self.swept.is_empty() || self.rates.is_empty() {
             return 0.0;
         }
-        let per_rate = (self.sweep_duration + super::round::OPEN_LOOP_WARMUP).as_secs_f64();
         self.warmup.as_secs_f64()
-            + (self.scenario_warmup.as_secs_f64() + per_rate * self.rates.len() as f64)
+            + (self.scenario_warmup.as_secs_f64()
+                + self.rate_load_seconds() * self.rates.len() as f64)
                 * self.swept.len() as f64
     }
 

@@ -187,7 +187,7 @@ pub fn sweep_round(
                     .map(|outcome| rate_measure(&rate.label, rate.rate, &outcome))
                     .map_err(|err| format!("rate {}: {err}", rate.label));
                     points.push(point);
-                    spent += (plan.sweep_duration + OPEN_LOOP_WARMUP).as_secs_f64();
+                    spent += plan.rate_load_seconds();
                 }
             }
             (measured, spent)

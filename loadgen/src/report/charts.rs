@@ -49,10 +49,6 @@ pub struct SweepChart(pub String);
 #[derive(Debug, Clone)]
 pub struct SpectrumChart(pub String);
 
-fn scenario_labels(run: &ComparisonRun, scenarios: &[String]) -> Vec<String> {
-    scenarios.iter().map(|s| run.scenario_label(s)).collect()
-}
-
 /// The run's scenarios that are pipelined (or not).
 fn scenarios_pipelined(run: &ComparisonRun, pipelined: bool) -> Vec<String> {
     run.settings
@@ -82,7 +78,7 @@ impl Export for ThroughputChart {
                 "Throughput (req/s): median of rounds, whiskers the 95 % interval"
             },
             y_desc: "requests per second",
-            groups: &scenario_labels(run, &scenarios),
+            groups: &run.scenario_labels(&scenarios),
             series: &series,
             whiskers: true,
         };
@@ -107,7 +103,7 @@ impl Export for CpuChart {
         let chart = BarChart {
             title: "Server CPU time per answer (µs, lower is better), whiskers the 95 % interval",
             y_desc: "µs of CPU per answer",
-            groups: &scenario_labels(run, scenarios),
+            groups: &run.scenario_labels(scenarios),
             series: &series,
             whiskers: true,
         };

@@ -94,12 +94,7 @@ pub fn cpu_table(run: &ComparisonRun) -> String {
         "Server CPU time per answer (µs, median of the rounds and its 95 % interval; lower is better) and peak resident memory. \
          Unlike throughput, these do not depend on whether the load generator kept the server busy.\n"
     );
-    let labels: Vec<String> = run
-        .settings
-        .scenarios
-        .iter()
-        .map(|s| run.scenario_label(s))
-        .collect();
+    let labels = run.scenario_labels(&run.settings.scenarios);
     let _ = writeln!(out, "| server | {} | peak RSS |", labels.join(" | "));
     let _ = writeln!(out, "|---|{}---:|", "---:|".repeat(labels.len()));
     for server in &run.servers {
@@ -329,12 +324,7 @@ fn rankings_section(run: &ComparisonRun) -> String {
             out,
             "\nEvery pair on throughput: the first server's median over the second's, `≈` for a tie.\n"
         );
-        let labels: Vec<String> = run
-            .settings
-            .scenarios
-            .iter()
-            .map(|s| run.scenario_label(s))
-            .collect();
+        let labels = run.scenario_labels(&run.settings.scenarios);
         let _ = writeln!(out, "| pair | {} |", labels.join(" | "));
         let _ = writeln!(out, "|---|{}", "---:|".repeat(labels.len()));
         for (i, a) in names.iter().enumerate() {
