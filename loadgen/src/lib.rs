@@ -11,6 +11,7 @@
 //! - [`schedule`]: open-loop due times; [`load`]: the measuring core (threads, loops, stop);
 //! - [`stats`]: histograms and counts; [`summary`]: the report of `run` as data and as text;
 //! - [`compare`]: the comparison's plan and rounds; [`machine`]: CPUs, /proc, the environment;
+//!   [`strays`]: servers already running on the servers' CPUs before a comparison;
 //! - [`results`]: a comparison as data; [`analysis`]: medians, intervals, significance;
 //! - [`report`]: the files made from a comparison; [`format`]: numbers as people read them;
 //! - [`output`]: result files; [`progress`]: the live bar; [`verify`]: the contract check.
@@ -31,6 +32,7 @@ pub mod report;
 pub mod results;
 pub mod schedule;
 pub mod stats;
+pub mod strays;
 pub mod summary;
 pub mod target;
 pub mod verify;
