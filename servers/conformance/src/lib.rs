@@ -93,7 +93,9 @@ impl ServerProcess {
             }
             None => Command::new(binary),
         };
-        let mut child = parent_death::die_with_this_thread(&mut command)
+        // The server dies with this thread, even when this process gets SIGKILL.
+        parent_death::die_with_this_thread(&mut command);
+        let mut child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
