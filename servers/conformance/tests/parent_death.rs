@@ -51,7 +51,7 @@ fn assert_gone_soon(pid: u32, what: &str) {
     while !gone(pid) {
         if killed.elapsed() > GRACE {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            panic!("{what}: server {pid} still runs {GRACE:?} after its harness was SIGKILLed");
+            panic!("server {pid} still runs {GRACE:?} after {what}");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -72,7 +72,7 @@ fn line_after(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
 
 /// SIGKILLs `harness`, reaps it, and checks that `server` follows it within `GRACE`.
 fn kill_harness_and_check(mut harness: Child, server: u32, what: &str) {
-    assert!(!gone(server), "{what}: the server is not running to begin with");
+    assert!(!gone(server), "server {server} is not running to begin with");
     harness.kill().expect("SIGKILL the harness");
     harness.wait().expect("reap the harness");
     assert_gone_soon(server, what);
@@ -105,7 +105,7 @@ fn a_server_dies_within_a_second_of_its_sigkilled_harness() {
     // Build it here, not in the child, so that a build does not count against the child's time.
     server_binary();
     for launcher in [String::new(), taskset()] {
-        let what = format!("launcher {launcher:?}");
+        let what = format!("its harness was SIGKILLed (launcher {launcher:?})");
         let mut harness = Command::new(std::env::current_exe().expect("this test's binary"));
         // Should this test die, its harness (and so the server) goes with it.
         let mut harness = die_with_this_thread(&mut harness)
@@ -141,7 +141,7 @@ fn a_server_started_by_die_with_parent_dies_within_a_second_of_its_sigkilled_she
         .expect("a PID");
     // Killing the shell before the server is up would test a server that never started.
     line_after(&mut out, "listening on ");
-    kill_harness_and_check(shell, server, "die-with-parent");
+    kill_harness_and_check(shell, server, "its shell was SIGKILLed (die-with-parent)");
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn a_server_dies_with_the_thread_that_spawned_it() {
     })
     .join()
     .expect("the thread ends");
-    assert_gone_soon(pid, "thread ended");
+    assert_gone_soon(pid, "the thread that spawned it ended");
     // It is still this process's child (a zombie now): reap it.
     let _ = waitpid(Pid::from_raw(pid as i32), None);
 }
