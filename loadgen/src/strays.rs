@@ -83,8 +83,9 @@ pub fn find_strays(servers: &[&str], folders: &[&Path], cpus: &[usize]) -> Vec<S
                 cpus: allowed,
                 parent_pid,
                 parent: command_line(parent_pid),
-                running_s: uptime
-                    .map_or(0, |up| up.saturating_sub(started / clock_ticks_per_second())),
+                running_s: uptime.map_or(0, |up| {
+                    up.saturating_sub(started / clock_ticks_per_second())
+                }),
             })
         })
         .collect();
@@ -165,8 +166,12 @@ mod tests {
         let target = Path::new("/src/http-rosetta/target");
         let ours = |exe: &str| is_our_server(exe, &["hyper", "ntex"], &[target]);
         assert!(ours("/anywhere/server-hyper"));
-        assert!(ours("/src/http-rosetta/target/release/server-ntex (deleted)"));
-        assert!(ours("/src/http-rosetta/target/conformance-build/debug/server-new"));
+        assert!(ours(
+            "/src/http-rosetta/target/release/server-ntex (deleted)"
+        ));
+        assert!(ours(
+            "/src/http-rosetta/target/conformance-build/debug/server-new"
+        ));
         assert!(!ours("/anywhere/server-new"));
         assert!(!ours("/src/http-rosetta/target/release/loadgen"));
         assert!(!ours("/usr/sbin/nginx"));
@@ -194,11 +199,22 @@ mod tests {
             running_s: 75,
         };
         let advice = stray.advice();
-        for part in ["kill 4242", "server-ntex", "orphaned", "1m 15s", "CPUs 0", "did not start"] {
+        for part in [
+            "kill 4242",
+            "server-ntex",
+            "orphaned",
+            "1m 15s",
+            "CPUs 0",
+            "did not start",
+        ] {
             assert!(advice.contains(part), "{part}: {advice}");
         }
         stray.parent_pid = 77;
         stray.parent = "bash calibrate.sh".into();
-        assert!(stray.advice().contains("started by PID 77 (bash calibrate.sh)"));
+        assert!(
+            stray
+                .advice()
+                .contains("started by PID 77 (bash calibrate.sh)")
+        );
     }
 }

@@ -477,7 +477,15 @@ fn sigkill_mid_run_takes_the_server_down_within_a_second() {
     // SIGKILL runs no handler and no Drop: only the parent-death signal set by the spawner
     // (conformance::parent_death) stops the server, pinned by taskset as in every real run.
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--scenarios", "plaintext", "-d", "5s", "--rounds", "2", "--no-sweep"];
+    let args = [
+        "--scenarios",
+        "plaintext",
+        "-d",
+        "5s",
+        "--rounds",
+        "2",
+        "--no-sweep",
+    ];
     let mut child = compare(&["std"], &dir.path().join("killed"), &args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -70,13 +70,25 @@ fn a_server_started_outside_the_run_is_found_on_its_cpu_and_left_running() {
     assert!(advice.contains("sh -c"), "{advice}");
 
     // Not a server of the list, and not under the given folder: not ours.
-    assert!(!find_strays(&["axum"], &[], &[cpu]).iter().any(|s| s.pid == pid));
+    assert!(
+        !find_strays(&["axum"], &[], &[cpu])
+            .iter()
+            .any(|s| s.pid == pid)
+    );
     // Under the given folder: ours, whatever its name.
     let folder = binary.parent().expect("a folder");
-    assert!(find_strays(&[], &[folder], &[cpu]).iter().any(|s| s.pid == pid));
+    assert!(
+        find_strays(&[], &[folder], &[cpu])
+            .iter()
+            .any(|s| s.pid == pid)
+    );
     // Pinned elsewhere: not in the way.
     if let Some(&other) = cpus.get(1) {
-        assert!(!find_strays(&["hyper"], &[], &[other]).iter().any(|s| s.pid == pid));
+        assert!(
+            !find_strays(&["hyper"], &[], &[other])
+                .iter()
+                .any(|s| s.pid == pid)
+        );
     }
 
     std::thread::sleep(Duration::from_millis(100));

@@ -72,7 +72,10 @@ fn line_after(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
 
 /// SIGKILLs `harness`, reaps it, and checks that `server` follows it within `GRACE`.
 fn kill_harness_and_check(mut harness: Child, server: u32, what: &str) {
-    assert!(!gone(server), "server {server} is not running to begin with");
+    assert!(
+        !gone(server),
+        "server {server} is not running to begin with"
+    );
     harness.kill().expect("SIGKILL the harness");
     harness.wait().expect("reap the harness");
     assert_gone_soon(server, what);
@@ -115,9 +118,7 @@ fn a_server_dies_within_a_second_of_its_sigkilled_harness() {
             .spawn()
             .expect("the harness starts");
         let mut out = BufReader::new(harness.stdout.take().expect("piped"));
-        let server = line_after(&mut out, "server pid ")
-            .parse()
-            .expect("a PID");
+        let server = line_after(&mut out, "server pid ").parse().expect("a PID");
         kill_harness_and_check(harness, server, &what);
     }
 }
@@ -136,9 +137,7 @@ fn a_server_started_by_die_with_parent_dies_within_a_second_of_its_sigkilled_she
         .spawn()
         .expect("sh starts");
     let mut out = BufReader::new(shell.stdout.take().expect("piped"));
-    let server = line_after(&mut out, "server pid ")
-        .parse()
-        .expect("a PID");
+    let server = line_after(&mut out, "server pid ").parse().expect("a PID");
     // Killing the shell before the server is up would test a server that never started.
     line_after(&mut out, "listening on ");
     kill_harness_and_check(shell, server, "its shell was SIGKILLed (die-with-parent)");

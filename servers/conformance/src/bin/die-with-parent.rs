@@ -49,6 +49,9 @@ fn main() -> ExitCode {
         .expect("clap requires at least the program");
     // `exec` returns only if it failed.
     let err = Command::new(program).args(rest).exec();
-    eprintln!("die-with-parent: cannot run {}: {err}", program.to_string_lossy());
+    eprintln!(
+        "die-with-parent: cannot run {}: {err}",
+        program.to_string_lossy()
+    );
     ExitCode::from(127)
 }
