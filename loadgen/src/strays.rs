@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::machine::{clock_ticks_per_second, parse_cpu_list};
+use crate::machine::{CpuSplit, available_cpus, clock_ticks_per_second, parse_cpu_list};
 
 /// A server process that the run did not start, allowed on some of the servers' CPUs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +51,19 @@ impl StrayServer {
             cpus = cpus.join(","),
         )
     }
+}
+
+/// The stray servers in the way of a comparison whose servers run on `split`'s server CPUs (on
+/// every CPU when it does not pin them): the servers of `contract::SERVERS` by name, and any
+/// `server-*` under `folders` (its target and binary folders).
+pub fn in_the_way_of(split: &CpuSplit, folders: &[&Path]) -> Vec<StrayServer> {
+    let names: Vec<&str> = contract::SERVERS.iter().map(|s| s.name).collect();
+    let cpus = if split.pinned {
+        split.server.clone()
+    } else {
+        available_cpus()
+    };
+    find_strays(&names, folders, &cpus)
 }
 
 /// The stray servers on `cpus`: processes named `server-<name>` for a name in `servers`, or

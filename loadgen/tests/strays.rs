@@ -6,8 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use conformance::parent_death::die_with_this_thread;
-use loadgen::machine::available_cpus;
-use loadgen::strays::find_strays;
+use loadgen::machine::{CpuSplit, available_cpus};
+use loadgen::strays::{find_strays, in_the_way_of};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -69,6 +69,13 @@ fn a_server_started_outside_the_run_is_found_on_its_cpu_and_left_running() {
     assert!(advice.contains(&format!("kill {pid} ")), "{advice}");
     assert!(advice.contains("sh -c"), "{advice}");
 
+    // As compare asks: by the names of contract::SERVERS, on the split's server CPUs.
+    let split = CpuSplit {
+        server: vec![cpu],
+        client: Vec::new(),
+        pinned: true,
+    };
+    assert!(in_the_way_of(&split, &[]).iter().any(|s| s.pid == pid));
     // Not a server of the list, and not under the given folder: not ours.
     assert!(
         !find_strays(&["axum"], &[], &[cpu])
