@@ -52,8 +52,7 @@ use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
 use crate::analysis::Status;
-use crate::report::{Export, RunText};
-use crate::results::{COMPARE_SCHEMA_VERSION, RunRecord};
+use crate::report::RunText;
 use crate::summary::{RunReport, RunSettings};
 use crate::target::Target;
 
@@ -129,7 +128,7 @@ fn run_command(args: &RunArgs) -> Result<ExitCode> {
     let outcome = load::run(&spec, &stop, &mut |progress| bar.update(progress));
     bar.finish();
     let report = RunReport::new(RunSettings::of(&spec, &args.url), &outcome?);
-    print!("{}", RunText.render_text(&report));
+    print!("{}", RunText.text(&report));
     if let Some(json) = json {
         json.write(&serde_json::to_vec_pretty(&report)?)?;
         eprintln!("wrote {}", json.path().display());
@@ -159,38 +158,16 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     let mut bar = CompareBar::new(&plan, !args.no_progress);
     let measured = compare::run(&plan, &stop, &mut |event| bar.observe(event));
     bar.finish();
-    let record = RunRecord {
-        schema_version: COMPARE_SCHEMA_VERSION,
+    let provenance = compare::Provenance {
         started_at,
-        finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        partial: stop.load(Ordering::Relaxed),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         environment,
-        settings: plan.settings.clone(),
-        contenders: plan
-            .contenders
-            .iter()
-            .map(|c| c.record(&c.stderr_log()))
-            .collect(),
-        sweeps: measured.sweeps,
-        measurements: measured.measurements,
     };
+    let record = measured.into_record(&plan, provenance, stop.load(Ordering::Relaxed));
     let comparison = analysis::analyze(record);
     report::write_run(&plan.out, &comparison)?;
     print!("{}", report::markdown_headline(&comparison));
-    for contender in comparison.contenders.iter().filter(|c| c.status != Status::Ok) {
-        if let Some(log) = comparison
-            .record
-            .contender(&contender.label)
-            .and_then(|c| c.stderr_log.as_deref())
-        {
-            eprintln!(
-                "{} did not run cleanly: see summary.md, and its stderr in {}",
-                contender.label,
-                plan.out.join(log).display()
-            );
-        }
-    }
+    point_to_logs(&comparison, &plan.out);
     eprintln!("results in {}", plan.out.display());
     Ok(if comparison.record.partial {
         ExitCode::from(EXIT_PARTIAL)
@@ -203,6 +180,23 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Names the stderr log of every contender that did not run cleanly.
+fn point_to_logs(comparison: &analysis::Comparison, out: &Path) {
+    for contender in comparison.contenders.iter().filter(|c| c.status != Status::Ok) {
+        if let Some(log) = comparison
+            .record
+            .contender(&contender.label)
+            .and_then(|c| c.stderr_log.as_deref())
+        {
+            eprintln!(
+                "{} did not run cleanly: see summary.md, and its stderr in {}",
+                contender.label,
+                out.join(log).display()
+            );
+        }
+    }
 }
 
 /// Says how the comparison will run: the CPU split, the engine and what it leaves out.
@@ -244,7 +238,7 @@ fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
         .map(|path| Ok((path.display().to_string(), read_report(path)?)))
         .collect::<Result<Vec<_>>>()?;
     let merged = RunReport::merge(&reports)?;
-    print!("{}", RunText.render_text(&merged));
+    print!("{}", RunText.text(&merged));
     if let Some(json) = json {
         json.write(&serde_json::to_vec_pretty(&merged)?)?;
         eprintln!("wrote {}", json.path().display());

@@ -478,11 +478,11 @@ fn cell_changes(
         .filter(|(_, a, b)| !a.is_empty() && !b.is_empty())
         .map(|(figure, a, b)| {
             Change::of(
-                (&newer.label, &older.label),
+                (newer.label.as_str(), older.label.as_str()),
                 &newer.server,
                 scenario,
                 figure,
-                (&a, &b),
+                (&a[..], &b[..]),
             )
         })
         .collect()

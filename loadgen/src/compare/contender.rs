@@ -97,6 +97,16 @@ pub enum ContenderError {
         /// Its exit status and output.
         detail: String,
     },
+    /// `--server-bin-dir` lacks a binary.
+    #[error(
+        "there is no server-{server} in {dir} (build it with `cargo build --release -p server-{server}`, or drop --server-bin-dir to let compare build release binaries)"
+    )]
+    NotPrebuilt {
+        /// The server.
+        server: String,
+        /// The folder.
+        dir: String,
+    },
     /// The build ran but the binary is not there.
     #[error("{label}: the build made no {binary}")]
     Missing {
@@ -188,6 +198,23 @@ impl BuildSite {
     }
 }
 
+/// The contenders `names` give, checked: parsed, each revision resolved to a commit that has
+/// its server, and with `--server-bin-dir` each working-tree binary there. Nothing is built.
+pub fn contenders(names: &[String], site: &BuildSite) -> Result<Vec<Contender>, ContenderError> {
+    let contenders = resolve(&parse_all(names)?, site)?;
+    if site.target_dir.is_none()
+        && let Some(missing) = contenders
+            .iter()
+            .find(|c| c.checkout == Checkout::WorkingTree && !c.binary.is_file())
+    {
+        return Err(ContenderError::NotPrebuilt {
+            server: missing.server.name.to_owned(),
+            dir: site.bin_dir.display().to_string(),
+        });
+    }
+    Ok(contenders)
+}
+
 /// Resolves `specs` to contenders: asks git for each revision's commit and checks that it has
 /// the server. Nothing is built yet.
 pub fn resolve(specs: &[ContenderSpec], site: &BuildSite) -> Result<Vec<Contender>, ContenderError> {
@@ -228,13 +255,13 @@ pub fn build_all(contenders: &[Contender], site: &BuildSite) -> Result<(), Conte
     if let Some(target) = &site.target_dir
         && !working.is_empty()
     {
-        build_group(site, (&site.workspace, target), &working)?;
+        build_group(site, (site.workspace.as_path(), target.as_path()), &working)?;
     }
     for contender in contenders {
         if let Checkout::Revision { commit, .. } = &contender.checkout {
             let (tree, target) = site.revision_tree(commit);
             add_worktree(&site.workspace, &tree, commit, &contender.label)?;
-            build_group(site, (&tree, &target), &[contender])?;
+            build_group(site, (tree.as_path(), target.as_path()), &[contender])?;
         }
     }
     for contender in contenders {

@@ -27,11 +27,15 @@ pub mod plan;
 pub mod round;
 pub mod scenario;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use std::time::SystemTime;
 
 use self::plan::Plan;
 use self::round::{Observer, Rounds, VisitOutcome};
-use crate::results::{Measurements, ScenarioSweep};
+use crate::machine::Environment;
+use crate::results::{COMPARE_SCHEMA_VERSION, Measurements, RunRecord, ScenarioSweep};
 
 /// What the rounds measured: the sweep's rates, fixed once from the closed loop, and every
 /// measurement.
@@ -45,7 +49,7 @@ pub struct Measured {
 
 /// Runs `plan`: the closed-loop rounds, then the sweep at rates fixed from their maxima.
 /// `stop` ends it early (what was measured so far is returned).
-pub fn run(plan: &Plan, stop: &AtomicBool, observe: &mut Observer<'_>) -> Measured {
+pub fn run(plan: &Plan, stop: &Arc<AtomicBool>, observe: &mut Observer<'_>) -> Measured {
     let mut rounds = Rounds {
         plan,
         stop,
@@ -74,6 +78,39 @@ pub fn run(plan: &Plan, stop: &AtomicBool, observe: &mut Observer<'_>) -> Measur
     Measured {
         sweeps,
         measurements,
+    }
+}
+
+/// Where a run comes from: when it started, the command, the machine.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// When it started, UTC (RFC 3339).
+    pub started_at: String,
+    /// The command line.
+    pub command: String,
+    /// The machine and the build.
+    pub environment: Environment,
+}
+
+impl Measured {
+    /// The record of the run: `run.json`. `partial` when it was stopped early.
+    pub fn into_record(self, plan: &Plan, provenance: Provenance, partial: bool) -> RunRecord {
+        RunRecord {
+            schema_version: COMPARE_SCHEMA_VERSION,
+            started_at: provenance.started_at,
+            finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            partial,
+            command: provenance.command,
+            environment: provenance.environment,
+            settings: plan.settings.clone(),
+            contenders: plan
+                .contenders
+                .iter()
+                .map(|c| c.record(&c.stderr_log()))
+                .collect(),
+            sweeps: self.sweeps,
+            measurements: self.measurements,
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::contender::{self, BuildSite, Contender};
+use super::contender::{self, BuildSite};
 use super::scenario::{self, DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, Scenario};
 use crate::analysis::median;
 use crate::cli::CompareArgs;
@@ -269,12 +269,9 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
             args.connections
         );
     }
+    let names = contender_names(args);
     let site = build_site(args);
-    let specs = contender::parse_all(&contender_names(args))?;
-    let contenders = contender::resolve(&specs, &site)?;
-    if site.target_dir.is_none() {
-        check_prebuilt(&contenders, &site.bin_dir)?;
-    }
+    let contenders = contender::contenders(&names, &site)?;
     let durations = Durations::of(args);
     let sweep_rounds = if rates.is_empty() || swept.is_empty() {
         0
@@ -435,20 +432,6 @@ fn build_site(args: &CompareArgs) -> BuildSite {
         revisions,
         cargo: std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from),
     }
-}
-
-/// With `--server-bin-dir`, every working-tree binary must be there already.
-fn check_prebuilt(contenders: &[Contender], bin_dir: &Path) -> Result<()> {
-    for c in contenders {
-        if c.checkout == contender::Checkout::WorkingTree && !c.binary.is_file() {
-            let name = c.server.name;
-            bail!(
-                "there is no server-{name} in {} (build it with `cargo build --release -p server-{name}`, or drop --server-bin-dir to let compare build release binaries)",
-                bin_dir.display()
-            );
-        }
-    }
-    Ok(())
 }
 
 /// `--out`, or `results/<started_at>-<host>` in the workspace.

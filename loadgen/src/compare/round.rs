@@ -7,6 +7,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -121,7 +122,7 @@ pub struct Rounds<'a, 'o> {
     /// The plan.
     pub plan: &'a Plan,
     /// Set on Ctrl-C: the visit ends at the next load.
-    pub stop: &'a AtomicBool,
+    pub stop: &'a Arc<AtomicBool>,
     /// Told what happens.
     pub observe: &'a mut Observer<'o>,
 }
@@ -186,9 +187,10 @@ struct Running<'c> {
 impl Rounds<'_, '_> {
     /// A closed-loop visit: every scenario at its maximum.
     pub fn closed_visit(&mut self, contender: &Contender, round: u32) -> VisitOutcome {
-        let warmup = self.plan.scenarios.first().copied();
+        let plan = self.plan;
+        let warmup = plan.scenarios.first().copied();
         self.visit(contender, Phase::Closed, round, warmup, |rounds, running, outcome| {
-            for scenario in &rounds.plan.scenarios {
+            for scenario in &plan.scenarios {
                 if rounds.stopped() {
                     break;
                 }
@@ -216,14 +218,15 @@ impl Rounds<'_, '_> {
         round: u32,
         sweeps: &[ScenarioSweep],
     ) -> VisitOutcome {
-        let warmup = self.plan.swept.first().copied();
+        let plan = self.plan;
+        let warmup = plan.swept.first().copied();
         self.visit(contender, Phase::Sweep, round, warmup, |rounds, running, outcome| {
-            for scenario in &rounds.plan.swept {
+            for scenario in &plan.swept {
                 let Some(sweep) = sweeps.iter().find(|s| s.scenario == scenario.name) else {
                     continue;
                 };
                 (rounds.observe)(Event::Scenario(scenario.name));
-                let _ = rounds.load(running, scenario, rounds.plan.scenario_warmup(), None);
+                let _ = rounds.load(running, scenario, plan.scenario_warmup(), None);
                 // A fresh order of rates each round, so that no rate always follows another.
                 let mut order: Vec<&PlannedRate> = sweep.rates.iter().collect();
                 fastrand::shuffle(&mut order);
@@ -231,7 +234,7 @@ impl Rounds<'_, '_> {
                     if rounds.stopped() || running.process.has_exited() {
                         break;
                     }
-                    match rounds.load(running, scenario, rounds.plan.sweep_duration(), Some(rate.rate)) {
+                    match rounds.load(running, scenario, plan.sweep_duration(), Some(rate.rate)) {
                         Ok(outcome_of_load) => outcome.open.push(open_sample(
                             (contender, scenario, round),
                             rate,

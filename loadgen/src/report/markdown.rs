@@ -489,3 +489,49 @@ fn sweep_section(run: &Comparison) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Difference, Estimate, Figure};
+
+    fn change(median: f64, half: f64, significant: bool, figure: Figure) -> Change {
+        Change {
+            server: "hyper".into(),
+            newer: "hyper@HEAD".into(),
+            older: "hyper@abc123".into(),
+            scenario: "plaintext".into(),
+            figure,
+            ratio: Estimate {
+                median,
+                low: median - half,
+                high: median + half,
+                confidence: 0.95,
+                samples: 10,
+            },
+            difference: Difference {
+                ratio: median,
+                p_value: if significant { 0.002 } else { 0.4 },
+                paired: true,
+                significant,
+            },
+        }
+    }
+
+    #[test]
+    fn a_change_reads_with_its_interval_and_verdict() {
+        assert_eq!(
+            change_line(&change(1.041, 0.013, true, Figure::Throughput)),
+            "hyper@HEAD over hyper@abc123: +4.1 % ±1.3 %, significant (better)"
+        );
+        assert_eq!(
+            change_line(&change(1.041, 0.013, true, Figure::ServerCpu)),
+            "hyper@HEAD over hyper@abc123: +4.1 % ±1.3 %, significant (worse)",
+            "more CPU per answer is worse"
+        );
+        assert_eq!(
+            change_line(&change(0.996, 0.011, false, Figure::Throughput)),
+            "hyper@HEAD over hyper@abc123: ≈ (-0.4 % ±1.1 %)"
+        );
+    }
+}
