@@ -47,11 +47,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
+use crate::analysis::Status;
 use crate::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
-use crate::analysis::Status;
 use crate::report::RunText;
 use crate::summary::{RunReport, RunSettings};
 use crate::target::Target;
@@ -184,7 +184,11 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
 
 /// Names the stderr log of every contender that did not run cleanly.
 fn point_to_logs(comparison: &analysis::Comparison, out: &Path) {
-    for contender in comparison.contenders.iter().filter(|c| c.status != Status::Ok) {
+    for contender in comparison
+        .contenders
+        .iter()
+        .filter(|c| c.status != Status::Ok)
+    {
         if let Some(log) = comparison
             .record
             .contender(&contender.label)

@@ -180,7 +180,12 @@ pub struct FailureRecord {
 impl FailureRecord {
     /// `round 2: …` (the contender and scenario are said by whoever lists it).
     pub fn line(&self) -> String {
-        format!("{} {}: {}", self.phase.round_name(), self.round, self.message)
+        format!(
+            "{} {}: {}",
+            self.phase.round_name(),
+            self.round,
+            self.message
+        )
     }
 }
 
@@ -444,7 +449,13 @@ pub(crate) mod sample {
     }
 
     /// An open-loop load of `contender` on `scenario` at the rate `label`, p99 `p99_us`.
-    pub fn open(contender: &str, scenario: &str, round: u32, rate: &PlannedRate, p99_us: u64) -> OpenSample {
+    pub fn open(
+        contender: &str,
+        scenario: &str,
+        round: u32,
+        rate: &PlannedRate,
+        p99_us: u64,
+    ) -> OpenSample {
         let mut h = LatencyHistogram::default();
         for _ in 0..99 {
             h.record(p99_us / 2);
@@ -542,7 +553,12 @@ pub(crate) mod sample {
     }
 
     /// Adds a closed-loop sample and a visit that started and ended cleanly.
-    pub fn add_round(record: &mut RunRecord, contender: &str, scenario: &str, measure: RoundResult) {
+    pub fn add_round(
+        record: &mut RunRecord,
+        contender: &str,
+        scenario: &str,
+        measure: RoundResult,
+    ) {
         record.measurements.visits.push(VisitRecord {
             contender: contender.into(),
             phase: Phase::Closed,

@@ -2,13 +2,12 @@
 //! `report::RunText` renders it as the text a person reads.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::engine::EngineKind;
-use crate::load::{LoadOutcome, LoadSpec, Stop,};
+use crate::load::{LoadOutcome, LoadSpec, Stop};
 use crate::stats::CLIENT_LAG_BOUND_US;
 use crate::stats::{ErrorKind, HistogramError, LatencyHistogram, LatencySummary};
 

@@ -163,10 +163,16 @@ fn compare_writes_every_file_with_the_promised_shape() {
     assert_eq!(run["settings"]["rounds"], 2);
     assert_eq!(run["settings"]["engine"], "h1");
     assert_eq!(run["settings"]["pipeline_depth"], 16);
-    assert_eq!(run["settings"]["contenders"], serde_json::json!(["std", "hyper"]));
+    assert_eq!(
+        run["settings"]["contenders"],
+        serde_json::json!(["std", "hyper"])
+    );
     for contender in run["contenders"].as_array().unwrap() {
         let log = contender["stderr_log"].as_str().unwrap();
-        assert!(out.join(log).is_file(), "{log}: each server's stderr is kept");
+        assert!(
+            out.join(log).is_file(),
+            "{log}: each server's stderr is kept"
+        );
         assert!(contender["revision"].is_null(), "{contender}");
     }
 
@@ -181,11 +187,21 @@ fn compare_writes_every_file_with_the_promised_shape() {
         assert!(sample["probe_us"].as_f64().unwrap() > 0.0, "{sample}");
         assert_eq!(sample["unexpected"], 0, "{sample}");
     }
-    assert_eq!(m["open"].as_array().unwrap().len(), 2 * 2 * 2, "2 servers, 2 swept, 2 rates");
+    assert_eq!(
+        m["open"].as_array().unwrap().len(),
+        2 * 2 * 2,
+        "2 servers, 2 swept, 2 rates"
+    );
     let visits = m["visits"].as_array().unwrap();
-    assert_eq!(visits.len(), 2 * 3, "2 closed-loop rounds and a sweep round each");
+    assert_eq!(
+        visits.len(),
+        2 * 3,
+        "2 closed-loop rounds and a sweep round each"
+    );
     assert!(
-        visits.iter().all(|v| v["started"] == true && v["clean_exit"] == true),
+        visits
+            .iter()
+            .all(|v| v["started"] == true && v["clean_exit"] == true),
         "SIGTERM must end every server with 0: {visits:?}"
     );
     assert_eq!(m["failures"].as_array().unwrap().len(), 0, "{m}");
@@ -242,7 +258,10 @@ fn compare_writes_every_file_with_the_promised_shape() {
     }
     let sweep_csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     assert_eq!(sweep_csv.lines().count(), 1 + 2 * 2 * 2);
-    assert!(sweep_csv.lines().skip(1).all(|l| l.contains(",h1,")), "{sweep_csv}");
+    assert!(
+        sweep_csv.lines().skip(1).all(|l| l.contains(",h1,")),
+        "{sweep_csv}"
+    );
     let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
     for promised in [
         "| std |",
@@ -392,7 +411,9 @@ fn a_server_that_crashes_mid_run_is_recorded_and_no_server_outlives_the_run() {
         failures.contains("died") || failures.contains("exited"),
         "the crash is not recorded: {failures}"
     );
-    let crashed = run["measurements"]["failures"][0]["contender"].as_str().unwrap();
+    let crashed = run["measurements"]["failures"][0]["contender"]
+        .as_str()
+        .unwrap();
     let other = if crashed == "std" { "tokio" } else { "std" };
     assert!(
         !run["measurements"]["closed"]
@@ -476,10 +497,16 @@ fn the_reqwest_engine_compares_two_servers_and_leaves_pipelining_out_saying_so()
     let output = compare(&["std", "hyper"], &out, &args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("pipelined left out: the reqwest engine cannot pipeline"), "{stderr}");
+    assert!(
+        stderr.contains("pipelined left out: the reqwest engine cannot pipeline"),
+        "{stderr}"
+    );
     let run = run_json(&out);
     assert_eq!(run["settings"]["engine"], "reqwest");
-    assert_eq!(run["settings"]["scenarios"], serde_json::json!(["plaintext", "json"]));
+    assert_eq!(
+        run["settings"]["scenarios"],
+        serde_json::json!(["plaintext", "json"])
+    );
     assert_eq!(run["settings"]["left_out"][0]["scenario"], "pipelined");
     let closed = run["measurements"]["closed"].as_array().unwrap();
     assert_eq!(closed.len(), 2 * 2 * 2, "2 servers, 2 scenarios, 2 rounds");
@@ -488,11 +515,17 @@ fn the_reqwest_engine_compares_two_servers_and_leaves_pipelining_out_saying_so()
     assert!(closed.iter().all(|c| c["client_bound"].is_boolean()));
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 2 * 2);
-    assert!(csv.lines().skip(1).all(|l| l.contains(",reqwest,")), "{csv}");
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains(",reqwest,")),
+        "{csv}"
+    );
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.contains("reqwest engine"), "{summary}");
     assert!(summary.contains("**pipelined left out**"), "{summary}");
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(page.contains("reqwest engine") && page.contains("pipelined left out"));
-    assert!(!out.join("throughput-pipelined.svg").exists(), "nothing is silently zero");
+    assert!(
+        !out.join("throughput-pipelined.svg").exists(),
+        "nothing is silently zero"
+    );
 }

@@ -246,7 +246,11 @@ fn contender_result(record: &RunRecord, contender: &ContenderRecord) -> Contende
 }
 
 /// The failures of `contender` on `scenario` (`None`: on the server itself), one line each.
-fn failure_lines(failures: &[FailureRecord], contender: &str, scenario: Option<&str>) -> Vec<String> {
+fn failure_lines(
+    failures: &[FailureRecord],
+    contender: &str,
+    scenario: Option<&str>,
+) -> Vec<String> {
     failures
         .iter()
         .filter(|f| f.contender == contender && f.scenario.as_deref() == scenario)
@@ -342,8 +346,8 @@ fn rate_point(label: &str, points: &[&OpenSample]) -> RatePoint {
         }
         Some(merged)
     };
-    let corrected = merge(points.iter().map(|p| Some(p.latency.as_str())).collect())
-        .unwrap_or_default();
+    let corrected =
+        merge(points.iter().map(|p| Some(p.latency.as_str())).collect()).unwrap_or_default();
     let percentiles = |h: Option<LatencyHistogram>| h.map(|h| Percentiles::from(h.summary()));
     RatePoint {
         label: label.to_owned(),
@@ -351,9 +355,14 @@ fn rate_point(label: &str, points: &[&OpenSample]) -> RatePoint {
         achieved_rate: median(&points.iter().map(|p| p.achieved_rate).collect::<Vec<_>>()),
         latency_us: corrected.summary().into(),
         latency_uncorrected_us: percentiles(merge(
-            points.iter().map(|p| p.latency_uncorrected.as_deref()).collect(),
+            points
+                .iter()
+                .map(|p| p.latency_uncorrected.as_deref())
+                .collect(),
         )),
-        send_lag_us: percentiles(merge(points.iter().map(|p| p.send_lag.as_deref()).collect())),
+        send_lag_us: percentiles(merge(
+            points.iter().map(|p| p.send_lag.as_deref()).collect(),
+        )),
         client_lagged: points.iter().any(|p| p.client_lagged),
         rounds: points.iter().map(|p| p.loads).sum(),
         histogram: corrected,
@@ -382,9 +391,10 @@ fn rankings(record: &RunRecord) -> Vec<Ranking> {
                 .contenders
                 .iter()
                 .map(|c| {
-                    let values = closed_values(&record.measurements.closed, &c.label, scenario, |r| {
-                        metric.of(r)
-                    });
+                    let values =
+                        closed_values(&record.measurements.closed, &c.label, scenario, |r| {
+                            metric.of(r)
+                        });
                     (c.label.clone(), values)
                 })
                 .filter(|(_, values)| !values.is_empty())
@@ -432,14 +442,17 @@ fn cell_changes(
         (Figure::Throughput, Metric::Throughput),
         (Figure::ServerCpu, Metric::ServerCpu),
     ] {
-        let values = |c: &ContenderRecord| closed_values(&m.closed, &c.label, scenario, |r| metric.of(r));
+        let values =
+            |c: &ContenderRecord| closed_values(&m.closed, &c.label, scenario, |r| metric.of(r));
         figures.push((figure, values(newer), values(older)));
     }
     if let Some(rate) = record.sweep(scenario).and_then(|s| s.headline_rate()) {
         let p99 = |c: &ContenderRecord| -> Vec<(u32, f64)> {
             m.open
                 .iter()
-                .filter(|o| o.contender == c.label && o.scenario == scenario && o.label == rate.label)
+                .filter(|o| {
+                    o.contender == c.label && o.scenario == scenario && o.label == rate.label
+                })
                 .filter_map(|o| {
                     let h = LatencyHistogram::from_base64(&o.latency).ok()?;
                     (!h.is_empty()).then(|| (o.round, h.quantile(0.99) as f64))
@@ -497,7 +510,11 @@ mod tests {
     /// machine whose speed drifts by up to 30 % between rounds; json the same on both; std
     /// measured once.
     fn two_builds() -> RunRecord {
-        let contenders = [("hyper", "hyper"), ("hyper@HEAD~1", "hyper"), ("std", "std")];
+        let contenders = [
+            ("hyper", "hyper"),
+            ("hyper@HEAD~1", "hyper"),
+            ("std", "std"),
+        ];
         let mut record = sample::record(&contenders, &["plaintext", "json"], 8);
         let mut rng = fastrand::Rng::with_seed(5);
         let sweep = sample::sweep();
@@ -535,19 +552,23 @@ mod tests {
                 .unwrap_or_else(|| panic!("no change for {scenario} {figure:?}"))
         };
         let faster = change("plaintext", Figure::Throughput);
-        assert_eq!((faster.newer.as_str(), faster.older.as_str()), ("hyper", "hyper@HEAD~1"));
+        assert_eq!(
+            (faster.newer.as_str(), faster.older.as_str()),
+            ("hyper", "hyper@HEAD~1")
+        );
         assert!((faster.ratio.median - 1.05).abs() < 0.01, "{faster:?}");
-        assert!(faster.ratio.low < 1.05 && faster.ratio.high > 1.04, "{faster:?}");
+        assert!(
+            faster.ratio.low < 1.05 && faster.ratio.high > 1.04,
+            "{faster:?}"
+        );
         assert!(faster.difference.paired);
         assert_eq!(faster.verdict(), Verdict::Better);
         assert_eq!(change("json", Figure::Throughput).verdict(), Verdict::Tie);
-        assert_eq!(change("plaintext", Figure::ServerCpu).verdict(), Verdict::Tie);
-        let p99 = change(
-            "plaintext",
-            Figure::LatencyP99 {
-                rate: "50%".into(),
-            },
+        assert_eq!(
+            change("plaintext", Figure::ServerCpu).verdict(),
+            Verdict::Tie
         );
+        let p99 = change("plaintext", Figure::LatencyP99 { rate: "50%".into() });
         assert!((p99.ratio.median - 0.9).abs() < 0.02, "{p99:?}");
         assert_eq!(p99.verdict(), Verdict::Better, "lower latency is better");
         // Only hyper was measured at two builds; json has no sweep.
@@ -571,7 +592,12 @@ mod tests {
         let cost = comparison
             .changes
             .iter()
-            .find(|c| c.figure == Figure::Cost { count: "instructions".into() })
+            .find(|c| {
+                c.figure
+                    == Figure::Cost {
+                        count: "instructions".into(),
+                    }
+            })
             .expect("a change of the instruction count");
         assert!((cost.ratio.median - 10.0 / 12.0).abs() < 1e-9);
         assert_eq!(cost.ratio.confidence, 0.0, "one count each has no interval");
@@ -580,7 +606,7 @@ mod tests {
     #[test]
     fn figures_statuses_and_rankings_come_from_the_measurements_alone() {
         let mut record = two_builds();
-        record.contenders.push(crate::results::ContenderRecord {
+        record.contenders.push(ContenderRecord {
             label: "warp".into(),
             server: "warp".into(),
             revision: None,
@@ -596,7 +622,11 @@ mod tests {
             message: "the server died during the load (12 answers)".into(),
         });
         let comparison = analyze(record.clone());
-        assert_eq!(comparison, analyze(record), "the analysis is a pure function");
+        assert_eq!(
+            comparison,
+            analyze(record),
+            "the analysis is a pure function"
+        );
         let by_label = |label: &str| {
             comparison
                 .contenders
@@ -621,9 +651,7 @@ mod tests {
             comparison.failure_lines(),
             ["std / json: round 3: the server died during the load (12 answers)"]
         );
-        let ranking = comparison
-            .ranking("plaintext", Metric::Throughput)
-            .unwrap();
+        let ranking = comparison.ranking("plaintext", Metric::Throughput).unwrap();
         assert_eq!(ranking.order, ["hyper", "hyper@HEAD~1", "std"]);
     }
 }

@@ -19,7 +19,6 @@ pub const NOISY_SPEED_SPREAD: f64 = 0.05;
 /// compute probe moves during them.
 pub const NOISY_ROUND_SPREAD: f64 = 0.10;
 
-
 /// How much else the machine did while the servers were under load.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct MachineNoise {

@@ -217,7 +217,10 @@ pub fn contenders(names: &[String], site: &BuildSite) -> Result<Vec<Contender>, 
 
 /// Resolves `specs` to contenders: asks git for each revision's commit and checks that it has
 /// the server. Nothing is built yet.
-pub fn resolve(specs: &[ContenderSpec], site: &BuildSite) -> Result<Vec<Contender>, ContenderError> {
+pub fn resolve(
+    specs: &[ContenderSpec],
+    site: &BuildSite,
+) -> Result<Vec<Contender>, ContenderError> {
     specs
         .iter()
         .map(|spec| {
@@ -312,7 +315,9 @@ fn rev_parse(workspace: &Path, label: &str, given: &str) -> Result<String, Conte
         .arg(format!("{given}^{{commit}}"))
         .output();
     match output {
-        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
+        Ok(out) if out.status.success() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        }
         Ok(out) => Err(ContenderError::NoRevision {
             label: label.to_owned(),
             revision: given.to_owned(),
@@ -327,7 +332,12 @@ fn rev_parse(workspace: &Path, label: &str, given: &str) -> Result<String, Conte
 }
 
 /// Checks that `commit` has the server's folder.
-fn has_server(workspace: &Path, label: &str, commit: &str, server: &str) -> Result<(), ContenderError> {
+fn has_server(
+    workspace: &Path,
+    label: &str,
+    commit: &str,
+    server: &str,
+) -> Result<(), ContenderError> {
     let found = git(workspace)
         .args(["cat-file", "-e"])
         .arg(format!("{commit}:servers/{server}/Cargo.toml"))
@@ -345,7 +355,12 @@ fn has_server(workspace: &Path, label: &str, commit: &str, server: &str) -> Resu
 }
 
 /// Makes the worktree of `commit` at `tree`, unless it is there already.
-fn add_worktree(workspace: &Path, tree: &Path, commit: &str, label: &str) -> Result<(), ContenderError> {
+fn add_worktree(
+    workspace: &Path,
+    tree: &Path,
+    commit: &str,
+    label: &str,
+) -> Result<(), ContenderError> {
     if tree.join("Cargo.toml").is_file() {
         return Ok(());
     }
@@ -479,9 +494,15 @@ mod tests {
                 commit: commit.clone()
             }
         );
-        assert_eq!(contenders[0].binary, tree.join("target/release/server-hyper"));
+        assert_eq!(
+            contenders[0].binary,
+            tree.join("target/release/server-hyper")
+        );
         build_all(&contenders, &site).unwrap();
-        assert!(tree.join("servers/hyper/Cargo.toml").is_file(), "the worktree");
+        assert!(
+            tree.join("servers/hyper/Cargo.toml").is_file(),
+            "the worktree"
+        );
         assert!(contenders[0].binary.is_file());
         // Cached by commit: the second time the worktree is there and cargo has nothing to do.
         build_all(&contenders, &site).unwrap();
@@ -489,7 +510,10 @@ mod tests {
         let calls: Vec<&str> = log.lines().collect();
         assert_eq!(calls.len(), 2, "{log}");
         for call in calls {
-            assert!(call.starts_with(&tree.display().to_string()), "built in the worktree: {call}");
+            assert!(
+                call.starts_with(&tree.display().to_string()),
+                "built in the worktree: {call}"
+            );
             assert!(
                 call.contains(&format!("--target-dir {}", tree.join("target").display())),
                 "with a target folder of its own: {call}"
@@ -502,18 +526,30 @@ mod tests {
         let (_dir, site, commit) = repository(true);
         let resolve_one = |text: &str| resolve(&parse_all(&[text.into()]).unwrap(), &site);
         let err = resolve_one("std@HEAD").unwrap_err().to_string();
-        assert!(err.contains(&format!("revision {commit} has no servers/std")), "{err}");
+        assert!(
+            err.contains(&format!("revision {commit} has no servers/std")),
+            "{err}"
+        );
         let err = resolve_one("hyper@no-such-branch").unwrap_err().to_string();
-        assert!(err.contains("\"no-such-branch\" is not a git revision"), "{err}");
+        assert!(
+            err.contains("\"no-such-branch\" is not a git revision"),
+            "{err}"
+        );
         let contenders = resolve_one("hyper@HEAD").unwrap();
         let err = build_all(&contenders, &site).unwrap_err().to_string();
-        assert!(err.starts_with("hyper@HEAD: cargo build --release failed"), "{err}");
+        assert!(
+            err.starts_with("hyper@HEAD: cargo build --release failed"),
+            "{err}"
+        );
     }
 
     #[test]
     fn contenders_parse_as_name_or_name_at_revision() {
         let plain = ContenderSpec::parse("hyper").unwrap();
-        assert_eq!((plain.label.as_str(), plain.server.name, plain.revision), ("hyper", "hyper", None));
+        assert_eq!(
+            (plain.label.as_str(), plain.server.name, plain.revision),
+            ("hyper", "hyper", None)
+        );
         let at = ContenderSpec::parse(" hyper@HEAD~1 ").unwrap();
         assert_eq!(at.label, "hyper@HEAD~1");
         assert_eq!(at.revision.as_deref(), Some("HEAD~1"));
@@ -526,7 +562,10 @@ mod tests {
             Err(ContenderError::Unknown(_))
         ));
         let twice = parse_all(&["hyper".into(), "std".into(), "hyper".into()]).unwrap_err();
-        assert!(twice.to_string().contains("hyper is named twice"), "{twice}");
+        assert!(
+            twice.to_string().contains("hyper is named twice"),
+            "{twice}"
+        );
         assert!(parse_all(&["hyper".into(), "hyper@HEAD".into()]).is_ok());
     }
 

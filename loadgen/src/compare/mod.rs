@@ -72,7 +72,10 @@ pub fn run(plan: &Plan, stop: &Arc<AtomicBool>, observe: &mut Observer<'_>) -> M
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            collect(&mut measurements, rounds.sweep_visit(contender, round, &sweeps));
+            collect(
+                &mut measurements,
+                rounds.sweep_visit(contender, round, &sweeps),
+            );
         }
     }
     Measured {

@@ -9,15 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::contender::{self, BuildSite};
+use super::contender::{self, BuildSite, Contender};
 use super::scenario::{self, DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, Scenario};
 use crate::analysis::median;
 use crate::cli::CompareArgs;
 use crate::engine::EngineKind;
 use crate::machine::{self, CpuSplit, available_cpus, parse_cpu_list};
-use crate::results::{
-    ClosedSample, CompareSettings, LeftOut, Phase, PlannedRate, ScenarioSweep,
-};
+use crate::results::{ClosedSample, CompareSettings, LeftOut, Phase, PlannedRate, ScenarioSweep};
 
 /// The sweep's rates when `--rates` is not given: shares of the slowest server's maximum.
 pub const DEFAULT_RATES: &[&str] = &["10%", "25%", "50%", "75%", "90%"];
@@ -321,7 +319,11 @@ struct Durations {
 impl Durations {
     fn of(args: &CompareArgs) -> Self {
         let pick = |given: Option<Duration>, normal: u64, quick: u64| {
-            given.unwrap_or(Duration::from_millis(if args.quick { quick } else { normal }))
+            given.unwrap_or(Duration::from_millis(if args.quick {
+                quick
+            } else {
+                normal
+            }))
         };
         // Many short rounds rather than a few long ones: on the shared VM the slow spells last
         // seconds, longer than one load, so more rounds help the median more than longer loads
@@ -338,9 +340,17 @@ impl Durations {
 
 /// The contenders named (positional and `--servers`), or every server.
 fn contender_names(args: &CompareArgs) -> Vec<String> {
-    let named: Vec<String> = args.contenders.iter().chain(&args.servers).cloned().collect();
+    let named: Vec<String> = args
+        .contenders
+        .iter()
+        .chain(&args.servers)
+        .cloned()
+        .collect();
     if named.is_empty() {
-        contract::SERVERS.iter().map(|s| s.name.to_owned()).collect()
+        contract::SERVERS
+            .iter()
+            .map(|s| s.name.to_owned())
+            .collect()
     } else {
         named
     }
@@ -358,7 +368,11 @@ fn or_default(given: &[String], default: &[&str]) -> Vec<String> {
 /// The scenarios asked for, less those `engine` cannot run (with why).
 fn scenarios(args: &CompareArgs, engine: EngineKind) -> Result<(Vec<Scenario>, Vec<LeftOut>)> {
     let all: Vec<&str> = scenario::all().iter().map(|s| s.name).collect();
-    let default = if args.quick { QUICK_SCENARIOS } else { &all[..] };
+    let default = if args.quick {
+        QUICK_SCENARIOS
+    } else {
+        &all[..]
+    };
     let asked = Scenario::select(&or_default(&args.scenarios, default))?;
     let (kept, dropped): (Vec<Scenario>, Vec<Scenario>) = asked
         .into_iter()
@@ -387,7 +401,11 @@ fn rates(args: &CompareArgs) -> Result<Vec<(String, Rate)>> {
     if args.no_sweep {
         return Ok(Vec::new());
     }
-    let default = if args.quick { QUICK_RATES } else { DEFAULT_RATES };
+    let default = if args.quick {
+        QUICK_RATES
+    } else {
+        DEFAULT_RATES
+    };
     or_default(&args.rates, default)
         .iter()
         .map(|text| {
@@ -476,10 +494,19 @@ fn swept_scenarios(args: &CompareArgs, scenarios: &[Scenario]) -> Result<Vec<Sce
             })
             .collect();
     }
-    let wanted = if args.quick { QUICK_SWEEP } else { DEFAULT_SWEEP };
+    let wanted = if args.quick {
+        QUICK_SWEEP
+    } else {
+        DEFAULT_SWEEP
+    };
     let default: Vec<Scenario> = wanted.iter().filter_map(|n| find(n)).collect();
     Ok(if default.is_empty() {
-        scenarios.iter().find(|s| s.pipeline == 1).copied().into_iter().collect()
+        scenarios
+            .iter()
+            .find(|s| s.pipeline == 1)
+            .copied()
+            .into_iter()
+            .collect()
     } else {
         default
     })

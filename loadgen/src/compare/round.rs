@@ -189,26 +189,32 @@ impl Rounds<'_, '_> {
     pub fn closed_visit(&mut self, contender: &Contender, round: u32) -> VisitOutcome {
         let plan = self.plan;
         let warmup = plan.scenarios.first().copied();
-        self.visit(contender, Phase::Closed, round, warmup, |rounds, running, outcome| {
-            for scenario in &plan.scenarios {
-                if rounds.stopped() {
-                    break;
+        self.visit(
+            contender,
+            Phase::Closed,
+            round,
+            warmup,
+            |rounds, running, outcome| {
+                for scenario in &plan.scenarios {
+                    if rounds.stopped() {
+                        break;
+                    }
+                    if running.process.has_exited() {
+                        outcome.fail(Some(scenario.name), &RoundError::ExitedBefore);
+                        continue;
+                    }
+                    (rounds.observe)(Event::Scenario(scenario.name));
+                    match rounds.closed_scenario(running, scenario, round) {
+                        Ok(measure) => outcome.closed.push(ClosedSample {
+                            contender: contender.label.clone(),
+                            scenario: scenario.name.to_owned(),
+                            measure,
+                        }),
+                        Err(err) => outcome.fail(Some(scenario.name), &err),
+                    }
                 }
-                if running.process.has_exited() {
-                    outcome.fail(Some(scenario.name), &RoundError::ExitedBefore);
-                    continue;
-                }
-                (rounds.observe)(Event::Scenario(scenario.name));
-                match rounds.closed_scenario(running, scenario, round) {
-                    Ok(measure) => outcome.closed.push(ClosedSample {
-                        contender: contender.label.clone(),
-                        scenario: scenario.name.to_owned(),
-                        measure,
-                    }),
-                    Err(err) => outcome.fail(Some(scenario.name), &err),
-                }
-            }
-        })
+            },
+        )
     }
 
     /// A sweep visit: each swept scenario at each rate of its sweep.
@@ -220,37 +226,44 @@ impl Rounds<'_, '_> {
     ) -> VisitOutcome {
         let plan = self.plan;
         let warmup = plan.swept.first().copied();
-        self.visit(contender, Phase::Sweep, round, warmup, |rounds, running, outcome| {
-            for scenario in &plan.swept {
-                let Some(sweep) = sweeps.iter().find(|s| s.scenario == scenario.name) else {
-                    continue;
-                };
-                (rounds.observe)(Event::Scenario(scenario.name));
-                let _ = rounds.load(running, scenario, plan.scenario_warmup(), None);
-                // A fresh order of rates each round, so that no rate always follows another.
-                let mut order: Vec<&PlannedRate> = sweep.rates.iter().collect();
-                fastrand::shuffle(&mut order);
-                for rate in order {
-                    if rounds.stopped() || running.process.has_exited() {
-                        break;
-                    }
-                    match rounds.load(running, scenario, plan.sweep_duration(), Some(rate.rate)) {
-                        Ok(outcome_of_load) => outcome.open.push(open_sample(
-                            (contender, scenario, round),
-                            rate,
-                            &outcome_of_load,
-                        )),
-                        Err(err) => outcome.fail(
-                            Some(scenario.name),
-                            &RoundError::AtRate {
-                                rate: rate.label.clone(),
-                                source: Box::new(err),
-                            },
-                        ),
+        self.visit(
+            contender,
+            Phase::Sweep,
+            round,
+            warmup,
+            |rounds, running, outcome| {
+                for scenario in &plan.swept {
+                    let Some(sweep) = sweeps.iter().find(|s| s.scenario == scenario.name) else {
+                        continue;
+                    };
+                    (rounds.observe)(Event::Scenario(scenario.name));
+                    let _ = rounds.load(running, scenario, plan.scenario_warmup(), None);
+                    // A fresh order of rates each round, so that no rate always follows another.
+                    let mut order: Vec<&PlannedRate> = sweep.rates.iter().collect();
+                    fastrand::shuffle(&mut order);
+                    for rate in order {
+                        if rounds.stopped() || running.process.has_exited() {
+                            break;
+                        }
+                        match rounds.load(running, scenario, plan.sweep_duration(), Some(rate.rate))
+                        {
+                            Ok(outcome_of_load) => outcome.open.push(open_sample(
+                                (contender, scenario, round),
+                                rate,
+                                &outcome_of_load,
+                            )),
+                            Err(err) => outcome.fail(
+                                Some(scenario.name),
+                                &RoundError::AtRate {
+                                    rate: rate.label.clone(),
+                                    source: Box::new(err),
+                                },
+                            ),
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
     }
 
     fn stopped(&self) -> bool {

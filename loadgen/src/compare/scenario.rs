@@ -108,8 +108,7 @@ impl Scenario {
         names
             .iter()
             .map(|name| {
-                all
-                    .iter()
+                all.iter()
                     .find(|s| s.name == name)
                     .copied()
                     .ok_or_else(|| UnknownName {

@@ -121,7 +121,10 @@ pub trait Connection: Send + 'static {
 /// An engine's connection that has one request in flight at a time (hyper, reqwest).
 trait OneAtATime {
     /// Sends request variant `variant` and reads its answer to the end.
-    fn exchange(&mut self, variant: usize) -> impl Future<Output = Result<Exchange, ErrorKind>> + Send;
+    fn exchange(
+        &mut self,
+        variant: usize,
+    ) -> impl Future<Output = Result<Exchange, ErrorKind>> + Send;
 }
 
 /// The `send` of an engine that cannot pipeline: the requests of `batch` one after another.

@@ -9,9 +9,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use super::{Export, ReportError, contender_colour};
-use crate::format::short_rate;
 use crate::analysis::{Comparison, ScenarioResult, Status};
-use crate::stats::LatencyHistogram;
+use crate::format::short_rate;
 
 /// Per server: a `(value, low, high)` per group, `None` where it was not measured.
 type BarSeries = Vec<(String, Vec<Option<(f64, f64, f64)>>)>;
@@ -51,7 +50,8 @@ pub struct SpectrumChart(pub String);
 
 /// The run's scenarios that are pipelined (or not).
 fn scenarios_pipelined(run: &Comparison, pipelined: bool) -> Vec<String> {
-    run.record.settings
+    run.record
+        .settings
         .scenarios
         .iter()
         .filter(|s| (run.record.pipeline_of(s) > 1) == pipelined)
@@ -121,12 +121,12 @@ impl Export for MemoryChart {
     fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let groups = vec!["peak RSS".to_owned()];
         let series: BarSeries = run
-            .servers
+            .contenders
             .iter()
             .map(|s| {
                 let measured = s.status != Status::Failed;
                 (
-                    s.name.clone(),
+                    s.label.clone(),
                     vec![measured.then(|| (s.rss_peak_kib as f64 / 1024.0, 0.0, 0.0))],
                 )
             })
@@ -150,7 +150,7 @@ impl Export for SweepChart {
 
     fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let lines: Vec<(String, Vec<(f64, f64)>)> = run
-            .servers
+            .contenders
             .iter()
             .filter_map(|server| {
                 let scenario = server.scenario(&self.0)?;
@@ -186,7 +186,7 @@ impl Export for SpectrumChart {
     fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let rate = run.record.sweep(&self.0).and_then(|s| s.headline_rate());
         let lines: Vec<(String, Vec<(f64, f64)>)> = run
-            .servers
+            .contenders
             .iter()
             .filter_map(|server| {
                 let rate = rate?;
@@ -195,8 +195,8 @@ impl Export for SpectrumChart {
                     .sweep
                     .iter()
                     .find(|p| p.label == rate.label)?;
-                let histogram = LatencyHistogram::from_base64(&point.histogram).ok()?;
-                let points = histogram
+                let points = point
+                    .histogram
                     .percentile_curve()
                     .into_iter()
                     .filter(|(p, _)| *p <= 99.99)

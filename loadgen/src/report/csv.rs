@@ -20,7 +20,6 @@ const HEADER: &str = "contender,server,engine,scenario,pipeline,status,rounds,rp
 
 const SWEEP_HEADER: &str = "contender,server,engine,scenario,label,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us,max_us,send_lag_p50_us,send_lag_p99_us,send_lag_max_us,client_lagged,rounds";
 
-
 impl Export for Csv {
     fn file_name(&self) -> String {
         "summary.csv".to_owned()
@@ -77,7 +76,9 @@ impl Export for SweepCsv {
                 for p in &s.sweep {
                     let l = &p.latency_us;
                     let lag = |f: fn(&Percentiles) -> u64| {
-                        p.send_lag_us.as_ref().map_or_else(String::new, |lag| f(lag).to_string())
+                        p.send_lag_us
+                            .as_ref()
+                            .map_or_else(String::new, |lag| f(lag).to_string())
                     };
                     let _ = writeln!(
                         out,

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use super::{Export, ReportError};
 use crate::analysis::{
-    ALPHA, Change, Comparison, Metric, Verdict, NOISE_THRESHOLD, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS,
-    NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status,
+    ALPHA, Change, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS,
+    NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status, Verdict,
 };
 use crate::format::{format_latency, group, plus_minus, short_rate};
 
@@ -268,14 +268,16 @@ pub fn headline_table(run: &Comparison) -> String {
     );
     let headers: Vec<String> = scenarios
         .iter()
-        .map(|s| match run.record.sweep(s).and_then(|w| w.headline_rate()) {
-            Some(rate) => format!(
-                "{}<br>p99 @ {} req/s",
-                run.record.scenario_label(s),
-                short_rate(rate.rate)
-            ),
-            None => run.record.scenario_label(s),
-        })
+        .map(
+            |s| match run.record.sweep(s).and_then(|w| w.headline_rate()) {
+                Some(rate) => format!(
+                    "{}<br>p99 @ {} req/s",
+                    run.record.scenario_label(s),
+                    short_rate(rate.rate)
+                ),
+                None => run.record.scenario_label(s),
+            },
+        )
         .collect();
     let _ = writeln!(out, "| server | {} |", headers.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(scenarios.len()));
@@ -373,7 +375,11 @@ fn rankings_section(run: &Comparison) -> String {
          With {} round{} per server{}.\n",
         NOISE_THRESHOLD * 100.0,
         run.record.settings.rounds,
-        if run.record.settings.rounds == 1 { "" } else { "s" },
+        if run.record.settings.rounds == 1 {
+            ""
+        } else {
+            "s"
+        },
         if run.record.settings.rounds < 4 {
             ", too few for any difference to be significant: every pair ties"
         } else {

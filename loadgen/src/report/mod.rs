@@ -196,13 +196,19 @@ pub fn update_results_index(results: &Path) -> Result<(), ReportError> {
         "# Results\n\nEach folder is one `loadgen compare` run: `run.json` holds every figure, histogram and \
          setting; `summary.md`, the CSVs, the SVG charts and `index.html` are made from it \
          (`loadgen report DIR` makes them again). Folders are never overwritten.\n\n\
-         | run | machine | servers | scenarios | rounds | state |\n|---|---|---|---|---|---|\n",
+         | run | machine | contenders | scenarios | rounds | state |\n|---|---|---|---|---|---|\n",
     );
     for (name, run) in &runs {
         let env = &run["environment"];
         let settings = &run["settings"];
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_owned();
-        let servers: Vec<String> = settings["servers"]
+        // Layout 3 names contenders; earlier layouts, servers.
+        let named = if settings["contenders"].is_array() {
+            &settings["contenders"]
+        } else {
+            &settings["servers"]
+        };
+        let servers: Vec<String> = named
             .as_array()
             .map(|a| a.iter().map(text).collect())
             .unwrap_or_default();
@@ -271,17 +277,29 @@ mod tests {
 
     #[test]
     fn the_committed_reference_runs_of_layout_2_still_render() {
-        let results = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+        let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
         let dir = results.join("2026-11-22T06-35-35Z-vm");
         let run = crate::analysis::analyze(read_run(&dir).unwrap());
         assert_eq!(run.record.schema_version, 2);
         assert_eq!(run.contenders.len(), 10);
-        assert!(run.contenders.iter().all(|c| c.status == crate::analysis::Status::Ok));
+        assert!(
+            run.contenders
+                .iter()
+                .all(|c| c.status == crate::analysis::Status::Ok)
+        );
         let hyper = run.contenders.iter().find(|c| c.label == "hyper").unwrap();
         let plaintext = hyper.scenario("plaintext").unwrap();
         assert_eq!(plaintext.rounds.len(), 10);
-        assert!(plaintext.rps.median > 0.0 && plaintext.sweep.len() == 5, "{plaintext:?}");
-        assert!(plaintext.sweep.iter().all(|p| p.rounds == 2 && p.send_lag_us.is_none()));
+        assert!(
+            plaintext.rps.median > 0.0 && plaintext.sweep.len() == 5,
+            "{plaintext:?}"
+        );
+        assert!(
+            plaintext
+                .sweep
+                .iter()
+                .all(|p| p.rounds == 2 && p.send_lag_us.is_none())
+        );
         assert!(run.rankings.len() >= 16);
         for export in derived_exports(&run) {
             let bytes = export.render(&run).unwrap();

@@ -11,8 +11,8 @@ use super::code::{
 };
 use super::markdown::{change_line, noise_note, ranking_line};
 use super::{Export, ReportError, contender_colour, server_colour};
-use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::analysis::{Comparison, Metric, NOISY_HALF_WIDTH, Status};
+use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::stats::CLIENT_BOUND_BUSY;
 
 /// `index.html`.
@@ -85,7 +85,13 @@ fn results_section(page: &mut String, run: &Comparison) {
         .settings
         .left_out
         .iter()
-        .map(|l| format!("<p class=\"badge\">{} left out: {}.</p>", escape(&l.scenario), escape(&l.why)))
+        .map(|l| {
+            format!(
+                "<p class=\"badge\">{} left out: {}.</p>",
+                escape(&l.scenario),
+                escape(&l.why)
+            )
+        })
         .collect();
     let _ = write!(
         page,

@@ -77,7 +77,7 @@ impl RunText {
                 latency_line(uncorrected)
             );
         }
-        let statuses: Vec<String> = self
+        let statuses: Vec<String> = report
             .status
             .iter()
             .map(|(code, n)| format!("{code}: {}", group(*n)))
@@ -91,7 +91,7 @@ impl RunText {
                 statuses.join(", ")
             }
         );
-        let errors: Vec<String> = self
+        let errors: Vec<String> = report
             .errors
             .iter()
             .filter(|(_, n)| **n > 0)
@@ -119,12 +119,12 @@ impl RunText {
         if report.reconnects > 0 {
             let _ = writeln!(w, "  reconnects    {}", group(report.reconnects));
         }
-        let cpu: Vec<String> = self
+        let cpu: Vec<String> = report
             .client_cpu
             .iter()
             .map(|busy| format!("{:.0} %", busy * 100.0))
             .collect();
-        let turnaround = self
+        let turnaround = report
             .client_turnaround
             .map(|t| {
                 format!(
@@ -187,4 +187,3 @@ fn latency_line(l: &LatencySummary) -> String {
         group(l.max)
     )
 }
-

@@ -112,13 +112,18 @@ fn add_server(into: &mut Measurements, server: &ServerV2, closed_rounds: u32) {
         .extend(server.failures.iter().map(|f| failure(label, None, f)));
     for scenario in &server.scenarios {
         let name = scenario.name.as_str();
-        into.failures
-            .extend(scenario.failures.iter().map(|f| failure(label, Some(name), f)));
-        into.closed.extend(scenario.rounds.iter().map(|r| ClosedSample {
-            contender: label.clone(),
-            scenario: name.to_owned(),
-            measure: r.clone(),
-        }));
+        into.failures.extend(
+            scenario
+                .failures
+                .iter()
+                .map(|f| failure(label, Some(name), f)),
+        );
+        into.closed
+            .extend(scenario.rounds.iter().map(|r| ClosedSample {
+                contender: label.clone(),
+                scenario: name.to_owned(),
+                measure: r.clone(),
+            }));
         into.open.extend(scenario.sweep.iter().map(|p| OpenSample {
             contender: label.clone(),
             scenario: name.to_owned(),
