@@ -15,6 +15,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// One figure of each round: `(round, value)`.
+pub type PerRound = [(u32, f64)];
+
 /// The confidence of every interval.
 pub const CONFIDENCE: f64 = 0.95;
 /// A difference whose p-value is this or more is a tie.

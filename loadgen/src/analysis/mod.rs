@@ -437,7 +437,8 @@ fn cell_changes(
     scenario: &str,
 ) -> Vec<Change> {
     let m = &record.measurements;
-    let mut figures: Vec<(Figure, Vec<(u32, f64)>, Vec<(u32, f64)>)> = Vec::new();
+    type Values = Vec<(u32, f64)>;
+    let mut figures: Vec<(Figure, Values, Values)> = Vec::new();
     for (figure, metric) in [
         (Figure::Throughput, Metric::Throughput),
         (Figure::ServerCpu, Metric::ServerCpu),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::estimate::{self, Difference, Estimate};
+use super::estimate::{self, Difference, Estimate, PerRound};
 use crate::results::RoundResult;
 
 /// Which figure a ranking orders by.
@@ -159,7 +159,7 @@ impl Change {
         server: &str,
         scenario: &str,
         figure: Figure,
-        values: (&[(u32, f64)], &[(u32, f64)]),
+        values: (&PerRound, &PerRound),
     ) -> Self {
         Self {
             server: server.to_owned(),
