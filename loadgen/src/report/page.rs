@@ -180,6 +180,13 @@ fn results_section(page: &mut String, run: &Comparison) {
         );
     }
     page.push_str("</tbody></table>\n");
+    changes_part(page, run);
+    failures_part(page, run);
+    page.push_str("</section>\n");
+}
+
+/// For each server measured at two builds: what changed, with interval and verdict.
+fn changes_part(page: &mut String, run: &Comparison) {
     if !run.changes.is_empty() {
         page.push_str("<h3>What changed between builds</h3><p>Two builds measured in the same rounds, paired by round: the median of the rounds' ratios with its 95 % interval; significant when the signed-rank test says p &lt; 0.05 and the change is at least 1 %. For CPU and latency, lower is better.</p><table><thead><tr><th>scenario</th><th>figure</th><th>change</th></tr></thead><tbody>\n");
         for change in &run.changes {
@@ -193,6 +200,10 @@ fn results_section(page: &mut String, run: &Comparison) {
         }
         page.push_str("</tbody></table>\n");
     }
+}
+
+/// Everything that went wrong, and where each failed server's stderr is.
+fn failures_part(page: &mut String, run: &Comparison) {
     let failures = run.failure_lines();
     if !failures.is_empty() {
         page.push_str("<h3>What went wrong</h3><ul>");
@@ -214,7 +225,6 @@ fn results_section(page: &mut String, run: &Comparison) {
             }
         }
     }
-    page.push_str("</section>\n");
 }
 
 fn how_section(page: &mut String) {

@@ -138,39 +138,7 @@ impl RunText {
             "  client CPU    {} busy (per load thread){turnaround}",
             cpu.join(", ")
         );
-        if let (Some(target), Some(achieved)) = (
-            report.settings.as_ref().and_then(|s| s.rate),
-            report.achieved_rate,
-        ) && achieved < target * RATE_SHORTFALL
-        {
-            let _ = writeln!(
-                w,
-                "warning: the run sent {} req/s, short of the {} req/s asked for: the client or the server could not keep up",
-                group_f(achieved),
-                group_f(target)
-            );
-        }
-        if report.client_lagged {
-            let _ = writeln!(
-                w,
-                "warning: client-lagged: the send lag's p99 is over {CLIENT_LAG_BOUND_US} µs or a load thread waited for a CPU {:.0} % of the time or more, so the client, not the server, made requests late (add -t threads, use --engine h1, or give the client a CPU of its own)",
-                CLIENT_WAITED_BOUND * 100.0
-            );
-        } else if report.client_bound {
-            let _ = writeln!(
-                w,
-                "warning: client-bound: a load thread was busy {:.0} % of the time or more or waited for a CPU {:.0} % of it, or connections waited in the client {:.0} % of the time or more, so these figures are a lower bound for the server (add -t threads, use --engine h1, or give the client a CPU of its own)",
-                CLIENT_BOUND_BUSY * 100.0,
-                CLIENT_WAITED_BOUND * 100.0,
-                CLIENT_BOUND_TURNAROUND * 100.0
-            );
-        }
-        if report.partial {
-            let _ = writeln!(
-                w,
-                "note: stopped early; these are the results so far (partial)"
-            );
-        }
+        out.push_str(&warnings(report));
         out
     }
 }
@@ -186,4 +154,45 @@ fn latency_line(l: &LatencySummary) -> String {
         group(l.p999),
         group(l.max)
     )
+}
+
+/// What the reader must know before trusting the figures: a missed rate, a client that set
+/// the pace, a run stopped early.
+fn warnings(report: &RunReport) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    if let (Some(target), Some(achieved)) = (
+        report.settings.as_ref().and_then(|s| s.rate),
+        report.achieved_rate,
+    ) && achieved < target * RATE_SHORTFALL
+    {
+        let _ = writeln!(
+            w,
+            "warning: the run sent {} req/s, short of the {} req/s asked for: the client or the server could not keep up",
+            group_f(achieved),
+            group_f(target)
+        );
+    }
+    if report.client_lagged {
+        let _ = writeln!(
+            w,
+            "warning: client-lagged: the send lag's p99 is over {CLIENT_LAG_BOUND_US} µs or a load thread waited for a CPU {:.0} % of the time or more, so the client, not the server, made requests late (add -t threads, use --engine h1, or give the client a CPU of its own)",
+            CLIENT_WAITED_BOUND * 100.0
+        );
+    } else if report.client_bound {
+        let _ = writeln!(
+            w,
+            "warning: client-bound: a load thread was busy {:.0} % of the time or more or waited for a CPU {:.0} % of it, or connections waited in the client {:.0} % of the time or more, so these figures are a lower bound for the server (add -t threads, use --engine h1, or give the client a CPU of its own)",
+            CLIENT_BOUND_BUSY * 100.0,
+            CLIENT_WAITED_BOUND * 100.0,
+            CLIENT_BOUND_TURNAROUND * 100.0
+        );
+    }
+    if report.partial {
+        let _ = writeln!(
+            w,
+            "note: stopped early; these are the results so far (partial)"
+        );
+    }
+    out
 }
