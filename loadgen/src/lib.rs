@@ -152,6 +152,11 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     // Read the machine before pinning, which narrows what this process sees.
     let environment = machine::Environment::read(&plan.site.workspace, &plan.site.bin_dir);
     let split = &plan.settings.cpus;
+    // Servers this run did not start, already on the servers' CPUs: named, never killed.
+    let stray_servers = strays::in_the_way_of(split, &[&plan.site.workspace, &plan.site.bin_dir]);
+    for stray in &stray_servers {
+        eprintln!("warning: {}", stray.advice());
+    }
     if split.pinned {
         machine::pin_self(&split.client).context("cannot pin the load generator to its CPUs")?;
     }
@@ -163,6 +168,7 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
         started_at,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         environment,
+        stray_servers,
     };
     let record = measured.into_record(&plan, provenance, stop.load(Ordering::Relaxed));
     let comparison = analysis::analyze(record);

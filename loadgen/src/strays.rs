@@ -42,9 +42,9 @@ impl StrayServer {
         };
         let cpus: Vec<String> = self.cpus.iter().map(ToString::to_string).collect();
         format!(
-            "stray server: kill {pid} ({exe}, {started_by}, running for {running}, allowed on CPUs {cpus}); \
-             this run did not start it and leaves it alone, but it competes with the measured servers \
-             for their CPUs: stop it and run again",
+            "stray server {pid} ({exe}, {started_by}, running for {running}, allowed on CPUs {cpus}) \
+             competes with the measured servers for their CPUs: kill {pid} (it was not started by \
+             this run, which leaves it alone) and run again",
             pid = self.pid,
             exe = self.executable,
             running = humantime::format_duration(Duration::from_secs(self.running_s)),
@@ -218,7 +218,7 @@ mod tests {
             "orphaned",
             "1m 15s",
             "CPUs 0",
-            "did not start",
+            "not started by this run",
         ] {
             assert!(advice.contains(part), "{part}: {advice}");
         }
