@@ -25,6 +25,8 @@ fn server_dir(servers: &[&str]) -> PathBuf {
 
 fn compare(servers: &[&str], out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
+    // Should this test be killed, its compare goes too (and takes its servers along).
+    conformance::parent_death::die_with_this_thread(&mut command);
     command
         .args([
             "compare",
