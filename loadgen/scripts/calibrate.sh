@@ -24,7 +24,8 @@ command -v python3 >/dev/null || { echo "python3 is missing: apt-get install pyt
 has_oha=false
 command -v oha >/dev/null && has_oha=true
 
-cargo build --release -q -p server-hyper -p server-tokio -p loadgen
+# conformance: its die-with-parent binary starts the servers.
+cargo build --release -q -p server-hyper -p server-tokio -p loadgen -p conformance
 bin=${CARGO_TARGET_DIR:-target}/release
 tmp=$(mktemp -d)
 server=
@@ -34,9 +35,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server NAME: starts server-NAME on CPU 0 and sets $url.
+# start_server NAME: starts server-NAME on CPU 0 and sets $url. die-with-parent (the workspace's
+# one spawner, for scripts) ties it to this shell: the kernel kills it when the script dies, even
+# by SIGKILL, when the trap below cannot run. It execs taskset, which execs the server: $! is the
+# server's PID. Call it from the script's own shell, not a subshell, since it passes $$.
 start_server() {
-    taskset -c 0 "$bin/server-$1" --threads 1 --addr 127.0.0.1:0 > "$tmp/server.out" &
+    "$bin/die-with-parent" --parent $$ -- taskset -c 0 "$bin/server-$1" --threads 1 --addr 127.0.0.1:0 > "$tmp/server.out" &
     server=$!
     for _ in $(seq 50); do grep -q listening "$tmp/server.out" && break; sleep 0.1; done
     url="$(sed -n 's/^listening on //p' "$tmp/server.out")/"

@@ -11,7 +11,7 @@
 //! - [`schedule`]: open-loop due times; [`load`]: the measuring core (threads, loops, stop);
 //! - [`stats`]: histograms and counts; [`summary`]: the report of `run` as data;
 //! - [`compare`]: the comparison's plan, contenders and rounds; [`machine`]: CPUs, /proc, the
-//!   environment;
+//!   environment; [`strays`]: servers already running on the servers' CPUs before a comparison;
 //! - [`results`]: a comparison as data (`run.json`); [`analysis`]: every figure derived from
 //!   it: medians, intervals, verdicts, noise;
 //! - [`report`]: every text and file made from results, behind one `Export` trait (the text of
@@ -34,6 +34,7 @@ pub mod report;
 pub mod results;
 pub mod schedule;
 pub mod stats;
+pub mod strays;
 pub mod summary;
 pub mod target;
 pub mod verify;
@@ -151,6 +152,11 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     // Read the machine before pinning, which narrows what this process sees.
     let environment = machine::Environment::read(&plan.site.workspace, &plan.site.bin_dir);
     let split = &plan.settings.cpus;
+    // Servers this run did not start, already on the servers' CPUs: named, never killed.
+    let stray_servers = strays::in_the_way_of(split, &[&plan.site.workspace, &plan.site.bin_dir]);
+    for stray in &stray_servers {
+        eprintln!("warning: {}", stray.advice());
+    }
     if split.pinned {
         machine::pin_self(&split.client).context("cannot pin the load generator to its CPUs")?;
     }
@@ -162,6 +168,7 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
         started_at,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         environment,
+        stray_servers,
     };
     let record = measured.into_record(&plan, provenance, stop.load(Ordering::Relaxed));
     let comparison = analysis::analyze(record);

@@ -235,7 +235,7 @@ impl MachineTimes {
 }
 
 /// The kernel's clock ticks per second (`CLK_TCK`), the unit of /proc's CPU times.
-fn clock_ticks_per_second() -> u64 {
+pub(crate) fn clock_ticks_per_second() -> u64 {
     nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()

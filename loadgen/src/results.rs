@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::EngineKind;
 use crate::machine::{CpuSplit, Environment};
 use crate::stats::LatencySummary;
+use crate::strays::StrayServer;
 
 pub mod legacy;
 
@@ -42,6 +43,10 @@ pub struct RunRecord {
     pub sweeps: Vec<ScenarioSweep>,
     /// Every measurement, as it came.
     pub measurements: Measurements,
+    /// Servers of this workspace that the run did not start, found on the servers' CPUs before
+    /// it measured (left alone; see [`crate::strays`]).
+    #[serde(default)]
+    pub stray_servers: Vec<StrayServer>,
 }
 
 impl RunRecord {
@@ -549,6 +554,7 @@ pub(crate) mod sample {
                 .collect(),
             sweeps: vec![sweep()],
             measurements: Measurements::default(),
+            stray_servers: Vec::new(),
         }
     }
 

@@ -25,6 +25,8 @@ fn server_dir(servers: &[&str]) -> PathBuf {
 
 fn compare(servers: &[&str], out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
+    // Should this test be killed, its compare goes too (and takes its servers along).
+    conformance::parent_death::die_with_this_thread(&mut command);
     command
         .args([
             "compare",
@@ -528,4 +530,38 @@ fn the_reqwest_engine_compares_two_servers_and_leaves_pipelining_out_saying_so()
         !out.join("throughput-pipelined.svg").exists(),
         "nothing is silently zero"
     );
+}
+
+#[test]
+fn sigkill_mid_run_takes_the_server_down_within_a_second() {
+    // SIGKILL runs no handler and no Drop: only the parent-death signal set by the spawner
+    // (conformance::parent_death) stops the server, pinned by taskset as in every real run.
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--scenarios",
+        "plaintext",
+        "-d",
+        "5s",
+        "--rounds",
+        "2",
+        "--no-sweep",
+    ];
+    let mut child = compare(&["std"], &dir.path().join("killed"), &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = wait_for_server(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    while alive(server) && killed.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if alive(server) {
+        // This test's run started it; leave nothing behind even when failing.
+        let _ = kill(Pid::from_raw(server as i32), Signal::SIGKILL);
+        panic!("server {server} outlived its SIGKILLed harness by more than a second");
+    }
 }

@@ -201,7 +201,8 @@ pub fn analyze(record: RunRecord) -> Comparison {
         .map(|s| &s.rounds[..])
         .collect();
     let noise = MachineNoise::of(cells.iter().flat_map(|rounds| rounds.iter()))
-        .with_round_spread(cells.iter().copied());
+        .with_round_spread(cells.iter().copied())
+        .with_stray_servers(record.stray_servers.len());
     let rankings = rankings(&record);
     let changes = changes(&record);
     Comparison {

@@ -41,8 +41,13 @@ pub struct MachineNoise {
     /// of p90 / p10 − 1 of their throughputs (cells with three rounds or more).
     #[serde(default)]
     pub round_spread: f64,
+    /// Servers of this workspace the run did not start, running on the servers' CPUs before it
+    /// measured (the record names them).
+    #[serde(default)]
+    pub stray_servers: u32,
     /// Over [`NOISY_STEAL`], [`NOISY_OTHER_CPUS`], [`NOISY_SPEED_SPREAD`] or
-    /// [`NOISY_ROUND_SPREAD`]: the figures are less sure than on a quiet machine.
+    /// [`NOISY_ROUND_SPREAD`], or any stray server: the figures are less sure than on a quiet
+    /// machine.
     pub noisy: bool,
 }
 
@@ -90,6 +95,14 @@ impl MachineNoise {
             self.round_spread = median(&spreads);
         }
         self.noisy |= self.round_spread > NOISY_ROUND_SPREAD;
+        self
+    }
+
+    /// Adds the stray servers found before the run: any one of them could have taken the
+    /// servers' CPUs at any time, so the run is noisy.
+    pub fn with_stray_servers(mut self, count: usize) -> Self {
+        self.stray_servers = u32::try_from(count).unwrap_or(u32::MAX);
+        self.noisy |= count > 0;
         self
     }
 }
@@ -149,5 +162,13 @@ mod tests {
         // Cells of fewer than three rounds say nothing.
         let noise = MachineNoise::of(spell.iter()).with_round_spread([&spell[..2]].into_iter());
         assert!(noise.round_spread == 0.0 && !noise.noisy, "{noise:?}");
+    }
+
+    #[test]
+    fn a_stray_server_makes_a_noisy_machine() {
+        let steady: Vec<RoundResult> = (1..=3).map(|n| round(n, 100.0, 0.5)).collect();
+        assert!(!MachineNoise::of(steady.iter()).with_stray_servers(0).noisy);
+        let noise = MachineNoise::of(steady.iter()).with_stray_servers(2);
+        assert!(noise.stray_servers == 2 && noise.noisy, "{noise:?}");
     }
 }

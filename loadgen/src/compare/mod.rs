@@ -36,6 +36,7 @@ use self::plan::Plan;
 use self::round::{Observer, Rounds, VisitOutcome};
 use crate::machine::Environment;
 use crate::results::{COMPARE_SCHEMA_VERSION, Measurements, RunRecord, ScenarioSweep};
+use crate::strays::StrayServer;
 
 /// What the rounds measured: the sweep's rates, fixed once from the closed loop, and every
 /// measurement.
@@ -93,6 +94,8 @@ pub struct Provenance {
     pub command: String,
     /// The machine and the build.
     pub environment: Environment,
+    /// Servers the run did not start, found on the servers' CPUs before it measured.
+    pub stray_servers: Vec<StrayServer>,
 }
 
 impl Measured {
@@ -113,6 +116,7 @@ impl Measured {
                 .collect(),
             sweeps: self.sweeps,
             measurements: self.measurements,
+            stray_servers: provenance.stray_servers,
         }
     }
 }

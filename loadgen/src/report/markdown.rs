@@ -11,6 +11,7 @@ use crate::analysis::{
     NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status, Verdict,
 };
 use crate::format::{format_latency, group, plus_minus, short_rate};
+use crate::strays::StrayServer;
 
 /// `summary.md`.
 #[derive(Debug, Clone, Copy)]
@@ -138,7 +139,8 @@ pub fn changes_section(run: &Comparison) -> String {
     out
 }
 
-/// One line on how quiet the machine was; a noisy one is said in bold.
+/// One line on how quiet the machine was; a noisy one is said in bold, and so is each stray
+/// server found before the run, with what to do about it.
 pub fn noise_note(run: &Comparison) -> String {
     let n = &run.noise;
     let figures = format!(
@@ -150,7 +152,7 @@ pub fn noise_note(run: &Comparison) -> String {
         n.speed_spread * 100.0,
         n.round_spread * 100.0
     );
-    if n.noisy {
+    let note = if n.noisy {
         format!(
             "**Noisy machine**: {figures}; the thresholds are {:.0} % steal, {:.2} CPUs, {:.0} % speed and {:.0} % between rounds. The intervals are wider and fewer differences are told apart than on a quiet machine.",
             NOISY_STEAL * 100.0,
@@ -160,6 +162,17 @@ pub fn noise_note(run: &Comparison) -> String {
         )
     } else {
         format!("Quiet machine: {figures}.")
+    };
+    match &run.record.stray_servers[..] {
+        [] => note,
+        strays => {
+            let each: Vec<String> = strays.iter().map(StrayServer::advice).collect();
+            format!(
+                "{note} **{} stray server(s)** of this workspace were running on the servers' CPUs before the run: {}.",
+                strays.len(),
+                each.join("; ")
+            )
+        }
     }
 }
 

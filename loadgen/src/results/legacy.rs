@@ -88,6 +88,7 @@ pub fn from_v2(value: serde_json::Value) -> Result<RunRecord, LegacyError> {
         contenders,
         sweeps: run.sweeps,
         measurements,
+        stray_servers: Vec::new(),
     })
 }
 

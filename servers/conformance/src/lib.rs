@@ -13,6 +13,8 @@
 //!   request -> response code against every case, without a socket.
 //! - [`deviations`]: the connection-level rules a server's stack cannot meet, each pinned by
 //!   the tests (the per-row ones are `contract::DEVIATIONS`).
+//! - [`parent_death`]: every server dies with the thread that spawned it, even when the harness
+//!   gets SIGKILL; the `die-with-parent` binary does the same for shell scripts.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -27,6 +29,7 @@ use nix::unistd::Pid;
 use thiserror::Error;
 
 pub mod deviations;
+pub mod parent_death;
 
 /// Why a server could not be started.
 #[derive(Debug, Error)]
@@ -62,7 +65,8 @@ pub enum StartError {
 }
 
 /// A running server process. Dropping it kills the process and reaps it, so no server outlives
-/// the test or run that started it.
+/// the test or run that started it; and the kernel kills it when the thread that spawned it ends,
+/// so none outlives a harness killed outright either ([`parent_death`]). Keep it on that thread.
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Child,
@@ -72,7 +76,8 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `binary` with `args` (through `launcher`, for example `taskset -c 0`, when given)
-    /// and waits up to `timeout` for its ready line.
+    /// and waits up to `timeout` for its ready line. The server gets SIGKILL when the calling
+    /// thread ends (see [`parent_death`]); a launcher must exec the server, as taskset does.
     pub fn spawn(
         name: &str,
         binary: &Path,
@@ -101,6 +106,8 @@ impl ServerProcess {
             }
             None => Command::new(binary),
         };
+        // The server dies with this thread, even when this process gets SIGKILL.
+        parent_death::die_with_this_thread(&mut command);
         let mut child = command
             .args(args)
             .stdin(Stdio::null())
