@@ -232,6 +232,9 @@ pub struct PlacedOutcome {
     /// The warmup done before the measurement: shorter than asked when the start time came
     /// too soon for all of it.
     pub warmup_done: Duration,
+    /// When the first and the last measured request were sent, seconds from the start of the
+    /// measurement: how fast requests left, whatever the last answers took.
+    pub sent: Option<(f64, f64)>,
 }
 
 /// [`run`], placed: with a start time, shard's schedule offset and interval tallies.
@@ -321,6 +324,14 @@ pub fn run_placed(
             all.merge(theirs);
         }
     }
+    let first_sent = results.iter().filter_map(|r| r.sent.map(|s| s.0)).min();
+    let last_sent = results.iter().filter_map(|r| r.sent.map(|s| s.1)).max();
+    let sent = first_sent.zip(last_sent).map(|(first, last)| {
+        (
+            signed_seconds(first, clock.measure_start),
+            signed_seconds(last, clock.measure_start),
+        )
+    });
     let connected = results.iter().map(|r| r.connected).sum::<u64>();
     let last_connected = results.iter().filter_map(|r| r.last_connected).max();
     let connected = (placement.start_at.is_some() && connected == u64::from(spec.connections))
@@ -347,6 +358,7 @@ pub fn run_placed(
         intervals,
         connected,
         warmup_done: measure_start.saturating_duration_since(start.max(now)),
+        sent,
     })
 }
 
@@ -464,6 +476,8 @@ struct ThreadResult {
     connected: u64,
     /// When the last of those opened.
     last_connected: Option<Instant>,
+    /// When its first and last measured requests were sent.
+    sent: Option<(Instant, Instant)>,
     /// CPU use while measuring.
     usage: Usage,
     last_done: Option<Instant>,
@@ -499,6 +513,7 @@ struct Records {
     last_done: Option<Instant>,
     connected: u64,
     last_connected: Option<Instant>,
+    sent: Option<(Instant, Instant)>,
 }
 
 fn load_thread(
@@ -549,6 +564,7 @@ fn load_thread(
         intervals: records.intervals,
         connected: records.connected,
         last_connected: records.last_connected,
+        sent: records.sent,
         usage,
         last_done: records.last_done,
     })
@@ -803,6 +819,13 @@ fn record(
     let mut recorded = 0;
     let measure_start = context.clock.measure_start;
     let records = &mut *records;
+    if batch.iter().any(|r| r.measuring) {
+        records.sent = Some(
+            records
+                .sent
+                .map_or((sent, sent), |(first, _)| (first, sent)),
+        );
+    }
     for (request, answer) in batch.iter().zip(answers).filter(|(r, _)| r.measuring) {
         records.last_done = Some(answer.done);
         let interval = records

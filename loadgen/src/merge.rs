@@ -268,8 +268,14 @@ pub fn merge(files: &[ShardFile], window: Option<Window>) -> Result<MergedReport
             Ok((file.name.clone(), report))
         })
         .collect::<Result<Vec<_>, ShardMergeError>>()?;
+    let mut report = RunReport::merge(&reports)?;
+    if window.is_none()
+        && let Some(rate) = send_rate(report.requests, &shards)
+    {
+        report.achieved_rate = Some(rate);
+    }
     Ok(MergedReport {
-        report: RunReport::merge(&reports)?,
+        report,
         shards: Some(MergeRecord {
             count: first.shard.count,
             start_at: first.start_at.clone(),
@@ -277,6 +283,21 @@ pub fn merge(files: &[ShardFile], window: Option<Window>) -> Result<MergedReport
             warnings,
         }),
     })
+}
+
+/// Open loop: the rate at which the shards' requests left, from the first send to the last
+/// over all of them (the sum of the shards' rates counts up to each one's last answer, so a slow
+/// last answer would lower it). `None` without send times.
+fn send_rate(requests: u64, shards: &[(&ShardFile, &ShardRecord)]) -> Option<f64> {
+    shards.first()?.1.plan.rate?;
+    let spans: Vec<(f64, f64)> = shards
+        .iter()
+        .map(|(_, r)| r.sent_s)
+        .collect::<Option<_>>()?;
+    let first = spans.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
+    let last = spans.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+    // n requests sent at a steady rate span n - 1 gaps.
+    (last > first && requests > 1).then(|| (requests - 1) as f64 / (last - first))
 }
 
 /// Every file's shard section, after checking they are all the shards of one run, each once.
@@ -510,6 +531,7 @@ mod tests {
                     ready: true,
                     connected_s: Some(-0.5),
                     warmup_done_s: 0.0,
+                    sent_s: None,
                     interval_log: Some(format!("shard-{index}.hlog")),
                     intervals: intervals.tallies().iter().map(IntervalCounts::of).collect(),
                 }),

@@ -344,6 +344,9 @@ pub struct ShardRecord {
     /// Seconds of warmup done before the start time (less than the plan's when the process
     /// started too late for all of it).
     pub warmup_done_s: f64,
+    /// When its first and last measured requests were sent, seconds from the start.
+    #[serde(default)]
+    pub sent_s: Option<(f64, f64)>,
     /// The interval log's file name (HdrHistogram interval log), looked for beside this JSON.
     pub interval_log: Option<String>,
     /// What each interval of the interval log counted, that the log's histograms do not say:
@@ -488,6 +491,7 @@ impl ShardSetup {
             ready,
             connected_s: placed.connected,
             warmup_done_s,
+            sent_s: placed.sent,
             interval_log: self
                 .interval_log
                 .as_deref()

@@ -70,7 +70,7 @@ fn shard_args(
         "--engine",
         "h1",
         "-c",
-        "4",
+        "16",
         "--rate",
         &rate.to_string(),
         "-d",
