@@ -43,16 +43,19 @@ fn succeeds(command: &mut Command) -> Output {
 /// A start time `ahead` from now, in Unix seconds.
 fn start_in(ahead: Duration) -> String {
     let at = SystemTime::now() + ahead;
-    let since = at.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970");
     format!("{:.3}", since.as_secs_f64())
 }
 
 fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    let bytes = std::fs::read(path).expect("the JSON file was written");
+    serde_json::from_slice(&bytes).expect("a JSON file")
 }
 
 fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
+    path.to_str().expect("a UTF-8 temporary path")
 }
 
 /// The arguments of shard `shard` of an open-loop run at `rate` for `duration`.
@@ -140,23 +143,24 @@ fn decode(base64_text: &str) -> hdrhistogram::Histogram<u64> {
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(base64_text)
-        .unwrap();
+        .expect("base64");
     hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .unwrap()
+        .expect("an HdrHistogram")
 }
 
 /// All the latencies the interval logs hold (untagged intervals), read with hdrhistogram's own
 /// reader, added into one histogram.
 fn logged_latencies(logs: &[PathBuf]) -> hdrhistogram::Histogram<u64> {
-    let mut all = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    let mut all = hdrhistogram::Histogram::<u64>::new(3).expect("3 digits are valid");
     for log in logs {
-        let bytes = std::fs::read(log).unwrap();
+        let bytes = std::fs::read(log).expect("the interval log was written");
         for entry in IntervalLogIterator::new(&bytes) {
-            if let LogEntry::Interval(interval) = entry.unwrap()
+            if let LogEntry::Interval(interval) = entry.expect("an interval log")
                 && interval.tag().is_none()
             {
-                all.add(decode(interval.encoded_histogram())).unwrap();
+                all.add(decode(interval.encoded_histogram()))
+                    .expect("histograms of one precision add up");
             }
         }
     }
