@@ -15,7 +15,8 @@
 //! - [`report`]: the files made from a comparison; [`format`]: numbers as people read them;
 //! - [`output`]: result files; [`progress`]: the live bar; [`verify`]: the contract check;
 //! - [`shard`]: one run over several machines; [`interval_log`]: latency per interval;
-//!   [`merge`]: shards checked, cut to a window and added up.
+//!   [`merge`]: shards checked, cut to a window and added up; [`remote`]: servers that run
+//!   elsewhere, for `compare --targets`.
 //!
 //! Data flows one way: measuring returns values, analysis turns them into figures, reports
 //! render them. The measuring core never prints and the printers never measure.
@@ -31,6 +32,7 @@ pub mod machine;
 pub mod merge;
 pub mod output;
 pub mod progress;
+pub mod remote;
 pub mod report;
 pub mod results;
 pub mod schedule;
