@@ -474,6 +474,8 @@ fn enter_namespace(name: &str) -> std::io::Result<()> {
 
 /// One run of two shards in the client namespaces against `server`, checked, merged: the
 /// merged rate of sending.
+// Part of the test below, which clippy lets unwrap: a failed unwrap fails the test.
+#[allow(clippy::unwrap_used)]
 fn two_shards_across_namespaces(server: &TestServer, clients: &[String]) -> f64 {
     let url = server.url("/");
     let dir = tempfile::tempdir().unwrap();
