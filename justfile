@@ -46,3 +46,12 @@ ci:
 # Calibrate loadgen's engines against wrk (plain and pipelined) and oha, server on CPU 0, clients on CPU 1.
 calibrate connections="64" duration="5s" rounds="3":
     bash loadgen/scripts/calibrate.sh {{connections}} {{duration}} {{rounds}}
+
+# Two load shards in two network namespaces against one, open loop and pipelined (root, iproute2).
+shards-bench rate="20000" duration="5s" rounds="3":
+    cargo build --release -q -p loadgen -p server-tokio
+    bash loadgen/scripts/shards-bench.sh {{rate}} {{duration}} {{rounds}}
+
+# Check the launch recipes offline: the Kubernetes manifest against the schema (pip install kubernetes-validate).
+check-deploy:
+    bash loadgen/deploy/check.sh

@@ -1,11 +1,13 @@
 //! The command line: one struct per subcommand, parsed with clap's derive API.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::engine::EngineKind;
+use crate::merge::Window;
+use crate::shard::ShardChoice;
 
 /// The http-rosetta load generator.
 #[derive(Debug, Parser)]
@@ -93,14 +95,48 @@ pub struct RunArgs {
     /// No live progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Several load machines: this process's share of the run, and when the shards start.
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// The flags of `run` for one run spread over several processes (see `loadgen::shard`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Several load machines")]
+pub struct ShardArgs {
+    /// Do shard I of N of the run: its share of the connections (-c), of the rate (--rate) and
+    /// of -n, the totals of the run. `auto`: from a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, with --shard-count), Slurm (SLURM_PROCID/SLURM_NTASKS) or MPI
+    /// (OMPI_COMM_WORLD_RANK/SIZE, PMI_RANK/PMI_SIZE).
+    #[arg(long, value_name = "I/N|auto", value_parser = crate::shard::parse_shard)]
+    pub shard: Option<ShardChoice>,
+    /// The number of shards for `--shard auto` in a Kubernetes Indexed Job (its completions).
+    #[arg(long, value_name = "N", env = "LOADGEN_SHARDS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
+    /// Start measuring at this time, RFC 3339 in UTC (2026-11-25T14:30:00Z) or Unix seconds:
+    /// connect and warm up before it. It must be ahead.
+    #[arg(long, value_name = "TIME", env = "LOADGEN_START_AT", value_parser = crate::shard::parse_start_at)]
+    pub start_at: Option<SystemTime>,
+    /// Write the latency of each interval as an HdrHistogram interval log to this file
+    /// [default: beside --json, with .hlog for .json, when --shard or --start-at is given].
+    #[arg(long, value_name = "FILE")]
+    pub interval_log: Option<PathBuf>,
+    /// The length of an interval of the interval log.
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub interval: Duration,
 }
 
 /// `loadgen merge`.
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// JSON files written by `loadgen run --json`.
-    #[arg(required = true, num_args = 2..)]
+    /// JSON files written by `loadgen run --json` (with `--shard`: one per shard, each with its
+    /// interval log beside it).
+    #[arg(required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
+    /// Merge only this window of the measurement, seconds from the start time: `START..END`
+    /// (`5..25`, `5s..25s`), on interval boundaries. Leaves out the warm-up and cool-down.
+    #[arg(long, value_name = "START..END", value_parser = crate::merge::parse_window)]
+    pub window: Option<Window>,
     /// Write the merged result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,

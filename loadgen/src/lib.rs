@@ -16,7 +16,10 @@
 //!   it: medians, intervals, verdicts, noise;
 //! - [`report`]: every text and file made from results, behind one `Export` trait (the text of
 //!   `run` too); [`format`]: numbers as people read them;
-//! - [`output`]: result files; [`progress`]: the live bar; [`verify`]: the contract check.
+//! - [`output`]: result files; [`progress`]: the live bar; [`verify`]: the contract check;
+//! - [`shard`]: one run over several machines; [`interval_log`]: latency per interval;
+//!   [`merge`]: shards checked, cut to a window and added up; [`remote`]: servers that run
+//!   elsewhere, for `compare --targets`.
 //!
 //! Data flows one way: measuring returns values, analysis turns them into figures, reports
 //! render them. The measuring core never prints and the printers never measure.
@@ -26,13 +29,17 @@ pub mod cli;
 pub mod compare;
 pub mod engine;
 pub mod format;
+pub mod interval_log;
 pub mod load;
 pub mod machine;
+pub mod merge;
 pub mod output;
 pub mod progress;
+pub mod remote;
 pub mod report;
 pub mod results;
 pub mod schedule;
+pub mod shard;
 pub mod stats;
 pub mod strays;
 pub mod summary;
@@ -54,6 +61,7 @@ use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
 use crate::report::RunText;
+use crate::shard::{ShardReport, ShardSetup};
 use crate::summary::{RunReport, RunSettings};
 use crate::target::Target;
 
@@ -123,15 +131,63 @@ fn run_command(args: &RunArgs) -> Result<ExitCode> {
         .as_deref()
         .map(|path| OutputFile::check(path, args.force))
         .transpose()?;
-    let spec = load_spec(args)?;
+    let whole = load_spec(args)?;
+    let setup = ShardSetup::new(
+        &args.shard,
+        &whole,
+        (&args.url, &args.headers),
+        args.json.as_deref(),
+        &|name| std::env::var(name).ok(),
+    )?;
+    let interval_log = setup
+        .as_ref()
+        .and_then(|s| s.interval_log.as_deref())
+        .map(|path| OutputFile::check(path, args.force))
+        .transpose()?;
+    let (spec, placement) = match &setup {
+        Some(setup) => (setup.shard.part_of(&whole)?, setup.placement(&whole)),
+        None => (whole.clone(), load::Placement::default()),
+    };
     let stop = stop_on_signals(true)?;
     let mut bar = LoadBar::new(&spec, !args.no_progress);
-    let outcome = load::run(&spec, &stop, &mut |progress| bar.update(progress));
+    // Without a start time, the interval log's start is about when the warmup ends.
+    let measure_start = SystemTime::now() + spec.warmup;
+    let placed = load::run_placed(&spec, &placement, &stop, &mut |progress| {
+        bar.update(progress);
+    });
     bar.finish();
-    let report = RunReport::new(RunSettings::of(&spec, &args.url), &outcome?);
+    let placed = placed?;
+    let report = RunReport::new(RunSettings::of(&spec, &args.url), &placed.outcome);
     print!("{}", RunText.text(&report));
+    let record = setup.as_ref().map(|setup| setup.record(&placed));
+    if let Some(record) = &record {
+        println!("  shard         {}", record.shard);
+        if let Some(late) = record.lateness() {
+            eprintln!("warning: this shard was {late}");
+        }
+    }
+    if let (Some(log), Some(intervals), Some(setup)) = (interval_log, &placed.intervals, &setup) {
+        let start = setup.start_at.unwrap_or(measure_start);
+        let comment = format!(
+            "loadgen {} shard {} of {}: latency in µs",
+            env!("CARGO_PKG_VERSION"),
+            setup.shard,
+            args.url
+        );
+        log.write(&interval_log::write_log(
+            intervals,
+            start,
+            spec.rate.is_some(),
+            &comment,
+        )?)?;
+        eprintln!("wrote {}", log.path().display());
+    }
     if let Some(json) = json {
-        json.write(&serde_json::to_vec_pretty(&report)?)?;
+        let written = ShardReport {
+            report: report.clone(),
+            shard: record,
+        };
+        json.write(&serde_json::to_vec_pretty(&written)?)?;
         eprintln!("wrote {}", json.path().display());
     }
     Ok(if report.partial {
@@ -243,25 +299,32 @@ fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
         .as_deref()
         .map(|path| OutputFile::check(path, args.force))
         .transpose()?;
-    let reports = args
+    let files = args
         .files
         .iter()
-        .map(|path| Ok((path.display().to_string(), read_report(path)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let merged = RunReport::merge(&reports)?;
-    print!("{}", RunText.text(&merged));
+        .map(|path| merge::ShardFile::read(path, args.window.is_some()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = merge::merge(&files, args.window)?;
+    print!("{}", RunText.text(&merged.report));
+    if let Some(shards) = &merged.shards {
+        let window = shards
+            .window_s
+            .map(|(from, to)| format!(", window {from}..{to} s"))
+            .unwrap_or_default();
+        println!(
+            "  shards        all {} of one run, started {}{window}",
+            shards.count,
+            shards.start_at.as_deref().unwrap_or("without --start-at")
+        );
+        for warning in &shards.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     if let Some(json) = json {
         json.write(&serde_json::to_vec_pretty(&merged)?)?;
         eprintln!("wrote {}", json.path().display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn read_report(path: &Path) -> Result<RunReport> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a loadgen run JSON file", path.display()))
 }
 
 fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {

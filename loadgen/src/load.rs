@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use thiserror::Error;
 use tokio::task::JoinSet;
@@ -19,6 +19,7 @@ use crate::engine::{
     After, Answer, Connection, Connector, EngineKind, EngineOptions, H1Connector, HyperConnector,
     ReqwestConnector,
 };
+use crate::interval_log::IntervalTallies;
 use crate::schedule::Schedule;
 use crate::stats::{ErrorKind, Tally};
 use crate::target::{Target, TargetError};
@@ -194,18 +195,70 @@ pub fn run(
     stop: &Arc<AtomicBool>,
     observe: &mut dyn FnMut(Progress),
 ) -> Result<LoadOutcome, LoadError> {
+    run_placed(spec, &Placement::default(), stop, observe).map(|placed| placed.outcome)
+}
+
+/// Where a load sits among the shards of one run (see [`crate::shard`]), and when it measures.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Placement {
+    /// The open-loop schedule starts this much later: shard `I` of a run at `R` requests per
+    /// second in total is offset by `I / R`.
+    pub schedule_offset: Duration,
+    /// Measure from this wall-clock time: every connection opens, and the warmup runs, before
+    /// it. `None`: open connections as requests need them and measure after the warmup.
+    pub start_at: Option<SystemTime>,
+    /// Also tally each interval of this length from the start of the measurement.
+    pub interval: Option<Duration>,
+}
+
+/// What a placed load measured, beyond [`LoadOutcome`].
+#[derive(Debug, Clone)]
+pub struct PlacedOutcome {
+    /// The usual figures.
+    pub outcome: LoadOutcome,
+    /// Per interval, when [`Placement::interval`] was set.
+    pub intervals: Option<IntervalTallies>,
+    /// With a start time: when the last connection opened, from the start of the measurement
+    /// (negative: before it); `None` if one never opened, or without a start time.
+    pub connected: Option<f64>,
+    /// The warmup done before the measurement: shorter than asked when the start time came
+    /// too soon for all of it.
+    pub warmup_done: Duration,
+    /// When the first and the last measured request were sent, seconds from the start of the
+    /// measurement: how fast requests left, whatever the last answers took.
+    pub sent: Option<(f64, f64)>,
+}
+
+/// [`run`], placed: with a start time, shard's schedule offset and interval tallies.
+pub fn run_placed(
+    spec: &LoadSpec,
+    placement: &Placement,
+    stop: &Arc<AtomicBool>,
+    observe: &mut dyn FnMut(Progress),
+) -> Result<PlacedOutcome, LoadError> {
     check(spec)?;
     let threads = spec.threads as usize;
     let live: Arc<[PaddedCounter]> = (0..threads).map(|_| PaddedCounter::default()).collect();
     let shared_spec = Arc::new(spec.clone());
-    let start = Instant::now();
+    let now = Instant::now();
+    // With a start time, the measurement starts then and the warmup just before; a warmup
+    // that would have started before now is cut short.
+    let measure_start = placement.start_at.map_or(now + spec.warmup, |at| {
+        now + at
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+    });
+    let start = measure_start.checked_sub(spec.warmup).unwrap_or(now);
     let clock = Clock {
-        measure_start: start + spec.warmup,
+        measure_start,
         end: match spec.stop {
-            Stop::After(duration) => Some(start + spec.warmup + duration),
+            Stop::After(duration) => Some(measure_start + duration),
             Stop::Requests(_) => None,
         },
         start,
+        schedule_offset: placement.schedule_offset,
+        connect_first: placement.start_at.is_some(),
+        interval: placement.interval,
     };
     let results = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -256,16 +309,33 @@ pub fn run(
     })?;
 
     let mut tally = Tally::default();
+    let mut intervals = placement.interval.map(IntervalTallies::new);
     for result in &results {
         tally.merge(&result.tally);
+        if let (Some(all), Some(theirs)) = (&mut intervals, &result.intervals) {
+            all.merge(theirs);
+        }
     }
+    let first_sent = results.iter().filter_map(|r| r.sent.map(|s| s.0)).min();
+    let last_sent = results.iter().filter_map(|r| r.sent.map(|s| s.1)).max();
+    let sent = first_sent.zip(last_sent).map(|(first, last)| {
+        (
+            signed_seconds(first, clock.measure_start),
+            signed_seconds(last, clock.measure_start),
+        )
+    });
+    let connected = results.iter().map(|r| r.connected).sum::<u64>();
+    let last_connected = results.iter().filter_map(|r| r.last_connected).max();
+    let connected = (placement.start_at.is_some() && connected == u64::from(spec.connections))
+        .then(|| last_connected.map(|at| signed_seconds(at, clock.measure_start)))
+        .flatten();
     let stopped_at = Instant::now();
     let last = results
         .iter()
         .filter_map(|r| r.last_done)
         .max()
         .unwrap_or(stopped_at);
-    Ok(LoadOutcome {
+    let outcome = LoadOutcome {
         tally,
         duration: last.saturating_duration_since(clock.measure_start),
         client_cpu: results.iter().map(|r| r.usage.busy).collect(),
@@ -274,7 +344,22 @@ pub fn run(
         open_loop: spec.rate.is_some(),
         connections: spec.connections,
         pipeline: spec.pipeline,
+    };
+    Ok(PlacedOutcome {
+        outcome,
+        intervals,
+        connected,
+        warmup_done: measure_start.saturating_duration_since(start.max(now)),
+        sent,
     })
+}
+
+/// `at - origin` in seconds, negative when `at` is earlier.
+fn signed_seconds(at: Instant, origin: Instant) -> f64 {
+    match at.checked_duration_since(origin) {
+        Some(after) => after.as_secs_f64(),
+        None => -origin.duration_since(at).as_secs_f64(),
+    }
 }
 
 /// Refuses what cannot run, before any thread starts: bad settings, an engine that cannot be
@@ -338,6 +423,12 @@ struct Clock {
     measure_start: Instant,
     /// The end of the measurement, in a timed run.
     end: Option<Instant>,
+    /// Added to every open-loop due time (this shard's place in the run's schedule).
+    schedule_offset: Duration,
+    /// Open every connection before the start (a start time was given).
+    connect_first: bool,
+    /// Tally each interval of this length too.
+    interval: Option<Duration>,
 }
 
 /// One thread's share of the load.
@@ -372,6 +463,13 @@ impl ThreadPlan {
 #[derive(Debug)]
 struct ThreadResult {
     tally: Tally,
+    intervals: Option<IntervalTallies>,
+    /// Connections opened before their first request ([`Clock::connect_first`]).
+    connected: u64,
+    /// When the last of those opened.
+    last_connected: Option<Instant>,
+    /// When its first and last measured requests were sent.
+    sent: Option<(Instant, Instant)>,
     /// CPU use while measuring.
     usage: Usage,
     last_done: Option<Instant>,
@@ -403,7 +501,11 @@ struct ThreadContext {
 #[derive(Debug, Default)]
 struct Records {
     tally: Tally,
+    intervals: Option<IntervalTallies>,
     last_done: Option<Instant>,
+    connected: u64,
+    last_connected: Option<Instant>,
+    sent: Option<(Instant, Instant)>,
 }
 
 fn load_thread(
@@ -427,7 +529,10 @@ fn load_thread(
         stop,
         live,
         thread,
-        records: Mutex::default(),
+        records: Mutex::new(Records {
+            intervals: clock.interval.map(IntervalTallies::new),
+            ..Records::default()
+        }),
         tickets: plan.requests.map(AtomicU64::new),
     });
     let usage = match engine {
@@ -448,6 +553,10 @@ fn load_thread(
     let records = std::mem::take(&mut *lock(&context.records));
     Ok(ThreadResult {
         tally: records.tally,
+        intervals: records.intervals,
+        connected: records.connected,
+        last_connected: records.last_connected,
+        sent: records.sent,
         usage,
         last_done: records.last_done,
     })
@@ -566,6 +675,29 @@ async fn worker<C: Connector>(connector: Arc<C>, context: Arc<ThreadContext>, co
     // When the connection last became free to send: a request is ready from then or from its
     // due time, whichever is later, and the send lag counts from there.
     let mut free_since = clock.start;
+    if clock.connect_first {
+        // A start time: be connected before it, so that no measured request pays for the
+        // handshake; a failure here is retried by the first request, as usual.
+        if let Ok(open) = connector.connect().await {
+            conn = Some(open);
+            opened = true;
+            let mut records = lock(&context.records);
+            records.connected += 1;
+            records.last_connected = Some(Instant::now());
+        }
+        tokio::time::sleep_until(clock.start.into()).await;
+        // Warmup requests whose time passed before the start was reached are not sent late
+        // all at once: the schedule resumes with the next one due.
+        if let Some(schedule) = schedule {
+            let now = Instant::now();
+            while clock.start + clock.schedule_offset + schedule.due(k)
+                < now.min(clock.measure_start)
+            {
+                k += 1;
+            }
+        }
+        free_since = Instant::now();
+    }
     // Adds the next request to the batch, unless `-n` has run out.
     let take = |batch: &mut Vec<Request>, variant: &mut usize, due: Instant| {
         let measuring = due >= clock.measure_start;
@@ -583,7 +715,7 @@ async fn worker<C: Connector>(connector: Arc<C>, context: Arc<ThreadContext>, co
     while !context.stop.load(Ordering::Relaxed) {
         match schedule {
             Some(schedule) => {
-                let due_of = |k: u64| clock.start + schedule.due(k);
+                let due_of = |k: u64| clock.start + clock.schedule_offset + schedule.due(k);
                 let past_end = |due: Instant| clock.end.is_some_and(|end| due >= end);
                 if batch.is_empty() {
                     let due = due_of(k);
@@ -677,17 +809,31 @@ fn record(
     let open_loop = context.spec.rate.is_some();
     let mut records = lock(&context.records);
     let mut recorded = 0;
+    let measure_start = context.clock.measure_start;
+    let records = &mut *records;
+    if batch.iter().any(|r| r.measuring) {
+        records.sent = Some(
+            records
+                .sent
+                .map_or((sent, sent), |(first, _)| (first, sent)),
+        );
+    }
     for (request, answer) in batch.iter().zip(answers).filter(|(r, _)| r.measuring) {
         records.last_done = Some(answer.done);
-        let tally = &mut records.tally;
-        tally.record_status(answer.exchange.status, answer.exchange.body_bytes);
-        tally.latency.record(micros(answer.done - request.due));
-        if open_loop {
-            tally.latency_uncorrected.record(micros(answer.done - sent));
-            let ready = request.due.max(free_since);
-            tally
-                .send_lag
-                .record(micros(sent.saturating_duration_since(ready)));
+        let interval = records
+            .intervals
+            .as_mut()
+            .map(|i| i.at(answer.done.saturating_duration_since(measure_start)));
+        for tally in std::iter::once(&mut records.tally).chain(interval) {
+            tally.record_status(answer.exchange.status, answer.exchange.body_bytes);
+            tally.latency.record(micros(answer.done - request.due));
+            if open_loop {
+                tally.latency_uncorrected.record(micros(answer.done - sent));
+                let ready = request.due.max(free_since);
+                tally
+                    .send_lag
+                    .record(micros(sent.saturating_duration_since(ready)));
+            }
         }
         recorded += 1;
     }
@@ -696,11 +842,19 @@ fn record(
             .iter()
             .filter(|r| r.measuring)
             .count();
+        let now = Instant::now();
+        let mut interval = records
+            .intervals
+            .as_mut()
+            .map(|i| i.at(now.saturating_duration_since(measure_start)));
         for _ in 0..failed {
             records.tally.record_error(*kind);
+            if let Some(tally) = interval.as_mut() {
+                tally.record_error(*kind);
+            }
         }
         if failed > 0 {
-            records.last_done = Some(Instant::now());
+            records.last_done = Some(now);
         }
     }
     recorded

@@ -32,14 +32,32 @@ impl Default for LatencyHistogram {
 }
 
 impl LatencyHistogram {
+    /// An empty histogram of the same precision that starts small and grows to the largest
+    /// latency recorded, for the many short histograms of an interval log (a default one holds
+    /// 190 KB of counts from the start).
+    pub fn growing() -> Self {
+        Self(Histogram::new(3).expect("3 significant digits are valid"))
+    }
+
+    /// The HdrHistogram inside, for writers of HdrHistogram's own formats.
+    pub fn as_hdr(&self) -> &Histogram<u64> {
+        &self.0
+    }
+
     /// Records one latency; 0 µs counts as 1 µs and anything over an hour as an hour.
     pub fn record(&mut self, micros: u64) {
-        self.0.saturating_record(micros.clamp(1, MAX_LATENCY_US));
+        let micros = micros.clamp(1, MAX_LATENCY_US);
+        // Within the bounds, so this cannot fail, and a growing histogram grows to hold it
+        // (`saturating_record` would clamp it to what it holds so far instead).
+        if self.0.record(micros).is_err() {
+            self.0.saturating_record(micros);
+        }
     }
 
     /// Adds all of `other`'s counts.
     pub fn merge(&mut self, other: &Self) {
-        // Both have the same bounds, so adding cannot fail; saturate rather than panic anyway.
+        // Values are clamped to an hour in every histogram (a growing one grows to hold them),
+        // so adding cannot fail; saturate rather than panic anyway.
         let _ = self.0.add(&other.0);
     }
 
@@ -224,6 +242,19 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// An empty tally whose histograms grow as they fill ([`LatencyHistogram::growing`]).
+    pub fn growing() -> Self {
+        Self {
+            latency: LatencyHistogram::growing(),
+            latency_uncorrected: LatencyHistogram::growing(),
+            send_lag: LatencyHistogram::growing(),
+            reconnects: 0,
+            status: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            body_bytes: 0,
+        }
+    }
+
     /// Answers received (whatever their status).
     pub fn responses(&self) -> u64 {
         self.status.values().sum()

@@ -44,17 +44,29 @@ impl TestServer {
     /// Starts a server on 127.0.0.1:0: `/` is 200 `ok`, `/error` 500, `/slow` 200 after 300 ms,
     /// anything else 404.
     pub fn start(faults: Faults) -> Self {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_in(faults, loopback, || Ok(()))
+    }
+
+    /// Starts the server on `bind`, on a thread of its own that runs `enter` first (to enter
+    /// a network namespace: the sockets it opens belong to that namespace).
+    pub fn start_in(
+        faults: Faults,
+        bind: SocketAddr,
+        enter: impl FnOnce() -> std::io::Result<()> + Send + 'static,
+    ) -> Self {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let answered = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&answered);
         let thread = std::thread::spawn(move || {
+            enter().expect("the server thread enters its namespace");
             // One thread for everything, so a blocking stall stops every connection at once.
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime");
-            runtime.block_on(serve(faults, counter, addr_tx, stopped));
+            runtime.block_on(serve(faults, bind, counter, addr_tx, stopped));
         });
         let addr = addr_rx.recv().expect("the test server starts");
         Self {
@@ -83,13 +95,12 @@ impl Drop for TestServer {
 
 async fn serve(
     faults: Faults,
+    bind: SocketAddr,
     answered: Arc<AtomicU64>,
     addr_tx: std::sync::mpsc::Sender<SocketAddr>,
     mut stopped: oneshot::Receiver<()>,
 ) {
-    let mut listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
+    let mut listener = TcpListener::bind(bind).await.expect("bind the test server");
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
