@@ -21,39 +21,63 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
+// The bytes every server shares live as files in `data/`, so that the Go servers embed
+// (`go:embed`) exactly what these constants include: one copy for both languages.
+
 /// Body of `GET /`.
-pub const HELLO: &str = "Hello, World!";
+pub const HELLO: &str = include_str!("../data/hello.txt");
 /// Body of `GET /html`: one small HTML5 page, the same bytes from every server.
-pub const HTML_PAGE: &str = include_str!("page.html");
+pub const HTML_PAGE: &str = include_str!("../data/page.html");
 
 /// Content type of plain text bodies, the error bodies included.
-pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+pub const TEXT_PLAIN: &str = include_str!("../data/text_plain.txt");
 /// Content type of JSON bodies.
-pub const APPLICATION_JSON: &str = "application/json";
+pub const APPLICATION_JSON: &str = include_str!("../data/application_json.txt");
 /// Content type of `GET /html`.
-pub const TEXT_HTML: &str = "text/html; charset=utf-8";
+pub const TEXT_HTML: &str = include_str!("../data/text_html.txt");
 
 /// Largest request head (request line and headers) a server accepts; a larger one is answered
 /// `431 Request Header Fields Too Large` (or the connection is closed).
-pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+pub const MAX_HEAD_BYTES: usize = parse_number(include_str!("../data/max_head_bytes.txt"));
 /// Largest request body a server accepts; a larger one is answered `413 Payload Too Large`.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_BODY_BYTES: usize = parse_number(include_str!("../data/max_body_bytes.txt"));
 /// How long a server lets in-flight requests run after SIGINT or SIGTERM before it exits.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(parse_number(include_str!(
+    "../data/shutdown_grace_secs.txt"
+)) as u64);
 /// Environment variable that turns on request logging (to stderr); off by default so that
 /// nothing is written on the request path while a benchmark runs.
 pub const LOG_ENV: &str = "ROSETTA_LOG";
 
 /// Body of a `400 Bad Request`.
-pub const BAD_REQUEST: &str = "Bad Request";
+pub const BAD_REQUEST: &str = include_str!("../data/bad_request.txt");
 /// Body of a `404 Not Found`.
-pub const NOT_FOUND: &str = "Not Found";
+pub const NOT_FOUND: &str = include_str!("../data/not_found.txt");
 /// Body of a `405 Method Not Allowed`.
-pub const METHOD_NOT_ALLOWED: &str = "Method Not Allowed";
+pub const METHOD_NOT_ALLOWED: &str = include_str!("../data/method_not_allowed.txt");
 /// Body of a `413 Payload Too Large`.
-pub const PAYLOAD_TOO_LARGE: &str = "Payload Too Large";
+pub const PAYLOAD_TOO_LARGE: &str = include_str!("../data/payload_too_large.txt");
 /// Body of a `500 Internal Server Error`.
-pub const INTERNAL_SERVER_ERROR: &str = "Internal Server Error";
+pub const INTERNAL_SERVER_ERROR: &str = include_str!("../data/internal_server_error.txt");
+
+/// A limit of `data/` as a number, at compile time: a file that is not plain decimal digits
+/// (a stray newline included) fails the build rather than changing a limit.
+const fn parse_number(text: &str) -> usize {
+    let digits = text.as_bytes();
+    assert!(!digits.is_empty(), "a limit in data/ is empty");
+    let mut value = 0;
+    let mut i = 0;
+    while i < digits.len() {
+        let digit = digits[i];
+        assert!(
+            digit.is_ascii_digit(),
+            "a limit in data/ must be decimal digits only"
+        );
+        value = value * 10 + (digit - b'0') as usize;
+        i += 1;
+    }
+    value
+}
 
 /// The payload of `GET /json` and of `POST /echo`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
