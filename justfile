@@ -1,13 +1,23 @@
-# http-rosetta: one HTTP service, ten Rust server stacks, one load generator.
+# http-rosetta: one HTTP service, ten Rust server stacks and the Go article's six, one load generator.
 # Install just with `cargo install just`.
 
 # List the recipes.
 default:
     @just --list --unsorted
 
-# Run one server in release mode: `just serve axum`, `just serve std --addr 127.0.0.1:9000`.
+# Run one server in release mode: `just serve axum`, `just serve go-gin --addr 127.0.0.1:9000`.
 serve NAME *ARGS:
-    cargo run --release -p server-{{NAME}} -- {{ARGS}}
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -f servers/{{NAME}}/go.mod ]; then
+        # A Go server: go build, into the folder where cargo puts the Rust servers' binaries.
+        go=$(command -v go || echo /usr/local/go/bin/go)
+        bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/server-{{NAME}}"
+        mkdir -p "$(dirname "$bin")"
+        (cd servers/{{NAME}} && GOTOOLCHAIN=local "$go" build -o "$bin" .)
+        exec "$bin" {{ARGS}}
+    fi
+    exec cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
 # Benchmark all ten servers side by side into a new folder under results/ (about 9 minutes after the build).
 bench *ARGS:

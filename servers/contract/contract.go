@@ -211,6 +211,8 @@ type Case struct {
 	ContentLength int `json:"content_length"`
 	// Allow is the Allow header a 405 must carry, or "".
 	Allow string `json:"allow"`
+	// Hosts is how many Host lines the request carries (RFC 9112, 3.2: one, else a 400).
+	Hosts int `json:"hosts"`
 }
 
 // Deviation is a row a stack answers its own way before a server's code runs (see the top-level

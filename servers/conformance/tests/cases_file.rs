@@ -22,6 +22,7 @@ fn table() -> String {
                 "body": String::from_utf8_lossy(&case.response_body),
                 "content_length": case.content_length,
                 "allow": case.allow.unwrap_or_default(),
+                "hosts": case.host.values().len(),
             })
         })
         .collect();
