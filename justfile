@@ -47,11 +47,23 @@ browser-test:
 test:
     cargo test --workspace
 
+# The Go servers' own checks: gofmt, go vet and go test in each Go module (needs Go 1.26).
+test-go:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    go=$(command -v go || echo /usr/local/go/bin/go)
+    for module in servers/contract servers/go-*; do
+        unformatted=$(cd "$module" && "$(dirname "$go")/gofmt" -l .)
+        [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }
+        (cd "$module" && GOTOOLCHAIN=local "$go" vet ./... && GOTOOLCHAIN=local "$go" test ./...)
+    done
+
 # What CI runs: formatting, lints as errors, and the tests.
 ci:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
+    just test-go
 
 # Calibrate loadgen's engines against wrk (plain and pipelined) and oha, server on CPU 0, clients on CPU 1.
 calibrate connections="64" duration="5s" rounds="3":

@@ -120,7 +120,7 @@ func Check(server string, c contract.Case, res *http.Response, body []byte) []st
 	var mismatches []string
 	want := func(what, want, got string) {
 		if want != got {
-			mismatches = append(mismatches, what+": want "+strconv.Quote(want)+", got "+strconv.Quote(got))
+			mismatches = append(mismatches, what+": want "+short(want)+", got "+short(got))
 		}
 	}
 	want("status", strconv.Itoa(c.Status), strconv.Itoa(res.StatusCode))
@@ -138,6 +138,14 @@ func Check(server string, c contract.Case, res *http.Response, body []byte) []st
 		want("date", "an IMF-fixdate within 5 s of now", res.Header.Get("Date"))
 	}
 	return mismatches
+}
+
+// short quotes text for a message, cut to its first 120 bytes.
+func short(text string) string {
+	if len(text) > 120 {
+		return strconv.Quote(text[:120]) + "…"
+	}
+	return strconv.Quote(text)
 }
 
 func methods(allow string) string {
