@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/http-rosetta/http-rosetta/servers/contract"
@@ -181,7 +182,8 @@ func errorHandler(err error, c echo.Context) {
 
 // jsonSerializer is echo's default with json.Marshal for writing: the default's json.Encoder
 // ends every body with a newline, which the contract does not have, and it ignores ?pretty so
-// that a query string does not change the answer.
+// that a query string does not change the answer. It says the length, so that a body over
+// net/http's 2 KiB buffer is not sent chunked.
 type jsonSerializer struct {
 	echo.DefaultJSONSerializer
 }
@@ -191,6 +193,7 @@ func (jsonSerializer) Serialize(c echo.Context, v any, _ string) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	_, err = c.Response().Write(body)
 	return err
 }

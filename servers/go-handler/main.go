@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -205,7 +206,8 @@ func text(w http.ResponseWriter, status int, body string) {
 }
 
 // writeJSON writes v as JSON. json.Marshal, not an Encoder: an Encoder ends the body with a
-// newline that the contract does not have.
+// newline that the contract does not have. With its length said, a body over net/http's 2 KiB
+// buffer is not sent chunked.
 func writeJSON(w http.ResponseWriter, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -213,6 +215,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 		return
 	}
 	w.Header().Set("Content-Type", contract.ApplicationJSON)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
 }
 

@@ -336,7 +336,7 @@ fn go_build(name: &str, path: &Path) -> Result<PathBuf, String> {
 pub fn runnable_servers() -> Vec<&'static contract::ServerInfo> {
     static SAID: std::sync::Once = std::sync::Once::new();
     let have_go = go_tool().is_some();
-    let (runnable, skipped): (Vec<_>, Vec<_>) = contract::SERVERS
+    let (runnable, skipped): (Vec<&contract::ServerInfo>, Vec<_>) = contract::SERVERS
         .iter()
         .partition(|s| s.build == contract::Build::Cargo || have_go);
     if !skipped.is_empty() {
