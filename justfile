@@ -19,7 +19,7 @@ serve NAME *ARGS:
     fi
     exec cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
-# Benchmark all ten servers side by side into a new folder under results/ (about 9 minutes after the build).
+# Benchmark all sixteen servers side by side into a new folder under results/ (about 11 minutes after the build).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 

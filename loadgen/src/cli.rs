@@ -126,7 +126,8 @@ pub struct VerifyArgs {
 /// `loadgen compare`.
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// Servers to compare, comma-separated [default: all of them].
+    /// Servers to compare, comma-separated; `rust` or `go` names a whole side [default: all of
+    /// them, less the Go servers when Go is not installed].
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, not-found,
@@ -146,7 +147,7 @@ pub struct CompareArgs {
     /// Unrecorded load before each scenario [default: 100ms].
     #[arg(long, value_parser = parse_duration)]
     pub scenario_warmup: Option<Duration>,
-    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 10;
+    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 7;
     /// --quick: 2].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,

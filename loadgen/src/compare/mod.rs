@@ -39,20 +39,31 @@ use crate::results::{
 /// they are up to date), so that a comparison never runs a stale or debug build; then checks
 /// that each one is where the comparison will look.
 pub fn build_servers(plan: &Plan) -> Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(plan::workspace_root())
-        .args(["build", "--release", "--target-dir"])
-        .arg(&plan.target_dir);
-    for server in &plan.servers {
-        command.args(["-p", &format!("server-{}", server.name)]);
+    let (cargo_built, go_built): (Vec<_>, Vec<_>) = plan
+        .servers
+        .iter()
+        .partition(|server| server.build == contract::Build::Cargo);
+    if !cargo_built.is_empty() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .current_dir(plan::workspace_root())
+            .args(["build", "--release", "--target-dir"])
+            .arg(&plan.target_dir);
+        for server in &cargo_built {
+            command.args(["-p", &format!("server-{}", server.name)]);
+        }
+        let status = command
+            .status()
+            .context("cannot run cargo to build the servers (or pass --server-bin-dir)")?;
+        if !status.success() {
+            bail!("building the servers failed ({status})");
+        }
     }
-    let status = command
-        .status()
-        .context("cannot run cargo to build the servers (or pass --server-bin-dir)")?;
-    if !status.success() {
-        bail!("building the servers failed ({status})");
+    // The Go servers: `go build` into the same folder (Go builds are always optimized).
+    for server in go_built {
+        conformance::build_go(server.name, &plan.binary(server.name))
+            .map_err(|reason| anyhow::anyhow!("building server-{}: {reason}", server.name))?;
     }
     for server in &plan.servers {
         let binary = plan.binary(server.name);

@@ -206,6 +206,15 @@ pub fn plan_sweep(
     })
 }
 
+/// Every server that can be built here: all of them, less the Go servers when Go is not
+/// installed (said in one line).
+fn default_servers() -> Vec<&'static str> {
+    conformance::runnable_servers()
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
 /// Checks `args` and makes the plan; `started_at` names the default results folder.
 pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
     let names = |given: &[String], default: Vec<&str>| -> Vec<String> {
@@ -215,10 +224,7 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
             given.to_vec()
         }
     };
-    let servers = select_servers(&names(
-        &args.servers,
-        contract::SERVERS.iter().map(|s| s.name).collect(),
-    ))?;
+    let servers = select_servers(&names(&args.servers, default_servers()))?;
     let default_scenarios = if args.quick {
         QUICK_SCENARIOS.to_vec()
     } else {
@@ -271,13 +277,14 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
     };
     // Many short rounds rather than a few long ones: on the shared VM the slow spells last
     // seconds, longer than one load, so more rounds help the median more than longer loads do;
-    // with 10 rounds its 95 % interval is about (x(2), x(9)). Ten servers take about 9 minutes
-    // on 2 cores; --quick under a minute.
+    // with 7 rounds its interval is the range of the rounds (about 98 %). Sixteen servers (the
+    // ten Rust ones and the six Go ones) then take about 11 minutes of load on 2 cores (10
+    // rounds, as for the ten alone, would take about 14); --quick under two minutes.
     let duration = pick(args.duration, 350, 300);
     let warmup = pick(args.warmup, 200, 150);
     let scenario_warmup = pick(args.scenario_warmup, 100, 100);
     let sweep_duration = pick(args.sweep_duration, 600, 300);
-    let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 10 });
+    let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 7 });
     let sweep_rounds = if rates.is_empty() || swept.is_empty() {
         0
     } else {

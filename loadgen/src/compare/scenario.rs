@@ -160,25 +160,52 @@ impl Scenario {
 
 /// Looks servers up by name, keeping the order given.
 pub fn select_servers(names: &[String]) -> Result<Vec<&'static contract::ServerInfo>, UnknownName> {
-    names
-        .iter()
-        .map(|name| {
-            contract::server(name).ok_or_else(|| UnknownName {
-                what: "server",
-                name: name.clone(),
-                valid: contract::SERVERS
-                    .iter()
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-        })
-        .collect()
+    let mut selected: Vec<&'static contract::ServerInfo> = Vec::new();
+    for name in names {
+        // A side names every server of one language: `rust` or `go`.
+        let side: Vec<_> = contract::SERVERS
+            .iter()
+            .filter(|s| s.build.language().eq_ignore_ascii_case(name))
+            .collect();
+        if !side.is_empty() {
+            selected.extend(side);
+            continue;
+        }
+        selected.push(contract::server(name).ok_or_else(|| UnknownName {
+            what: "server",
+            name: name.clone(),
+            valid: contract::SERVERS
+                .iter()
+                .map(|s| s.name)
+                .chain(["rust", "go"])
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?);
+    }
+    Ok(selected)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_side_selects_every_server_of_its_language() {
+        let names = |given: &[&str]| -> Vec<&str> {
+            let given: Vec<String> = given.iter().map(|s| (*s).to_owned()).collect();
+            select_servers(&given)
+                .unwrap()
+                .iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        let go = names(&["go"]);
+        assert_eq!(go.len(), 6);
+        assert!(go.iter().all(|n| n.starts_with("go-")));
+        assert_eq!(names(&["rust"]).len(), contract::SERVERS.len() - 6);
+        assert_eq!(names(&["axum", "go-gin"]), ["axum", "go-gin"]);
+        assert!(select_servers(&["nope".to_owned()]).is_err());
+    }
 
     #[test]
     fn every_scenario_hits_a_route_of_the_contract_with_the_expected_status() {
