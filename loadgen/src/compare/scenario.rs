@@ -171,15 +171,17 @@ pub fn select_servers(names: &[String]) -> Result<Vec<&'static contract::ServerI
             selected.extend(side);
             continue;
         }
-        selected.push(contract::server(name).ok_or_else(|| UnknownName {
-            what: "server",
-            name: name.clone(),
-            valid: contract::SERVERS
-                .iter()
-                .map(|s| s.name)
-                .chain(["rust", "go"])
-                .collect::<Vec<_>>()
-                .join(", "),
+        selected.push(contract::server(name).ok_or_else(|| {
+            UnknownName {
+                what: "server",
+                name: name.clone(),
+                valid: contract::SERVERS
+                    .iter()
+                    .map(|s| s.name)
+                    .chain(["rust", "go"])
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
         })?);
     }
     Ok(selected)

@@ -361,7 +361,8 @@ mod tests {
 
     #[test]
     fn code_is_escaped_when_highlighted() {
-        let html = Highlighter::default().highlight("fn f() -> Result<Vec<u8>, E> { \"<b>\" }\n", "rs");
+        let html =
+            Highlighter::default().highlight("fn f() -> Result<Vec<u8>, E> { \"<b>\" }\n", "rs");
         assert!(!html.contains("<b>") && html.contains("&lt;"), "{html}");
         assert!(html.contains("hl-"), "{html}");
         assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");

@@ -42,9 +42,8 @@ pub const MAX_HEAD_BYTES: usize = parse_number(include_str!("../data/max_head_by
 /// Largest request body a server accepts; a larger one is answered `413 Payload Too Large`.
 pub const MAX_BODY_BYTES: usize = parse_number(include_str!("../data/max_body_bytes.txt"));
 /// How long a server lets in-flight requests run after SIGINT or SIGTERM before it exits.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(parse_number(include_str!(
-    "../data/shutdown_grace_secs.txt"
-)) as u64);
+pub const SHUTDOWN_GRACE: Duration =
+    Duration::from_secs(parse_number(include_str!("../data/shutdown_grace_secs.txt")) as u64);
 /// Environment variable that turns on request logging (to stderr); off by default so that
 /// nothing is written on the request path while a benchmark runs.
 pub const LOG_ENV: &str = "ROSETTA_LOG";
@@ -510,7 +509,8 @@ pub const DEVIATIONS: &[Deviation] = &[
         status: 0,
         instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
                   next request: the connection ends before the refusal is sent",
-    },    Deviation {
+    },
+    Deviation {
         server: "go-nethttp",
         case: "HTTP/1.1 without Host",
         status: 400,
