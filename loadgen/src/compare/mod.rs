@@ -39,7 +39,7 @@ use crate::results::{
 /// they are up to date), so that a comparison never runs a stale or debug build; then checks
 /// that each one is where the comparison will look.
 pub fn build_servers(plan: &Plan) -> Result<()> {
-    let (cargo_built, go_built): (Vec<_>, Vec<_>) = plan
+    let (cargo_built, go_built): (Vec<&&contract::ServerInfo>, Vec<_>) = plan
         .servers
         .iter()
         .partition(|server| server.build == contract::Build::Cargo);
