@@ -978,6 +978,25 @@ mod tests {
     }
 
     #[test]
+    fn each_go_server_names_itself_and_its_port_as_the_table_does() {
+        // The Go servers pass their name and default port to the Go package's ParseArgs; the
+        // table here is the one source, so the call must say the same.
+        for server in SERVERS.iter().filter(|s| s.build == Build::Go) {
+            let main = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(server.name)
+                .join("main.go");
+            let text = std::fs::read_to_string(&main).unwrap();
+            let call = format!("contract.ParseArgs({:?}, {})", server.name, server.port);
+            assert!(
+                text.contains(&call),
+                "{} should call {call}",
+                main.display()
+            );
+        }
+    }
+
+    #[test]
     fn the_html_page_is_html5_with_a_title() {
         assert!(HTML_PAGE.starts_with("<!DOCTYPE html>"));
         assert!(HTML_PAGE.contains("<title>"));
