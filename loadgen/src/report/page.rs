@@ -64,8 +64,9 @@ impl Export for Page {
                 ""
             }
         );
-        page.push_str("<nav><a href=\"#results\">Results</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n");
+        page.push_str("<nav><a href=\"#results\">Results</a> · <a href=\"#rust-and-go\">Rust and Go</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n");
         results_section(&mut page, run);
+        page.push_str(&super::side_by_side::html(run));
         let _ = writeln!(
             page,
             "<section id=\"charts\"><h2>Charts</h2><div class=\"charts\">{charts}</div></section>"
@@ -458,7 +459,7 @@ footer { color: var(--muted); padding: 24px 16px; }
 "#;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::analysis::analyze;
     use crate::results::{FailureRecord, Phase, sample};
