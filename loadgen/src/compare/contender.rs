@@ -569,6 +569,20 @@ mod tests {
     }
 
     #[test]
+    fn each_server_is_built_by_its_own_toolchain() {
+        let of = |name| Toolchain::of(contract::server(name).unwrap());
+        assert_eq!(of("axum"), Toolchain::Cargo);
+        assert_eq!(of("go-gin"), Toolchain::Go);
+        assert_eq!(
+            contract::SERVERS
+                .iter()
+                .filter(|s| Toolchain::of(s) == Toolchain::Go)
+                .count(),
+            6
+        );
+    }
+
+    #[test]
     fn contenders_parse_as_name_or_name_at_revision() {
         let plain = ContenderSpec::parse("hyper").unwrap();
         assert_eq!(
