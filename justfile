@@ -1,15 +1,25 @@
-# http-rosetta: one HTTP service, ten Rust server stacks, one load generator.
+# http-rosetta: one HTTP service, ten Rust server stacks and the Go article's six, one load generator.
 # Install just with `cargo install just`.
 
 # List the recipes.
 default:
     @just --list --unsorted
 
-# Run one server in release mode: `just serve axum`, `just serve std --addr 127.0.0.1:9000`.
+# Run one server in release mode: `just serve axum`, `just serve go-gin --addr 127.0.0.1:9000`.
 serve NAME *ARGS:
-    cargo run --release -p server-{{NAME}} -- {{ARGS}}
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -f servers/{{NAME}}/go.mod ]; then
+        # A Go server: go build, into the folder where cargo puts the Rust servers' binaries.
+        go=$(command -v go || echo /usr/local/go/bin/go)
+        bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/server-{{NAME}}"
+        mkdir -p "$(dirname "$bin")"
+        (cd servers/{{NAME}} && GOTOOLCHAIN=local "$go" build -o "$bin" .)
+        exec "$bin" {{ARGS}}
+    fi
+    exec cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
-# Benchmark all ten servers side by side into a new folder under results/ (about 9 minutes after the build).
+# Benchmark all sixteen servers side by side into a new folder under results/ (about 11 minutes after the build).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 
@@ -37,11 +47,23 @@ browser-test:
 test:
     cargo test --workspace
 
+# The Go servers' own checks: gofmt, go vet and go test in each Go module (needs Go 1.26).
+test-go:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    go=$(command -v go || echo /usr/local/go/bin/go)
+    for module in servers/contract servers/go-*; do
+        unformatted=$(cd "$module" && "$(dirname "$go")/gofmt" -l .)
+        [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }
+        (cd "$module" && GOTOOLCHAIN=local "$go" vet ./... && GOTOOLCHAIN=local "$go" test ./...)
+    done
+
 # What CI runs: formatting, lints as errors, and the tests.
 ci:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
+    just test-go
 
 # Calibrate loadgen's engines against wrk (plain and pipelined) and oha, server on CPU 0, clients on CPU 1.
 calibrate connections="64" duration="5s" rounds="3":

@@ -1,5 +1,6 @@
-//! Finds every server's source for the report page: each `servers/<name>/src/main.rs` becomes a
-//! row `(name, path, include_str!(…))` of `$OUT_DIR/server_sources.rs`. A new server therefore
+//! Finds every server's source for the report page: each `servers/<name>/src/main.rs` (a Rust
+//! server) or `servers/<name>/main.go` (a Go server) becomes a row `(name, path, include_str!(…))`
+//! of `$OUT_DIR/server_sources.rs`. A new server therefore
 //! needs no edit in the load generator: its folder and its row of `contract::SERVERS` are
 //! enough (a test checks that every row of `contract::SERVERS` has its source).
 
@@ -16,17 +17,19 @@ fn main() {
     let folders = fs::read_dir(&servers)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", servers.display()));
     for folder in folders.flatten() {
-        let main_rs = folder.path().join("src/main.rs");
         let name = folder.file_name().to_string_lossy().into_owned();
-        if main_rs.is_file() {
-            let absolute = main_rs.canonicalize().unwrap_or(main_rs);
-            found.push((name, absolute));
+        for main in ["src/main.rs", "main.go"] {
+            let file = folder.path().join(main);
+            if file.is_file() {
+                let absolute = file.canonicalize().unwrap_or(file);
+                found.push((name.clone(), main, absolute));
+            }
         }
     }
     found.sort();
     let mut table = String::from("&[\n");
-    for (name, absolute) in found {
-        let path = format!("servers/{name}/src/main.rs");
+    for (name, main, absolute) in found {
+        let path = format!("servers/{name}/{main}");
         let absolute = absolute.to_string_lossy();
         let _ = writeln!(
             table,

@@ -162,9 +162,10 @@ pub struct VerifyArgs {
 /// `loadgen compare`.
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// What to compare: servers by name (`hyper`), or a server at a git revision
-    /// (`hyper@HEAD~1`, built in a worktree under target/contenders/<commit>, cached by
-    /// commit) [default: every server].
+    /// What to compare: servers by name (`hyper`), a whole side (`rust` or `go`), or a server
+    /// at a git revision (`hyper@HEAD~1`, built in a worktree under
+    /// target/contenders/<commit>, cached by commit) [default: every server; the Go ones only
+    /// when Go is installed].
     #[arg(value_name = "CONTENDER")]
     pub contenders: Vec<String>,
     /// More contenders, comma-separated (the same as naming them as arguments).
@@ -192,7 +193,7 @@ pub struct CompareArgs {
     /// Unrecorded load before each scenario [default: 100ms].
     #[arg(long, value_parser = parse_duration)]
     pub scenario_warmup: Option<Duration>,
-    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 10;
+    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 7;
     /// --quick: 2].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,

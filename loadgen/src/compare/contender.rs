@@ -2,9 +2,8 @@
 //! working tree) or `hyper@HEAD~1` (that git revision, built in a worktree of its own under
 //! `target/contenders/<commit>` with its own target folder, so a second run finds it built).
 //!
-//! Getting a contender's binary is one step per [`Toolchain`]: cargo today; a server built by
-//! another toolchain (`go build`) is one more variant of [`Toolchain`] and one more arm in
-//! [`build_group`]. A contender's [`Checkout`] says which source tree it is built from.
+//! Getting a contender's binary is one step per [`Toolchain`]: cargo for the Rust servers, `go
+//! build` for the Go ones, into the same folder, one arm each in [`build_group`]. A contender's [`Checkout`] says which source tree it is built from.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,12 +45,18 @@ pub enum Checkout {
 pub enum Toolchain {
     /// `cargo build --release -p server-<name>`: the binary is `<target>/release/server-<name>`.
     Cargo,
+    /// `go build -o <target>/release/server-<name>` in `servers/<name>` (Go builds are always
+    /// optimized): the binary lands beside the cargo ones.
+    Go,
 }
 
 impl Toolchain {
     /// The toolchain of `server`.
-    pub fn of(_server: &contract::ServerInfo) -> Self {
-        Self::Cargo
+    pub fn of(server: &contract::ServerInfo) -> Self {
+        match server.build {
+            contract::Build::Cargo => Self::Cargo,
+            contract::Build::Go => Self::Go,
+        }
     }
 }
 
@@ -289,6 +294,26 @@ fn build_group(
         .map(|c| c.label.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    for contender in contenders
+        .iter()
+        .filter(|c| Toolchain::of(c.server) == Toolchain::Go)
+    {
+        let name = contender.server.name;
+        let go = conformance::go_tool().ok_or_else(|| ContenderError::Command {
+            label: contender.label.clone(),
+            what: "go build".to_owned(),
+            detail: "Go is not installed (no `go` on PATH nor in /usr/local/go/bin)".to_owned(),
+        })?;
+        let mut command = Command::new(go);
+        command
+            .current_dir(root.join("servers").join(name))
+            // This machine's Go, never a toolchain download.
+            .env("GOTOOLCHAIN", "local")
+            .args(["build", "-o"])
+            .arg(target.join("release").join(format!("server-{name}")))
+            .arg(".");
+        run(&mut command, &contender.label, "go build")?;
+    }
     let cargo_built: Vec<&str> = contenders
         .iter()
         .filter(|c| Toolchain::of(c.server) == Toolchain::Cargo)
@@ -540,6 +565,20 @@ mod tests {
         assert!(
             err.starts_with("hyper@HEAD: cargo build --release failed"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn each_server_is_built_by_its_own_toolchain() {
+        let of = |name| Toolchain::of(contract::server(name).unwrap());
+        assert_eq!(of("axum"), Toolchain::Cargo);
+        assert_eq!(of("go-gin"), Toolchain::Go);
+        assert_eq!(
+            contract::SERVERS
+                .iter()
+                .filter(|s| Toolchain::of(s) == Toolchain::Go)
+                .count(),
+            6
         );
     }
 

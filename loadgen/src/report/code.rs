@@ -24,10 +24,23 @@ pub struct ServerSource {
     pub text: &'static str,
 }
 
-/// Every `servers/<name>/src/main.rs` as `(name, path, text)`, found by `build.rs`.
+impl ServerSource {
+    /// The file's name, `main.rs` or `main.go`, for line references.
+    pub fn file_name(&self) -> &'static str {
+        self.path.rsplit('/').next().unwrap_or(self.path)
+    }
+
+    /// The file's extension, which picks its syntax highlighting: `rs` or `go`.
+    pub fn extension(&self) -> &'static str {
+        self.path.rsplit('.').next().unwrap_or("rs")
+    }
+}
+
+/// Every `servers/<name>/src/main.rs` and `servers/<name>/main.go` as `(name, path, text)`,
+/// found by `build.rs`.
 const MAIN_RS: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/server_sources.rs"));
 
-/// The servers' `main.rs`, in the order of `contract::SERVERS`; a row without a source is left
+/// The servers' `main.rs` (or `main.go`), in the order of `contract::SERVERS`; a row without a source is left
 /// out (and fails the test `every_server_has_its_source`).
 pub fn sources() -> Vec<ServerSource> {
     contract::SERVERS
@@ -111,6 +124,9 @@ fn dedent(lines: &[&str]) -> String {
         .map(|l| l.get(indent..).unwrap_or("").trim_end())
         .collect::<Vec<_>>()
         .join("\n")
+        // gofmt puts a blank line between a function and the `// end route` after it.
+        .trim_end()
+        .to_owned()
 }
 
 /// Lines of code of a whole source (not blank, not comments).
@@ -135,7 +151,7 @@ pub fn missing_markers() -> Vec<String> {
         .collect()
 }
 
-/// Rust source as HTML with CSS classes (`highlight_css` styles them), escaped.
+/// Source code (Rust or Go) as HTML with CSS classes (`highlight_css` styles them), escaped.
 #[derive(Debug)]
 pub struct Highlighter {
     syntaxes: SyntaxSet,
@@ -150,9 +166,10 @@ impl Default for Highlighter {
 }
 
 impl Highlighter {
-    /// `code` as highlighted, escaped HTML; plain escaped text if highlighting fails.
-    pub fn rust(&self, code: &str) -> String {
-        let Some(syntax) = self.syntaxes.find_syntax_by_extension("rs") else {
+    /// `code`, in the language of files ending in `.extension` (`rs`, `go`), as highlighted,
+    /// escaped HTML; plain escaped text if highlighting fails.
+    pub fn highlight(&self, code: &str, extension: &str) -> String {
+        let Some(syntax) = self.syntaxes.find_syntax_by_extension(extension) else {
             return escape(code);
         };
         let mut html = ClassedHTMLGenerator::new_with_class_style(
@@ -301,8 +318,11 @@ mod tests {
         let servers: Vec<&str> = contract::SERVERS.iter().map(|s| s.name).collect();
         assert_eq!(names, servers);
         for source in sources() {
-            assert!(source.text.contains("fn main()"), "{}", source.path);
-            assert_eq!(source.path, format!("servers/{}/src/main.rs", source.name));
+            let rust = source.extension() == "rs";
+            let main = if rust { "fn main()" } else { "func main()" };
+            assert!(source.text.contains(main), "{}", source.path);
+            let file = if rust { "src/main.rs" } else { "main.go" };
+            assert_eq!(source.path, format!("servers/{}/{file}", source.name));
         }
     }
 
@@ -350,7 +370,8 @@ mod tests {
 
     #[test]
     fn code_is_escaped_when_highlighted() {
-        let html = Highlighter::default().rust("fn f() -> Result<Vec<u8>, E> { \"<b>\" }\n");
+        let html =
+            Highlighter::default().highlight("fn f() -> Result<Vec<u8>, E> { \"<b>\" }\n", "rs");
         assert!(!html.contains("<b>") && html.contains("&lt;"), "{html}");
         assert!(html.contains("hl-"), "{html}");
         assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");

@@ -12,6 +12,7 @@ mod json;
 mod markdown;
 mod page;
 mod run_text;
+pub mod side_by_side;
 
 use std::path::Path;
 

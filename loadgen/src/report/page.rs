@@ -64,8 +64,9 @@ impl Export for Page {
                 ""
             }
         );
-        page.push_str("<nav><a href=\"#results\">Results</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n");
+        page.push_str("<nav><a href=\"#results\">Results</a> · <a href=\"#rust-and-go\">Rust and Go</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n");
         results_section(&mut page, run);
+        page.push_str(&super::side_by_side::html(run));
         let _ = writeln!(
             page,
             "<section id=\"charts\"><h2>Charts</h2><div class=\"charts\">{charts}</div></section>"
@@ -229,7 +230,7 @@ fn failures_part(page: &mut String, run: &Comparison) {
 
 fn how_section(page: &mut String) {
     let sources = sources();
-    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> the things every server must do are done: each cell is a <code>// aspect: NAME: how</code> comment in the source and the line under it.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
+    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> (or <code>main.go</code>) the things every server must do are done: each cell is a <code>// aspect: NAME: how</code> comment in the source and the line under it.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
     for source in &sources {
         let _ = write!(page, "<th>{}</th>", escape(source.name));
     }
@@ -241,8 +242,9 @@ fn how_section(page: &mut String) {
                 Some(mark) => {
                     let _ = write!(
                         page,
-                        "<td>{}<br><code>main.rs:{}</code> <code class=\"line\">{}</code></td>",
+                        "<td>{}<br><code>{}:{}</code> <code class=\"line\">{}</code></td>",
                         escape(mark.how),
+                        source.file_name(),
                         mark.line,
                         escape(mark.code)
                     );
@@ -252,7 +254,7 @@ fn how_section(page: &mut String) {
         }
         page.push_str("</tr>\n");
     }
-    page.push_str("</tbody></table></div>\n<h3>Each server and its counterpart in the Go article</h3><table class=\"servers\"><thead><tr><th>server</th><th>built on</th><th>Go counterpart</th><th>lines of code in main.rs</th></tr></thead><tbody>\n");
+    page.push_str("</tbody></table></div>\n<h3>Each server and its counterpart in the Go article</h3><table class=\"servers\"><thead><tr><th>server</th><th>built on</th><th>Go counterpart</th><th>lines of code in main.rs or main.go</th></tr></thead><tbody>\n");
     for info in contract::SERVERS {
         let source = sources.iter().find(|source| source.name == info.name);
         let _ = writeln!(
@@ -315,14 +317,15 @@ fn code_section(page: &mut String) {
             let (r, g, b) = server_colour(source.name);
             let _ = write!(
                 page,
-                "<div class=\"code-col col-{}\" style=\"border-top-color:rgb({r},{g},{b})\" id=\"src-{}-{}\"><div class=\"code-head\"><b>{}</b> <small>{} lines · main.rs:{}</small></div><pre><code>{}</code></pre></div>",
+                "<div class=\"code-col col-{}\" style=\"border-top-color:rgb({r},{g},{b})\" id=\"src-{}-{}\"><div class=\"code-head\"><b>{}</b> <small>{} lines · {}:{}</small></div><pre><code>{}</code></pre></div>",
                 source.name,
                 source.name,
                 snippet.first_line,
                 escape(source.name),
                 snippet.lines_of_code,
+                source.file_name(),
                 snippet.first_line,
-                highlighter.rust(&snippet.code)
+                highlighter.highlight(&snippet.code, source.extension())
             );
         }
         page.push_str("</div></article>\n");
@@ -456,7 +459,7 @@ footer { color: var(--muted); padding: 24px 16px; }
 "#;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::analysis::analyze;
     use crate::results::{FailureRecord, Phase, sample};

@@ -21,39 +21,62 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
+// The bytes every server shares live as files in `data/`, so that the Go servers embed
+// (`go:embed`) exactly what these constants include: one copy for both languages.
+
 /// Body of `GET /`.
-pub const HELLO: &str = "Hello, World!";
+pub const HELLO: &str = include_str!("../data/hello.txt");
 /// Body of `GET /html`: one small HTML5 page, the same bytes from every server.
-pub const HTML_PAGE: &str = include_str!("page.html");
+pub const HTML_PAGE: &str = include_str!("../data/page.html");
 
 /// Content type of plain text bodies, the error bodies included.
-pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+pub const TEXT_PLAIN: &str = include_str!("../data/text_plain.txt");
 /// Content type of JSON bodies.
-pub const APPLICATION_JSON: &str = "application/json";
+pub const APPLICATION_JSON: &str = include_str!("../data/application_json.txt");
 /// Content type of `GET /html`.
-pub const TEXT_HTML: &str = "text/html; charset=utf-8";
+pub const TEXT_HTML: &str = include_str!("../data/text_html.txt");
 
 /// Largest request head (request line and headers) a server accepts; a larger one is answered
 /// `431 Request Header Fields Too Large` (or the connection is closed).
-pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+pub const MAX_HEAD_BYTES: usize = parse_number(include_str!("../data/max_head_bytes.txt"));
 /// Largest request body a server accepts; a larger one is answered `413 Payload Too Large`.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_BODY_BYTES: usize = parse_number(include_str!("../data/max_body_bytes.txt"));
 /// How long a server lets in-flight requests run after SIGINT or SIGTERM before it exits.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub const SHUTDOWN_GRACE: Duration =
+    Duration::from_secs(parse_number(include_str!("../data/shutdown_grace_secs.txt")) as u64);
 /// Environment variable that turns on request logging (to stderr); off by default so that
 /// nothing is written on the request path while a benchmark runs.
 pub const LOG_ENV: &str = "ROSETTA_LOG";
 
 /// Body of a `400 Bad Request`.
-pub const BAD_REQUEST: &str = "Bad Request";
+pub const BAD_REQUEST: &str = include_str!("../data/bad_request.txt");
 /// Body of a `404 Not Found`.
-pub const NOT_FOUND: &str = "Not Found";
+pub const NOT_FOUND: &str = include_str!("../data/not_found.txt");
 /// Body of a `405 Method Not Allowed`.
-pub const METHOD_NOT_ALLOWED: &str = "Method Not Allowed";
+pub const METHOD_NOT_ALLOWED: &str = include_str!("../data/method_not_allowed.txt");
 /// Body of a `413 Payload Too Large`.
-pub const PAYLOAD_TOO_LARGE: &str = "Payload Too Large";
+pub const PAYLOAD_TOO_LARGE: &str = include_str!("../data/payload_too_large.txt");
 /// Body of a `500 Internal Server Error`.
-pub const INTERNAL_SERVER_ERROR: &str = "Internal Server Error";
+pub const INTERNAL_SERVER_ERROR: &str = include_str!("../data/internal_server_error.txt");
+
+/// A limit of `data/` as a number, at compile time: a file that is not plain decimal digits
+/// (a stray newline included) fails the build rather than changing a limit.
+const fn parse_number(text: &str) -> usize {
+    let digits = text.as_bytes();
+    assert!(!digits.is_empty(), "a limit in data/ is empty");
+    let mut value = 0;
+    let mut i = 0;
+    while i < digits.len() {
+        let digit = digits[i];
+        assert!(
+            digit.is_ascii_digit(),
+            "a limit in data/ must be decimal digits only"
+        );
+        value = value * 10 + (digit - b'0') as usize;
+        i += 1;
+    }
+    value
+}
 
 /// The payload of `GET /json` and of `POST /echo`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +178,27 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// How a server is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// The package `server-<name>` of this cargo workspace.
+    Cargo,
+    /// The Go module in `servers/<name>`, built with `go build -o server-<name>` (Go 1.26 or
+    /// newer on `PATH`, or in `/usr/local/go/bin`); without Go it is skipped, with one line
+    /// that says so.
+    Go,
+}
+
+impl Build {
+    /// The language, for tables: `Rust` or `Go`.
+    pub fn language(self) -> &'static str {
+        match self {
+            Self::Cargo => "Rust",
+            Self::Go => "Go",
+        }
+    }
+}
+
 /// One server of the workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerInfo {
@@ -165,71 +209,146 @@ pub struct ServerInfo {
     pub port: u16,
     /// What it is built on.
     pub built_on: &'static str,
-    /// Its counterpart in the Go article that wrote one server six ways.
+    /// Its counterpart in the Go article that wrote one server six ways (for a Go server: which
+    /// of the six it is).
     pub go_counterpart: &'static str,
+    /// How it is built: with cargo, or with `go build`.
+    pub build: Build,
+    /// For a Go server, the Rust servers that answer the same idea, for the side-by-side view;
+    /// empty for the Rust servers.
+    pub rust_counterparts: &'static [&'static str],
 }
 
-/// The servers, in the order the README lists them: a new server is one more row.
+/// The servers, in the order the README lists them (the ten Rust ones, then the Go article's
+/// six in Go): a new server is one more row.
 pub const SERVERS: &[ServerInfo] = &[
     ServerInfo {
         name: "std",
         port: 8081,
         built_on: "std::net only: blocking sockets, a thread per connection, httparse",
         go_counterpart: "net/http with HandleFunc (the bare basics)",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "tokio",
         port: 8082,
         built_on: "tokio's TcpListener + httparse: a hand-written async HTTP/1.1 server",
         go_counterpart: "fasthttp (low level, built for speed)",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "hyper",
         port: 8083,
         built_on: "hyper 1.x + hyper-util: service_fn and a match on method and path",
         go_counterpart: "net/http with its own Handler",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "axum",
         port: 8084,
         built_on: "axum 0.8",
         go_counterpart: "echo",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "actix-web",
         port: 8085,
         built_on: "actix-web 4",
         go_counterpart: "gin",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "warp",
         port: 8086,
         built_on: "warp 0.4 filters",
         go_counterpart: "fasthttp + fasthttprouter",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "ntex",
         port: 8087,
         built_on: "ntex 3 on its own runtime: actix-web's sibling, rebuilt for speed",
         go_counterpart: "gin, as actix-web (closest idea)",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "salvo",
         port: 8088,
         built_on: "salvo 1: a tree of Routers, #[handler] functions, hoops and a Depot",
         go_counterpart: "beyond the article (closest idea: the router and middleware of echo)",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "rocket",
         port: 8089,
         built_on: "Rocket 0.5: attribute-macro routes, request guards, catchers",
         go_counterpart: "beyond the article (nothing there routes by attribute)",
+        build: Build::Cargo,
+        rust_counterparts: &[],
     },
     ServerInfo {
         name: "may-minihttp",
         port: 8090,
         built_on: "may_minihttp on may's stackful coroutines, routed by hand",
         go_counterpart: "net/http: a goroutine per connection (closest idea); an engine like fasthttp",
+        build: Build::Cargo,
+        rust_counterparts: &[],
+    },
+    ServerInfo {
+        name: "go-nethttp",
+        port: 8091,
+        built_on: "Go net/http: http.HandleFunc on the default ServeMux",
+        go_counterpart: "way 1 of the six: net/http with HandleFunc",
+        build: Build::Go,
+        rust_counterparts: &["std", "may-minihttp"],
+    },
+    ServerInfo {
+        name: "go-handler",
+        port: 8092,
+        built_on: "Go net/http: a Handler type of its own that routes from a table",
+        go_counterpart: "way 2 of the six: net/http with its own Handler",
+        build: Build::Go,
+        rust_counterparts: &["hyper"],
+    },
+    ServerInfo {
+        name: "go-echo",
+        port: 8093,
+        built_on: "echo v4 (labstack/echo) on net/http",
+        go_counterpart: "way 3 of the six: echo",
+        build: Build::Go,
+        rust_counterparts: &["axum", "salvo"],
+    },
+    ServerInfo {
+        name: "go-gin",
+        port: 8094,
+        built_on: "gin (gin-gonic/gin) on net/http, release mode",
+        go_counterpart: "way 4 of the six: gin",
+        build: Build::Go,
+        rust_counterparts: &["actix-web", "ntex"],
+    },
+    ServerInfo {
+        name: "go-fasthttp",
+        port: 8095,
+        built_on: "fasthttp (valyala/fasthttp): one RequestHandler switching on the path",
+        go_counterpart: "way 5 of the six: fasthttp",
+        build: Build::Go,
+        rust_counterparts: &["tokio", "may-minihttp"],
+    },
+    ServerInfo {
+        name: "go-fasthttprouter",
+        port: 8096,
+        built_on: "fasthttp with fasthttp/router (buaazp/fasthttprouter's successor)",
+        go_counterpart: "way 6 of the six: fasthttp + fasthttprouter",
+        build: Build::Go,
+        rust_counterparts: &["warp"],
     },
 ];
 
@@ -349,6 +468,20 @@ const ACTIX_REFUSES_HOST: &str = "actix-http refuses it while parsing, before th
 const MAY_HEAD_LENGTH: &str = "may_minihttp knows nothing of HEAD and counts Content-Length from \
      the body it sends, so the answer says Content-Length: 0";
 
+/// Why the servers on Go's net/http answer the Host rows with net/http's own 400.
+const NET_HTTP_REFUSES_HOST: &str = "net/http refuses it while reading the request, before any \
+     Handler runs: 400 with its own body (\"400 Bad Request: missing required Host header\"), no \
+     Content-Length, Date or Server, and a close";
+/// Why echo's and fasthttp/router's 405s list OPTIONS.
+const ROUTER_ALLOWS_OPTIONS: &str = "the router writes the Allow header itself and lists OPTIONS \
+     too, which it answers for every route";
+
+/// Why echo accepts a chunked body a little over the limit.
+const ECHO_BODY_LIMIT: &str = "echo's BodyLimit middleware reports the limit as the error of the \
+     read that passes it, along with that read's bytes, and json.Decoder ignores a read error \
+     when the value is complete in the same read: a chunked body a little over 64 KiB is \
+     accepted (with Content-Length it is refused up front)";
+
 /// Every known deviation.
 pub const DEVIATIONS: &[Deviation] = &[
     Deviation {
@@ -388,6 +521,108 @@ pub const DEVIATIONS: &[Deviation] = &[
         status: 0,
         instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
                   next request: the connection ends before the refusal is sent",
+    },
+    Deviation {
+        server: "go-nethttp",
+        case: "HTTP/1.1 without Host",
+        status: 400,
+        instead: NET_HTTP_REFUSES_HOST,
+    },
+    Deviation {
+        server: "go-nethttp",
+        case: "two Host headers",
+        status: 400,
+        instead: NET_HTTP_REFUSES_HOST,
+    },
+    Deviation {
+        server: "go-handler",
+        case: "HTTP/1.1 without Host",
+        status: 400,
+        instead: NET_HTTP_REFUSES_HOST,
+    },
+    Deviation {
+        server: "go-handler",
+        case: "two Host headers",
+        status: 400,
+        instead: NET_HTTP_REFUSES_HOST,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "HTTP/1.1 without Host",
+        status: 400,
+        instead: NET_HTTP_REFUSES_HOST,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "two Host headers",
+        status: 400,
+        instead: NET_HTTP_REFUSES_HOST,
+    },
+    Deviation {
+        server: "go-gin",
+        case: "HTTP/1.1 without Host",
+        status: 400,
+        instead: NET_HTTP_REFUSES_HOST,
+    },
+    Deviation {
+        server: "go-gin",
+        case: "two Host headers",
+        status: 400,
+        instead: NET_HTTP_REFUSES_HOST,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "echo chunked body over 64 KiB",
+        status: 200,
+        instead: ECHO_BODY_LIMIT,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "POST /",
+        status: 405,
+        instead: ROUTER_ALLOWS_OPTIONS,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "DELETE /json",
+        status: 405,
+        instead: ROUTER_ALLOWS_OPTIONS,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "PUT /users/1",
+        status: 405,
+        instead: ROUTER_ALLOWS_OPTIONS,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "GET /echo",
+        status: 405,
+        instead: ROUTER_ALLOWS_OPTIONS,
+    },
+    Deviation {
+        server: "go-fasthttprouter",
+        case: "POST /",
+        status: 405,
+        instead: ROUTER_ALLOWS_OPTIONS,
+    },
+    Deviation {
+        server: "go-fasthttprouter",
+        case: "DELETE /json",
+        status: 405,
+        instead: ROUTER_ALLOWS_OPTIONS,
+    },
+    Deviation {
+        server: "go-fasthttprouter",
+        case: "PUT /users/1",
+        status: 405,
+        instead: ROUTER_ALLOWS_OPTIONS,
+    },
+    Deviation {
+        server: "go-fasthttprouter",
+        case: "GET /echo",
+        status: 405,
+        instead: ROUTER_ALLOWS_OPTIONS,
     },
 ];
 
@@ -751,6 +986,25 @@ mod tests {
         for d in DEVIATIONS {
             assert!(server(d.server).is_some(), "{}", d.server);
             assert!(cases.iter().any(|c| c.name == d.case), "{}", d.case);
+        }
+    }
+
+    #[test]
+    fn each_go_server_names_itself_and_its_port_as_the_table_does() {
+        // The Go servers pass their name and default port to the Go package's ParseArgs; the
+        // table here is the one source, so the call must say the same.
+        for server in SERVERS.iter().filter(|s| s.build == Build::Go) {
+            let main = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(server.name)
+                .join("main.go");
+            let text = std::fs::read_to_string(&main).unwrap();
+            let call = format!("contract.ParseArgs({:?}, {})", server.name, server.port);
+            assert!(
+                text.contains(&call),
+                "{} should call {call}",
+                main.display()
+            );
         }
     }
 

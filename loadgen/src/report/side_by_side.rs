@@ -1,0 +1,185 @@
+//! "Rust and Go side by side": for each of the Go article's six ways measured in a run, its Go
+//! server and then the Rust servers that answer the same idea (`contract::ServerInfo::
+//! rust_counterparts`), one row each: throughput, server CPU per answer, the open-loop p99 at
+//! the common rate, and peak memory, for the run's first scenario (plaintext by default).
+//! The summary and the page render the same rows.
+
+use std::fmt::Write as _;
+
+use super::code::escape;
+use crate::analysis::{Comparison, ContenderResult, ScenarioResult, Status};
+
+/// One row: a server of one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The contender's label.
+    pub label: String,
+    /// `Go` or `Rust`.
+    pub language: &'static str,
+    /// The median throughput, req/s; `None` when the scenario failed.
+    pub rps: Option<f64>,
+    /// The median server CPU per answer, µs.
+    pub cpu_us: Option<f64>,
+    /// The open-loop p99 at the sweep's headline rate, µs, when the scenario was swept.
+    pub p99_us: Option<u64>,
+    /// Peak resident memory, KiB.
+    pub rss_kib: u64,
+}
+
+/// The rows of every group, a Go server first, and the scenario they are of. Empty when the
+/// run has no Go server (or no scenario).
+pub fn groups(run: &Comparison) -> (Option<String>, Vec<Vec<Row>>) {
+    let Some(scenario) = run.record.settings.scenarios.first().cloned() else {
+        return (None, Vec::new());
+    };
+    let row = |contender: &ContenderResult| {
+        let info = contract::server(&contender.server);
+        let cell = contender
+            .scenario(&scenario)
+            .filter(|s| s.status != Status::Failed);
+        Row {
+            label: contender.label.clone(),
+            language: info.map_or("Rust", |i| i.build.language()),
+            rps: cell.map(|s| s.rps.median),
+            cpu_us: cell.map(|s| s.server_cpu_us.median),
+            p99_us: cell.and_then(|s| headline_p99(run, s)),
+            rss_kib: contender.rss_peak_kib,
+        }
+    };
+    let groups = run
+        .contenders
+        .iter()
+        .filter_map(|go| {
+            let info = contract::server(&go.server)?;
+            if info.build != contract::Build::Go {
+                return None;
+            }
+            let mut rows = vec![row(go)];
+            rows.extend(
+                info.rust_counterparts
+                    .iter()
+                    .filter_map(|name| run.contenders.iter().find(|c| c.server == *name))
+                    .map(row),
+            );
+            Some(rows)
+        })
+        .collect();
+    (Some(scenario), groups)
+}
+
+fn headline_p99(run: &Comparison, cell: &ScenarioResult) -> Option<u64> {
+    let rate = run.record.sweep(&cell.name)?.headline_rate()?;
+    cell.sweep
+        .iter()
+        .find(|p| p.label == rate.label)
+        .map(|p| p.latency_us.p99)
+}
+
+fn figure(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+fn latency(p99: Option<u64>) -> String {
+    p99.map_or_else(|| "–".to_owned(), |us| format!("{us} µs"))
+}
+
+/// The view as a markdown section (without its heading); empty without Go servers.
+pub fn markdown(run: &Comparison) -> String {
+    let (Some(scenario), groups) = groups(run) else {
+        return String::new();
+    };
+    if groups.is_empty() {
+        return String::new();
+    }
+    let label = run.record.scenario_label(&scenario);
+    let mut out = format!(
+        "Each of the Go article's six ways, then its Rust counterparts, on {label}: median throughput (req/s), server CPU per answer (µs), open-loop p99 at the common rate, peak memory.\n\n| server | language | req/s | CPU µs per answer | p99 at the common rate | peak RSS |\n|---|---|---:|---:|---:|---:|\n"
+    );
+    for (i, rows) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push_str("| | | | | | |\n");
+        }
+        for row in rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} MiB |",
+                row.label,
+                row.language,
+                figure(row.rps, 0),
+                figure(row.cpu_us, 2),
+                latency(row.p99_us),
+                row.rss_kib / 1024
+            );
+        }
+    }
+    out
+}
+
+/// The view as an HTML section of the page; empty without Go servers.
+pub fn html(run: &Comparison) -> String {
+    let (Some(scenario), groups) = groups(run) else {
+        return String::new();
+    };
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<section id=\"rust-and-go\"><h2>Rust and Go side by side</h2><p>Each of the Go article's six ways, then its Rust counterparts, on {}: median throughput, server CPU per answer, the open-loop p99 at the common rate, and peak memory.</p><div class=\"scroll\"><table class=\"side-by-side\"><thead><tr><th>server</th><th>language</th><th>req/s</th><th>CPU µs per answer</th><th>p99 at the common rate</th><th>peak RSS</th></tr></thead>",
+        escape(&run.record.scenario_label(&scenario))
+    );
+    for rows in &groups {
+        out.push_str("<tbody>");
+        for row in rows {
+            let _ = write!(
+                out,
+                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} MiB</td></tr>",
+                escape(&row.label),
+                row.language,
+                figure(row.rps, 0),
+                figure(row.cpu_us, 2),
+                latency(row.p99_us),
+                row.rss_kib / 1024
+            );
+        }
+        out.push_str("</tbody>");
+    }
+    out.push_str("</table></div></section>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::page::tests::sample_run;
+
+    #[test]
+    fn each_go_server_comes_first_in_its_group_with_its_rust_counterparts() {
+        let run = sample_run();
+        let (scenario, groups) = groups(&run);
+        assert_eq!(scenario.as_deref(), Some("plaintext"));
+        assert_eq!(groups.len(), 6, "the article's six ways");
+        let gin = groups
+            .iter()
+            .find(|rows| rows[0].label == "go-gin")
+            .expect("a group for gin");
+        let labels: Vec<&str> = gin.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, ["go-gin", "actix-web", "ntex"]);
+        assert_eq!(gin[0].language, "Go");
+        assert_eq!(gin[1].language, "Rust");
+        assert!(gin.iter().all(|r| r.rps.is_some() && r.cpu_us.is_some()));
+        assert!(gin.iter().all(|r| r.p99_us.is_some()), "plaintext is swept");
+        // warp failed in the sample: its row says so instead of a figure.
+        let router = groups
+            .iter()
+            .find(|rows| rows[0].label == "go-fasthttprouter")
+            .expect("a group for fasthttprouter");
+        assert_eq!(router[1].label, "warp");
+        assert_eq!(router[1].rps, None);
+        let md = markdown(&run);
+        assert!(md.contains("| go-gin | Go |") && md.contains("| actix-web | Rust |"));
+        assert!(md.contains("| warp | Rust | – |"));
+        let page = html(&run);
+        assert!(page.contains("<h2>Rust and Go side by side</h2>"));
+        assert_eq!(page.matches("<tbody>").count(), 6);
+    }
+}

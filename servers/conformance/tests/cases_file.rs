@@ -1,0 +1,50 @@
+//! `servers/contract/data/cases.json`: every row of `contract::cases()` with its request's exact
+//! bytes, and `contract::DEVIATIONS`, for the Go servers' own tests (the Go contract package
+//! embeds it). It is written from the Rust table, never by hand; this test fails when it is out
+//! of date and rewrites it when `ROSETTA_WRITE_CASES=1` is set.
+
+use std::path::Path;
+
+use conformance::request_bytes;
+
+fn table() -> String {
+    let cases: Vec<serde_json::Value> = contract::cases()
+        .iter()
+        .map(|case| {
+            let request = String::from_utf8(request_bytes(case, &[]))
+                .expect("the contract's requests are UTF-8");
+            serde_json::json!({
+                "name": case.name,
+                "method": case.method,
+                "request": request,
+                "status": case.status,
+                "content_type": case.response_content_type,
+                "body": String::from_utf8_lossy(&case.response_body),
+                "content_length": case.content_length,
+                "allow": case.allow.unwrap_or_default(),
+                "hosts": case.host.values().len(),
+            })
+        })
+        .collect();
+    let deviations: Vec<serde_json::Value> = contract::DEVIATIONS
+        .iter()
+        .map(|d| serde_json::json!({"server": d.server, "case": d.case, "status": d.status}))
+        .collect();
+    let table = serde_json::json!({"cases": cases, "deviations": deviations});
+    serde_json::to_string_pretty(&table).expect("JSON values serialize") + "\n"
+}
+
+#[test]
+fn the_cases_file_for_the_go_servers_is_up_to_date() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contract/data/cases.json");
+    let want = table();
+    if std::env::var_os("ROSETTA_WRITE_CASES").is_some() {
+        std::fs::write(&path, &want).expect("cannot write cases.json");
+    }
+    let got = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "{} is out of date: run `ROSETTA_WRITE_CASES=1 cargo test -p conformance --test cases_file`",
+        path.display()
+    );
+}

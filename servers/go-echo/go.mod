@@ -1,0 +1,24 @@
+module github.com/http-rosetta/http-rosetta/servers/go-echo
+
+go 1.26
+
+require (
+	github.com/http-rosetta/http-rosetta/servers/contract v0.0.0
+	github.com/labstack/echo/v4 v4.16.0
+)
+
+require (
+	github.com/labstack/gommon v0.5.0 // indirect
+	github.com/mattn/go-colorable v0.1.15 // indirect
+	github.com/mattn/go-isatty v0.0.22 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	github.com/valyala/fasttemplate v1.2.2 // indirect
+	golang.org/x/crypto v0.53.0 // indirect
+	golang.org/x/net v0.56.0 // indirect
+	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
+)
+
+// The shared bytes of the contract, from this repository (see servers/contract/contract.go).
+replace github.com/http-rosetta/http-rosetta/servers/contract => ../contract

@@ -1,0 +1,227 @@
+// Command server-go-echo is the http-rosetta service on echo (labstack/echo v4): the third of
+// the Go article's six ways, and its most readable one. The Echo object holds the routes and the
+// settings: middleware, the error handler, the JSON serializer. Its Rust counterpart is axum
+// (and, by idea, salvo's router and middleware).
+//
+// Run it: `go run . --addr 127.0.0.1:8093`, then `curl -i http://127.0.0.1:8093/json`.
+//
+// Layout: main parses the command line, builds the app, binds and serves until a signal; newApp
+// is the Echo with its routes and settings; the handlers follow in contract order, then the
+// error handler, the JSON serializer and the shutdown. Tests are in main_test.go.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/http-rosetta/http-rosetta/servers/contract"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+func main() {
+	args := contract.ParseArgs("go-echo", 8093)
+	// Installed before the ready line, so that a signal sent right after it is not lost.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", args.Addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot bind the address:", err)
+		os.Exit(1)
+	}
+	e := newApp()
+	// echo's own http.Server, so that Echo.Shutdown stops it.
+	e.Listener = ln
+	// aspect: header-timeout: the ReadHeaderTimeout of echo's http.Server
+	e.Server.ReadHeaderTimeout = args.HeaderTimeout
+	// A larger head is refused with 431.
+	e.Server.MaxHeaderBytes = contract.MaxHeadBytes
+	if !contract.Logging {
+		// aspect: connection-errors: Echo.StdLogger (its http.Server's ErrorLog), discarded unless ROSETTA_LOG is set
+		e.StdLogger = log.New(io.Discard, "", 0)
+	}
+	contract.PrintReadyLine(ln.Addr())
+	if err := serve(ctx, e); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(1)
+	}
+}
+
+// getOrHead: echo routes HEAD only where it is registered, so each GET route takes both.
+var getOrHead = []string{http.MethodGet, http.MethodHead}
+
+// newApp is the whole service, without a socket: tests call its ServeHTTP.
+func newApp() *echo.Echo {
+	e := echo.New()
+	// No start-up banner: a harness waits for the one ready line.
+	e.HideBanner = true
+	e.HidePort = true
+	// echo's router writes the 405's Allow header itself.
+	// aspect: routing: Echo.Match and Echo.POST, one line per route
+	e.Match(getOrHead, "/", plaintext)
+	e.Match(getOrHead, "/json", jsonMessage)
+	e.Match(getOrHead, "/html", html)
+	e.Match(getOrHead, "/users/:id", user)
+	e.POST("/echo", echoMessage)
+	e.Match(getOrHead, "/error", serverError)
+	e.HTTPErrorHandler = errorHandler
+	e.JSONSerializer = jsonSerializer{}
+	// First, so that the answers of the middleware after it carry the header too.
+	e.Use(serverHeader)
+	// aspect: body-limit: the BodyLimit middleware (a chunked body a little over it slips through: see the README)
+	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", contract.MaxBodyBytes)))
+	return e
+}
+
+// route: plaintext
+// GET /
+func plaintext(c echo.Context) error {
+	return c.Blob(http.StatusOK, contract.TextPlain, []byte(contract.Hello))
+}
+
+// end route
+
+// route: json
+// GET /json
+func jsonMessage(c echo.Context) error {
+	return c.JSON(http.StatusOK, contract.HelloMessage())
+}
+
+// end route
+
+// route: html
+// GET /html
+func html(c echo.Context) error {
+	return c.Blob(http.StatusOK, contract.TextHTML, []byte(contract.HTMLPage))
+}
+
+// end route
+
+// route: users
+// GET /users/:id
+func user(c echo.Context) error {
+	// aspect: path-parameter: echo.PathParam[uint32], echo's typed path parameter
+	id, err := echo.PathParam[uint32](c, "id")
+	if err != nil {
+		return echo.ErrBadRequest
+	}
+	return c.JSON(http.StatusOK, contract.NewUser(id))
+}
+
+// end route
+
+// route: echo
+// POST /echo
+func echoMessage(c echo.Context) error {
+	// Bind would answer a body of another type with 415; the contract says 400.
+	if !contract.IsJSON(c.Request().Header.Get(echo.HeaderContentType)) {
+		return echo.ErrBadRequest
+	}
+	var message contract.Message
+	// aspect: json-body: Context.Bind, which decodes JSON by the Content-Type
+	if err := c.Bind(&message); err != nil {
+		// A 400 from the decoder, or the body limit's 413.
+		return err
+	}
+	return c.JSON(http.StatusOK, message)
+}
+
+// end route
+
+// route: error
+// GET /error
+func serverError(c echo.Context) error {
+	return errors.New("this route always fails")
+}
+
+// end route
+
+// aspect: error-500: Echo.HTTPErrorHandler: every error a handler returns becomes its answer here
+func errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	var httpError *echo.HTTPError
+	if errors.As(err, &httpError) {
+		status = httpError.Code
+	}
+	body := contract.InternalServerError
+	switch status {
+	case http.StatusBadRequest:
+		body = contract.BadRequest
+	// route: not-found
+	// any other path: the router's echo.ErrNotFound, written here
+	// aspect: not-found: the router's echo.ErrNotFound, which the error handler writes
+	case http.StatusNotFound:
+		body = contract.NotFound
+	// end route
+	case http.StatusMethodNotAllowed:
+		body = contract.MethodNotAllowed
+	case http.StatusRequestEntityTooLarge:
+		body = contract.PayloadTooLarge
+	default:
+		status = http.StatusInternalServerError
+		if contract.Logging {
+			log.Printf("500 Internal Server Error: %v", err)
+		}
+	}
+	// Nothing more can be done if the client has gone away.
+	_ = c.Blob(status, contract.TextPlain, []byte(body))
+}
+
+// jsonSerializer is echo's default with json.Marshal for writing: the default's json.Encoder
+// ends every body with a newline, which the contract does not have, and it ignores ?pretty so
+// that a query string does not change the answer. It says the length, so that a body over
+// net/http's 2 KiB buffer is not sent chunked.
+type jsonSerializer struct {
+	echo.DefaultJSONSerializer
+}
+
+func (jsonSerializer) Serialize(c echo.Context, v any, _ string) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	_, err = c.Response().Write(body)
+	return err
+}
+
+// serverHeader names the server on every answer, as echo's cookbook does; echo sends none.
+func serverHeader(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderServer, "go-echo")
+		return next(c)
+	}
+}
+
+// serve answers until ctx is done (SIGINT or SIGTERM), then shuts down gracefully.
+func serve(ctx context.Context, e *echo.Echo) error {
+	served := make(chan error, 1)
+	go func() { served <- e.Start("") }()
+	select {
+	case err := <-served:
+		// Start returns before a shutdown only when the listener fails.
+		return err
+	case <-ctx.Done():
+	}
+	grace, cancel := context.WithTimeout(context.Background(), contract.ShutdownGrace)
+	defer cancel()
+	// aspect: graceful-shutdown: signal.NotifyContext, then Echo.Shutdown within the grace period
+	if err := e.Shutdown(grace); err != nil {
+		// The grace period is over: cut what is still running.
+		e.Close()
+	}
+	return nil
+}

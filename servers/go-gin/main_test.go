@@ -1,0 +1,54 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/http-rosetta/http-rosetta/servers/contract/contracttest"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	os.Exit(m.Run())
+}
+
+// Every row of the contract, sent as raw bytes to the engine served by net/http itself.
+func TestContract(t *testing.T) {
+	srv := httptest.NewServer(newApp())
+	defer srv.Close()
+	contracttest.Run(t, "go-gin", func() (net.Conn, error) {
+		return net.Dial("tcp", srv.Listener.Addr().String())
+	})
+}
+
+// The router without a socket, as gin's docs test it: httptest.NewRecorder and ServeHTTP.
+func TestUsersInProcess(t *testing.T) {
+	app := newApp()
+	for path, want := range map[string]int{
+		"/users/42":         http.StatusOK,
+		"/users/4294967296": http.StatusBadRequest,
+		"/users/":           http.StatusNotFound,
+		"/users/1/more":     http.StatusNotFound,
+	} {
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != want {
+			t.Errorf("%s: want %d, got %d (%q)", path, want, rec.Code, rec.Body)
+		}
+	}
+}
+
+// What one request costs the handler and the framework, without a socket; the allocations are
+// counts, steady on a busy machine: go test -bench . -benchmem
+func BenchmarkJSON(b *testing.B) {
+	app := newApp()
+	req := httptest.NewRequest(http.MethodGet, "/json", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		app.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}

@@ -1,0 +1,228 @@
+// Command server-go-nethttp is the http-rosetta service on Go's net/http alone, with
+// http.HandleFunc on the default ServeMux: the first of the Go article's six ways, "the bare
+// basics". Its Rust counterparts are std (the bare basics) and may-minihttp (a goroutine per
+// connection, in Rust).
+//
+// Run it: `go run . --addr 127.0.0.1:8091`, then `curl -i http://127.0.0.1:8091/json`.
+//
+// Layout: main parses the command line, registers the handlers, binds and serves until a
+// signal; routes is the list of patterns; the handlers follow in contract order, then the
+// helpers that write answers, the Server header and the shutdown. Tests are in main_test.go.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/http-rosetta/http-rosetta/servers/contract"
+)
+
+func main() {
+	args := contract.ParseArgs("go-nethttp", 8091)
+	routes()
+	// Installed before the ready line, so that a signal sent right after it is not lost.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", args.Addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot bind the address:", err)
+		os.Exit(1)
+	}
+	srv := &http.Server{
+		// The default mux, with the Server header added to every answer.
+		Handler: withServerHeader(http.DefaultServeMux),
+		// aspect: header-timeout: http.Server's ReadHeaderTimeout
+		ReadHeaderTimeout: args.HeaderTimeout,
+		// A larger head is refused with 431.
+		MaxHeaderBytes: contract.MaxHeadBytes,
+		// aspect: connection-errors: http.Server's ErrorLog, discarded unless ROSETTA_LOG is set
+		ErrorLog: errorLog(),
+	}
+	contract.PrintReadyLine(ln.Addr())
+	if err := serve(ctx, srv, ln); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(1)
+	}
+}
+
+// routes registers the handlers on the default mux. A pattern with a method answers that
+// method (GET answers HEAD too); the same path without a method catches the other methods for
+// a 405, since the mux's own 405 and 404 bodies are not the contract's.
+func routes() {
+	// aspect: routing: http.HandleFunc on the default ServeMux, one "METHOD /path" pattern per route
+	http.HandleFunc("GET /{$}", plaintext)
+	http.HandleFunc("/{$}", methodNotAllowed("GET, HEAD"))
+	http.HandleFunc("GET /json", jsonMessage)
+	http.HandleFunc("/json", methodNotAllowed("GET, HEAD"))
+	http.HandleFunc("GET /html", html)
+	http.HandleFunc("/html", methodNotAllowed("GET, HEAD"))
+	http.HandleFunc("GET /users/{id}", user)
+	http.HandleFunc("/users/{id}", methodNotAllowed("GET, HEAD"))
+	http.HandleFunc("POST /echo", echoMessage)
+	http.HandleFunc("/echo", methodNotAllowed("POST"))
+	http.HandleFunc("GET /error", serverError)
+	http.HandleFunc("/error", methodNotAllowed("GET, HEAD"))
+	// aspect: not-found: the pattern "/" matches every path no other pattern does
+	http.HandleFunc("/", notFound)
+}
+
+// route: plaintext
+// GET /
+func plaintext(w http.ResponseWriter, r *http.Request) {
+	text(w, http.StatusOK, contract.Hello)
+}
+
+// end route
+
+// route: json
+// GET /json
+func jsonMessage(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, contract.HelloMessage())
+}
+
+// end route
+
+// route: html
+// GET /html
+func html(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", contract.TextHTML)
+	io.WriteString(w, contract.HTMLPage)
+}
+
+// end route
+
+// route: users
+// GET /users/{id}
+func user(w http.ResponseWriter, r *http.Request) {
+	// aspect: path-parameter: r.PathValue("id") from the pattern, parsed with strconv
+	id, err := contract.ParseUserID(r.PathValue("id"))
+	if err != nil {
+		text(w, http.StatusBadRequest, contract.BadRequest)
+		return
+	}
+	writeJSON(w, contract.NewUser(id))
+}
+
+// end route
+
+// route: echo
+// POST /echo
+func echoMessage(w http.ResponseWriter, r *http.Request) {
+	if !contract.IsJSON(r.Header.Get("Content-Type")) {
+		text(w, http.StatusBadRequest, contract.BadRequest)
+		return
+	}
+	// aspect: body-limit: http.MaxBytesReader around the body
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(contract.MaxBodyBytes)))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		text(w, http.StatusRequestEntityTooLarge, contract.PayloadTooLarge)
+		return
+	}
+	var message contract.Message
+	// aspect: json-body: io.ReadAll, then json.Unmarshal into contract.Message
+	if err != nil || json.Unmarshal(body, &message) != nil {
+		text(w, http.StatusBadRequest, contract.BadRequest)
+		return
+	}
+	writeJSON(w, message)
+}
+
+// end route
+
+// route: error
+// GET /error
+func serverError(w http.ResponseWriter, r *http.Request) {
+	internalError(w, errors.New("this route always fails"))
+}
+
+// end route
+
+// route: not-found
+// any other path
+func notFound(w http.ResponseWriter, r *http.Request) {
+	text(w, http.StatusNotFound, contract.NotFound)
+}
+
+// end route
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		text(w, http.StatusMethodNotAllowed, contract.MethodNotAllowed)
+	}
+}
+
+// text writes a plain text answer. http.Error would add a newline and a nosniff header.
+func text(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", contract.TextPlain)
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+// writeJSON writes v as JSON. json.Marshal, not an Encoder: an Encoder ends the body with a
+// newline that the contract does not have. With its length said, a body over net/http's 2 KiB
+// buffer is not sent chunked.
+func writeJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", contract.ApplicationJSON)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// aspect: error-500: a function of ours that logs the cause (with ROSETTA_LOG) and writes the 500
+func internalError(w http.ResponseWriter, cause error) {
+	if contract.Logging {
+		log.Printf("500 Internal Server Error: %v", cause)
+	}
+	text(w, http.StatusInternalServerError, contract.InternalServerError)
+}
+
+// withServerHeader names the server on every answer; net/http sends no Server header itself.
+func withServerHeader(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "go-nethttp")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func errorLog() *log.Logger {
+	if contract.Logging {
+		return nil // the log package's standard logger, on stderr
+	}
+	return log.New(io.Discard, "", 0)
+}
+
+// serve answers on ln until ctx is done (SIGINT or SIGTERM), then shuts down gracefully.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		// Serve returns before a shutdown only when the listener fails.
+		return err
+	case <-ctx.Done():
+	}
+	grace, cancel := context.WithTimeout(context.Background(), contract.ShutdownGrace)
+	defer cancel()
+	// aspect: graceful-shutdown: signal.NotifyContext, then http.Server.Shutdown within the grace period
+	if err := srv.Shutdown(grace); err != nil {
+		// The grace period is over: cut what is still running.
+		srv.Close()
+	}
+	return nil
+}
