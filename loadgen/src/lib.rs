@@ -10,7 +10,7 @@
 //! - [`target`]: what to send; [`engine`]: the clients that send it;
 //! - [`schedule`]: open-loop due times; [`load`]: the measuring core (threads, loops, stop);
 //! - [`stats`]: histograms and counts; [`summary`]: the report of `run` as data and as text;
-//! - [`compare`]: the comparison's plan and rounds; [`machine`]: CPUs, /proc, the environment;
+//! - [`compare`]: the comparison's plan and rounds; [`cost`]: counts per request (`loadgen cost`); [`machine`]: CPUs, /proc, the environment;
 //! - [`results`]: a comparison as data; [`analysis`]: medians, intervals, significance;
 //! - [`report`]: the files made from a comparison; [`format`]: numbers as people read them;
 //! - [`output`]: result files; [`progress`]: the live bar; [`verify`]: the contract check.
@@ -21,6 +21,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod compare;
+pub mod cost;
 pub mod engine;
 pub mod format;
 pub mod load;
@@ -44,7 +45,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
-use crate::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
+use crate::cli::{Cli, Command, CompareArgs, CostArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
@@ -65,6 +66,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => verify_command(&args),
         Command::Compare(args) => compare_command(&args),
         Command::Report(args) => report_command(&args),
+        Command::Cost(args) => cost_command(&args),
     }
 }
 
@@ -189,6 +191,64 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
         ExitCode::from(EXIT_PARTIAL)
     } else if run.servers.iter().all(|s| s.status == Status::Failed) {
         ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn cost_command(args: &CostArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let work = tempfile::tempdir().context("cannot create a folder for the tools' files")?;
+    let tools = cost::ToolPaths::detect(std::env::var_os("PATH").as_deref());
+    let plan = cost::make_plan(args, tools, work.path())?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        compare::plan::workspace_root()
+            .join("results")
+            .join(format!(
+                "cost-{}-{}",
+                started_at.replace(':', "-"),
+                machine::hostname()
+            ))
+    });
+    // Every check that can fail comes before the first measurement.
+    output::create_run_dir(&out, args.force)?;
+    let json = OutputFile::check(&out.join("cost.json"), args.force)?;
+    let markdown = OutputFile::check(&out.join("cost.md"), args.force)?;
+    let status = plan.tools.status();
+    for reason in [&status.valgrind, &status.perf_events]
+        .into_iter()
+        .filter_map(|s| s.missing())
+    {
+        eprintln!("warning: {reason}; those figures will be n/a, the rest goes on");
+    }
+    if plan.settings.cpus.pinned {
+        machine::pin_self(&plan.settings.cpus.client)
+            .context("cannot pin the load generator to its CPUs")?;
+    }
+    let stop = stop_on_signals(false)?;
+    let servers = cost::run(&plan, &stop, &mut |step| {
+        eprintln!(
+            "{}: {} ({}/{})",
+            step.server, step.tool, step.measurement, plan.settings.repeat
+        );
+    });
+    let table = cost::table::CostTable {
+        started_at,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        settings: plan.settings.clone(),
+        tools: status,
+        partial: stop.load(std::sync::atomic::Ordering::Relaxed),
+        servers,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let text = cost::render::markdown(&table);
+    json.write(&serde_json::to_vec_pretty(&table)?)?;
+    markdown.write(text.as_bytes())?;
+    print!("{text}");
+    eprintln!("results in {}", out.display());
+    Ok(if table.partial {
+        ExitCode::from(EXIT_PARTIAL)
     } else {
         ExitCode::SUCCESS
     })
