@@ -25,7 +25,8 @@ pub struct Marginal {
     pub low: Sample,
     /// The sample with more requests.
     pub high: Sample,
-    /// `(high.count - low.count) / (high.requests - low.requests)`.
+    /// `(high.count - low.count) / (high.requests - low.requests)`; below zero when a count
+    /// that does not depend on the requests came out lower in the larger sample.
     pub per_request: f64,
 }
 
@@ -40,14 +41,6 @@ pub enum MarginalError {
         /// Requests of the second sample.
         high: u64,
     },
-    /// The larger run counted less than the smaller one.
-    #[error("the larger run counted {high}, less than the smaller run's {low}")]
-    CountFell {
-        /// Count of the smaller run.
-        low: u64,
-        /// Count of the larger run.
-        high: u64,
-    },
 }
 
 impl Marginal {
@@ -59,13 +52,11 @@ impl Marginal {
                 high: high.requests,
             });
         }
-        if high.count < low.count {
-            return Err(MarginalError::CountFell {
-                low: low.count,
-                high: high.count,
-            });
-        }
-        let per_request = (high.count - low.count) as f64 / (high.requests - low.requests) as f64;
+        // A count that does not grow with the requests (connections closed per load, under
+        // native load) can come out a little lower in the larger sample: a marginal just under
+        // zero, which is what it is.
+        let per_request = (i128::from(high.count) - i128::from(low.count)) as f64
+            / (high.requests - low.requests) as f64;
         Ok(Self {
             low,
             high,
@@ -153,10 +144,9 @@ mod tests {
             })
         );
         assert!(Marginal::new(sample(1000, 10), sample(1000, 20)).is_err());
-        assert_eq!(
-            Marginal::new(sample(1000, 20), sample(3000, 10)),
-            Err(MarginalError::CountFell { low: 20, high: 10 })
-        );
+        // 131 closes in the smaller load, 130 in the larger: nothing per request, just noise.
+        let m = Marginal::new(sample(2000, 131), sample(6000, 130)).unwrap();
+        assert_eq!(m.per_request, -0.00025);
     }
 
     #[test]

@@ -737,7 +737,7 @@ fn dhat_run(
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let [low, high] = plan.settings.dhat_requests;
     let one_run = |index: usize,
-                       high_in: Option<usize>|
+                   high_in: Option<usize>|
      -> Result<(dhat::HeapTotals, Vec<u64>), String> {
         let out = dir.join(format!("dhat.{index}.json"));
         let launcher = plan.launcher(dhat::launcher(
