@@ -215,6 +215,7 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
     output::create_run_dir(&out, args.force)?;
     let json = OutputFile::check(&out.join("cost.json"), args.force)?;
     let markdown = OutputFile::check(&out.join("cost.md"), args.force)?;
+    let chart = OutputFile::check(&out.join("cost.svg"), args.force)?;
     let status = plan.tools.status();
     for reason in [&status.valgrind, &status.perf_events]
         .into_iter()
@@ -245,6 +246,10 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
     let text = cost::render::markdown(&table);
     json.write(&serde_json::to_vec_pretty(&table)?)?;
     markdown.write(text.as_bytes())?;
+    match cost::render::instructions_chart(&table) {
+        Ok(svg) => chart.write(svg.as_bytes())?,
+        Err(reason) => eprintln!("warning: no chart: {reason}"),
+    }
     print!("{text}");
     eprintln!("results in {}", out.display());
     Ok(if table.partial {

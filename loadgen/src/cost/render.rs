@@ -104,6 +104,40 @@ fn tool_version(status: &crate::cost::table::ToolStatus) -> String {
     }
 }
 
+/// `cost.svg`: instructions per request, a group per scenario and a bar per server, whiskers
+/// from the lowest to the highest measurement.
+pub fn instructions_chart(table: &CostTable) -> Result<String, String> {
+    let groups: Vec<String> = table
+        .servers
+        .first()
+        .map(|s| s.results.iter().map(|r| r.label.clone()).collect())
+        .unwrap_or_default();
+    let series: crate::report::charts::BarSeries = table
+        .servers
+        .iter()
+        .map(|server| {
+            let values = server
+                .results
+                .iter()
+                .map(|r| {
+                    let runs = r.instructions.runs();
+                    let low = runs.iter().copied().fold(f64::INFINITY, f64::min);
+                    let high = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    r.instructions.per_request().map(|v| (v, low, high))
+                })
+                .collect();
+            (server.server.clone(), values)
+        })
+        .collect();
+    crate::report::charts::draw_bars(&crate::report::charts::BarChart {
+        title: "User-space instructions per request (callgrind; lower is better)",
+        y_desc: "instructions per request",
+        groups: &groups,
+        series: &series,
+        whiskers: true,
+    })
+}
+
 /// The cells of one result: each figure with its spread, the top syscall kinds.
 pub fn row(r: &CostResult) -> Vec<String> {
     let kinds = r
@@ -181,5 +215,55 @@ mod tests {
         assert_eq!(cell(&measured(&[(8_000, 24_000)]), 2), "8.00 (0.00 %)");
         assert_eq!(cell(&Figure::Unavailable("no valgrind".into()), 0), "n/a");
         assert_eq!(number(1234.5678, 2), "1,234.57");
+    }
+
+    #[test]
+    fn the_chart_has_a_bar_group_per_scenario() {
+        use crate::cost::table::{CostResult, CostSettings, ServerCost, ToolStatus, Tools};
+        let result = |scenario: &str, figure: Figure| CostResult {
+            scenario: scenario.to_owned(),
+            label: scenario.to_owned(),
+            instructions: figure,
+            allocations: Figure::Unavailable("n/a".into()),
+            bytes_allocated: Figure::Unavailable("n/a".into()),
+            syscalls: Figure::Unavailable("n/a".into()),
+            context_switches: Figure::Unavailable("n/a".into()),
+            syscalls_by_kind: Vec::new(),
+        };
+        let table = CostTable {
+            started_at: "2026-11-25T15:00:00Z".into(),
+            command: "loadgen cost".into(),
+            settings: CostSettings {
+                callgrind_requests: [1000, 3000],
+                dhat_requests: [1000, 3000],
+                load_requests: [20_000, 60_000],
+                connections: 64,
+                warmup_requests: 100,
+                repeat: 2,
+                server_threads: 1,
+                cpus: crate::machine::CpuSplit::halves(&[0, 1]),
+            },
+            tools: Tools {
+                valgrind: ToolStatus::Available("valgrind-3.19.0".into()),
+                perf_events: ToolStatus::Missing("no".into()),
+            },
+            servers: vec![ServerCost {
+                server: "hyper".into(),
+                binary: "server-hyper".into(),
+                results: vec![
+                    result("json", measured(&[(0, 20_406_000), (0, 20_380_002)])),
+                    result("error", Figure::Unavailable("io_uring".into())),
+                ],
+                notes: vec!["callgrind: io_uring".into()],
+            }],
+            seconds: 1.0,
+            partial: false,
+        };
+        let svg = instructions_chart(&table).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("json") && svg.contains("error"));
+        let text = markdown(&table);
+        assert!(text.contains("| hyper | 10,197 (0.13 %) | n/a |"), "{text}");
+        assert!(text.contains("perf events: **missing**: no"), "{text}");
+        assert!(text.contains("- hyper: callgrind: io_uring"), "{text}");
     }
 }

@@ -3,7 +3,7 @@
 //! the data only ([`crate::results`]), so an old run can be rendered again (`loadgen report
 //! DIR`), and none of them knows how the run was measured.
 
-mod charts;
+pub(crate) mod charts;
 pub mod code;
 mod csv;
 mod json;
