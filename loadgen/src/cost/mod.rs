@@ -826,10 +826,13 @@ pub fn make_plan(
     } else {
         args.servers.clone()
     };
-    let mut servers = crate::compare::scenario::select_servers(&names)?
+    let mut servers = names
         .iter()
-        .map(|info| ServerBinary::in_dir(info.name, &bin_dir))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|name| {
+            let info = crate::compare::contender::find_server(name)?;
+            Ok(ServerBinary::in_dir(info.name, &bin_dir)?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     for binary in &args.binary {
         let (name, path) = binary
             .split_once('=')

@@ -135,6 +135,7 @@ pub fn instructions_chart(table: &CostTable) -> Result<String, String> {
         groups: &groups,
         series: &series,
         whiskers: true,
+        colour: &crate::report::server_colour,
     })
 }
 
