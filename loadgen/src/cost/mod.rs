@@ -51,6 +51,8 @@ use table::{CostResult, CostSettings, Figure, ServerCost, SyscallKind, ToolStatu
 
 /// Requests written together in the pipelined scenario, as in compare.
 pub const PIPELINE_DEPTH: u32 = crate::compare::scenario::PIPELINE_DEPTH;
+/// How long a server may take to print its ready line.
+pub const NATIVE_START: Duration = Duration::from_secs(10);
 /// How long a server under valgrind may take to print its ready line.
 pub const VALGRIND_START: Duration = Duration::from_secs(60);
 /// How long a server under valgrind may take to answer: a server valgrind cannot follow
@@ -284,10 +286,24 @@ impl CostPlan {
         ]
     }
 
-    fn launcher(&self, tool: Vec<String>) -> Vec<String> {
+    /// Starts `server` on its CPUs through `tool` (a valgrind command line, or nothing) and
+    /// waits up to `timeout` for its ready line.
+    fn start(
+        &self,
+        server: &ServerBinary,
+        tool: Vec<String>,
+        timeout: Duration,
+    ) -> Result<ServerProcess, String> {
         let mut launcher = self.settings.cpus.server_launcher();
         launcher.extend(tool);
-        launcher
+        ServerProcess::spawn(
+            &server.name,
+            &server.path,
+            &self.server_args(),
+            &launcher,
+            timeout,
+        )
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -505,14 +521,7 @@ pub fn holds_io_uring(pid: u32) -> bool {
 /// Starts the server natively, has it answer one request, and says whether it holds an
 /// io_uring instance then.
 fn probe_io_uring(plan: &CostPlan, server: &ServerBinary) -> Result<bool, String> {
-    let mut process = ServerProcess::spawn(
-        &server.name,
-        &server.path,
-        &plan.server_args(),
-        &plan.settings.cpus.server_launcher(),
-        Duration::from_secs(10),
-    )
-    .map_err(|e| e.to_string())?;
+    let mut process = plan.start(server, Vec::new(), NATIVE_START)?;
     let scenario = scenarios(&["plaintext".to_owned()]).map_err(|e| e.to_string())?;
     let mut client =
         RawClient::connect(process.addr(), Duration::from_secs(5)).map_err(|e| e.to_string())?;
@@ -562,14 +571,7 @@ fn native_run(
     server: &ServerBinary,
     stop: &Arc<AtomicBool>,
 ) -> Result<Vec<NativeSample>, String> {
-    let mut process = ServerProcess::spawn(
-        &server.name,
-        &server.path,
-        &plan.server_args(),
-        &plan.settings.cpus.server_launcher(),
-        Duration::from_secs(10),
-    )
-    .map_err(|e| e.to_string())?;
+    let mut process = plan.start(server, Vec::new(), NATIVE_START)?;
     let mut counters = ProcessCounters::open(process.pid()).map_err(|e| e.to_string())?;
     let mut samples = Vec::new();
     for scenario in &plan.scenarios {
@@ -664,19 +666,10 @@ fn callgrind_run(
 ) -> Result<Vec<Marginal>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let out = dir.join("callgrind.out");
-    let launcher = plan.launcher(callgrind::launcher(
-        valgrind,
-        &out,
-        &dir.join("valgrind.log"),
-    ));
-    let mut process = ServerProcess::spawn(
-        &server.name,
-        &server.path,
-        &plan.server_args(),
-        &launcher,
-        VALGRIND_START,
-    )
-    .map_err(|e| format!("under callgrind: {e}"))?;
+    let tool = callgrind::launcher(valgrind, &out, &dir.join("valgrind.log"));
+    let mut process = plan
+        .start(server, tool, VALGRIND_START)
+        .map_err(|e| format!("under callgrind: {e}"))?;
     let pid = process.pid();
     let mut dumps = 0;
     let mut dump = |hint: &str| -> Result<u64, String> {
@@ -740,19 +733,10 @@ fn dhat_run(
                    high_in: Option<usize>|
      -> Result<(dhat::HeapTotals, Vec<u64>), String> {
         let out = dir.join(format!("dhat.{index}.json"));
-        let launcher = plan.launcher(dhat::launcher(
-            valgrind,
-            &out,
-            &dir.join(format!("valgrind.{index}.log")),
-        ));
-        let mut process = ServerProcess::spawn(
-            &server.name,
-            &server.path,
-            &plan.server_args(),
-            &launcher,
-            VALGRIND_START,
-        )
-        .map_err(|e| format!("under DHAT: {e}"))?;
+        let tool = dhat::launcher(valgrind, &out, &dir.join(format!("valgrind.{index}.log")));
+        let mut process = plan
+            .start(server, tool, VALGRIND_START)
+            .map_err(|e| format!("under DHAT: {e}"))?;
         let mut answered = Vec::new();
         for (i, scenario) in plan.scenarios.iter().enumerate() {
             let mut client =
