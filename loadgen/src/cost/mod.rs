@@ -655,8 +655,8 @@ fn native_run(
     Ok(samples)
 }
 
-/// One callgrind measurement: the server under callgrind, every scenario's connection warmed,
-/// a dump, then for each scenario the low count, a dump, the high count, a dump.
+/// One callgrind measurement: the server under callgrind, and for each scenario on a
+/// connection of its own a warmup, a dump, the low count, a dump, the high count, a dump.
 fn callgrind_run(
     plan: &CostPlan,
     server: &ServerBinary,
@@ -682,21 +682,17 @@ fn callgrind_run(
     };
     let [low, high] = plan.settings.callgrind_requests;
     let hang = |e: String| format!("under callgrind: {e} (within {VALGRIND_ANSWER:?})");
-    // Every scenario's connection is opened and warmed first, so one dump closes all the
-    // warmups: each dump costs vgdb a fraction of a second.
-    let mut clients = Vec::new();
+    let mut marginals = Vec::new();
     for scenario in &plan.scenarios {
+        // A connection per scenario, opened just before it: a keep-alive connection left idle
+        // while another scenario crawls under valgrind would meet the server's header timeout.
         let mut client =
             RawClient::connect(process.addr(), VALGRIND_ANSWER).map_err(|e| hang(e.to_string()))?;
         drive(&mut client, scenario, plan.settings.warmup_requests).map_err(hang)?;
-        clients.push(client);
-    }
-    dump("warmup")?;
-    let mut marginals = Vec::new();
-    for (scenario, client) in plan.scenarios.iter().zip(&mut clients) {
-        let low_requests = drive(client, scenario, low).map_err(hang)?;
+        dump(&format!("{}-warmup", scenario.name))?;
+        let low_requests = drive(&mut client, scenario, low).map_err(hang)?;
         let low_count = dump(&format!("{}-low", scenario.name))?;
-        let high_requests = drive(client, scenario, high).map_err(hang)?;
+        let high_requests = drive(&mut client, scenario, high).map_err(hang)?;
         let high_count = dump(&format!("{}-high", scenario.name))?;
         marginals.push(
             Marginal::new(
@@ -712,7 +708,6 @@ fn callgrind_run(
             .map_err(|e| format!("{}: {e}", scenario.name))?,
         );
     }
-    drop(clients);
     let _ = process.stop(VALGRIND_EXIT);
     let _ = std::fs::remove_dir_all(dir);
     Ok(marginals)

@@ -158,9 +158,21 @@ pub fn row(r: &CostResult) -> Vec<String> {
     ]
 }
 
-/// A figure as a cell: `10,203 (0.13 %)`, or `n/a`.
+/// A figure as a cell: `10,203 (0.13 %)`, or `n/a`. A figure near zero (a server that does
+/// not allocate per request) has no meaningful relative spread: its range is shown instead,
+/// `0.00 (range 0.003)`.
 pub fn cell(figure: &Figure, decimals: usize) -> String {
+    let runs = figure.runs();
     match (figure.per_request(), figure.spread()) {
+        (Some(value), Some(_)) if value.abs() < 0.05 => {
+            let low = runs.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!(
+                "{} (range {:.3})",
+                number(value.abs(), decimals),
+                high - low
+            )
+        }
         (Some(value), Some(spread)) => {
             format!("{} ({:.2} %)", number(value, decimals), spread * 100.0)
         }
@@ -215,6 +227,11 @@ mod tests {
         assert_eq!(cell(&figure, 0), "10,197 (0.13 %)");
         assert_eq!(cell(&measured(&[(8_000, 24_000)]), 2), "8.00 (0.00 %)");
         assert_eq!(cell(&Figure::Unavailable("no valgrind".into()), 0), "n/a");
+        // No allocation per request, one run a block short: the range, not a relative spread.
+        assert_eq!(
+            cell(&measured(&[(400, 400), (401, 399)]), 2),
+            "0.00 (range 0.001)"
+        );
         assert_eq!(number(1234.5678, 2), "1,234.57");
     }
 
