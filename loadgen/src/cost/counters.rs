@@ -56,6 +56,9 @@ pub const KINDS: &[(&str, &[&str])] = &[
     ("sched_yield", &["sched_yield"]),
 ];
 
+/// `No such process`: the errno of perf_event_open on a thread that has ended.
+const ESRCH: i32 = 3;
+
 /// The kind of the syscalls not in [`KINDS`].
 pub const OTHER: &str = "other";
 
@@ -214,25 +217,30 @@ fn open_on(
     event: impl perf_event::events::Event + Copy,
     what: &str,
 ) -> Result<ThreadCounters, CounterError> {
-    threads
-        .iter()
-        .map(|&tid| {
-            Builder::new(event)
-                .observe_pid(tid)
-                .any_cpu()
-                // Syscall entries and context switches happen in the kernel: count them there.
-                .include_kernel()
-                // Threads the server starts later are counted by their parent's counter.
-                .inherit(true)
-                .enabled(true)
-                .build()
-                .map_err(|source| CounterError::Open {
+    let mut counters = Vec::new();
+    for &tid in threads {
+        let built = Builder::new(event)
+            .observe_pid(tid)
+            .any_cpu()
+            // Syscall entries and context switches happen in the kernel: count them there.
+            .include_kernel()
+            // Threads the server starts later are counted by their parent's counter.
+            .inherit(true)
+            .enabled(true)
+            .build();
+        match built {
+            Ok(counter) => counters.push(counter),
+            // The thread ended between the listing and now: nothing of it left to count.
+            Err(err) if err.raw_os_error() == Some(ESRCH) => {}
+            Err(source) => {
+                return Err(CounterError::Open {
                     event: what.to_owned(),
                     source,
-                })
-        })
-        .collect::<Result<_, _>>()
-        .map(ThreadCounters)
+                });
+            }
+        }
+    }
+    Ok(ThreadCounters(counters))
 }
 
 /// The thread ids of process `pid`.
