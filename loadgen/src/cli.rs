@@ -31,6 +31,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Render the summary files and charts of a comparison again from its run.json.
     Report(ReportArgs),
+    /// Count what one request costs each server: instructions (callgrind), allocations and
+    /// bytes (DHAT), syscalls and context switches (the kernel's counters), per scenario.
+    Cost(CostArgs),
 }
 
 /// `loadgen run`.
@@ -255,6 +258,75 @@ pub struct ReportArgs {
     pub update_readme: Option<PathBuf>,
 }
 
+/// `loadgen cost`.
+#[derive(Debug, Clone, Args)]
+pub struct CostArgs {
+    /// Servers of the workspace to measure, comma-separated [default: all of them, unless
+    /// --binary is given].
+    #[arg(long, value_delimiter = ',')]
+    pub servers: Vec<String>,
+    /// Any other server binary that speaks the contract's command line, as `NAME=PATH`;
+    /// repeat for more.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub binary: Vec<String>,
+    /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, error
+    /// [default: all].
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// The folder of the `server-<name>` binaries [default: the release folder of the target
+    /// folder this load generator runs from].
+    #[arg(long, value_name = "DIR")]
+    pub server_bin_dir: Option<PathBuf>,
+    /// Requests of callgrind's two samples, on one connection.
+    #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "1000,3000")]
+    pub requests: [u64; 2],
+    /// Requests of DHAT's two samples, on one connection (each sample is a run of its own).
+    #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "1000,3000")]
+    pub dhat_requests: [u64; 2],
+    /// Requests of the two native samples, under the closed-loop load.
+    #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "20000,60000")]
+    pub load_requests: [u64; 2],
+    /// Connections of the closed-loop load.
+    #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+    /// Unmeasured requests before each scenario's first sample.
+    #[arg(long, default_value_t = 100)]
+    pub warmup_requests: u64,
+    /// Measurements of every figure, each in a fresh server process.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// The servers' `--threads`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: u32,
+    /// The results folder (cost.json, cost.md) [default: results/cost-<UTC date-time>-<host>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write into the results folder even if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Parses `LOW,HIGH`: two request counts, the second the larger.
+pub fn parse_pair(text: &str) -> Result<[u64; 2], String> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .map_err(|e| format!("{s:?} in {text:?} is not a request count: {e}"))
+    };
+    match text.split_once(',') {
+        Some((low, high)) => {
+            let pair = [parse(low)?, parse(high)?];
+            if pair[0] == 0 || pair[1] <= pair[0] {
+                return Err(format!(
+                    "{text:?}: the counts must be LOW,HIGH with 0 < LOW < HIGH"
+                ));
+            }
+            Ok(pair)
+        }
+        None => Err(format!("{text:?} is not LOW,HIGH (two request counts)")),
+    }
+}
+
 /// Parses `10s`, `500ms`, `1m`, `1h 30m`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -288,5 +360,14 @@ mod tests {
         assert!(parse(&["--rate", "100", "-n", "10"]).is_err());
         assert!(parse(&["-t", "0"]).is_err());
         assert!(parse(&["-c", "8", "-t", "2", "-d", "1s", "--engine", "hyper"]).is_ok());
+    }
+
+    #[test]
+    fn request_pairs_are_low_then_high() {
+        assert_eq!(parse_pair("1000,3000"), Ok([1000, 3000]));
+        assert!(parse_pair("3000,1000").is_err());
+        assert!(parse_pair("0,10").is_err());
+        assert!(parse_pair("1000").is_err());
+        assert!(parse_pair("a,b").is_err());
     }
 }

@@ -10,8 +10,9 @@
 //! - [`target`]: what to send; [`engine`]: the clients that send it;
 //! - [`schedule`]: open-loop due times; [`load`]: the measuring core (threads, loops, stop);
 //! - [`stats`]: histograms and counts; [`summary`]: the report of `run` as data;
-//! - [`compare`]: the comparison's plan, contenders and rounds; [`machine`]: CPUs, /proc, the
-//!   environment; [`strays`]: servers already running on the servers' CPUs before a comparison;
+//! - [`compare`]: the comparison's plan, contenders and rounds; [`cost`]: counts per request;
+//!   [`machine`]: CPUs, /proc, the environment; [`strays`]: servers already running on the
+//!   servers' CPUs before a comparison;
 //! - [`results`]: a comparison as data (`run.json`); [`analysis`]: every figure derived from
 //!   it: medians, intervals, verdicts, noise;
 //! - [`report`]: every text and file made from results, behind one `Export` trait (the text of
@@ -27,6 +28,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod compare;
+pub mod cost;
 pub mod engine;
 pub mod format;
 pub mod interval_log;
@@ -56,7 +58,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 
 use crate::analysis::Status;
-use crate::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
+use crate::cli::{Cli, Command, CompareArgs, CostArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
@@ -78,6 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => verify_command(&args),
         Command::Compare(args) => compare_command(&args),
         Command::Report(args) => report_command(&args),
+        Command::Cost(args) => cost_command(&args),
     }
 }
 
@@ -291,6 +294,69 @@ fn announce(plan: &compare::plan::Plan) {
             "warning: this load generator is a debug build; run `cargo run --release -- compare` for figures that mean anything"
         );
     }
+}
+
+fn cost_command(args: &CostArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let work = tempfile::tempdir().context("cannot create a folder for the tools' files")?;
+    let tools = cost::ToolPaths::detect(std::env::var_os("PATH").as_deref());
+    let plan = cost::make_plan(args, tools, work.path())?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        compare::plan::workspace_root()
+            .join("results")
+            .join(format!(
+                "cost-{}-{}",
+                started_at.replace(':', "-"),
+                machine::hostname()
+            ))
+    });
+    // Every check that can fail comes before the first measurement.
+    output::create_run_dir(&out, args.force)?;
+    let json = OutputFile::check(&out.join("cost.json"), args.force)?;
+    let markdown = OutputFile::check(&out.join("cost.md"), args.force)?;
+    let chart = OutputFile::check(&out.join("cost.svg"), args.force)?;
+    let status = plan.tools.status();
+    for reason in [&status.valgrind, &status.perf_events]
+        .into_iter()
+        .filter_map(|s| s.missing())
+    {
+        eprintln!("warning: {reason}; those figures will be n/a, the rest goes on");
+    }
+    if plan.settings.cpus.pinned {
+        machine::pin_self(&plan.settings.cpus.client)
+            .context("cannot pin the load generator to its CPUs")?;
+    }
+    let stop = stop_on_signals(false)?;
+    let servers = cost::run(&plan, &stop, &mut |step| {
+        eprintln!(
+            "{}: {} ({}/{})",
+            step.server, step.tool, step.measurement, plan.settings.repeat
+        );
+    });
+    let table = cost::table::CostTable {
+        started_at,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        settings: plan.settings.clone(),
+        tools: status,
+        partial: stop.load(Ordering::Relaxed),
+        servers,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let text = cost::render::markdown(&table);
+    json.write(&serde_json::to_vec_pretty(&table)?)?;
+    markdown.write(text.as_bytes())?;
+    match cost::render::instructions_chart(&table) {
+        Ok(svg) => chart.write(svg.as_bytes())?,
+        Err(reason) => eprintln!("warning: no chart: {reason}"),
+    }
+    print!("{text}");
+    eprintln!("results in {}", out.display());
+    Ok(if table.partial {
+        ExitCode::from(EXIT_PARTIAL)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {

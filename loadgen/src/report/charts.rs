@@ -13,7 +13,7 @@ use crate::analysis::{Comparison, ScenarioResult, Status};
 use crate::format::short_rate;
 
 /// Per server: a `(value, low, high)` per group, `None` where it was not measured.
-type BarSeries = Vec<(String, Vec<Option<(f64, f64, f64)>>)>;
+pub(crate) type BarSeries = Vec<(String, Vec<Option<(f64, f64, f64)>>)>;
 
 /// Width of the legend strip, pixels.
 const LEGEND_WIDTH: u32 = 130;
@@ -329,17 +329,19 @@ fn draw_legend<'a, DB: DrawingBackend>(
     Ok(())
 }
 
-struct BarChart<'a> {
-    title: &'a str,
-    y_desc: &'a str,
-    groups: &'a [String],
-    series: &'a BarSeries,
-    whiskers: bool,
+/// A bar chart: groups along x, a bar per series in each, optional whiskers.
+pub(crate) struct BarChart<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) y_desc: &'a str,
+    pub(crate) groups: &'a [String],
+    pub(crate) series: &'a BarSeries,
+    pub(crate) whiskers: bool,
     /// The colour of a contender's label.
-    colour: &'a dyn Fn(&str) -> (u8, u8, u8),
+    pub(crate) colour: &'a dyn Fn(&str) -> (u8, u8, u8),
 }
 
-fn draw_bars(chart: &BarChart<'_>) -> Result<String, String> {
+/// Draws `chart` as SVG.
+pub(crate) fn draw_bars(chart: &BarChart<'_>) -> Result<String, String> {
     register_fonts();
     let e = |err: &dyn std::fmt::Display| err.to_string();
     let top = chart

@@ -5,7 +5,7 @@
 //! [`crate::summary`]), so an old run can be rendered again (`loadgen report DIR`), and none of
 //! them knows how the run was measured: nothing here imports `compare` or `load`.
 
-mod charts;
+pub(crate) mod charts;
 pub mod code;
 mod csv;
 mod json;

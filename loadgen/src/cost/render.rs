@@ -1,0 +1,287 @@
+//! A cost run as Markdown: the settings and tools, one table per scenario, and the reasons
+//! for every figure that is missing.
+
+use std::fmt::Write as _;
+
+use crate::cost::table::{CostResult, CostTable, Figure};
+use crate::format::group;
+
+/// How many syscall kinds a table cell lists.
+const TOP_KINDS: usize = 3;
+
+/// The whole run as Markdown.
+pub fn markdown(table: &CostTable) -> String {
+    let mut out = String::new();
+    let s = &table.settings;
+    let _ = writeln!(out, "# Cost per request\n");
+    let _ = writeln!(
+        out,
+        "`{}`, started {}, took {:.0} s{}.\n",
+        table.command,
+        table.started_at,
+        table.seconds,
+        if table.partial {
+            " (stopped early: partial)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Each figure is the marginal count between two request counts, so start-up, connections and shutdown cancel out; \
+         it was measured {} times, each in a fresh server process, and the spread `(max - min) / mean` follows in brackets. \
+         Instructions: callgrind, {} and {} requests on one connection. Allocations and bytes: DHAT, {} and {} requests on one connection \
+         (DHAT cannot dump mid-run: a run per count). Syscalls and context switches: the kernel's counters, natively, \
+         {} and {} requests over {} connections (closed loop, the h1 engine). {} unmeasured requests come first in each scenario. \
+         Servers run with `--threads {}` on CPUs {:?}, the load generator on {:?}.\n",
+        s.repeat,
+        group(s.callgrind_requests[0]),
+        group(s.callgrind_requests[1]),
+        group(s.dhat_requests[0]),
+        group(s.dhat_requests[1]),
+        group(s.load_requests[0]),
+        group(s.load_requests[1]),
+        s.connections,
+        group(s.warmup_requests),
+        s.server_threads,
+        s.cpus.server,
+        s.cpus.client,
+    );
+    for (tool, status) in [
+        ("valgrind", &table.tools.valgrind),
+        ("perf events", &table.tools.perf_events),
+    ] {
+        let _ = match status.missing() {
+            None => writeln!(out, "- {tool}: {}", tool_version(status)),
+            Some(reason) => writeln!(out, "- {tool}: **missing**: {reason}"),
+        };
+    }
+    let scenarios: Vec<(&str, &str)> = table
+        .servers
+        .first()
+        .map(|s| {
+            s.results
+                .iter()
+                .map(|r| (r.scenario.as_str(), r.label.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (scenario, label) in scenarios {
+        let _ = writeln!(out, "\n## {label}\n");
+        let _ = writeln!(
+            out,
+            "| server | instructions | allocations | bytes allocated | syscalls | context switches | syscalls by kind |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|");
+        for server in &table.servers {
+            if let Some(r) = server.result(scenario) {
+                let _ = writeln!(out, "| {} | {} |", server.server, row(r).join(" | "));
+            }
+        }
+    }
+    let mut reasons: Vec<String> = Vec::new();
+    for server in &table.servers {
+        for note in &server.notes {
+            let line = format!("- {}: {note}", server.server);
+            if !reasons.contains(&line) {
+                reasons.push(line);
+            }
+        }
+    }
+    if !reasons.is_empty() {
+        let _ = writeln!(out, "\n## Not measured, and why\n");
+        for line in reasons {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out
+}
+
+fn tool_version(status: &crate::cost::table::ToolStatus) -> String {
+    match status {
+        crate::cost::table::ToolStatus::Available(version) => version.clone(),
+        crate::cost::table::ToolStatus::Missing(reason) => reason.clone(),
+    }
+}
+
+/// `cost.svg`: instructions per request, a group per scenario and a bar per server, whiskers
+/// from the lowest to the highest measurement.
+pub fn instructions_chart(table: &CostTable) -> Result<String, String> {
+    let groups: Vec<String> = table
+        .servers
+        .first()
+        .map(|s| s.results.iter().map(|r| r.label.clone()).collect())
+        .unwrap_or_default();
+    let series: crate::report::charts::BarSeries = table
+        .servers
+        .iter()
+        .map(|server| {
+            let values = server
+                .results
+                .iter()
+                .map(|r| {
+                    let runs = r.instructions.runs();
+                    let low = runs.iter().copied().fold(f64::INFINITY, f64::min);
+                    let high = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    r.instructions.per_request().map(|v| (v, low, high))
+                })
+                .collect();
+            (server.server.clone(), values)
+        })
+        .collect();
+    crate::report::charts::draw_bars(&crate::report::charts::BarChart {
+        title: "User-space instructions per request (callgrind; lower is better)",
+        y_desc: "instructions per request",
+        groups: &groups,
+        series: &series,
+        whiskers: true,
+        colour: &crate::report::server_colour,
+    })
+}
+
+/// The cells of one result: each figure with its spread, the top syscall kinds.
+pub fn row(r: &CostResult) -> Vec<String> {
+    let kinds = r
+        .syscalls_by_kind
+        .iter()
+        .take(TOP_KINDS)
+        .filter_map(|k| Some(format!("{} {:.2}", k.kind, k.per_request.per_request()?)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![
+        cell(&r.instructions, 0),
+        cell(&r.allocations, 2),
+        cell(&r.bytes_allocated, 1),
+        cell(&r.syscalls, 3),
+        cell(&r.context_switches, 3),
+        kinds,
+    ]
+}
+
+/// A figure as a cell: `10,203 (0.13 %)`, or `n/a`. A figure near zero (a server that does
+/// not allocate per request) has no meaningful relative spread: its range is shown instead,
+/// `0.00 (range 0.003)`.
+pub fn cell(figure: &Figure, decimals: usize) -> String {
+    let runs = figure.runs();
+    match (figure.per_request(), figure.spread()) {
+        (Some(value), Some(_)) if value.abs() < 0.05 => {
+            let low = runs.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!(
+                "{} (range {:.3})",
+                number(value.abs(), decimals),
+                high - low
+            )
+        }
+        (Some(value), Some(spread)) => {
+            format!("{} ({:.2} %)", number(value, decimals), spread * 100.0)
+        }
+        _ => "n/a".to_owned(),
+    }
+}
+
+/// `value` with `decimals` decimals, thousands grouped.
+pub fn number(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let grouped = whole
+        .parse::<u64>()
+        .map(group)
+        .unwrap_or_else(|_| whole.to_owned());
+    if fraction.is_empty() {
+        grouped
+    } else {
+        format!("{grouped}.{fraction}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::marginal::{Marginal, Sample};
+
+    fn measured(values: &[(u64, u64)]) -> Figure {
+        Figure::Measured(
+            values
+                .iter()
+                .map(|&(low, high)| {
+                    Marginal::new(
+                        Sample {
+                            requests: 1000,
+                            count: low,
+                        },
+                        Sample {
+                            requests: 3000,
+                            count: high,
+                        },
+                    )
+                    .unwrap()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn cells_show_the_mean_and_the_spread_or_na() {
+        let figure = measured(&[(1_000_000, 21_406_000), (1_000_000, 21_380_002)]);
+        assert_eq!(cell(&figure, 0), "10,197 (0.13 %)");
+        assert_eq!(cell(&measured(&[(8_000, 24_000)]), 2), "8.00 (0.00 %)");
+        assert_eq!(cell(&Figure::Unavailable("no valgrind".into()), 0), "n/a");
+        // No allocation per request, one run a block short: the range, not a relative spread.
+        assert_eq!(
+            cell(&measured(&[(400, 400), (401, 399)]), 2),
+            "0.00 (range 0.001)"
+        );
+        assert_eq!(number(1234.5678, 2), "1,234.57");
+    }
+
+    #[test]
+    fn the_chart_has_a_bar_group_per_scenario() {
+        use crate::cost::table::{CostResult, CostSettings, ServerCost, ToolStatus, Tools};
+        let result = |scenario: &str, figure: Figure| CostResult {
+            scenario: scenario.to_owned(),
+            label: scenario.to_owned(),
+            instructions: figure,
+            allocations: Figure::Unavailable("n/a".into()),
+            bytes_allocated: Figure::Unavailable("n/a".into()),
+            syscalls: Figure::Unavailable("n/a".into()),
+            context_switches: Figure::Unavailable("n/a".into()),
+            syscalls_by_kind: Vec::new(),
+        };
+        let table = CostTable {
+            started_at: "2026-11-25T15:00:00Z".into(),
+            command: "loadgen cost".into(),
+            settings: CostSettings {
+                callgrind_requests: [1000, 3000],
+                dhat_requests: [1000, 3000],
+                load_requests: [20_000, 60_000],
+                connections: 64,
+                warmup_requests: 100,
+                repeat: 2,
+                server_threads: 1,
+                cpus: crate::machine::CpuSplit::halves(&[0, 1]),
+            },
+            tools: Tools {
+                valgrind: ToolStatus::Available("valgrind-3.19.0".into()),
+                perf_events: ToolStatus::Missing("no".into()),
+            },
+            servers: vec![ServerCost {
+                server: "hyper".into(),
+                binary: "server-hyper".into(),
+                results: vec![
+                    result("json", measured(&[(0, 20_406_000), (0, 20_380_002)])),
+                    result("error", Figure::Unavailable("io_uring".into())),
+                ],
+                notes: vec!["callgrind: io_uring".into()],
+            }],
+            seconds: 1.0,
+            partial: false,
+        };
+        let svg = instructions_chart(&table).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("json") && svg.contains("error"));
+        let text = markdown(&table);
+        assert!(text.contains("| hyper | 10,197 (0.13 %) | n/a |"), "{text}");
+        assert!(text.contains("perf events: **missing**: no"), "{text}");
+        assert!(text.contains("- hyper: callgrind: io_uring"), "{text}");
+    }
+}

@@ -1,0 +1,149 @@
+//! `loadgen cost` end to end on a real server: the counts are positive and two measurements
+//! agree; without valgrind it says how to install it and measures the rest.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use loadgen::cost::table::{CostTable, Figure};
+
+fn cost(args: &[&str], path: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
+    command.arg("cost").args(args);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    command.output().expect("loadgen runs")
+}
+
+fn tokio_binary() -> PathBuf {
+    conformance::server_binary("tokio").expect("server-tokio is built")
+}
+
+fn read_table(out: &Path) -> CostTable {
+    let text = std::fs::read_to_string(out.join("cost.json")).expect("cost.json is written");
+    serde_json::from_str(&text).expect("cost.json is a cost table")
+}
+
+fn valgrind_is_installed() -> bool {
+    Command::new("valgrind").arg("--version").output().is_ok()
+}
+
+/// A small run: one scenario, a few hundred requests per sample (valgrind starts slowly: this
+/// is six valgrind runs).
+fn small_run<'a>(binary: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "--binary",
+        binary,
+        "--scenarios",
+        "json",
+        "--requests",
+        "32,96",
+        "--dhat-requests",
+        "100,300",
+        "--load-requests",
+        "2000,6000",
+        "--warmup-requests",
+        "16",
+        "--out",
+        out,
+    ]
+}
+
+#[test]
+fn counts_are_positive_and_two_measurements_agree() {
+    if !valgrind_is_installed() {
+        eprintln!("skipped: valgrind is not installed (`apt-get install valgrind`)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cost");
+    let binary = format!("tokio={}", tokio_binary().display());
+    let output = cost(&small_run(&binary, out.to_str().unwrap()), None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let table = read_table(&out);
+    assert_eq!(table.servers.len(), 1);
+    let server = &table.servers[0];
+    assert_eq!(server.results.len(), 1);
+    for result in &server.results {
+        // tokio allocates once per `GET /json`, nothing per pipelined request.
+        let allocates = result.scenario == "json";
+        let runs = |figure: &Figure, positive: bool| {
+            let runs = figure.runs();
+            assert_eq!(runs.len(), 2, "{}: {figure:?}", result.scenario);
+            if positive {
+                assert!(
+                    runs.iter().all(|&r| r > 0.0),
+                    "{}: {figure:?}",
+                    result.scenario
+                );
+            }
+            runs
+        };
+        let instructions = runs(&result.instructions, true);
+        let allocations = runs(&result.allocations, allocates);
+        runs(&result.bytes_allocated, allocates);
+        if table.tools.perf_events.missing().is_none() {
+            runs(&result.syscalls, true);
+            assert!(!result.syscalls_by_kind.is_empty());
+        }
+        // Instructions repeat within 1 %. DHAT's samples are separate processes whose start-up
+        // allocations can differ by a few blocks (threads racing), spread over 200 requests
+        // here: within 0.05 allocations per request.
+        let spread = (instructions[0] - instructions[1]).abs() / instructions[0];
+        assert!(spread < 0.01, "{}: {instructions:?}", result.scenario);
+        assert!(
+            (allocations[0] - allocations[1]).abs() < 0.05,
+            "{}: {allocations:?}",
+            result.scenario
+        );
+    }
+    let markdown = std::fs::read_to_string(out.join("cost.md")).unwrap();
+    assert!(markdown.contains("| tokio | "), "{markdown}");
+}
+
+#[test]
+fn without_valgrind_it_names_the_install_command_and_measures_the_rest() {
+    // A PATH with taskset (which pins the server) and nothing of valgrind's.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    if let Some(taskset) =
+        loadgen::cost::find_in_path("taskset", std::env::var_os("PATH").as_deref())
+    {
+        std::os::unix::fs::symlink(taskset, bin.join("taskset")).unwrap();
+    }
+    let out = dir.path().join("cost");
+    let binary = format!("tokio={}", tokio_binary().display());
+    let output = cost(
+        &[
+            "--binary",
+            &binary,
+            "--scenarios",
+            "plaintext",
+            "--load-requests",
+            "500,1500",
+            "--repeat",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(&bin),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("apt-get install valgrind"), "{stderr}");
+    let table = read_table(&out);
+    let result = &table.servers[0].results[0];
+    for figure in [
+        &result.instructions,
+        &result.allocations,
+        &result.bytes_allocated,
+    ] {
+        let reason = figure.reason().expect("no valgrind figures");
+        assert!(reason.contains("apt-get install valgrind"), "{reason}");
+    }
+    if table.tools.perf_events.missing().is_none() {
+        assert!(result.syscalls.per_request().is_some_and(|s| s > 0.0));
+    }
+}
