@@ -1,5 +1,6 @@
 //! Finds every server's source for the report page: each `servers/<name>/src/main.rs` becomes a
-//! row `(name, path, include_str!(…))` of `$OUT_DIR/server_sources.rs`. A new server therefore
+//! row `(name, path, include_str!(…), serve)` of `$OUT_DIR/server_sources.rs`, where `serve` is
+//! `Some((path, include_str!(…)))` of its `src/serve.rs` (the plumbing main.rs calls), if any. A new server therefore
 //! needs no edit in the load generator: its folder and its row of `contract::SERVERS` are
 //! enough (a test checks that every row of `contract::SERVERS` has its source).
 
@@ -17,20 +18,30 @@ fn main() {
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", servers.display()));
     for folder in folders.flatten() {
         let main_rs = folder.path().join("src/main.rs");
+        let serve_rs = folder.path().join("src/serve.rs");
         let name = folder.file_name().to_string_lossy().into_owned();
         if main_rs.is_file() {
             let absolute = main_rs.canonicalize().unwrap_or(main_rs);
-            found.push((name, absolute));
+            let serve = serve_rs.canonicalize().ok();
+            found.push((name, absolute, serve));
         }
     }
     found.sort();
     let mut table = String::from("&[\n");
-    for (name, absolute) in found {
+    for (name, absolute, serve) in found {
         let path = format!("servers/{name}/src/main.rs");
         let absolute = absolute.to_string_lossy();
+        let serve = match serve {
+            Some(serve) => format!(
+                "Some(({:?}, include_str!({:?})))",
+                format!("servers/{name}/src/serve.rs"),
+                serve.to_string_lossy()
+            ),
+            None => "None".to_owned(),
+        };
         let _ = writeln!(
             table,
-            "    ({name:?}, {path:?}, include_str!({absolute:?})),"
+            "    ({name:?}, {path:?}, include_str!({absolute:?}), {serve}),"
         );
     }
     table.push_str("]\n");

@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 
 use super::charts::all_charts;
 use super::code::{
-    ASPECTS, Highlighter, ROUTES_SHOWN, aspect_mark, escape, highlight_css, lines_of_code, snippet,
-    sources,
+    ASPECTS, Highlighter, ROUTES_SHOWN, escape, highlight_css, lines_of_code, snippet, sources,
 };
 use super::markdown::{noise_note, ranking_line};
 use super::{Export, ReportError, server_colour};
@@ -179,7 +178,7 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
 
 fn how_section(page: &mut String) {
     let sources = sources();
-    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> the things every server must do are done: each cell is a <code>// aspect: NAME: how</code> comment in the source and the line under it.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
+    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> (or the <code>serve.rs</code> beside it) the things every server must do are done: each cell is a <code>// aspect: NAME: how</code> comment in the source and the line under it.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
     for source in &sources {
         let _ = write!(page, "<th>{}</th>", escape(source.name));
     }
@@ -187,11 +186,11 @@ fn how_section(page: &mut String) {
     for (slug, title) in ASPECTS {
         let _ = write!(page, "<tr><th>{}</th>", escape(title));
         for source in &sources {
-            match aspect_mark(source.text, slug) {
-                Some(mark) => {
+            match source.aspect_mark(slug) {
+                Some((file, mark)) => {
                     let _ = write!(
                         page,
-                        "<td>{}<br><code>main.rs:{}</code> <code class=\"line\">{}</code></td>",
+                        "<td>{}<br><code>{file}:{}</code> <code class=\"line\">{}</code></td>",
                         escape(mark.how),
                         mark.line,
                         escape(mark.code)

@@ -1,6 +1,6 @@
 //! The route contract, checked against the real binary of every server over TCP.
 //!
-//! One table drives every test: `contract::SERVERS`. A seventh server is one more row there.
+//! One table drives every test: `contract::SERVERS`. One more server is one more row there.
 //! Each test runs against all servers and reports every failure of every server at once.
 
 use std::time::Duration;

@@ -14,18 +14,18 @@
 //!
 //! # Layout
 //! `main` configures may and calls `serve`; `App` is the service, `app` its router; the handlers
-//! follow in contract order, then the error type; `serve` starts may_minihttp's accept
-//! coroutine; `shutdown_signal` ends the process; tests last.
+//! follow in contract order, then the error type; tests last. `serve.rs` starts may_minihttp's
+//! accept coroutine, checks each request head before `app` routes it, and holds
+//! `shutdown_signal`, which ends the process.
 
 use std::io::{self, Read};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use bytes::BufMut;
 use contract::{Message, ServerArgs, User};
-use may::coroutine::JoinHandle;
-use may_minihttp::{HttpServer, HttpService, Request, Response};
+use may_minihttp::{HttpService, Request, Response};
+
+mod serve;
 
 fn main() {
     let args = ServerArgs::parse_for("may-minihttp");
@@ -34,9 +34,9 @@ fn main() {
         .set_workers(args.threads())
         // 64 KiB per coroutine: serde_json and httparse's header array fit with room to spare.
         .set_stack_size(0x2000);
-    let (server, addr) = serve(args.addr).expect("cannot bind the address");
+    let (server, addr) = serve::serve(args.addr).expect("cannot bind the address");
     // Installed before the ready line, so that a signal sent right after it is not lost.
-    shutdown_signal();
+    serve::shutdown_signal();
     contract::print_ready_line(addr);
     // The accept coroutine runs until the process exits.
     let _ = server.join();
@@ -71,7 +71,7 @@ impl HttpService for App {
 /// is a 405 that lists the methods it takes.
 // aspect: routing: a match on the path, then the method, inside HttpService::call
 fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
-    check_head(&req)?;
+    serve::check_head(&req)?;
     let path = path_of(req.path());
     let get = matches!(req.method(), "GET" | "HEAD");
     match path {
@@ -103,39 +103,6 @@ fn path_of(target: &str) -> &str {
         None => target,
     };
     path.split_once('?').map_or(path, |(path, _query)| path)
-}
-
-/// What may_minihttp leaves to the service: the head's size, the `Host` rules of RFC 9112,
-/// and a `Content-Length` it can trust (it would panic on one that is not a number).
-fn check_head(req: &Request) -> Result<(), Error> {
-    let mut hosts = 0;
-    let mut lengths = Vec::new();
-    let mut head_bytes = req.path().len();
-    for header in req.headers() {
-        head_bytes += header.name.len() + header.value.len() + 4;
-        if header.name.eq_ignore_ascii_case("host") {
-            hosts += 1;
-        } else if header.name.eq_ignore_ascii_case("content-length") {
-            let length = std::str::from_utf8(header.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .ok_or(Error::BadRequest)?;
-            lengths.push(length);
-        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            // may_minihttp frames bodies by Content-Length only.
-            return Err(Error::BadRequest);
-        }
-    }
-    if head_bytes > contract::MAX_HEAD_BYTES {
-        return Err(Error::HeadTooLarge);
-    }
-    if hosts > 1 || (hosts == 0 && req.version() == 1) {
-        return Err(Error::BadRequest);
-    }
-    if lengths.windows(2).any(|pair| pair[0] != pair[1]) {
-        return Err(Error::BadRequest);
-    }
-    Ok(())
 }
 
 // route: plaintext
@@ -270,52 +237,6 @@ impl Error {
             }
         }
     }
-}
-
-/// Starts the accept coroutine on `addr`; each connection gets a coroutine of its own.
-/// may_minihttp binds the listener itself and does not say which port it got, so a port is
-/// held first with `SO_REUSEPORT` (which may's own bind sets too) and let go once it is bound.
-fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
-    use socket2::{Domain, Socket, Type};
-    let hold = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    hold.set_reuse_address(true)?;
-    hold.set_reuse_port(true)?;
-    hold.bind(&addr.into())?;
-    let addr = hold
-        .local_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::other("not an IP address"))?;
-    // aspect: connection-errors: may_minihttp logs them through `log`; env_logger prints them
-    if contract::log_requests() {
-        env_logger::Builder::new()
-            .filter_module("may_minihttp", log::LevelFilter::Error)
-            .init();
-    }
-    // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
-    let server = HttpServer(App).start(addr)?;
-    Ok((server, addr))
-}
-
-/// On the first SIGINT or SIGTERM, wait (within the grace period) until no request is being
-/// answered, then exit 0. may_minihttp can neither stop its accept coroutine nor close its
-/// connections (cancelling a coroutine is `unsafe` in may), so this is as graceful as it gets:
-/// the answer a call has made is written right after it returns, hence the short pause.
-fn shutdown_signal() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            let deadline = Instant::now() + contract::SHUTDOWN_GRACE;
-            while IN_FLIGHT.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-            // aspect: graceful-shutdown: signal-hook; wait for no request in flight, then exit
-            std::process::exit(0);
-        }
-    });
 }
 
 #[cfg(test)]
