@@ -14,16 +14,24 @@ pub enum Deviation {
     /// No header read timeout: a client that never finishes its request head keeps its
     /// connection for as long as it likes.
     NoHeaderTimeout,
+    /// `Expect: 100-continue` gets no `100 Continue`: the client waits its own timeout (curl:
+    /// one second) before it sends the body.
+    IgnoresExpectContinue,
+    /// A long pipelined burst is answered in part, then nothing: the rest of the answers wait
+    /// unwritten until the client sends again.
+    StallsLongPipelines,
 }
 
 /// The connection-level deviations of the server called `server` (empty for most).
 pub fn deviations(server: &str) -> &'static [Deviation] {
     match server {
         "rocket" => &[Deviation::NoHeaderTimeout],
+        "ntex" => &[Deviation::StallsLongPipelines],
         "may-minihttp" => &[
             Deviation::ServerHeader("M"),
             Deviation::KeepsConnectionsOpen,
             Deviation::NoHeaderTimeout,
+            Deviation::IgnoresExpectContinue,
         ],
         _ => &[],
     }

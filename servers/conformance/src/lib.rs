@@ -13,6 +13,8 @@
 //!   request -> response code against every case, without a socket.
 //! - [`deviations`]: the connection-level rules a server's stack cannot meet, each pinned by
 //!   the tests (the per-row ones are `contract::DEVIATIONS`).
+//! - [`framing`]: one case of the request-framing corpus and the request smuggled behind it,
+//!   sent on the wire, and what the server made of them.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -27,6 +29,7 @@ use nix::unistd::Pid;
 use thiserror::Error;
 
 pub mod deviations;
+pub mod framing;
 
 /// Why a server could not be started.
 #[derive(Debug, Error)]

@@ -10,7 +10,8 @@
 //! - payload types: [`Message`], [`User`]
 //! - the route table: [`ROUTES`]; the servers: [`SERVERS`]
 //! - the shared command line and ready line: [`ServerArgs`], [`print_ready_line`]
-//! - the conformance cases: [`cases`], and the stacks' known deviations: [`DEVIATIONS`]
+//! - the conformance cases: [`cases`], the request-framing corpus: [`framing_cases`], and the
+//!   stacks' known deviations: [`DEVIATIONS`] (those a proxy could exploit marked `security`)
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -20,6 +21,9 @@ use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
+
+mod framing;
+pub use framing::{FOLLOW_UP, FramingCase, framing_cases};
 
 /// Body of `GET /`.
 pub const HELLO: &str = "Hello, World!";
@@ -313,21 +317,25 @@ pub fn log_requests() -> bool {
     *ENABLED.get_or_init(|| std::env::var_os(LOG_ENV).is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// A row of the contract that a stack answers its own way before the server's code runs, and
-/// that the server cannot change without unidiomatic contortions. The conformance suite pins
-/// each one (it fails the day the stack changes); `loadgen verify` reports it apart from the
-/// mismatches.
+/// A row of the contract, or a case of the framing corpus, that a stack answers its own way
+/// before the server's code runs, and that the server cannot change without unidiomatic
+/// contortions. The conformance suite pins each one (it fails the day the stack changes);
+/// `loadgen verify` reports it apart from the mismatches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deviation {
     /// The server.
     pub server: &'static str,
-    /// The name of the [`Case`].
+    /// The name of the [`Case`], or of the [`FramingCase`].
     pub case: &'static str,
     /// The status it answers with instead of the whole contract answer; 0 when it cannot answer
-    /// at all and closes the connection.
+    /// at all and closes the connection. For a framing case: the status of its answer to the
+    /// request smuggled behind it ([`FOLLOW_UP`], 500 when served).
     pub status: u16,
     /// What it does instead, and why.
     pub instead: &'static str,
+    /// Whether a front proxy that frames requests otherwise could smuggle a request past it: the
+    /// README and the report page mark a server with such a deviation as not safe to expose.
+    pub security: bool,
 }
 
 /// Why actix-web answers the Host rows with a bare 400.
@@ -337,47 +345,72 @@ const ACTIX_REFUSES_HOST: &str = "actix-http refuses it while parsing, before th
 const MAY_HEAD_LENGTH: &str = "may_minihttp knows nothing of HEAD and counts Content-Length from \
      the body it sends, so the answer says Content-Length: 0";
 
+/// Why may-minihttp gives no answer to a chunked body.
+const MAY_CHUNKED: &str = "may_minihttp frames bodies by Content-Length only and reads the chunks \
+     as the next request: the connection ends before the refusal is sent";
+
 /// Every known deviation.
 pub const DEVIATIONS: &[Deviation] = &[
+    Deviation {
+        server: "actix-web",
+        case: "last chunk without the empty line",
+        status: 0,
+        instead: "actix-http skips every line after the last chunk up to an empty one, field line \
+                  or not: a request sent behind it is swallowed as trailers, and a proxy that \
+                  frames it as a request of its own waits for an answer that never comes",
+        security: true,
+    },
     Deviation {
         server: "actix-web",
         case: "HTTP/1.1 without Host",
         status: 400,
         instead: ACTIX_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "actix-web",
         case: "two Host headers",
         status: 400,
         instead: ACTIX_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "may-minihttp",
         case: "HEAD /",
         status: 200,
         instead: MAY_HEAD_LENGTH,
+        security: false,
     },
     Deviation {
         server: "may-minihttp",
         case: "HEAD /json",
         status: 200,
         instead: MAY_HEAD_LENGTH,
+        security: false,
     },
     Deviation {
         server: "may-minihttp",
         case: "echo chunked",
         status: 0,
-        instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
-                  next request: the connection ends before the refusal is sent",
+        instead: MAY_CHUNKED,
+        security: true,
     },
     Deviation {
         server: "may-minihttp",
         case: "echo chunked body over 64 KiB",
         status: 0,
-        instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
-                  next request: the connection ends before the refusal is sent",
+        instead: MAY_CHUNKED,
+        security: true,
     },
 ];
+
+/// The deviations of `server` that a front proxy could exploit ([`Deviation::security`]): a
+/// server with any is not safe to expose behind a proxy that frames requests otherwise.
+pub fn security_deviations(server: &str) -> impl Iterator<Item = &'static Deviation> {
+    DEVIATIONS
+        .iter()
+        .filter(move |d| d.server == server && d.security)
+}
 
 /// The known deviation of `server` on the case called `case`, if there is one.
 pub fn deviation(server: &str, case: &str) -> Option<&'static Deviation> {
@@ -736,10 +769,17 @@ mod tests {
     #[test]
     fn every_deviation_names_a_server_and_a_case() {
         let cases = cases();
+        let framing = framing_cases();
         for d in DEVIATIONS {
             assert!(server(d.server).is_some(), "{}", d.server);
-            assert!(cases.iter().any(|c| c.name == d.case), "{}", d.case);
+            assert!(
+                cases.iter().any(|c| c.name == d.case) || framing.iter().any(|c| c.name == d.case),
+                "{}",
+                d.case
+            );
         }
+        assert!(security_deviations("may-minihttp").count() > 0);
+        assert_eq!(security_deviations("hyper").count(), 0);
     }
 
     #[test]

@@ -43,9 +43,13 @@ fn main() {
 }
 
 /// The service: may_minihttp clones it into every connection's coroutine and calls it once per
-/// request, in order (pipelined requests included).
-#[derive(Debug, Clone, Copy)]
-struct App;
+/// request, in order (pipelined requests included), so its state is the connection's.
+#[derive(Debug, Clone, Copy, Default)]
+struct App {
+    /// A request's body framing was refused: may_minihttp cannot close the connection, and
+    /// would read the rest of that body as the next request, so nothing more on it is served.
+    framing_lost: bool,
+}
 
 /// Requests being answered right now, for the shutdown to wait on.
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
@@ -54,8 +58,17 @@ impl HttpService for App {
     fn call(&mut self, req: Request, rsp: &mut Response) -> io::Result<()> {
         IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
         let head = req.method() == "HEAD";
-        if let Err(err) = app(req, rsp) {
+        let keep_alive = serve::http10_keep_alive(&req);
+        let answer = match self.framing_lost {
+            true => Err(Error::BadFraming),
+            false => serve::check_head(&req).and_then(|()| app(req, rsp)),
+        };
+        if let Err(err) = answer {
+            self.framing_lost |= matches!(err, Error::BadFraming);
             err.write_to(rsp);
+        }
+        if keep_alive && !self.framing_lost {
+            rsp.header("Connection: keep-alive");
         }
         // may_minihttp sends the body for HEAD too, and counts its length from what is sent.
         if head {
@@ -71,7 +84,6 @@ impl HttpService for App {
 /// is a 405 that lists the methods it takes.
 // aspect: routing: a match on the path, then the method, inside HttpService::call
 fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
-    serve::check_head(&req)?;
     let path = path_of(req.path());
     let get = matches!(req.method(), "GET" | "HEAD");
     match path {
@@ -199,6 +211,9 @@ fn text(rsp: &mut Response, status: usize, reason: &'static str, body: &'static 
 #[derive(Debug)]
 enum Error {
     BadRequest,
+    /// A body whose length cannot be trusted: answered 400 with `Connection: close`, and the
+    /// connection's later requests too (see `App::framing_lost`).
+    BadFraming,
     PayloadTooLarge,
     HeadTooLarge,
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -215,6 +230,11 @@ impl Error {
     fn write_to(self, rsp: &mut Response) {
         match self {
             Self::BadRequest => text(rsp, 400, "Bad Request", contract::BAD_REQUEST),
+            Self::BadFraming => {
+                // The client should close, since may_minihttp will not.
+                rsp.header("Connection: close");
+                text(rsp, 400, "Bad Request", contract::BAD_REQUEST);
+            }
             Self::PayloadTooLarge => {
                 text(rsp, 413, "Payload Too Large", contract::PAYLOAD_TOO_LARGE)
             }

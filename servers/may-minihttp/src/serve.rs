@@ -1,7 +1,7 @@
 //! The connection side of server-may-minihttp: starting may_minihttp's accept coroutine, the
 //! checks of a request head that the engine leaves to the service (its size, the Host rule, a
-//! body framing it can trust), and the exit on SIGINT or SIGTERM. `main.rs` calls [`serve`];
-//! `app` calls [`check_head`] before it routes.
+//! body framing it can trust, HTTP/1.0 keep-alive), and the exit on SIGINT or SIGTERM. `main.rs`
+//! calls [`serve`]; `App::call` calls [`check_head`] before it routes.
 
 use std::io;
 use std::net::SocketAddr;
@@ -13,8 +13,11 @@ use may_minihttp::{HttpServer, Request};
 
 use crate::{App, Error, IN_FLIGHT};
 
-/// What may_minihttp leaves to the service: the head's size, the `Host` rules of RFC 9112,
-/// and a `Content-Length` it can trust (it would panic on one that is not a number).
+/// What may_minihttp leaves to the service: the head's size, the `Host` rules of RFC 9112, and
+/// a body framing it can trust. may_minihttp frames a body by the first `Content-Length` alone
+/// (and panics on one that is not a number), so anything else is refused as [`Error::BadFraming`]:
+/// a `Transfer-Encoding` (RFC 9112, 6.1), a length that is not `1*DIGIT` (`+15`, `0x2`, a list;
+/// RFC 9110, 8.6), or two lines that differ.
 pub fn check_head(req: &Request) -> Result<(), Error> {
     let mut hosts = 0;
     let mut lengths = Vec::new();
@@ -24,14 +27,16 @@ pub fn check_head(req: &Request) -> Result<(), Error> {
         if header.name.eq_ignore_ascii_case("host") {
             hosts += 1;
         } else if header.name.eq_ignore_ascii_case("content-length") {
+            // `str::parse::<usize>` takes a leading `+`: only digits are a length.
+            let digits = !header.value.is_empty() && header.value.iter().all(u8::is_ascii_digit);
             let length = std::str::from_utf8(header.value)
                 .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .ok_or(Error::BadRequest)?;
+                .filter(|_| digits)
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or(Error::BadFraming)?;
             lengths.push(length);
         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            // may_minihttp frames bodies by Content-Length only.
-            return Err(Error::BadRequest);
+            return Err(Error::BadFraming);
         }
     }
     if head_bytes > contract::MAX_HEAD_BYTES {
@@ -41,9 +46,22 @@ pub fn check_head(req: &Request) -> Result<(), Error> {
         return Err(Error::BadRequest);
     }
     if lengths.windows(2).any(|pair| pair[0] != pair[1]) {
-        return Err(Error::BadRequest);
+        return Err(Error::BadFraming);
     }
     Ok(())
+}
+
+/// Whether an HTTP/1.0 request asked to keep its connection (`Connection: keep-alive`). HTTP/1.0
+/// clients (`ab -k`) then wait for the answer to say `Connection: keep-alive` too, or they read
+/// until the close; may_minihttp never says it.
+pub fn http10_keep_alive(req: &Request) -> bool {
+    req.version() == 0
+        && req.headers().iter().any(|h| {
+            h.name.eq_ignore_ascii_case("connection")
+                && h.value
+                    .split(|&b| b == b',')
+                    .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"keep-alive"))
+        })
 }
 
 /// Starts the accept coroutine on `addr`; each connection gets a coroutine of its own.
@@ -66,7 +84,7 @@ pub fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
             .init();
     }
     // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
-    let server = HttpServer(App).start(addr)?;
+    let server = HttpServer(App::default()).start(addr)?;
     Ok((server, addr))
 }
 

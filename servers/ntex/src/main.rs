@@ -11,7 +11,7 @@
 //! `main` binds, starts `serve` and waits; `app` is the App; the handlers follow in contract
 //! order, then the route helper `app` uses, and the error type; tests last. `serve.rs` holds
 //! ntex's HttpServer with one worker per `--threads`, stopped by `shutdown_signal`, and the Host
-//! middleware.
+//! middleware of the request rules.
 
 use contract::{Message, ServerArgs, User};
 use ntex::SharedCfg;
@@ -23,7 +23,7 @@ use ntex::web::stack::WebStack;
 use ntex::web::types::{Json, JsonConfig, Path};
 use ntex::web::{self, App, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponseError};
 
-use crate::serve::HostRules;
+use crate::serve::RequestRules;
 
 mod serve;
 
@@ -41,9 +41,10 @@ async fn main() -> std::io::Result<()> {
     server.await
 }
 
-/// The App's middleware: the Host rules, with the Server header around them.
+/// The App's middleware: the request rules (Host, Transfer-Encoding), with the Server header
+/// around them.
 type Middleware =
-    WebStack<WebStack<Identity, HostRules, DefaultError>, DefaultHeaders, DefaultError>;
+    WebStack<WebStack<Identity, RequestRules, DefaultError>, DefaultHeaders, DefaultError>;
 
 /// The whole service, without a socket: tests drive it with `test::init_service`.
 fn app() -> App<
@@ -73,8 +74,8 @@ fn app() -> App<
         .service(get("/error", error))
         // aspect: not-found: App::default_service
         .default_service(web::to(not_found))
-        // The last middleware is the outermost: the Server header goes on HostRules' 400 too.
-        .middleware(HostRules)
+        // The last middleware is the outermost: the Server header goes on RequestRules' 400 too.
+        .middleware(RequestRules)
         .middleware(DefaultHeaders::new().header(header::SERVER, "ntex"))
 }
 
@@ -163,6 +164,9 @@ where
 enum Error {
     #[error("bad request")]
     BadRequest,
+    /// A body whose length cannot be trusted: 400, and the connection closed after it.
+    #[error("bad request framing")]
+    BadFraming,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("internal error: {0}")]
@@ -188,7 +192,7 @@ impl From<JsonPayloadError> for Error {
 impl WebResponseError<DefaultError> for Error {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::BadRequest | Self::BadFraming => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -196,7 +200,7 @@ impl WebResponseError<DefaultError> for Error {
 
     fn error_response(&self, _: &HttpRequest) -> HttpResponse {
         let body = match self {
-            Self::BadRequest => contract::BAD_REQUEST,
+            Self::BadRequest | Self::BadFraming => contract::BAD_REQUEST,
             Self::PayloadTooLarge => contract::PAYLOAD_TOO_LARGE,
             Self::Internal(cause) => {
                 if contract::log_requests() {
@@ -205,9 +209,12 @@ impl WebResponseError<DefaultError> for Error {
                 contract::INTERNAL_SERVER_ERROR
             }
         };
-        HttpResponse::build(self.status_code())
-            .content_type(contract::TEXT_PLAIN)
-            .body(body)
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::BadFraming = self {
+            // The rest of the connection's bytes cannot be framed: nothing more is read.
+            response.force_close();
+        }
+        response.content_type(contract::TEXT_PLAIN).body(body)
     }
 }
 

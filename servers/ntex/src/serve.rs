@@ -1,6 +1,6 @@
 //! The connection side of server-ntex: ntex's `HttpServer` with its header timeout and head
-//! limit, graceful shutdown on SIGINT or SIGTERM, and the Host rule that ntex leaves to the
-//! application, as a middleware that `app` wraps. `main.rs` calls [`serve`].
+//! limit, graceful shutdown on SIGINT or SIGTERM, and the rules of a request head that ntex leaves
+//! to the application (Host, Transfer-Encoding), as a middleware that `app` wraps. `main.rs` calls [`serve`].
 
 use std::time::Duration;
 
@@ -13,26 +13,27 @@ use ntex::web::{self, DefaultError, WebRequest, WebResponse};
 
 use crate::Error;
 
-/// RFC 9112, 3.2, which ntex leaves to the application: an HTTP/1.1 request has exactly one
-/// `Host` line, an HTTP/1.0 one at most one. A middleware, so that the 400 is an ordinary answer.
+/// The rules of RFC 9112 that ntex leaves to the application: an HTTP/1.1 request has exactly
+/// one `Host` line, an HTTP/1.0 one at most one (3.2), and a `Transfer-Encoding` ends in chunked
+/// (6.1). A middleware, so that the 400 is an ordinary answer.
 #[derive(Debug)]
-pub struct HostRules;
+pub struct RequestRules;
 
-impl<S> ntex::service::Middleware<S, SharedCfg> for HostRules {
-    type Service = HostRulesService<S>;
+impl<S> ntex::service::Middleware<S, SharedCfg> for RequestRules {
+    type Service = RequestRulesService<S>;
 
     fn create(&self, service: S, _: SharedCfg) -> Self::Service {
-        HostRulesService { service }
+        RequestRulesService { service }
     }
 }
 
-/// [`HostRules`] in front of the service it wraps.
+/// [`RequestRules`] in front of the service it wraps.
 #[derive(Debug)]
-pub struct HostRulesService<S> {
+pub struct RequestRulesService<S> {
     service: S,
 }
 
-impl<S> Service<WebRequest<DefaultError>> for HostRulesService<S>
+impl<S> Service<WebRequest<DefaultError>> for RequestRulesService<S>
 where
     S: Service<WebRequest<DefaultError>, Response = WebResponse, Error = web::Error>,
 {
@@ -49,6 +50,22 @@ where
         let hosts = req.headers().get_all(header::HOST).count();
         if hosts > 1 || (hosts == 0 && req.version() >= Version::HTTP_11) {
             return Ok(req.render_error(&Error::BadRequest));
+        }
+        // RFC 9112, 6.1: a Transfer-Encoding whose last coding is not chunked leaves the body's
+        // length unknown: 400, then close. ntex's parser refuses every coding but chunked and
+        // `identity`, which it lets through and then frames by Content-Length (or as no body).
+        let final_coding = (req.headers().get_all(header::TRANSFER_ENCODING).last())
+            .map(|value| value.to_str().ok().and_then(|v| v.rsplit(',').next()));
+        if let Some(coding) = final_coding
+            && !coding.is_some_and(|c| c.trim().eq_ignore_ascii_case("chunked"))
+        {
+            // `Connection: close` alone does not stop ntex serving requests pipelined behind
+            // this one (RFC 9112, 9.6 says it MUST NOT): close the connection itself, after
+            // this answer.
+            if let Some(io) = req.io() {
+                io.close();
+            }
+            return Ok(req.render_error(&Error::BadFraming));
         }
         ctx.call(&self.service, req).await
     }
