@@ -602,11 +602,10 @@ fn a_pipelined_burst_of_2000_is_answered_in_full_or_closed_cleanly() {
             "server-{}: {answered} of {BURST} pipelined requests answered, then {end}",
             server.name()
         );
-        let clean = match (answered, last_says_close, end) {
-            (BURST, ..) => true,
-            (1.., true, "a close") => true,
-            _ => false,
-        };
+        let clean = matches!(
+            (answered, last_says_close, end),
+            (BURST, ..) | (1.., true, "a close")
+        );
         // Pinned: the stack stalls; the day it answers the whole burst, drop the deviation.
         match (
             clean,
