@@ -126,9 +126,19 @@ pub struct VerifyArgs {
 /// `loadgen compare`.
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// Servers to compare, comma-separated [default: all of them].
+    /// What to compare: servers by name (`hyper`), or a server at a git revision
+    /// (`hyper@HEAD~1`, built in a worktree under target/contenders/<commit>, cached by
+    /// commit) [default: every server].
+    #[arg(value_name = "CONTENDER")]
+    pub contenders: Vec<String>,
+    /// More contenders, comma-separated (the same as naming them as arguments).
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
+    /// Which client loads the servers. h1, our raw-socket HTTP/1.1 client, is the default
+    /// because it is the only one that saturates the fast servers and can pipeline; reqwest
+    /// and hyper show what those clients measure (the pipelined scenario is left out).
+    #[arg(long, value_enum, default_value_t = EngineKind::H1)]
+    pub engine: EngineKind,
     /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, not-found,
     /// error [default: all; with --quick: plaintext, pipelined, json].
     #[arg(long, value_delimiter = ',')]

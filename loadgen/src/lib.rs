@@ -9,10 +9,13 @@
 //! - [`cli`]: the command line;
 //! - [`target`]: what to send; [`engine`]: the clients that send it;
 //! - [`schedule`]: open-loop due times; [`load`]: the measuring core (threads, loops, stop);
-//! - [`stats`]: histograms and counts; [`summary`]: the report of `run` as data and as text;
-//! - [`compare`]: the comparison's plan and rounds; [`machine`]: CPUs, /proc, the environment;
-//! - [`results`]: a comparison as data; [`analysis`]: medians, intervals, significance;
-//! - [`report`]: the files made from a comparison; [`format`]: numbers as people read them;
+//! - [`stats`]: histograms and counts; [`summary`]: the report of `run` as data;
+//! - [`compare`]: the comparison's plan, contenders and rounds; [`machine`]: CPUs, /proc, the
+//!   environment;
+//! - [`results`]: a comparison as data (`run.json`); [`analysis`]: every figure derived from
+//!   it: medians, intervals, verdicts, noise;
+//! - [`report`]: every text and file made from results, behind one `Export` trait (the text of
+//!   `run` too); [`format`]: numbers as people read them;
 //! - [`output`]: result files; [`progress`]: the live bar; [`verify`]: the contract check.
 //!
 //! Data flows one way: measuring returns values, analysis turns them into figures, reports
@@ -38,17 +41,18 @@ pub mod verify;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
 
+use crate::analysis::Status;
 use crate::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
-use crate::results::Status;
+use crate::report::RunText;
 use crate::summary::{RunReport, RunSettings};
 use crate::target::Target;
 
@@ -124,7 +128,7 @@ fn run_command(args: &RunArgs) -> Result<ExitCode> {
     let outcome = load::run(&spec, &stop, &mut |progress| bar.update(progress));
     bar.finish();
     let report = RunReport::new(RunSettings::of(&spec, &args.url), &outcome?);
-    print!("{}", report.to_text());
+    print!("{}", RunText.text(&report));
     if let Some(json) = json {
         json.write(&serde_json::to_vec_pretty(&report)?)?;
         eprintln!("wrote {}", json.path().display());
@@ -141,57 +145,89 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     let plan = compare::plan::make_plan(args, &started_at)?;
     // Every check that can fail comes before the first load.
     output::create_run_dir(&plan.out, args.force)?;
-    if plan.build {
-        eprintln!(
-            "building the servers' release binaries into {}…",
-            plan.target_dir.display()
-        );
-        compare::build_servers(&plan)?;
-    }
+    eprintln!("building the contenders' release binaries…");
+    compare::contender::build_all(&plan.contenders, &plan.site)?;
+    announce(&plan);
+    // Read the machine before pinning, which narrows what this process sees.
+    let environment = machine::Environment::read(&plan.site.workspace, &plan.site.bin_dir);
     let split = &plan.settings.cpus;
+    if split.pinned {
+        machine::pin_self(&split.client).context("cannot pin the load generator to its CPUs")?;
+    }
+    let stop = stop_on_signals(false)?;
+    let mut bar = CompareBar::new(&plan, !args.no_progress);
+    let measured = compare::run(&plan, &stop, &mut |event| bar.observe(event));
+    bar.finish();
+    let provenance = compare::Provenance {
+        started_at,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        environment,
+    };
+    let record = measured.into_record(&plan, provenance, stop.load(Ordering::Relaxed));
+    let comparison = analysis::analyze(record);
+    report::write_run(&plan.out, &comparison)?;
+    print!("{}", report::markdown_headline(&comparison));
+    point_to_logs(&comparison, &plan.out);
+    eprintln!("results in {}", plan.out.display());
+    Ok(if comparison.record.partial {
+        ExitCode::from(EXIT_PARTIAL)
+    } else if comparison
+        .contenders
+        .iter()
+        .all(|c| c.status == Status::Failed)
+    {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Names the stderr log of every contender that did not run cleanly.
+fn point_to_logs(comparison: &analysis::Comparison, out: &Path) {
+    for contender in comparison
+        .contenders
+        .iter()
+        .filter(|c| c.status != Status::Ok)
+    {
+        if let Some(log) = comparison
+            .record
+            .contender(&contender.label)
+            .and_then(|c| c.stderr_log.as_deref())
+        {
+            eprintln!(
+                "{} did not run cleanly: see summary.md, and its stderr in {}",
+                contender.label,
+                out.join(log).display()
+            );
+        }
+    }
+}
+
+/// Says how the comparison will run: the CPU split, the engine and what it leaves out.
+fn announce(plan: &compare::plan::Plan) {
+    let settings = &plan.settings;
+    let split = &settings.cpus;
     eprintln!(
-        "CPU split: servers on {:?} (--threads {}), load generator on {:?} ({} load threads){}",
+        "CPU split: servers on {:?} (--threads {}), load generator on {:?} ({} load threads, {} engine){}",
         split.server,
-        plan.settings.server_threads,
+        settings.server_threads,
         split.client,
-        plan.settings.client_threads,
+        settings.client_threads,
+        settings.engine.name(),
         if split.pinned {
             ""
         } else {
             "; only one CPU, so they share it and the figures are rough"
         }
     );
+    for left_out in &settings.left_out {
+        eprintln!("{} left out: {}", left_out.scenario, left_out.why);
+    }
     if cfg!(debug_assertions) {
         eprintln!(
             "warning: this load generator is a debug build; run `cargo run --release -- compare` for figures that mean anything"
         );
     }
-    // Read the machine before pinning, which narrows what this process sees.
-    let environment = machine::Environment::read(&compare::plan::workspace_root(), &plan.bin_dir);
-    if split.pinned {
-        machine::pin_self(&split.client).context("cannot pin the load generator to its CPUs")?;
-    }
-    let stop = stop_on_signals(false)?;
-    let mut bar = CompareBar::new(plan.total_seconds(), !args.no_progress);
-    let run = compare::run(
-        &plan,
-        environment,
-        started_at,
-        std::env::args().collect::<Vec<_>>().join(" "),
-        &stop,
-        &mut |event| bar.observe(event),
-    );
-    bar.finish();
-    report::write_run(&plan.out, &run)?;
-    print!("{}", report::markdown_headline(&run));
-    eprintln!("results in {}", plan.out.display());
-    Ok(if run.partial {
-        ExitCode::from(EXIT_PARTIAL)
-    } else if run.servers.iter().all(|s| s.status == Status::Failed) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
@@ -206,7 +242,7 @@ fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
         .map(|path| Ok((path.display().to_string(), read_report(path)?)))
         .collect::<Result<Vec<_>>>()?;
     let merged = RunReport::merge(&reports)?;
-    print!("{}", merged.to_text());
+    print!("{}", RunText.text(&merged));
     if let Some(json) = json {
         json.write(&serde_json::to_vec_pretty(&merged)?)?;
         eprintln!("wrote {}", json.path().display());
@@ -244,10 +280,9 @@ fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
 }
 
 fn report_command(args: &ReportArgs) -> Result<ExitCode> {
-    let mut run = report::read_run(&args.dir)?;
-    // The noise verdict and the rankings are derived from the rounds, so a report made again
-    // uses today's analysis; run.json itself is left as it was measured.
-    run.analyze();
+    // Every figure is derived from the measurements, so a report made again uses today's
+    // analysis; run.json itself is left as it was measured.
+    let run = analysis::analyze(report::read_run(&args.dir)?);
     let written = report::write(&args.dir, &run, &report::derived_exports(&run))?;
     eprintln!("wrote {} in {}", written.join(", "), args.dir.display());
     if let Some(readme) = &args.update_readme {

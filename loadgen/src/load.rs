@@ -81,17 +81,9 @@ pub struct LoadOutcome {
     pub pipeline: u32,
 }
 
-/// A load thread is this busy or more: it, not the server, set the pace.
-pub const CLIENT_BOUND_BUSY: f64 = 0.9;
-/// Closed loop: connections spend this share of their time or more between an answer and
-/// their next request (Little's law): the client, not the server, set the pace.
-pub const CLIENT_BOUND_TURNAROUND: f64 = 0.2;
-/// A load thread that waited for a CPU this share of the time or more fell behind for want of
-/// CPU: another process took it (a shared machine, a build, a second client).
-pub const CLIENT_WAITED_BOUND: f64 = 0.05;
-/// Open loop: the 99th percentile of the send lag above this many µs makes a run
-/// client-lagged: its requests left late enough to distort what the server is seen to do.
-pub const CLIENT_LAG_BOUND_US: u64 = 50;
+pub use crate::stats::{
+    CLIENT_BOUND_BUSY, CLIENT_BOUND_TURNAROUND, CLIENT_LAG_BOUND_US, CLIENT_WAITED_BOUND,
+};
 
 impl LoadOutcome {
     /// Answers per second.

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::compare::plan::Plan;
 use crate::compare::round::Event;
 use crate::format::group_f;
 use crate::load::{LoadSpec, Progress, Stop};
+use crate::results::Phase;
 
 /// A progress bar for one load, or nothing when progress is off or stderr is not a terminal.
 #[derive(Debug)]
@@ -78,21 +80,29 @@ impl LoadBar {
     }
 }
 
-/// The one overall bar of a comparison: ETA over all rounds, and the current server and scenario.
+/// The one overall bar of a comparison: ETA over all rounds, and the current contender and
+/// scenario. It works out how far the run is from the plan and the events alone: the rounds
+/// report what they do, never how much of the run is over.
 #[derive(Debug)]
 pub struct CompareBar {
     bar: Option<ProgressBar>,
-    /// Milliseconds of load finished.
-    done_ms: u64,
+    /// Planned milliseconds of one closed-loop visit.
+    closed_visit_ms: u64,
+    /// Planned milliseconds of one sweep visit.
+    sweep_visit_ms: u64,
+    /// Milliseconds of load in the visits finished.
+    visits_ms: u64,
+    /// Milliseconds of load in the loads finished in this visit.
+    loads_ms: u64,
     round: String,
 }
 
 impl CompareBar {
-    /// A bar for `total_seconds` of load; `enabled` is false with `--no-progress`.
-    pub fn new(total_seconds: f64, enabled: bool) -> Self {
+    /// A bar for `plan`; `enabled` is false with `--no-progress`.
+    pub fn new(plan: &Plan, enabled: bool) -> Self {
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(
-                Some((total_seconds * 1000.0) as u64),
+                Some((plan.total_seconds() * 1000.0) as u64),
                 ProgressDrawTarget::stderr(),
             );
             if let Ok(style) = ProgressStyle::with_template(
@@ -102,40 +112,58 @@ impl CompareBar {
             }
             bar
         });
+        let ms = |phase| (plan.visit_seconds(phase) * 1000.0) as u64;
         Self {
             bar,
-            done_ms: 0,
+            closed_visit_ms: ms(Phase::Closed),
+            sweep_visit_ms: ms(Phase::Sweep),
+            visits_ms: 0,
+            loads_ms: 0,
             round: String::new(),
         }
     }
 
-    /// Shows what a round reports.
+    /// Shows what the rounds report.
     pub fn observe(&mut self, event: Event<'_>) {
         match event {
-            Event::Server {
+            Event::Visit {
                 phase,
                 round,
                 rounds,
-                server,
+                contender,
             } => {
-                self.round = format!("{phase} round {round}/{rounds} · {server}");
+                let phase = match phase {
+                    Phase::Closed => "closed loop",
+                    Phase::Sweep => "sweep",
+                };
+                self.round = format!("{phase} round {round}/{rounds} · {contender}");
                 self.message(&self.round.clone());
             }
             Event::Scenario(scenario) => {
                 let message = format!("{} · {scenario}", self.round);
                 self.message(&message);
             }
-            Event::Load(elapsed) => {
-                if let Some(bar) = &self.bar {
-                    bar.set_position(self.done_ms + elapsed.as_millis() as u64);
-                }
+            Event::Load(elapsed) => self.show(self.loads_ms + elapsed.as_millis() as u64),
+            Event::LoadEnded(planned) => {
+                self.loads_ms += planned.as_millis() as u64;
+                self.show(self.loads_ms);
             }
-            Event::Done(seconds) => {
-                self.done_ms += (seconds * 1000.0) as u64;
-                if let Some(bar) = &self.bar {
-                    bar.set_position(self.done_ms);
-                }
+            Event::VisitEnded(phase) => {
+                self.visits_ms += match phase {
+                    Phase::Closed => self.closed_visit_ms,
+                    Phase::Sweep => self.sweep_visit_ms,
+                };
+                self.loads_ms = 0;
+                self.show(0);
             }
+        }
+    }
+
+    /// Puts the bar at `in_visit` ms into the current visit (never past its plan).
+    fn show(&self, in_visit: u64) {
+        if let Some(bar) = &self.bar {
+            let longest = self.closed_visit_ms.max(self.sweep_visit_ms);
+            bar.set_position(self.visits_ms + in_visit.min(longest));
         }
     }
 

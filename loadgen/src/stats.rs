@@ -17,7 +17,7 @@ use thiserror::Error;
 const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 /// Latencies in microseconds, 3 significant digits, 1 µs to one hour.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LatencyHistogram(Histogram<u64>);
 
 /// A histogram that could not be read back.
@@ -113,6 +113,18 @@ impl LatencyHistogram {
         Ok(histogram)
     }
 }
+
+/// A load thread is this busy or more: it, not the server, set the pace.
+pub const CLIENT_BOUND_BUSY: f64 = 0.9;
+/// Closed loop: connections spend this share of their time or more between an answer and
+/// their next request (Little's law): the client, not the server, set the pace.
+pub const CLIENT_BOUND_TURNAROUND: f64 = 0.2;
+/// A load thread that waited for a CPU this share of the time or more fell behind for want of
+/// CPU: another process took it (a shared machine, a build, a second client).
+pub const CLIENT_WAITED_BOUND: f64 = 0.05;
+/// Open loop: the 99th percentile of the send lag above this many µs makes a run
+/// client-lagged: its requests left late enough to distort what the server is seen to do.
+pub const CLIENT_LAG_BOUND_US: u64 = 50;
 
 /// Latency figures in µs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

@@ -1,18 +1,14 @@
-//! The result of `loadgen run` as data ([`RunReport`], what `--json` writes and `merge` reads),
-//! and as the text a person reads.
+//! The result of `loadgen run` as data ([`RunReport`], what `--json` writes and `merge` reads);
+//! `report::RunText` renders it as the text a person reads.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::engine::EngineKind;
-use crate::format::{group, group_f};
-use crate::load::{
-    CLIENT_BOUND_BUSY, CLIENT_BOUND_TURNAROUND, CLIENT_LAG_BOUND_US, CLIENT_WAITED_BOUND,
-    LoadOutcome, LoadSpec, Stop,
-};
+use crate::load::{LoadOutcome, LoadSpec, Stop};
+use crate::stats::CLIENT_LAG_BOUND_US;
 use crate::stats::{ErrorKind, HistogramError, LatencyHistogram, LatencySummary};
 
 /// Version of the JSON layout of [`RunReport`].
@@ -328,167 +324,6 @@ impl RunReport {
             ..merged
         })
     }
-
-    /// The summary a person reads.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let w = &mut out;
-        match &self.settings {
-            Some(s) => {
-                let mut shape = match s.rate {
-                    Some(rate) => format!("open loop at {} req/s", group(rate.round() as u64)),
-                    None => "closed loop".to_owned(),
-                };
-                if s.pipeline > 1 {
-                    let _ = write!(shape, ", pipelined {} deep", s.pipeline);
-                }
-                let _ = writeln!(
-                    w,
-                    "{} {} — {} engine, {} connections, {} thread{}, {shape}",
-                    s.method,
-                    s.url,
-                    s.engine.name(),
-                    s.connections,
-                    s.threads,
-                    if s.threads == 1 { "" } else { "s" },
-                );
-            }
-            None => {
-                let _ = writeln!(w, "merge of {}", self.merged_from.join(", "));
-            }
-        }
-        let _ = writeln!(
-            w,
-            "  requests      {} in {:.2} s ({} answered, {} failed)",
-            group(self.requests),
-            self.duration_s,
-            group(self.responses),
-            group(self.requests - self.responses)
-        );
-        let _ = writeln!(w, "  throughput    {} req/s", group_f(self.rps));
-        let label = if self.latency_uncorrected_us.is_some() {
-            "latency (µs, from due time)"
-        } else {
-            "latency (µs)"
-        };
-        let _ = writeln!(w, "  {label:<13} {}", latency_line(&self.latency_us));
-        if let Some(uncorrected) = &self.latency_uncorrected_us {
-            let _ = writeln!(
-                w,
-                "  {:<13} {}",
-                "latency (µs, from send)",
-                latency_line(uncorrected)
-            );
-        }
-        let statuses: Vec<String> = self
-            .status
-            .iter()
-            .map(|(code, n)| format!("{code}: {}", group(*n)))
-            .collect();
-        let _ = writeln!(
-            w,
-            "  status        {}",
-            if statuses.is_empty() {
-                "none".to_owned()
-            } else {
-                statuses.join(", ")
-            }
-        );
-        let errors: Vec<String> = self
-            .errors
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(kind, n)| format!("{kind}: {}", group(*n)))
-            .collect();
-        let _ = writeln!(
-            w,
-            "  errors        {}",
-            if errors.is_empty() {
-                "none".to_owned()
-            } else {
-                errors.join(", ")
-            }
-        );
-        if let Some(lag) = &self.send_lag_us {
-            let _ = writeln!(
-                w,
-                "  send lag (µs) p50 {}  p99 {}  max {}",
-                group(lag.p50),
-                group(lag.p99),
-                group(lag.max)
-            );
-        }
-        let _ = writeln!(w, "  body bytes    {}", group(self.body_bytes));
-        if self.reconnects > 0 {
-            let _ = writeln!(w, "  reconnects    {}", group(self.reconnects));
-        }
-        let cpu: Vec<String> = self
-            .client_cpu
-            .iter()
-            .map(|busy| format!("{:.0} %", busy * 100.0))
-            .collect();
-        let turnaround = self
-            .client_turnaround
-            .map(|t| {
-                format!(
-                    "; connections waited in the client {:.0} % of the time",
-                    t * 100.0
-                )
-            })
-            .unwrap_or_default();
-        let _ = writeln!(
-            w,
-            "  client CPU    {} busy (per load thread){turnaround}",
-            cpu.join(", ")
-        );
-        if let (Some(target), Some(achieved)) = (
-            self.settings.as_ref().and_then(|s| s.rate),
-            self.achieved_rate,
-        ) && achieved < target * RATE_SHORTFALL
-        {
-            let _ = writeln!(
-                w,
-                "warning: the run sent {} req/s, short of the {} req/s asked for: the client or the server could not keep up",
-                group_f(achieved),
-                group_f(target)
-            );
-        }
-        if self.client_lagged {
-            let _ = writeln!(
-                w,
-                "warning: client-lagged: the send lag's p99 is over {CLIENT_LAG_BOUND_US} µs or a load thread waited for a CPU {:.0} % of the time or more, so the client, not the server, made requests late (add -t threads, use --engine h1, or give the client a CPU of its own)",
-                CLIENT_WAITED_BOUND * 100.0
-            );
-        } else if self.client_bound {
-            let _ = writeln!(
-                w,
-                "warning: client-bound: a load thread was busy {:.0} % of the time or more or waited for a CPU {:.0} % of it, or connections waited in the client {:.0} % of the time or more, so these figures are a lower bound for the server (add -t threads, use --engine h1, or give the client a CPU of its own)",
-                CLIENT_BOUND_BUSY * 100.0,
-                CLIENT_WAITED_BOUND * 100.0,
-                CLIENT_BOUND_TURNAROUND * 100.0
-            );
-        }
-        if self.partial {
-            let _ = writeln!(
-                w,
-                "note: stopped early; these are the results so far (partial)"
-            );
-        }
-        out
-    }
-}
-
-fn latency_line(l: &LatencySummary) -> String {
-    format!(
-        "min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
-        group(l.min),
-        group_f(l.mean),
-        group(l.p50),
-        group(l.p90),
-        group(l.p99),
-        group(l.p999),
-        group(l.max)
-    )
 }
 
 #[cfg(test)]
@@ -605,10 +440,10 @@ mod tests {
 
     #[test]
     fn the_text_warns_about_a_saturated_client_and_a_missed_rate() {
-        let text = report(&[1_000; 4], 200, Some(1000.0)).to_text();
+        let text = crate::report::RunText.text(&report(&[1_000; 4], 200, Some(1000.0)));
         assert!(text.contains("client-lagged"), "{text}");
         assert!(text.contains("send lag (µs) p50 100"), "{text}");
-        let closed = report(&[1_000; 4], 200, None).to_text();
+        let closed = crate::report::RunText.text(&report(&[1_000; 4], 200, None));
         assert!(closed.contains("client-bound"), "{closed}");
         assert!(text.contains("short of the 1,000.0 req/s"), "{text}");
         assert!(text.contains("from due time"), "{text}");

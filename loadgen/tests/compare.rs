@@ -147,7 +147,7 @@ fn compare_writes_every_file_with_the_promised_shape() {
         assert!(out.join(file).is_file(), "{file} is missing");
     }
     let run = run_json(&out);
-    assert_eq!(run["schema_version"], 2);
+    assert_eq!(run["schema_version"], 3);
     assert_eq!(run["partial"], false);
     for field in [
         "cpu_model",
@@ -163,39 +163,64 @@ fn compare_writes_every_file_with_the_promised_shape() {
     assert_eq!(run["settings"]["rounds"], 2);
     assert_eq!(run["settings"]["engine"], "h1");
     assert_eq!(run["settings"]["pipeline_depth"], 16);
-    for field in [
-        "steal",
-        "steal_max",
-        "other_cpus",
-        "other_cpus_max",
-        "noisy",
-    ] {
-        assert!(!run["noise"][field].is_null(), "noise.{field}");
+    assert_eq!(
+        run["settings"]["contenders"],
+        serde_json::json!(["std", "hyper"])
+    );
+    for contender in run["contenders"].as_array().unwrap() {
+        let log = contender["stderr_log"].as_str().unwrap();
+        assert!(
+            out.join(log).is_file(),
+            "{log}: each server's stderr is kept"
+        );
+        assert!(contender["revision"].is_null(), "{contender}");
     }
-    assert_eq!(run["noise"]["loads"], 2 * 4 * 2, "one per closed-loop load");
+
+    // Raw measurements, keyed by contender and scenario: a closed-loop sample per load, an
+    // open-loop sample per rate, a visit per start.
+    let m = &run["measurements"];
+    let closed = m["closed"].as_array().unwrap();
+    assert_eq!(closed.len(), 2 * 4 * 2, "2 servers, 4 scenarios, 2 rounds");
+    for sample in closed {
+        assert!(sample["rps"].as_f64().unwrap() > 0.0, "{sample}");
+        assert!(sample["steal"].is_f64() && sample["other_cpus"].is_f64());
+        assert!(sample["probe_us"].as_f64().unwrap() > 0.0, "{sample}");
+        assert_eq!(sample["unexpected"], 0, "{sample}");
+    }
+    assert_eq!(
+        m["open"].as_array().unwrap().len(),
+        2 * 2 * 2,
+        "2 servers, 2 swept, 2 rates"
+    );
+    let visits = m["visits"].as_array().unwrap();
+    assert_eq!(
+        visits.len(),
+        2 * 3,
+        "2 closed-loop rounds and a sweep round each"
+    );
+    assert!(
+        visits
+            .iter()
+            .all(|v| v["started"] == true && v["clean_exit"] == true),
+        "SIGTERM must end every server with 0: {visits:?}"
+    );
+    assert_eq!(m["failures"].as_array().unwrap().len(), 0, "{m}");
 
     // The sweep: the same absolute rates for both servers, from the slower one's maximum.
     let sweeps = run["sweeps"].as_array().unwrap();
     assert_eq!(sweeps.len(), 2, "{sweeps:?}");
-    let servers = run["servers"].as_array().unwrap();
-    assert_eq!(servers.len(), 2);
     for sweep in sweeps {
         let scenario = sweep["scenario"].as_str().unwrap();
-        let maxima: Vec<f64> = servers
-            .iter()
-            .map(|s| {
-                s["scenarios"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|c| c["name"] == scenario)
-                    .unwrap()["rps"]["median"]
-                    .as_f64()
-                    .unwrap()
-            })
-            .collect();
-        let slowest = maxima.iter().copied().fold(f64::INFINITY, f64::min);
-        assert_eq!(sweep["slowest_rps"].as_f64().unwrap(), slowest);
+        let median_of = |label: &str| {
+            let rps: Vec<f64> = closed
+                .iter()
+                .filter(|c| c["contender"] == label && c["scenario"] == scenario)
+                .map(|c| c["rps"].as_f64().unwrap())
+                .collect();
+            rps.iter().sum::<f64>() / rps.len() as f64
+        };
+        let slowest = median_of("std").min(median_of("hyper"));
+        assert!((sweep["slowest_rps"].as_f64().unwrap() - slowest).abs() < 1e-6 * slowest);
         let rates = sweep["rates"].as_array().unwrap();
         assert_eq!(rates.len(), 2);
         let half = rates.iter().find(|r| r["label"] == "50%").unwrap()["rate"]
@@ -209,71 +234,34 @@ fn compare_writes_every_file_with_the_promised_shape() {
         assert!(sweep["headline"].as_u64().unwrap() < 2);
     }
 
-    for server in servers {
-        assert_eq!(server["status"], "ok", "{server}");
-        assert_eq!(
-            server["clean_exits"], 3,
-            "SIGTERM must end it with 0 in each of 2 rounds and the sweep round"
-        );
-        assert!(server["rss_peak_kib"].as_u64().unwrap() > 0);
-        let scenarios = server["scenarios"].as_array().unwrap();
-        assert_eq!(scenarios.len(), 4);
-        for s in scenarios {
-            let rps = &s["rps"];
-            let median = rps["median"].as_f64().unwrap();
-            assert!(median > 0.0, "{s}");
-            assert!(rps["low"].as_f64().unwrap() <= median);
-            assert!(rps["high"].as_f64().unwrap() >= median);
-            assert_eq!(rps["samples"], 2);
-            assert!(s["server_cpu_us"]["median"].as_f64().unwrap() > 0.0, "{s}");
-            for field in ["cv", "client_bound", "noisy", "pipeline"] {
-                assert!(!s[field].is_null(), "{field}");
-            }
-            let pipelined = s["name"] == "pipelined";
-            assert_eq!(s["pipeline"], if pipelined { 16 } else { 1 });
-            for p in ["p50", "p90", "p99", "p999", "max"] {
-                assert!(s["latency_us"][p].as_u64().unwrap() > 0, "{p}");
-            }
-            let rounds = s["rounds"].as_array().unwrap();
-            assert_eq!(rounds.len(), 2);
-            for round in rounds {
-                assert!(round["steal"].is_f64() && round["other_cpus"].is_f64());
-                assert!(round["probe_us"].as_f64().unwrap() > 0.0, "{round}");
-            }
-            let swept = s["name"] == "plaintext" || s["name"] == "echo";
-            let points = s["sweep"].as_array().unwrap();
-            assert_eq!(points.len(), if swept { 2 } else { 0 }, "{s}");
-            for point in points {
-                for p in ["p50", "p90", "p99", "p999"] {
-                    assert!(point["latency_us"][p].as_u64().unwrap() > 0, "{p}: {point}");
-                    assert!(point["send_lag_us"][p].is_u64(), "{p}: {point}");
-                }
-                assert!(point["client_lagged"].is_boolean());
-                assert!(point["achieved_rate"].as_f64().unwrap() > 0.0);
-            }
-            assert_eq!(s["unexpected"], 0, "{s}");
-        }
-    }
-    let rankings = run["rankings"].as_array().unwrap();
-    assert_eq!(
-        rankings.len(),
-        4 * 2,
-        "throughput and CPU for each scenario"
-    );
-    for ranking in rankings {
-        assert_eq!(ranking["order"].as_array().unwrap().len(), 2);
-        let pair = &ranking["pairs"][0];
-        assert!(pair["difference"]["p_value"].as_f64().unwrap() > 0.0);
-        assert_eq!(
-            pair["difference"]["significant"], false,
-            "two rounds can never tell servers apart"
-        );
-    }
-
+    // The figures, derived from the measurements: one CSV row per contender and scenario.
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 2 * 4);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2 * 4);
+    let column = |row: &[&str], name: &str| -> String {
+        let i = header.iter().position(|h| *h == name).unwrap();
+        row[i].to_owned()
+    };
+    for row in &rows {
+        assert_eq!(column(row, "engine"), "h1");
+        assert_eq!(column(row, "status"), "ok", "{row:?}");
+        assert_eq!(column(row, "rounds"), "2");
+        let number = |name: &str| column(row, name).parse::<f64>().unwrap();
+        assert!(number("rps") > 0.0 && number("rps_low") <= number("rps"));
+        assert!(number("rps_high") >= number("rps"));
+        assert!(number("server_cpu_us_per_req") > 0.0, "{row:?}");
+        assert!(number("closed_p99_us") > 0.0, "{row:?}");
+        let pipelined = column(row, "scenario") == "pipelined";
+        assert_eq!(column(row, "pipeline"), if pipelined { "16" } else { "1" });
+    }
     let sweep_csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     assert_eq!(sweep_csv.lines().count(), 1 + 2 * 2 * 2);
+    assert!(
+        sweep_csv.lines().skip(1).all(|l| l.contains(",h1,")),
+        "{sweep_csv}"
+    );
     let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
     for promised in [
         "| std |",
@@ -282,6 +270,7 @@ fn compare_writes_every_file_with_the_promised_shape() {
         "p99 @ ",
         "Which differences are real",
         " ≈ ",
+        "h1 engine",
         "Latency at the same load",
         "machine",
     ] {
@@ -417,18 +406,27 @@ fn a_server_that_crashes_mid_run_is_recorded_and_no_server_outlives_the_run() {
         assert!(!alive(*pid), "server process {pid} outlived the run");
     }
     let run = run_json(&out);
-    let failures = run["servers"].to_string();
+    let failures = run["measurements"]["failures"].to_string();
     assert!(
         failures.contains("died") || failures.contains("exited"),
         "the crash is not recorded: {failures}"
     );
+    let crashed = run["measurements"]["failures"][0]["contender"]
+        .as_str()
+        .unwrap();
+    let other = if crashed == "std" { "tokio" } else { "std" };
     assert!(
-        run["servers"]
+        !run["measurements"]["closed"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|s| s["status"] == "ok"),
+            .any(|c| c["contender"] == other && c["rps"] == 0.0),
         "the other server goes on"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.contains(&format!("servers/{crashed}.stderr.log")),
+        "the summary points to the crashed server's stderr: {summary}"
     );
 }
 
@@ -470,4 +468,64 @@ fn ctrl_c_or_sigterm_stops_the_run_writes_partial_results_and_stops_the_servers(
         assert!(!alive(server), "{signal}: the server outlived the run");
         assert_eq!(run_json(&out)["partial"], true, "{signal}");
     }
+}
+
+#[test]
+fn the_reqwest_engine_compares_two_servers_and_leaves_pipelining_out_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reqwest");
+    let args = [
+        "--engine",
+        "reqwest",
+        "--scenarios",
+        "plaintext,pipelined,json",
+        "-d",
+        "150ms",
+        "--warmup",
+        "50ms",
+        "--scenario-warmup",
+        "50ms",
+        "--rounds",
+        "2",
+        "--rates",
+        "50%",
+        "--sweep-rounds",
+        "1",
+        "--sweep-duration",
+        "150ms",
+    ];
+    let output = compare(&["std", "hyper"], &out, &args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("pipelined left out: the reqwest engine cannot pipeline"),
+        "{stderr}"
+    );
+    let run = run_json(&out);
+    assert_eq!(run["settings"]["engine"], "reqwest");
+    assert_eq!(
+        run["settings"]["scenarios"],
+        serde_json::json!(["plaintext", "json"])
+    );
+    assert_eq!(run["settings"]["left_out"][0]["scenario"], "pipelined");
+    let closed = run["measurements"]["closed"].as_array().unwrap();
+    assert_eq!(closed.len(), 2 * 2 * 2, "2 servers, 2 scenarios, 2 rounds");
+    assert!(closed.iter().all(|c| c["rps"].as_f64().unwrap() > 0.0));
+    // The client-bound flag is worked out for this engine as for any other.
+    assert!(closed.iter().all(|c| c["client_bound"].is_boolean()));
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 2);
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains(",reqwest,")),
+        "{csv}"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("reqwest engine"), "{summary}");
+    assert!(summary.contains("**pipelined left out**"), "{summary}");
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("reqwest engine") && page.contains("pipelined left out"));
+    assert!(
+        !out.join("throughput-pipelined.svg").exists(),
+        "nothing is silently zero"
+    );
 }

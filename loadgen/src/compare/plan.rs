@@ -1,6 +1,7 @@
-//! The plan of a comparison, checked before any server starts: which servers and scenarios, how
-//! long each load lasts, where the servers' binaries are, and, once the closed-loop maxima are
-//! known, the open-loop rates every server is given.
+//! The plan of a comparison, checked before any server starts: which contenders and scenarios,
+//! with which engine, how long each load lasts (said once, in the settings), where the
+//! binaries come from, and, once the closed-loop maxima are known, the open-loop rates every
+//! contender is given ([`Plan::sweeps`], derived once).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -8,12 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::scenario::{
-    DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, SCENARIOS, Scenario, select_servers,
-};
+use super::contender::{self, BuildSite, Contender};
+use super::scenario::{self, DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, Scenario};
+use crate::analysis::median;
 use crate::cli::CompareArgs;
+use crate::engine::EngineKind;
 use crate::machine::{self, CpuSplit, available_cpus, parse_cpu_list};
-use crate::results::{CompareSettings, PlannedRate, ScenarioSweep};
+use crate::results::{ClosedSample, CompareSettings, LeftOut, Phase, PlannedRate, ScenarioSweep};
 
 /// The sweep's rates when `--rates` is not given: shares of the slowest server's maximum.
 pub const DEFAULT_RATES: &[&str] = &["10%", "25%", "50%", "75%", "90%"];
@@ -60,72 +62,116 @@ impl Rate {
     }
 }
 
-/// Everything a comparison needs, checked before any server starts.
+/// Everything a comparison needs, checked before any server starts. Each fact is kept once:
+/// the durations and the engine in [`Self::settings`] (as `run.json` records them), the
+/// scenarios and rates here.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The servers, in the order asked for.
-    pub servers: Vec<&'static contract::ServerInfo>,
+    /// The settings as recorded.
+    pub settings: CompareSettings,
+    /// The contenders, in the order asked for.
+    pub contenders: Vec<Contender>,
     /// The scenarios, in order.
     pub scenarios: Vec<Scenario>,
     /// The sweep's rates, with their labels.
     pub rates: Vec<(String, Rate)>,
-    /// Indices into `scenarios` of the scenarios swept.
-    pub swept: Vec<usize>,
-    /// The settings as recorded.
-    pub settings: CompareSettings,
-    /// Measured time of each closed-loop load.
-    pub duration: Duration,
-    /// Load on a freshly started server before its first scenario.
-    pub warmup: Duration,
-    /// Unrecorded load before each scenario.
-    pub scenario_warmup: Duration,
-    /// Measured time of each open-loop load.
-    pub sweep_duration: Duration,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Where the `server-<name>` binaries are.
-    pub bin_dir: PathBuf,
-    /// Build them with cargo into [`Self::target_dir`] first.
-    pub build: bool,
-    /// Cargo's target folder (when building).
-    pub target_dir: PathBuf,
+    /// The scenarios swept, in order.
+    pub swept: Vec<Scenario>,
+    /// Where the contenders are built.
+    pub site: BuildSite,
     /// The results folder.
     pub out: PathBuf,
 }
 
+/// The unrecorded start of every open-loop load, in which its connections open. Without it
+/// the first request of each connection carried a connect: at 9k req/s on 64 connections,
+/// that raised the p99 from about 70 to about 130 µs (median of six 0.6 s loads each way).
+pub const OPEN_LOOP_WARMUP: Duration = Duration::from_millis(50);
+
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or_default()
+}
+
 impl Plan {
-    /// The binary of `server`.
-    pub fn binary(&self, server: &str) -> PathBuf {
-        self.bin_dir.join(format!("server-{server}"))
+    /// Measured time of each closed-loop load.
+    pub fn duration(&self) -> Duration {
+        seconds(self.settings.duration_s)
     }
 
-    /// Seconds of load in one closed-loop round of one server.
-    pub fn closed_round_seconds(&self) -> f64 {
-        self.warmup.as_secs_f64()
-            + (self.scenario_warmup + self.duration).as_secs_f64() * self.scenarios.len() as f64
+    /// Load on a freshly started contender before its first scenario.
+    pub fn warmup(&self) -> Duration {
+        seconds(self.settings.warmup_s)
     }
 
-    /// Seconds of one open-loop load of the sweep, its unrecorded start included.
-    pub fn rate_load_seconds(&self) -> f64 {
-        (self.sweep_duration + super::round::OPEN_LOOP_WARMUP).as_secs_f64()
+    /// Unrecorded load before each scenario.
+    pub fn scenario_warmup(&self) -> Duration {
+        seconds(self.settings.scenario_warmup_s)
     }
 
-    /// Seconds of load in one sweep round of one server.
-    pub fn sweep_round_seconds(&self) -> f64 {
-        if self.swept.is_empty() || self.rates.is_empty() {
-            return 0.0;
+    /// Measured time of each open-loop load.
+    pub fn sweep_duration(&self) -> Duration {
+        seconds(self.settings.sweep_duration_s)
+    }
+
+    /// Per-request timeout.
+    pub fn timeout(&self) -> Duration {
+        seconds(self.settings.timeout_s)
+    }
+
+    /// The load generator's engine.
+    pub fn engine(&self) -> EngineKind {
+        self.settings.engine
+    }
+
+    /// Seconds of load in one visit to one contender in `phase`, for the progress bar.
+    pub fn visit_seconds(&self, phase: Phase) -> f64 {
+        let warmup = self.warmup().as_secs_f64();
+        let scenario_warmup = self.scenario_warmup().as_secs_f64();
+        match phase {
+            Phase::Closed => {
+                warmup
+                    + (scenario_warmup + self.duration().as_secs_f64())
+                        * self.scenarios.len() as f64
+            }
+            Phase::Sweep if self.swept.is_empty() || self.rates.is_empty() => 0.0,
+            Phase::Sweep => {
+                let rate_load = (self.sweep_duration() + OPEN_LOOP_WARMUP).as_secs_f64();
+                warmup
+                    + (scenario_warmup + rate_load * self.rates.len() as f64)
+                        * self.swept.len() as f64
+            }
         }
-        self.warmup.as_secs_f64()
-            + (self.scenario_warmup.as_secs_f64()
-                + self.rate_load_seconds() * self.rates.len() as f64)
-                * self.swept.len() as f64
     }
 
     /// Seconds of load in the whole run, for the progress bar.
     pub fn total_seconds(&self) -> f64 {
-        self.servers.len() as f64
-            * (self.closed_round_seconds() * f64::from(self.settings.rounds)
-                + self.sweep_round_seconds() * f64::from(self.settings.sweep_rounds))
+        self.contenders.len() as f64
+            * (self.visit_seconds(Phase::Closed) * f64::from(self.settings.rounds)
+                + self.visit_seconds(Phase::Sweep) * f64::from(self.settings.sweep_rounds))
+    }
+
+    /// The sweep of each swept scenario, from the contenders' median closed-loop maxima in
+    /// `closed`: the rates every contender is given. A scenario no contender was measured on
+    /// is not swept.
+    pub fn sweeps(&self, closed: &[ClosedSample]) -> Vec<ScenarioSweep> {
+        self.swept
+            .iter()
+            .filter_map(|scenario| {
+                let maxima: Vec<(&str, Option<f64>)> = self
+                    .contenders
+                    .iter()
+                    .map(|c| {
+                        let rps: Vec<f64> = closed
+                            .iter()
+                            .filter(|s| s.contender == c.label && s.scenario == scenario.name)
+                            .map(|s| s.measure.rps)
+                            .collect();
+                        (c.label.as_str(), (!rps.is_empty()).then(|| median(&rps)))
+                    })
+                    .collect();
+                plan_sweep(scenario.name, &self.rates, &maxima)
+            })
+            .collect()
     }
 }
 
@@ -170,9 +216,9 @@ pub fn round_rate(rate: f64) -> f64 {
     ((rate / step).round() * step).max(1.0)
 }
 
-/// The sweep of `scenario` from each server's median closed-loop maximum (`None` for a server
-/// that was not measured): every rate the same for all servers, lowest first, shares taken of
-/// the slowest server's maximum; the headline rate is the middle one. `None` when no server
+/// The sweep of `scenario` from each contender's median closed-loop maximum (`None` for one
+/// that was not measured): every rate the same for all contenders, lowest first, shares taken
+/// of the slowest one's maximum; the headline rate is the middle one. `None` when no server
 /// was measured.
 pub fn plan_sweep(
     scenario: &str,
@@ -206,55 +252,14 @@ pub fn plan_sweep(
     })
 }
 
-/// Checks `args` and makes the plan; `started_at` names the default results folder.
+/// Checks `args` and makes the plan; `started_at` names the default results folder. Nothing
+/// is built yet ([`contender::build_all`] does that).
 pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
-    let names = |given: &[String], default: Vec<&str>| -> Vec<String> {
-        if given.is_empty() {
-            default.into_iter().map(str::to_owned).collect()
-        } else {
-            given.to_vec()
-        }
-    };
-    let servers = select_servers(&names(
-        &args.servers,
-        contract::SERVERS.iter().map(|s| s.name).collect(),
-    ))?;
-    let default_scenarios = if args.quick {
-        QUICK_SCENARIOS.to_vec()
-    } else {
-        SCENARIOS.iter().map(|s| s.name).collect()
-    };
-    let scenarios = Scenario::select(&names(&args.scenarios, default_scenarios))?;
-    let rate_texts = names(
-        &args.rates,
-        if args.quick {
-            QUICK_RATES
-        } else {
-            DEFAULT_RATES
-        }
-        .to_vec(),
-    );
-    let rates = if args.no_sweep {
-        Vec::new()
-    } else {
-        rate_texts
-            .iter()
-            .map(|text| {
-                Rate::parse(text)
-                    .map(|rate| (text.trim().to_owned(), rate))
-                    .map_err(anyhow::Error::msg)
-            })
-            .collect::<Result<Vec<_>>>()?
-    };
+    let engine = args.engine;
+    let (scenarios, left_out) = scenarios(args, engine)?;
+    let rates = rates(args)?;
     let swept = swept_scenarios(args, &scenarios)?;
-    let cpus = match (&args.server_cpus, &args.client_cpus) {
-        (Some(server), Some(client)) => CpuSplit::given(
-            parse_cpu_list(server).map_err(anyhow::Error::msg)?,
-            parse_cpu_list(client).map_err(anyhow::Error::msg)?,
-        )
-        .map_err(anyhow::Error::msg)?,
-        _ => CpuSplit::halves(&available_cpus()),
-    };
+    let cpus = cpu_split(args)?;
     let client_threads = u32::try_from(cpus.client.len()).unwrap_or(1).max(1);
     if args.connections < client_threads {
         bail!(
@@ -262,27 +267,170 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
             args.connections
         );
     }
-    let pick = |given: Option<Duration>, normal: u64, quick: u64| {
-        given.unwrap_or(Duration::from_millis(if args.quick {
-            quick
-        } else {
-            normal
-        }))
-    };
-    // Many short rounds rather than a few long ones: on the shared VM the slow spells last
-    // seconds, longer than one load, so more rounds help the median more than longer loads do;
-    // with 10 rounds its 95 % interval is about (x(2), x(9)). Ten servers take about 9 minutes
-    // on 2 cores; --quick under a minute.
-    let duration = pick(args.duration, 350, 300);
-    let warmup = pick(args.warmup, 200, 150);
-    let scenario_warmup = pick(args.scenario_warmup, 100, 100);
-    let sweep_duration = pick(args.sweep_duration, 600, 300);
-    let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 10 });
+    let names = contender_names(args);
+    let site = build_site(args);
+    let contenders = contender::contenders(&names, &site)?;
+    let durations = Durations::of(args);
     let sweep_rounds = if rates.is_empty() || swept.is_empty() {
         0
     } else {
         args.sweep_rounds.unwrap_or(if args.quick { 1 } else { 2 })
     };
+    let settings = CompareSettings {
+        contenders: contenders.iter().map(|c| c.label.clone()).collect(),
+        scenarios: scenarios.iter().map(|s| s.name.to_owned()).collect(),
+        pipeline_depth: scenario::PIPELINE_DEPTH,
+        connections: args.connections,
+        duration_s: durations.duration.as_secs_f64(),
+        warmup_s: durations.warmup.as_secs_f64(),
+        scenario_warmup_s: durations.scenario_warmup.as_secs_f64(),
+        rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 10 }),
+        rates: rates.iter().map(|(label, _)| label.clone()).collect(),
+        sweep_scenarios: swept.iter().map(|s| s.name.to_owned()).collect(),
+        sweep_rounds,
+        sweep_duration_s: durations.sweep_duration.as_secs_f64(),
+        server_threads: cpus.server.len().max(1),
+        client_threads,
+        cpus,
+        engine,
+        timeout_s: args.timeout.as_secs_f64(),
+        quick: args.quick,
+        left_out,
+    };
+    Ok(Plan {
+        settings,
+        contenders,
+        scenarios,
+        rates,
+        swept,
+        site,
+        out: out_dir(args, started_at),
+    })
+}
+
+/// The loads' durations: as given, else the defaults (shorter with `--quick`).
+struct Durations {
+    duration: Duration,
+    warmup: Duration,
+    scenario_warmup: Duration,
+    sweep_duration: Duration,
+}
+
+impl Durations {
+    fn of(args: &CompareArgs) -> Self {
+        let pick = |given: Option<Duration>, normal: u64, quick: u64| {
+            given.unwrap_or(Duration::from_millis(if args.quick {
+                quick
+            } else {
+                normal
+            }))
+        };
+        // Many short rounds rather than a few long ones: on the shared VM the slow spells last
+        // seconds, longer than one load, so more rounds help the median more than longer loads
+        // do; with 10 rounds its 95 % interval is about (x(2), x(9)). Ten servers take about 9
+        // minutes on 2 cores; --quick under a minute.
+        Self {
+            duration: pick(args.duration, 350, 300),
+            warmup: pick(args.warmup, 200, 150),
+            scenario_warmup: pick(args.scenario_warmup, 100, 100),
+            sweep_duration: pick(args.sweep_duration, 600, 300),
+        }
+    }
+}
+
+/// The contenders named (positional and `--servers`), or every server.
+fn contender_names(args: &CompareArgs) -> Vec<String> {
+    let named: Vec<String> = args
+        .contenders
+        .iter()
+        .chain(&args.servers)
+        .cloned()
+        .collect();
+    if named.is_empty() {
+        contract::SERVERS
+            .iter()
+            .map(|s| s.name.to_owned())
+            .collect()
+    } else {
+        named
+    }
+}
+
+/// `given`, or `default` when nothing was given.
+fn or_default(given: &[String], default: &[&str]) -> Vec<String> {
+    if given.is_empty() {
+        default.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        given.to_vec()
+    }
+}
+
+/// The scenarios asked for, less those `engine` cannot run (with why).
+fn scenarios(args: &CompareArgs, engine: EngineKind) -> Result<(Vec<Scenario>, Vec<LeftOut>)> {
+    let all: Vec<&str> = scenario::all().iter().map(|s| s.name).collect();
+    let default = if args.quick {
+        QUICK_SCENARIOS
+    } else {
+        &all[..]
+    };
+    let asked = Scenario::select(&or_default(&args.scenarios, default))?;
+    let (kept, dropped): (Vec<Scenario>, Vec<Scenario>) = asked
+        .into_iter()
+        .partition(|s| s.pipeline == 1 || engine.pipelines());
+    let left_out = dropped
+        .iter()
+        .map(|s| LeftOut {
+            scenario: s.name.to_owned(),
+            why: format!(
+                "the {} engine cannot pipeline: it keeps one request in flight per connection",
+                engine.name()
+            ),
+        })
+        .collect();
+    if kept.is_empty() {
+        bail!(
+            "nothing to measure: the {} engine cannot pipeline, and only pipelined scenarios were asked for",
+            engine.name()
+        );
+    }
+    Ok((kept, left_out))
+}
+
+/// The sweep's rates, parsed (none with `--no-sweep`).
+fn rates(args: &CompareArgs) -> Result<Vec<(String, Rate)>> {
+    if args.no_sweep {
+        return Ok(Vec::new());
+    }
+    let default = if args.quick {
+        QUICK_RATES
+    } else {
+        DEFAULT_RATES
+    };
+    or_default(&args.rates, default)
+        .iter()
+        .map(|text| {
+            Rate::parse(text)
+                .map(|rate| (text.trim().to_owned(), rate))
+                .map_err(anyhow::Error::msg)
+        })
+        .collect()
+}
+
+/// Which CPUs serve and which load.
+fn cpu_split(args: &CompareArgs) -> Result<CpuSplit> {
+    Ok(match (&args.server_cpus, &args.client_cpus) {
+        (Some(server), Some(client)) => CpuSplit::given(
+            parse_cpu_list(server).map_err(anyhow::Error::msg)?,
+            parse_cpu_list(client).map_err(anyhow::Error::msg)?,
+        )
+        .map_err(anyhow::Error::msg)?,
+        _ => CpuSplit::halves(&available_cpus()),
+    })
+}
+
+/// Where the working tree's binaries are built (or found, with `--server-bin-dir`), and where
+/// revisions get their worktrees.
+fn build_site(args: &CompareArgs) -> BuildSite {
     let workspace = workspace_root();
     let target = target_dir(
         std::env::var_os("CARGO_TARGET_DIR").as_deref(),
@@ -290,100 +438,59 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         &std::env::current_exe().unwrap_or_default(),
         &workspace,
     );
-    let (bin_dir, build) = match &args.server_bin_dir {
-        Some(dir) => (dir.clone(), false),
-        None => (target.join("release"), true),
+    let revisions = target.join("contenders");
+    let (bin_dir, target_dir) = match &args.server_bin_dir {
+        Some(dir) => (dir.clone(), None),
+        None => (target.join("release"), Some(target)),
     };
-    if !build {
-        for server in &servers {
-            let binary = bin_dir.join(format!("server-{}", server.name));
-            if !binary.is_file() {
-                bail!(
-                    "there is no server-{} in {} (build it with `cargo build --release -p server-{}`, or drop --server-bin-dir to let compare build release binaries)",
-                    server.name,
-                    bin_dir.display(),
-                    server.name
-                );
-            }
-        }
-    }
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => {
-            let results = if workspace.join("results").is_dir() {
-                workspace.join("results")
-            } else {
-                PathBuf::from("results")
-            };
-            results.join(format!(
-                "{}-{}",
-                started_at.replace(':', "-"),
-                machine::hostname()
-            ))
-        }
-    };
-    let settings = CompareSettings {
-        servers: servers.iter().map(|s| s.name.to_owned()).collect(),
-        scenarios: scenarios.iter().map(|s| s.name.to_owned()).collect(),
-        pipeline_depth: super::scenario::PIPELINE_DEPTH,
-        connections: args.connections,
-        duration_s: duration.as_secs_f64(),
-        warmup_s: warmup.as_secs_f64(),
-        scenario_warmup_s: scenario_warmup.as_secs_f64(),
-        rounds,
-        rates: rates.iter().map(|(label, _)| label.clone()).collect(),
-        sweep_scenarios: swept
-            .iter()
-            .map(|&i| scenarios[i].name.to_owned())
-            .collect(),
-        sweep_rounds,
-        sweep_duration_s: sweep_duration.as_secs_f64(),
-        server_threads: cpus.server.len().max(1),
-        client_threads,
-        cpus,
-        engine: "h1".to_owned(),
-        timeout_s: args.timeout.as_secs_f64(),
-        quick: args.quick,
-    };
-    Ok(Plan {
-        servers,
-        scenarios,
-        rates,
-        swept,
-        settings,
-        duration,
-        warmup,
-        scenario_warmup,
-        sweep_duration,
-        timeout: args.timeout,
+    BuildSite {
+        workspace,
         bin_dir,
-        build,
-        target_dir: target,
-        out,
-    })
+        target_dir,
+        revisions,
+        cargo: std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from),
+    }
 }
 
-/// Indices of the scenarios to sweep: `--sweep-scenarios`, or those of [`DEFAULT_SWEEP`] (with
+/// `--out`, or `results/<started_at>-<host>` in the workspace.
+fn out_dir(args: &CompareArgs, started_at: &str) -> PathBuf {
+    if let Some(out) = &args.out {
+        return out.clone();
+    }
+    let workspace = workspace_root();
+    let results = if workspace.join("results").is_dir() {
+        workspace.join("results")
+    } else {
+        PathBuf::from("results")
+    };
+    results.join(format!(
+        "{}-{}",
+        started_at.replace(':', "-"),
+        machine::hostname()
+    ))
+}
+
+/// The scenarios to sweep: `--sweep-scenarios`, or those of [`DEFAULT_SWEEP`] (with
 /// `--quick`, [`QUICK_SWEEP`]) that run, or else the first scenario that is not pipelined.
-fn swept_scenarios(args: &CompareArgs, scenarios: &[Scenario]) -> Result<Vec<usize>> {
+fn swept_scenarios(args: &CompareArgs, scenarios: &[Scenario]) -> Result<Vec<Scenario>> {
     if args.no_sweep {
         return Ok(Vec::new());
     }
-    let position = |name: &str| scenarios.iter().position(|s| s.name == name);
+    let find = |name: &str| scenarios.iter().find(|s| s.name == name).copied();
     if !args.sweep_scenarios.is_empty() {
         return args
             .sweep_scenarios
             .iter()
             .map(|name| {
-                let Some(i) = position(name) else {
+                let Some(scenario) = find(name) else {
                     bail!("--sweep-scenarios names {name:?}, which is not among the scenarios run");
                 };
-                if scenarios[i].pipeline > 1 {
+                if scenario.pipeline > 1 {
                     bail!(
                         "the {name} scenario cannot be swept: the open loop times single requests, and a pipelined batch is not one"
                     );
                 }
-                Ok(i)
+                Ok(scenario)
             })
             .collect();
     }
@@ -392,11 +499,12 @@ fn swept_scenarios(args: &CompareArgs, scenarios: &[Scenario]) -> Result<Vec<usi
     } else {
         DEFAULT_SWEEP
     };
-    let default: Vec<usize> = wanted.iter().filter_map(|n| position(n)).collect();
+    let default: Vec<Scenario> = wanted.iter().filter_map(|n| find(n)).collect();
     Ok(if default.is_empty() {
         scenarios
             .iter()
-            .position(|s| s.pipeline == 1)
+            .find(|s| s.pipeline == 1)
+            .copied()
             .into_iter()
             .collect()
     } else {

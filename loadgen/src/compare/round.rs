@@ -1,372 +1,479 @@
-//! One server in one round: start it on port 0, check that it answers the contract, warm it up,
-//! load it, stop it. A round returns what it measured and tells an observer how far it got (as
-//! `load::run` does); it neither prints nor writes, and knows nothing of progress bars.
+//! One visit to one contender: start it on port 0 (its stderr into its log in the results
+//! folder), check that it answers the contract, warm it up, load it, stop it. A visit returns
+//! typed measurements keyed by contender and scenario, and tells an observer what it is doing
+//! (as `load::run` does); it neither prints nor writes results, and knows nothing of progress
+//! bars or of how long the whole run takes.
 
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
-use conformance::ServerProcess;
+use conformance::{ServerProcess, StartError};
+use thiserror::Error;
 
-use super::plan::Plan;
+use super::contender::Contender;
+use super::plan::{OPEN_LOOP_WARMUP, Plan};
 use super::scenario::Scenario;
-use crate::engine::EngineKind;
-use crate::load::{self, LoadOutcome, LoadSpec, Stop};
-use crate::machine::{MachineTimes, sample_process};
-use crate::results::{RateMeasure, RoundResult, ScenarioSweep};
+use crate::load::{self, LoadError, LoadOutcome, LoadSpec, Stop};
+use crate::machine::{MachineTimes, probe_cpus, sample_process};
+use crate::results::{
+    ClosedSample, FailureRecord, OpenSample, Phase, PlannedRate, RoundResult, ScenarioSweep,
+    VisitRecord,
+};
+use crate::target::TargetError;
 
 /// How long a server may take to print its ready line.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// What a round tells its observer.
+/// What a visit tells its observer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event<'a> {
-    /// A server starts its round.
-    Server {
-        /// `closed loop` or `sweep`.
-        phase: &'a str,
+    /// A visit to a contender starts.
+    Visit {
+        /// Closed loop or sweep.
+        phase: Phase,
         /// Round number, from 1.
         round: u32,
         /// Rounds of this phase.
         rounds: u32,
-        /// The server.
-        server: &'a str,
+        /// The contender's label.
+        contender: &'a str,
     },
     /// A scenario starts.
     Scenario(&'a str),
     /// Inside a load: time since it started.
     Load(Duration),
-    /// This many seconds of the planned load are over (measured, or not run).
-    Done(f64),
+    /// A load of this planned length (its unrecorded start included) is over.
+    LoadEnded(Duration),
+    /// The visit is over (whether it ran all its loads or not).
+    VisitEnded(Phase),
 }
 
-/// Observes a round.
+/// Observes the rounds.
 pub type Observer<'a> = dyn FnMut(Event<'_>) + 'a;
 
-/// What one visit to a server brought back.
-#[derive(Debug, Clone, Default)]
-pub struct Visit<T> {
-    /// It started and printed its ready line.
-    pub started: bool,
-    /// SIGTERM ended it with exit code 0.
-    pub clean_exit: bool,
-    /// Its peak resident memory, KiB.
-    pub rss_peak_kib: u64,
-    /// What went wrong with the server itself, one line each.
-    pub failures: Vec<String>,
-    /// What was measured, `Default` when it was left out.
-    pub measured: T,
+/// What went wrong in a visit.
+#[derive(Debug, Error)]
+pub enum RoundError {
+    /// The server did not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Its stderr log cannot be opened.
+    #[error("cannot open its stderr log {path}: {source}")]
+    Log {
+        /// The log.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It answers, but not as the contract says.
+    #[error("left out: it does not answer the contract ({count} mismatches: {first})")]
+    NotConforming {
+        /// How many mismatches.
+        count: usize,
+        /// The first few.
+        first: String,
+    },
+    /// The contract check could not run.
+    #[error("left out: cannot verify it: {0}")]
+    Verify(String),
+    /// The scenario's requests cannot be made.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The load failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The server died while loaded.
+    #[error("the server died during the load ({answers} answers)")]
+    DiedUnderLoad {
+        /// Answers before it died.
+        answers: u64,
+    },
+    /// A load of the sweep failed.
+    #[error("rate {rate}: {source}")]
+    AtRate {
+        /// The rate's label.
+        rate: String,
+        /// What went wrong.
+        source: Box<RoundError>,
+    },
+    /// The server had exited before the scenario.
+    #[error("not measured: the server had exited")]
+    ExitedBefore,
+    /// The server exited during the visit.
+    #[error("the server exited during the round")]
+    Exited,
+    /// SIGTERM ended it with a failure.
+    #[error("SIGTERM ended it with {0}, not exit code 0")]
+    BadExit(std::process::ExitStatus),
+    /// It outlived its grace period.
+    #[error("it did not exit within the grace period after SIGTERM; killed")]
+    NoExit,
+    /// It cannot be stopped.
+    #[error("cannot stop it: {0}")]
+    Stop(std::io::Error),
 }
 
-/// One scenario's outcome in a round: `None` when it was not run (stopped early).
-pub type Measured<T> = Option<Result<T, String>>;
-
-/// A closed-loop round of server `index`: every scenario at its maximum.
-pub fn closed_round(
-    plan: &Plan,
-    round: u32,
-    index: usize,
-    stop: &Arc<AtomicBool>,
-    observe: &mut Observer<'_>,
-) -> Visit<Vec<Measured<RoundResult>>> {
-    let info = plan.servers[index];
-    observe(Event::Server {
-        phase: "closed loop",
-        round,
-        rounds: plan.settings.rounds,
-        server: info.name,
-    });
-    let warmup = plan.scenarios.first();
-    visit(
-        plan,
-        index,
-        warmup,
-        plan.closed_round_seconds(),
-        stop,
-        observe,
-        |process, base, observe| {
-            let mut measured: Vec<Measured<RoundResult>> = vec![None; plan.scenarios.len()];
-            let mut spent = 0.0;
-            for (s, scenario) in plan.scenarios.iter().enumerate() {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                if process.has_exited() {
-                    for later in &mut measured[s..] {
-                        *later = Some(Err("not measured: the server had exited".into()));
-                    }
-                    break;
-                }
-                observe(Event::Scenario(scenario.name));
-                // How fast the server's CPU is right now, while the server is idle.
-                let probe = crate::machine::probe_cpus(&plan.settings.cpus.server);
-                let _ = measure(
-                    plan,
-                    scenario,
-                    base,
-                    plan.scenario_warmup,
-                    None,
-                    stop,
-                    observe,
-                );
-                measured[s] = Some(
-                    closed_load(plan, round, scenario, process, base, stop, observe).map(
-                        |mut result| {
-                            result.probe_us = probe.map_or(0.0, |p| p.as_secs_f64() * 1e6);
-                            result
-                        },
-                    ),
-                );
-                spent += (plan.scenario_warmup + plan.duration).as_secs_f64();
-            }
-            (measured, spent)
-        },
-    )
+/// Everything a visit needs besides the contender: the plan, the stop flag, the observer.
+pub struct Rounds<'a, 'o> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Set on Ctrl-C: the visit ends at the next load.
+    pub stop: &'a Arc<AtomicBool>,
+    /// Told what happens.
+    pub observe: &'a mut Observer<'o>,
 }
 
-/// A sweep round of server `index`: each swept scenario at each rate of its sweep (`sweeps`
-/// matches `plan.swept`; `None` for a scenario no server could be measured on).
-pub fn sweep_round(
-    plan: &Plan,
-    round: u32,
-    index: usize,
-    sweeps: &[Option<ScenarioSweep>],
-    stop: &Arc<AtomicBool>,
-    observe: &mut Observer<'_>,
-) -> Visit<Vec<Vec<Result<RateMeasure, String>>>> {
-    let info = plan.servers[index];
-    observe(Event::Server {
-        phase: "sweep",
-        round,
-        rounds: plan.settings.sweep_rounds,
-        server: info.name,
-    });
-    let warmup = plan.swept.first().map(|&s| &plan.scenarios[s]);
-    visit(
-        plan,
-        index,
-        warmup,
-        plan.sweep_round_seconds(),
-        stop,
-        observe,
-        |process, base, observe| {
-            let mut measured = vec![Vec::new(); plan.swept.len()];
-            let mut spent = 0.0;
-            for ((&s, sweep), points) in plan.swept.iter().zip(sweeps).zip(&mut measured) {
-                let Some(sweep) = sweep else { continue };
-                let scenario = &plan.scenarios[s];
-                observe(Event::Scenario(scenario.name));
-                let _ = measure(
-                    plan,
-                    scenario,
-                    base,
-                    plan.scenario_warmup,
-                    None,
-                    stop,
-                    observe,
-                );
-                spent += plan.scenario_warmup.as_secs_f64();
-                // A fresh order of rates each round, so that no rate always follows another.
-                let mut order: Vec<usize> = (0..sweep.rates.len()).collect();
-                fastrand::shuffle(&mut order);
-                for r in order {
-                    if stop.load(Ordering::Relaxed) || process.has_exited() {
+impl std::fmt::Debug for Rounds<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rounds")
+            .field("plan", &self.plan)
+            .field("stop", &self.stop)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one visit brought back, keyed by contender and scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitOutcome {
+    /// The visit itself.
+    pub visit: VisitRecord,
+    /// Closed-loop loads measured.
+    pub closed: Vec<ClosedSample>,
+    /// Open-loop loads measured.
+    pub open: Vec<OpenSample>,
+    /// What went wrong.
+    pub failures: Vec<FailureRecord>,
+}
+
+impl VisitOutcome {
+    fn new(contender: &Contender, phase: Phase, round: u32) -> Self {
+        Self {
+            visit: VisitRecord {
+                contender: contender.label.clone(),
+                phase,
+                round,
+                started: false,
+                clean_exit: false,
+                rss_peak_kib: 0,
+            },
+            closed: Vec::new(),
+            open: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, scenario: Option<&str>, error: &RoundError) {
+        self.failures.push(FailureRecord {
+            contender: self.visit.contender.clone(),
+            phase: self.visit.phase,
+            round: self.visit.round,
+            scenario: scenario.map(str::to_owned),
+            message: error.to_string(),
+        });
+    }
+}
+
+/// A running contender during a visit.
+struct Running<'c> {
+    contender: &'c Contender,
+    process: ServerProcess,
+    base: String,
+}
+
+impl Rounds<'_, '_> {
+    /// A closed-loop visit: every scenario at its maximum.
+    pub fn closed_visit(&mut self, contender: &Contender, round: u32) -> VisitOutcome {
+        let plan = self.plan;
+        let warmup = plan.scenarios.first().copied();
+        self.visit(
+            contender,
+            Phase::Closed,
+            round,
+            warmup,
+            |rounds, running, outcome| {
+                for scenario in &plan.scenarios {
+                    if rounds.stopped() {
                         break;
                     }
-                    let rate = &sweep.rates[r];
-                    let point = measure(
-                        plan,
-                        scenario,
-                        base,
-                        plan.sweep_duration,
-                        Some(rate.rate),
-                        stop,
-                        observe,
-                    )
-                    .map(|outcome| rate_measure(&rate.label, rate.rate, &outcome))
-                    .map_err(|err| format!("rate {}: {err}", rate.label));
-                    points.push(point);
-                    spent += plan.rate_load_seconds();
+                    if running.process.has_exited() {
+                        outcome.fail(Some(scenario.name), &RoundError::ExitedBefore);
+                        continue;
+                    }
+                    (rounds.observe)(Event::Scenario(scenario.name));
+                    match rounds.closed_scenario(running, scenario, round) {
+                        Ok(measure) => outcome.closed.push(ClosedSample {
+                            contender: contender.label.clone(),
+                            scenario: scenario.name.to_owned(),
+                            measure,
+                        }),
+                        Err(err) => outcome.fail(Some(scenario.name), &err),
+                    }
                 }
+            },
+        )
+    }
+
+    /// A sweep visit: each swept scenario at each rate of its sweep.
+    pub fn sweep_visit(
+        &mut self,
+        contender: &Contender,
+        round: u32,
+        sweeps: &[ScenarioSweep],
+    ) -> VisitOutcome {
+        let plan = self.plan;
+        let warmup = plan.swept.first().copied();
+        self.visit(
+            contender,
+            Phase::Sweep,
+            round,
+            warmup,
+            |rounds, running, outcome| {
+                for scenario in &plan.swept {
+                    let Some(sweep) = sweeps.iter().find(|s| s.scenario == scenario.name) else {
+                        continue;
+                    };
+                    (rounds.observe)(Event::Scenario(scenario.name));
+                    let _ = rounds.load(running, scenario, plan.scenario_warmup(), None);
+                    // A fresh order of rates each round, so that no rate always follows another.
+                    let mut order: Vec<&PlannedRate> = sweep.rates.iter().collect();
+                    fastrand::shuffle(&mut order);
+                    for rate in order {
+                        if rounds.stopped() || running.process.has_exited() {
+                            break;
+                        }
+                        match rounds.load(running, scenario, plan.sweep_duration(), Some(rate.rate))
+                        {
+                            Ok(outcome_of_load) => outcome.open.push(open_sample(
+                                (contender, scenario, round),
+                                rate,
+                                &outcome_of_load,
+                            )),
+                            Err(err) => outcome.fail(
+                                Some(scenario.name),
+                                &RoundError::AtRate {
+                                    rate: rate.label.clone(),
+                                    source: Box::new(err),
+                                },
+                            ),
+                        }
+                    }
+                }
+            },
+        )
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Starts `contender`, verifies it, warms it up on `warmup`, runs `body`, stops it.
+    fn visit(
+        &mut self,
+        contender: &Contender,
+        phase: Phase,
+        round: u32,
+        warmup: Option<Scenario>,
+        body: impl FnOnce(&mut Self, &mut Running<'_>, &mut VisitOutcome),
+    ) -> VisitOutcome {
+        let rounds = match phase {
+            Phase::Closed => self.plan.settings.rounds,
+            Phase::Sweep => self.plan.settings.sweep_rounds,
+        };
+        (self.observe)(Event::Visit {
+            phase,
+            round,
+            rounds,
+            contender: &contender.label,
+        });
+        let mut outcome = VisitOutcome::new(contender, phase, round);
+        match self.start(contender, phase, round) {
+            Err(err) => outcome.fail(None, &err),
+            Ok(mut running) => {
+                outcome.visit.started = true;
+                match verify(&running, self.plan.timeout()) {
+                    Err(err) => outcome.fail(None, &err),
+                    Ok(()) => {
+                        if let Some(first) = warmup {
+                            let _ = self.load(&running, &first, self.plan.warmup(), None);
+                        }
+                        body(self, &mut running, &mut outcome);
+                    }
+                }
+                stop(&mut running, &mut outcome);
             }
-            (measured, spent)
-        },
-    )
+        }
+        (self.observe)(Event::VisitEnded(phase));
+        outcome
+    }
+
+    /// Starts `contender` on port 0, its stderr appended to its log in the results folder.
+    fn start<'c>(
+        &self,
+        contender: &'c Contender,
+        phase: Phase,
+        round: u32,
+    ) -> Result<Running<'c>, RoundError> {
+        let path = self.plan.out.join(contender.stderr_log());
+        let log_error = |source| RoundError::Log {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut log = open_log(&path).map_err(log_error)?;
+        writeln!(log, "--- {} {round} ---", phase.round_name()).map_err(log_error)?;
+        let args = [
+            "--addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--threads".to_owned(),
+            self.plan.settings.server_threads.to_string(),
+        ];
+        let process = ServerProcess::spawn_with_stderr(
+            contender.server.name,
+            &contender.binary,
+            &args,
+            &self.plan.settings.cpus.server_launcher(),
+            START_TIMEOUT,
+            Stdio::from(log),
+        )?;
+        let base = format!("http://{}", process.addr());
+        Ok(Running {
+            contender,
+            process,
+            base,
+        })
+    }
+
+    /// The measured closed-loop load of one scenario, with the server's CPU time and what
+    /// else the machine did meanwhile.
+    fn closed_scenario(
+        &mut self,
+        running: &mut Running<'_>,
+        scenario: &Scenario,
+        round: u32,
+    ) -> Result<RoundResult, RoundError> {
+        // How fast the server's CPU is right now, while the server is idle.
+        let probe = probe_cpus(&self.plan.settings.cpus.server);
+        let _ = self.load(running, scenario, self.plan.scenario_warmup(), None);
+        let pid = running.process.pid();
+        let own = std::process::id();
+        let machine_before = MachineTimes::read().ok();
+        let server_before = sample_process(pid).unwrap_or_default();
+        let own_before = sample_process(own).unwrap_or_default();
+        let started = Instant::now();
+        let outcome = self.load(running, scenario, self.plan.duration(), None);
+        let wall = started.elapsed().as_secs_f64();
+        let server_cpu = sample_process(pid)
+            .unwrap_or_default()
+            .cpu
+            .saturating_sub(server_before.cpu);
+        let own_cpu = sample_process(own)
+            .unwrap_or_default()
+            .cpu
+            .saturating_sub(own_before.cpu);
+        let machine = match (machine_before, MachineTimes::read().ok()) {
+            (Some(before), Some(after)) => after.since(&before, wall),
+            _ => Default::default(),
+        };
+        let outcome = outcome?;
+        if running.process.has_exited() {
+            return Err(RoundError::DiedUnderLoad {
+                answers: outcome.tally.responses(),
+            });
+        }
+        let ours = (server_cpu + own_cpu).as_secs_f64() / wall.max(1e-9);
+        let mut result = round_result(round, scenario, &outcome, server_cpu);
+        result.steal = machine.steal;
+        result.other_cpus = (machine.busy_cpus - ours).max(0.0);
+        result.probe_us = probe.map_or(0.0, |p| p.as_secs_f64() * 1e6);
+        Ok(result)
+    }
+
+    /// One load of `scenario` for `duration`: closed loop, or open loop at `rate` (after
+    /// [`OPEN_LOOP_WARMUP`] at the same rate).
+    fn load(
+        &mut self,
+        running: &Running<'_>,
+        scenario: &Scenario,
+        duration: Duration,
+        rate: Option<f64>,
+    ) -> Result<LoadOutcome, RoundError> {
+        let settings = &self.plan.settings;
+        let spec = LoadSpec {
+            target: scenario.target(&running.base)?,
+            engine: settings.engine,
+            connections: settings.connections,
+            threads: settings.client_threads,
+            stop: Stop::After(duration),
+            rate,
+            pipeline: scenario.pipeline,
+            warmup: if rate.is_some() {
+                OPEN_LOOP_WARMUP
+            } else {
+                Duration::ZERO
+            },
+            timeout: self.plan.timeout(),
+            http2: false,
+            use_proxy: false,
+        };
+        let observe = &mut *self.observe;
+        let outcome = load::run(&spec, self.stop, &mut |progress| {
+            observe(Event::Load(progress.elapsed));
+        });
+        observe(Event::LoadEnded(duration + spec.warmup));
+        Ok(outcome?)
+    }
 }
 
-/// Starts server `index`, verifies it, warms it up on `warmup`, runs `body` (which returns what
-/// it measured and the seconds of planned load it ran), and stops the server.
-fn visit<T: Default>(
-    plan: &Plan,
-    index: usize,
-    warmup: Option<&Scenario>,
-    budget: f64,
-    stop: &Arc<AtomicBool>,
-    observe: &mut Observer<'_>,
-    body: impl FnOnce(&mut ServerProcess, &str, &mut Observer<'_>) -> (T, f64),
-) -> Visit<T> {
-    let info = plan.servers[index];
-    let mut visit = Visit::<T>::default();
-    let args = [
-        "--addr".to_owned(),
-        "127.0.0.1:0".to_owned(),
-        "--threads".to_owned(),
-        plan.settings.server_threads.to_string(),
-    ];
-    let launcher = plan.settings.cpus.server_launcher();
-    let binary = plan.binary(info.name);
-    let mut process =
-        match ServerProcess::spawn(info.name, &binary, &args, &launcher, START_TIMEOUT) {
-            Ok(process) => process,
-            Err(err) => {
-                visit.failures.push(err.to_string());
-                observe(Event::Done(budget));
-                return visit;
-            }
-        };
-    visit.started = true;
-    let base = format!("http://{}", process.addr());
-    let left_out = match crate::verify::verify(&base, Some(info.name), plan.timeout) {
-        Ok(verdict) if verdict.mismatches.is_empty() => None,
-        Ok(verdict) => {
-            let first: Vec<&str> = verdict
+/// Opens (appending) the stderr log at `path`, making its folder.
+fn open_log(path: &std::path::Path) -> std::io::Result<File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// Checks the running contender against the contract.
+fn verify(running: &Running<'_>, timeout: Duration) -> Result<(), RoundError> {
+    let name = running.contender.server.name;
+    match crate::verify::verify(&running.base, Some(name), timeout) {
+        Ok(verdict) if verdict.mismatches.is_empty() => Ok(()),
+        Ok(verdict) => Err(RoundError::NotConforming {
+            count: verdict.mismatches.len(),
+            first: verdict
                 .mismatches
                 .iter()
                 .take(3)
                 .map(String::as_str)
-                .collect();
-            Some(format!(
-                "left out: it does not answer the contract ({} mismatches: {})",
-                verdict.mismatches.len(),
-                first.join("; ")
-            ))
-        }
-        Err(err) => Some(format!("left out: cannot verify it: {err}")),
-    };
-    let mut spent = 0.0;
-    match left_out {
-        Some(why) => visit.failures.push(why),
-        None => {
-            if let Some(first) = warmup {
-                let _ = measure(plan, first, &base, plan.warmup, None, stop, observe);
-                spent += plan.warmup.as_secs_f64();
-            }
-            let (measured, seconds) = body(&mut process, &base, observe);
-            visit.measured = measured;
-            spent += seconds;
-            if process.has_exited() {
-                visit
-                    .failures
-                    .push("the server exited during the round".into());
-            }
-        }
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+        Err(err) => Err(RoundError::Verify(err.to_string())),
     }
-    observe(Event::Done((budget - spent).max(0.0)));
-    if let Ok(sample) = sample_process(process.pid()) {
-        visit.rss_peak_kib = sample.rss_peak_kib;
+}
+
+/// Records the peak memory, stops the contender with SIGTERM and records how it ended.
+fn stop(running: &mut Running<'_>, outcome: &mut VisitOutcome) {
+    if let Ok(sample) = sample_process(running.process.pid()) {
+        outcome.visit.rss_peak_kib = sample.rss_peak_kib;
     }
-    match process.stop(contract::SHUTDOWN_GRACE + Duration::from_secs(2)) {
-        Ok(Some(status)) if status.success() => visit.clean_exit = true,
+    let died = running.process.has_exited();
+    if died {
+        outcome.fail(None, &RoundError::Exited);
+    }
+    match running
+        .process
+        .stop(contract::SHUTDOWN_GRACE + Duration::from_secs(2))
+    {
+        Ok(Some(status)) if status.success() => outcome.visit.clean_exit = true,
         // Its death was recorded above.
-        Ok(Some(_)) if visit.failures.iter().any(|f| f.contains("exited")) => {}
-        Ok(Some(status)) => visit
-            .failures
-            .push(format!("SIGTERM ended it with {status}, not exit code 0")),
-        Ok(None) => visit
-            .failures
-            .push("it did not exit within the grace period after SIGTERM; killed".into()),
-        Err(err) => visit.failures.push(format!("cannot stop it: {err}")),
+        Ok(Some(_)) if died => {}
+        Ok(Some(status)) => outcome.fail(None, &RoundError::BadExit(status)),
+        Ok(None) => outcome.fail(None, &RoundError::NoExit),
+        Err(err) => outcome.fail(None, &RoundError::Stop(err)),
     }
-    visit
-}
-
-/// The measured closed-loop load of one scenario, with the server's CPU time and what else
-/// the machine did meanwhile.
-fn closed_load(
-    plan: &Plan,
-    round: u32,
-    scenario: &Scenario,
-    process: &mut ServerProcess,
-    base: &str,
-    stop: &Arc<AtomicBool>,
-    observe: &mut Observer<'_>,
-) -> Result<RoundResult, String> {
-    let own = std::process::id();
-    let machine_before = MachineTimes::read().ok();
-    let server_before = sample_process(process.pid()).unwrap_or_default();
-    let own_before = sample_process(own).unwrap_or_default();
-    let started = Instant::now();
-    let outcome = measure(plan, scenario, base, plan.duration, None, stop, observe);
-    let wall = started.elapsed().as_secs_f64();
-    let server_cpu = sample_process(process.pid())
-        .unwrap_or_default()
-        .cpu
-        .saturating_sub(server_before.cpu);
-    let own_cpu = sample_process(own)
-        .unwrap_or_default()
-        .cpu
-        .saturating_sub(own_before.cpu);
-    let machine = match (machine_before, MachineTimes::read().ok()) {
-        (Some(before), Some(after)) => after.since(&before, wall),
-        _ => Default::default(),
-    };
-    let outcome = outcome.map_err(|err| err.to_string())?;
-    if process.has_exited() {
-        return Err(format!(
-            "the server died during the load ({} answers)",
-            outcome.tally.responses()
-        ));
-    }
-    let ours = (server_cpu + own_cpu).as_secs_f64() / wall.max(1e-9);
-    Ok(round_result(
-        round,
-        scenario,
-        &outcome,
-        server_cpu,
-        machine.steal,
-        (machine.busy_cpus - ours).max(0.0),
-    ))
-}
-
-/// The unrecorded start of every open-loop load, in which its connections open. Without it
-/// the first request of each connection carried a connect: at 9k req/s on 64 connections,
-/// that raised the p99 from about 70 to about 130 µs (median of six 0.6 s loads each way).
-pub const OPEN_LOOP_WARMUP: Duration = Duration::from_millis(50);
-
-/// One load of `scenario` against `base` for `duration`: closed loop, or open loop at `rate`
-/// (after [`OPEN_LOOP_WARMUP`] at the same rate).
-fn measure(
-    plan: &Plan,
-    scenario: &Scenario,
-    base: &str,
-    duration: Duration,
-    rate: Option<f64>,
-    stop: &Arc<AtomicBool>,
-    observe: &mut Observer<'_>,
-) -> Result<LoadOutcome> {
-    let spec = LoadSpec {
-        target: scenario.target(base)?,
-        engine: EngineKind::H1,
-        connections: plan.settings.connections,
-        threads: plan.settings.client_threads,
-        stop: Stop::After(duration),
-        rate,
-        pipeline: scenario.pipeline,
-        warmup: if rate.is_some() {
-            OPEN_LOOP_WARMUP
-        } else {
-            Duration::ZERO
-        },
-        timeout: plan.timeout,
-        http2: false,
-        use_proxy: false,
-    };
-    let outcome = load::run(&spec, stop, &mut |progress| {
-        observe(Event::Load(progress.elapsed));
-    });
-    observe(Event::Done((duration + spec.warmup).as_secs_f64()));
-    Ok(outcome?)
 }
 
 fn round_result(
@@ -374,8 +481,6 @@ fn round_result(
     scenario: &Scenario,
     outcome: &LoadOutcome,
     server_cpu: Duration,
-    steal: f64,
-    other_cpus: f64,
 ) -> RoundResult {
     let tally = &outcome.tally;
     let expected = tally
@@ -395,23 +500,31 @@ fn round_result(
         client_cpu_us: outcome.client_cpu.iter().sum::<f64>() * duration * 1e6,
         client_cpu: outcome.client_cpu.clone(),
         client_bound: outcome.client_bound(),
-        steal,
-        other_cpus,
+        steal: 0.0,
+        other_cpus: 0.0,
         probe_us: 0.0,
         histogram: tally.latency.to_base64(),
     }
 }
 
-fn rate_measure(label: &str, target: f64, outcome: &LoadOutcome) -> RateMeasure {
+fn open_sample(
+    (contender, scenario, round): (&Contender, &Scenario, u32),
+    rate: &PlannedRate,
+    outcome: &LoadOutcome,
+) -> OpenSample {
     let tally = &outcome.tally;
     let sent = tally.responses() + tally.failures();
-    RateMeasure {
-        label: label.to_owned(),
-        target_rate: target,
+    OpenSample {
+        contender: contender.label.clone(),
+        scenario: scenario.name.to_owned(),
+        round,
+        label: rate.label.clone(),
+        target_rate: rate.rate,
         achieved_rate: sent as f64 / outcome.duration.as_secs_f64().max(1e-9),
-        latency: tally.latency.clone(),
-        latency_uncorrected: tally.latency_uncorrected.clone(),
-        send_lag: tally.send_lag.clone(),
+        latency: tally.latency.to_base64(),
+        latency_uncorrected: Some(tally.latency_uncorrected.to_base64()),
+        send_lag: Some(tally.send_lag.to_base64()),
         client_lagged: outcome.client_lagged(),
+        loads: 1,
     }
 }

@@ -1,12 +1,14 @@
-//! The scenarios of a comparison: one route of the contract each, loaded the same way on every
-//! server; one of them pipelined, as TechEmpower's plaintext test is.
+//! The scenarios of a comparison: one per route of [`contract::ROUTES`], loaded the same way on
+//! every contender; the plaintext route also pipelined, as TechEmpower's plaintext test is, and
+//! a path that no route matches.
 
 use bytes::Bytes;
 use thiserror::Error;
 
+use crate::results::PIPELINED;
 use crate::target::{Target, TargetError};
 
-/// One kind of request, loaded on every server.
+/// One kind of request, loaded on every contender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scenario {
     /// Name, as given to `--scenarios` and shown in results.
@@ -27,76 +29,55 @@ pub struct Scenario {
 /// Requests per write in the pipelined scenario, as in TechEmpower's plaintext test.
 pub const PIPELINE_DEPTH: u32 = 16;
 
-/// Every scenario, in report order.
-pub const SCENARIOS: &[Scenario] = &[
-    Scenario {
-        name: "plaintext",
-        method: "GET",
-        path: "/",
-        body: None,
-        expect_status: 200,
-        pipeline: 1,
-    },
-    Scenario {
-        name: "pipelined",
-        method: "GET",
-        path: "/",
-        body: None,
-        expect_status: 200,
-        pipeline: PIPELINE_DEPTH,
-    },
-    Scenario {
-        name: "json",
-        method: "GET",
-        path: "/json",
-        body: None,
-        expect_status: 200,
-        pipeline: 1,
-    },
-    Scenario {
-        name: "html",
-        method: "GET",
-        path: "/html",
-        body: None,
-        expect_status: 200,
-        pipeline: 1,
-    },
-    Scenario {
-        name: "users",
-        method: "GET",
-        path: "/users/{id}",
-        body: None,
-        expect_status: 200,
-        pipeline: 1,
-    },
-    Scenario {
-        name: "echo",
-        method: "POST",
-        path: "/echo",
-        body: Some(r#"{"message":"Hello from the load generator"}"#),
-        expect_status: 200,
-        pipeline: 1,
-    },
-    Scenario {
-        name: "not-found",
-        method: "GET",
-        path: "/nope",
-        body: None,
-        expect_status: 404,
-        pipeline: 1,
-    },
-    Scenario {
-        name: "error",
-        method: "GET",
-        path: "/error",
-        body: None,
-        expect_status: 500,
-        pipeline: 1,
-    },
-];
+/// The body `POST /echo` sends.
+const ECHO_BODY: &str = r#"{"message":"Hello from the load generator"}"#;
+
+/// The request that no route of the contract matches.
+const NOT_FOUND: Scenario = Scenario {
+    name: "not-found",
+    method: "GET",
+    path: "/nope",
+    body: None,
+    expect_status: 404,
+    pipeline: 1,
+};
+
+impl Scenario {
+    /// The scenario of one route of the contract: its method and path, the status its
+    /// conformance case expects, a body when the route takes one.
+    fn of_route(route: &'static contract::Route) -> Self {
+        Self {
+            name: route.name,
+            method: route.method,
+            path: route.path,
+            body: (route.method == "POST").then_some(ECHO_BODY),
+            expect_status: route.status(),
+            pipeline: 1,
+        }
+    }
+}
+
+/// Every scenario, in report order: each route of [`contract::ROUTES`], the plaintext route
+/// pipelined right after it, and a path no route matches.
+pub fn all() -> Vec<Scenario> {
+    let mut scenarios = Vec::new();
+    for route in contract::ROUTES {
+        let scenario = Scenario::of_route(route);
+        scenarios.push(scenario);
+        if route.name == "plaintext" {
+            scenarios.push(Scenario {
+                name: PIPELINED,
+                pipeline: PIPELINE_DEPTH,
+                ..scenario
+            });
+        }
+    }
+    scenarios.push(NOT_FOUND);
+    scenarios
+}
 
 /// The scenarios `--quick` runs.
-pub const QUICK_SCENARIOS: &[&str] = &["plaintext", "pipelined", "json"];
+pub const QUICK_SCENARIOS: &[&str] = &["plaintext", PIPELINED, "json"];
 /// The scenarios swept in the open loop when `--sweep-scenarios` is not given (those of them
 /// that run).
 pub const DEFAULT_SWEEP: &[&str] = &["plaintext", "json"];
@@ -123,21 +104,17 @@ impl Scenario {
 
     /// Looks scenarios up by name, keeping the order given.
     pub fn select(names: &[String]) -> Result<Vec<Self>, UnknownName> {
+        let all = all();
         names
             .iter()
             .map(|name| {
-                SCENARIOS
-                    .iter()
+                all.iter()
                     .find(|s| s.name == name)
                     .copied()
                     .ok_or_else(|| UnknownName {
                         what: "scenario",
                         name: name.clone(),
-                        valid: SCENARIOS
-                            .iter()
-                            .map(|s| s.name)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        valid: all.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
                     })
             })
             .collect()
@@ -158,24 +135,6 @@ impl Scenario {
     }
 }
 
-/// Looks servers up by name, keeping the order given.
-pub fn select_servers(names: &[String]) -> Result<Vec<&'static contract::ServerInfo>, UnknownName> {
-    names
-        .iter()
-        .map(|name| {
-            contract::server(name).ok_or_else(|| UnknownName {
-                what: "server",
-                name: name.clone(),
-                valid: contract::SERVERS
-                    .iter()
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,7 +142,7 @@ mod tests {
     #[test]
     fn every_scenario_hits_a_route_of_the_contract_with_the_expected_status() {
         let cases = contract::cases();
-        for scenario in SCENARIOS {
+        for scenario in &all() {
             let path = scenario.path.replace("{id}", "42");
             let case = cases
                 .iter()
@@ -191,7 +150,7 @@ mod tests {
             let case = case.unwrap_or_else(|| panic!("no contract case for {}", scenario.name));
             assert_eq!(case.status, scenario.expect_status, "{}", scenario.name);
         }
-        let pipelined: Vec<String> = SCENARIOS
+        let pipelined: Vec<String> = all()
             .iter()
             .filter(|s| s.pipeline > 1)
             .map(Scenario::label)
@@ -215,7 +174,7 @@ mod tests {
             err.to_string().contains("plaintext, pipelined, json, html"),
             "{err}"
         );
-        let err = select_servers(&["axum".into(), "gin".into()]).unwrap_err();
+        let err = super::super::contender::find_server("gin").unwrap_err();
         assert_eq!(err.name, "gin");
         assert!(
             err.to_string()

@@ -104,12 +104,7 @@ impl Connector for H1Connector {
     type Conn = H1Connection;
 
     async fn connect(&self) -> Result<Self::Conn, ErrorKind> {
-        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addr))
-            .await
-            .map_err(|_| ErrorKind::Timeout)?
-            .map_err(|e| ErrorKind::of_io(&e))?;
-        // Each request (or batch) goes out at once rather than wait for the previous ACK.
-        stream.set_nodelay(true).map_err(|e| ErrorKind::of_io(&e))?;
+        let stream = super::connect_tcp(self.addr, self.connect_timeout).await?;
         Ok(H1Connection {
             stream,
             requests: Arc::clone(&self.requests),

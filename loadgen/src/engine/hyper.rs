@@ -1,10 +1,12 @@
 //! The hyper engine: hyper's low-level `client::conn` HTTP/1.1, one connection per worker, each
-//! request built from parts made once. No pool, no connection manager, no extra task: the
-//! worker drives its connection itself while it waits for the answer. http:// only.
+//! request built from parts made once. No pool and no connection manager: each connection's
+//! I/O runs as one task of its own on the load thread's runtime (hyper's `Connection` future,
+//! spawned beside the worker), and the worker sends through its `SendRequest` handle and
+//! awaits the answer. http:// only.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -12,9 +14,11 @@ use http::{HeaderMap, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
-use super::{After, Answer, Connection, Connector, EngineOptions, Exchange};
+use super::{
+    After, Answer, Connection, Connector, EngineOptions, Exchange, OneAtATime, connect_tcp,
+    send_one_by_one,
+};
 use crate::stats::ErrorKind;
 use crate::target::{Target, TargetError};
 
@@ -79,12 +83,7 @@ impl Connector for HyperConnector {
     type Conn = HyperConnection;
 
     async fn connect(&self) -> Result<Self::Conn, ErrorKind> {
-        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addr))
-            .await
-            .map_err(|_| ErrorKind::Timeout)?
-            .map_err(|e| ErrorKind::of_io(&e))?;
-        // Requests are small: send each at once rather than wait for the previous ACK.
-        stream.set_nodelay(true).map_err(|e| ErrorKind::of_io(&e))?;
+        let stream = connect_tcp(self.addr, self.connect_timeout).await?;
         // Head and body in one buffer and one `write`, rather than a `writev` of pieces.
         let (sender, driver) = http1::Builder::new()
             .writev(false)
@@ -114,17 +113,11 @@ impl Connection for HyperConnection {
         batch: &[usize],
         answers: &mut Vec<Answer>,
     ) -> Result<After, ErrorKind> {
-        answers.clear();
-        for &variant in batch {
-            let exchange = self.exchange(variant).await?;
-            let done = Instant::now();
-            answers.push(Answer { exchange, done });
-        }
-        Ok(After::Open)
+        send_one_by_one(self, batch, answers).await
     }
 }
 
-impl HyperConnection {
+impl OneAtATime for HyperConnection {
     async fn exchange(&mut self, variant: usize) -> Result<Exchange, ErrorKind> {
         let template = &self.templates[variant];
         let mut request = Request::new(Full::new(template.body.clone()));

@@ -11,7 +11,10 @@ mod h1;
 mod hyper;
 mod reqwest;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
 
 pub use self::h1::H1Connector;
 pub use self::hyper::HyperConnector;
@@ -113,4 +116,39 @@ pub trait Connection: Send + 'static {
         batch: &[usize],
         answers: &mut Vec<Answer>,
     ) -> impl Future<Output = Result<After, ErrorKind>> + Send;
+}
+
+/// An engine's connection that has one request in flight at a time (hyper, reqwest).
+trait OneAtATime {
+    /// Sends request variant `variant` and reads its answer to the end.
+    fn exchange(
+        &mut self,
+        variant: usize,
+    ) -> impl Future<Output = Result<Exchange, ErrorKind>> + Send;
+}
+
+/// The `send` of an engine that cannot pipeline: the requests of `batch` one after another.
+async fn send_one_by_one(
+    connection: &mut impl OneAtATime,
+    batch: &[usize],
+    answers: &mut Vec<Answer>,
+) -> Result<After, ErrorKind> {
+    answers.clear();
+    for &variant in batch {
+        let exchange = connection.exchange(variant).await?;
+        let done = Instant::now();
+        answers.push(Answer { exchange, done });
+    }
+    Ok(After::Open)
+}
+
+/// Opens a TCP connection to `addr` within `timeout`, Nagle off: requests are small, so each
+/// goes at once rather than waiting for the previous one's ACK.
+async fn connect_tcp(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, ErrorKind> {
+    let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        .await
+        .map_err(|_| ErrorKind::Timeout)?
+        .map_err(|e| ErrorKind::of_io(&e))?;
+    stream.set_nodelay(true).map_err(|e| ErrorKind::of_io(&e))?;
+    Ok(stream)
 }

@@ -3,9 +3,10 @@
 //! redirects, no proxy unless asked, HTTP/1.1 unless asked for HTTP/2.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use super::{After, Answer, Connection, Connector, EngineOptions, Exchange};
+use super::{
+    After, Answer, Connection, Connector, EngineOptions, Exchange, OneAtATime, send_one_by_one,
+};
 use crate::stats::ErrorKind;
 use crate::target::Target;
 
@@ -75,17 +76,11 @@ impl Connection for ReqwestConnection {
         batch: &[usize],
         answers: &mut Vec<Answer>,
     ) -> Result<After, ErrorKind> {
-        answers.clear();
-        for &variant in batch {
-            let exchange = self.exchange(variant).await?;
-            let done = Instant::now();
-            answers.push(Answer { exchange, done });
-        }
-        Ok(After::Open)
+        send_one_by_one(self, batch, answers).await
     }
 }
 
-impl ReqwestConnection {
+impl OneAtATime for ReqwestConnection {
     async fn exchange(&mut self, variant: usize) -> Result<Exchange, ErrorKind> {
         // Bodies are `Bytes`, so cloning a prebuilt request never fails; be safe anyway.
         let request = self.requests[variant].try_clone().ok_or(ErrorKind::Other)?;

@@ -8,10 +8,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
-use super::{Export, ReportError, server_colour};
+use super::{Export, ReportError, contender_colour};
+use crate::analysis::{Comparison, ScenarioResult, Status};
 use crate::format::short_rate;
-use crate::results::{ComparisonRun, ScenarioResult, Status};
-use crate::stats::LatencyHistogram;
 
 /// Per server: a `(value, low, high)` per group, `None` where it was not measured.
 type BarSeries = Vec<(String, Vec<Option<(f64, f64, f64)>>)>;
@@ -50,11 +49,12 @@ pub struct SweepChart(pub String);
 pub struct SpectrumChart(pub String);
 
 /// The run's scenarios that are pipelined (or not).
-fn scenarios_pipelined(run: &ComparisonRun, pipelined: bool) -> Vec<String> {
-    run.settings
+fn scenarios_pipelined(run: &Comparison, pipelined: bool) -> Vec<String> {
+    run.record
+        .settings
         .scenarios
         .iter()
-        .filter(|s| (run.pipeline_of(s) > 1) == pipelined)
+        .filter(|s| (run.record.pipeline_of(s) > 1) == pipelined)
         .cloned()
         .collect()
 }
@@ -68,7 +68,7 @@ impl Export for ThroughputChart {
         }
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let scenarios = scenarios_pipelined(run, self.pipelined);
         let series = per_scenario(run, &scenarios, |s| (s.rps.median, s.rps.low, s.rps.high));
         let chart = BarChart {
@@ -78,9 +78,10 @@ impl Export for ThroughputChart {
                 "Throughput (req/s): median of rounds, whiskers the 95 % interval"
             },
             y_desc: "requests per second",
-            groups: &run.scenario_labels(&scenarios),
+            groups: &run.record.scenario_labels(&scenarios),
             series: &series,
             whiskers: true,
+            colour: &|label| contender_colour(run, label),
         };
         finish(self, draw_bars(&chart))
     }
@@ -91,8 +92,8 @@ impl Export for CpuChart {
         "cpu.svg".to_owned()
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        let scenarios = &run.settings.scenarios;
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
+        let scenarios = &run.record.settings.scenarios;
         let series = per_scenario(run, scenarios, |s| {
             (
                 s.server_cpu_us.median,
@@ -103,9 +104,10 @@ impl Export for CpuChart {
         let chart = BarChart {
             title: "Server CPU time per answer (µs, lower is better), whiskers the 95 % interval",
             y_desc: "µs of CPU per answer",
-            groups: &run.scenario_labels(scenarios),
+            groups: &run.record.scenario_labels(scenarios),
             series: &series,
             whiskers: true,
+            colour: &|label| contender_colour(run, label),
         };
         finish(self, draw_bars(&chart))
     }
@@ -116,15 +118,15 @@ impl Export for MemoryChart {
         "memory.svg".to_owned()
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let groups = vec!["peak RSS".to_owned()];
         let series: BarSeries = run
-            .servers
+            .contenders
             .iter()
             .map(|s| {
                 let measured = s.status != Status::Failed;
                 (
-                    s.name.clone(),
+                    s.label.clone(),
                     vec![measured.then(|| (s.rss_peak_kib as f64 / 1024.0, 0.0, 0.0))],
                 )
             })
@@ -135,6 +137,7 @@ impl Export for MemoryChart {
             groups: &groups,
             series: &series,
             whiskers: false,
+            colour: &|label| contender_colour(run, label),
         };
         finish(self, draw_bars(&chart))
     }
@@ -145,9 +148,9 @@ impl Export for SweepChart {
         format!("sweep-{}.svg", self.0)
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let lines: Vec<(String, Vec<(f64, f64)>)> = run
-            .servers
+            .contenders
             .iter()
             .filter_map(|server| {
                 let scenario = server.scenario(&self.0)?;
@@ -157,18 +160,19 @@ impl Export for SweepChart {
                     .map(|r| (r.achieved_rate, r.latency_us.p99 as f64 / 1000.0))
                     .collect();
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                (!points.is_empty()).then(|| (server.name.clone(), points))
+                (!points.is_empty()).then(|| (server.label.clone(), points))
             })
             .collect();
         let chart = LineChart {
             title: &format!(
                 "p99 latency against load, same rates for all (open loop): {}",
-                run.scenario_label(&self.0)
+                run.record.scenario_label(&self.0)
             ),
             x_desc: "requests per second sent",
             y_desc: "p99 latency from due time (ms)",
             lines: &lines,
             percentile_axis: false,
+            colour: &|label| contender_colour(run, label),
         };
         finish(self, draw_lines(&chart))
     }
@@ -179,10 +183,10 @@ impl Export for SpectrumChart {
         format!("spectrum-{}.svg", self.0)
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        let rate = run.sweep(&self.0).and_then(|s| s.headline_rate());
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
+        let rate = run.record.sweep(&self.0).and_then(|s| s.headline_rate());
         let lines: Vec<(String, Vec<(f64, f64)>)> = run
-            .servers
+            .contenders
             .iter()
             .filter_map(|server| {
                 let rate = rate?;
@@ -191,26 +195,27 @@ impl Export for SpectrumChart {
                     .sweep
                     .iter()
                     .find(|p| p.label == rate.label)?;
-                let histogram = LatencyHistogram::from_base64(&point.histogram).ok()?;
-                let points = histogram
+                let points = point
+                    .histogram
                     .percentile_curve()
                     .into_iter()
                     .filter(|(p, _)| *p <= 99.99)
                     .map(|(p, us)| (percentile_x(p), us as f64 / 1000.0))
                     .collect();
-                Some((server.name.clone(), points))
+                Some((server.label.clone(), points))
             })
             .collect();
         let chart = LineChart {
             title: &format!(
                 "Latency by percentile at {} req/s (open loop): {}",
                 rate.map_or_else(|| "–".to_owned(), |r| short_rate(r.rate)),
-                run.scenario_label(&self.0)
+                run.record.scenario_label(&self.0)
             ),
             x_desc: "percentile",
             y_desc: "latency from due time (ms)",
             lines: &lines,
             percentile_axis: true,
+            colour: &|label| contender_colour(run, label),
         };
         finish(self, draw_lines(&chart))
     }
@@ -218,7 +223,7 @@ impl Export for SpectrumChart {
 
 /// Every chart a run can have: throughput, CPU, memory, and for each swept scenario its latency
 /// against load and its percentile spectrum at the common rate.
-pub fn all_charts(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
+pub fn all_charts(run: &Comparison) -> Vec<Box<dyn Export>> {
     let mut charts: Vec<Box<dyn Export>> = Vec::new();
     for pipelined in [false, true] {
         if !scenarios_pipelined(run, pipelined).is_empty() {
@@ -227,7 +232,7 @@ pub fn all_charts(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
     }
     charts.push(Box::new(CpuChart));
     charts.push(Box::new(MemoryChart));
-    for sweep in &run.sweeps {
+    for sweep in &run.record.sweeps {
         charts.push(Box::new(SweepChart(sweep.scenario.clone())));
         charts.push(Box::new(SpectrumChart(sweep.scenario.clone())));
     }
@@ -246,11 +251,11 @@ fn finish(export: &dyn Export, drawn: Result<String, String>) -> Result<Vec<u8>,
 /// For each server, one `(value, low, high)` per scenario of `scenarios` (`None` where not
 /// measured).
 fn per_scenario(
-    run: &ComparisonRun,
+    run: &Comparison,
     scenarios: &[String],
     value: impl Fn(&ScenarioResult) -> (f64, f64, f64),
 ) -> BarSeries {
-    run.servers
+    run.contenders
         .iter()
         .map(|server| {
             let values = scenarios
@@ -263,7 +268,7 @@ fn per_scenario(
                         .map(&value)
                 })
                 .collect();
-            (server.name.clone(), values)
+            (server.label.clone(), values)
         })
         .collect()
 }
@@ -294,13 +299,22 @@ fn short_number(value: f64) -> String {
     }
 }
 
+/// The chart width that fits `title` in one line over the plot: the caption is centred on the
+/// plot, and a plot narrower than its title cut both ends off ("roughput (req/s)…").
+fn width_for_title(title: &str) -> u32 {
+    // About 10.5 px per character of the 19 px caption font, plus the margins.
+    let characters = u32::try_from(title.chars().count()).unwrap_or(u32::MAX / 16);
+    characters * 21 / 2 + 40 + LEGEND_WIDTH
+}
+
 /// One coloured square and name per series, top to bottom.
 fn draw_legend<'a, DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     names: impl Iterator<Item = &'a str>,
+    colour: &dyn Fn(&str) -> (u8, u8, u8),
 ) -> Result<(), String> {
     for (i, name) in names.enumerate() {
-        let (r, g, b) = server_colour(name);
+        let (r, g, b) = colour(name);
         let y = 60 + 24 * i as i32;
         area.draw(&Rectangle::new(
             [(8, y - 7), (22, y + 7)],
@@ -321,6 +335,8 @@ struct BarChart<'a> {
     groups: &'a [String],
     series: &'a BarSeries,
     whiskers: bool,
+    /// The colour of a contender's label.
+    colour: &'a dyn Fn(&str) -> (u8, u8, u8),
 }
 
 fn draw_bars(chart: &BarChart<'_>) -> Result<String, String> {
@@ -334,13 +350,19 @@ fn draw_bars(chart: &BarChart<'_>) -> Result<String, String> {
         .fold(0.0, f64::max)
         .max(1e-9)
         * 1.12;
-    let width = (170 * chart.groups.len() as u32 + LEGEND_WIDTH).clamp(520, 1400);
+    let width = (170 * chart.groups.len() as u32 + LEGEND_WIDTH)
+        .max(width_for_title(chart.title))
+        .clamp(520, 1400);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|err| e(&err))?;
         let (plot, legend) = root.split_horizontally(width - LEGEND_WIDTH);
-        draw_legend(&legend, chart.series.iter().map(|(name, _)| name.as_str()))?;
+        draw_legend(
+            &legend,
+            chart.series.iter().map(|(name, _)| name.as_str()),
+            chart.colour,
+        )?;
         let mut ctx = ChartBuilder::on(&plot)
             .caption(chart.title, ("sans-serif", 19))
             .margin(12)
@@ -358,7 +380,7 @@ fn draw_bars(chart: &BarChart<'_>) -> Result<String, String> {
             .map_err(|err| e(&err))?;
         let slot = 0.8 / chart.series.len().max(1) as f64;
         for (j, (name, values)) in chart.series.iter().enumerate() {
-            let (r, g, b) = server_colour(name);
+            let (r, g, b) = (chart.colour)(name);
             let colour = RGBColor(r, g, b);
             let x = |i: usize| i as f64 + 0.1 + j as f64 * slot;
             let bars = values
@@ -400,6 +422,8 @@ struct LineChart<'a> {
     lines: &'a [(String, Vec<(f64, f64)>)],
     /// x is `percentile_x`: label it 0 %, 90 %, 99 %, …
     percentile_axis: bool,
+    /// The colour of a contender's label.
+    colour: &'a dyn Fn(&str) -> (u8, u8, u8),
 }
 
 fn draw_lines(chart: &LineChart<'_>) -> Result<String, String> {
@@ -415,13 +439,17 @@ fn draw_lines(chart: &LineChart<'_>) -> Result<String, String> {
         0.0..(x_max * 1.05).max(1.0)
     };
     let y_top = (y_max * 1.1).max(0.01);
-    let width = 700;
+    let width = width_for_title(chart.title).clamp(700, 1400);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|err| e(&err))?;
         let (plot, legend) = root.split_horizontally(width - LEGEND_WIDTH);
-        draw_legend(&legend, chart.lines.iter().map(|(name, _)| name.as_str()))?;
+        draw_legend(
+            &legend,
+            chart.lines.iter().map(|(name, _)| name.as_str()),
+            chart.colour,
+        )?;
         let mut ctx = ChartBuilder::on(&plot)
             .caption(chart.title, ("sans-serif", 19))
             .margin(12)
@@ -448,7 +476,7 @@ fn draw_lines(chart: &LineChart<'_>) -> Result<String, String> {
         }
         mesh.draw().map_err(|err| e(&err))?;
         for (name, points) in chart.lines {
-            let (r, g, b) = server_colour(name);
+            let (r, g, b) = (chart.colour)(name);
             let colour = RGBColor(r, g, b);
             ctx.draw_series(LineSeries::new(
                 points.iter().copied(),

@@ -89,16 +89,25 @@ pub fn long_main_rs() -> Vec<String> {
         .collect()
 }
 
-/// The routes shown side by side, each marked in every server.
-pub const ROUTES_SHOWN: &[(&str, &str)] = &[
-    ("plaintext", "GET /"),
-    ("json", "GET /json"),
-    ("html", "GET /html"),
-    ("users", "GET /users/{id}"),
-    ("echo", "POST /echo"),
-    ("error", "GET /error → 500"),
-    ("not-found", "any other path → 404"),
-];
+/// The routes shown side by side, each marked in every server: `(marker name, title)` for each
+/// route of [`contract::ROUTES`], then what any other path gets.
+pub fn routes_shown() -> Vec<(&'static str, String)> {
+    let mut shown: Vec<(&'static str, String)> = contract::ROUTES
+        .iter()
+        .map(|route| {
+            let status = route.status();
+            let title = format!("{} {}", route.method, route.path);
+            let title = if status == 200 {
+                title
+            } else {
+                format!("{title} → {status}")
+            };
+            (route.name, title)
+        })
+        .collect();
+    shown.push(("not-found", "any other path → 404".to_owned()));
+    shown
+}
 
 /// The code of one route in one server: every marked region, in source order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,8 +179,8 @@ pub fn missing_markers() -> Vec<String> {
     sources()
         .into_iter()
         .flat_map(|s| {
-            ROUTES_SHOWN
-                .iter()
+            routes_shown()
+                .into_iter()
                 .filter(|(route, _)| snippet(s.text, route).is_none())
                 .map(move |(route, _)| format!("{} lacks `// route: {route}`", s.path))
         })

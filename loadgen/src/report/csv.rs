@@ -1,10 +1,12 @@
-//! `summary.csv`, one row per server and scenario, and `sweep.csv`, one row per server,
-//! scenario and open-loop rate: for spreadsheets and scripts.
+//! `summary.csv`, one row per contender and scenario, and `sweep.csv`, one row per contender,
+//! scenario and open-loop rate: for spreadsheets and scripts. Each row names the contender's
+//! label, its server and the engine that loaded it.
 
 use std::fmt::Write as _;
 
 use super::{Export, ReportError};
-use crate::results::{ComparisonRun, Status};
+use crate::analysis::Comparison;
+use crate::results::Percentiles;
 
 /// `summary.csv`.
 #[derive(Debug, Clone, Copy)]
@@ -14,34 +16,29 @@ pub struct Csv;
 #[derive(Debug, Clone, Copy)]
 pub struct SweepCsv;
 
-const HEADER: &str = "server,scenario,pipeline,status,rounds,rps,rps_low,rps_high,rps_confidence,cv,server_cpu_us_per_req,server_cpu_us_low,server_cpu_us_high,client_cpu_us_per_req,client_busy,client_bound,noisy,unexpected,closed_p50_us,closed_p99_us,rss_peak_kib";
+const HEADER: &str = "contender,server,engine,scenario,pipeline,status,rounds,rps,rps_low,rps_high,rps_confidence,cv,server_cpu_us_per_req,server_cpu_us_low,server_cpu_us_high,client_cpu_us_per_req,client_busy,client_bound,noisy,unexpected,closed_p50_us,closed_p99_us,rss_peak_kib";
 
-const SWEEP_HEADER: &str = "server,scenario,label,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us,max_us,send_lag_p50_us,send_lag_p99_us,send_lag_max_us,client_lagged,rounds";
-
-fn status_text(status: Status) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
+const SWEEP_HEADER: &str = "contender,server,engine,scenario,label,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us,max_us,send_lag_p50_us,send_lag_p99_us,send_lag_max_us,client_lagged,rounds";
 
 impl Export for Csv {
     fn file_name(&self) -> String {
         "summary.csv".to_owned()
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let mut out = String::from(HEADER);
         out.push('\n');
-        for server in &run.servers {
+        for server in &run.contenders {
             for s in &server.scenarios {
                 let _ = writeln!(
                     out,
-                    "{},{},{},{},{},{:.1},{:.1},{:.1},{:.3},{:.4},{:.3},{:.3},{:.3},{:.2},{:.3},{},{},{},{},{},{}",
-                    server.name,
+                    "{},{},{},{},{},{},{},{:.1},{:.1},{:.1},{:.3},{:.4},{:.3},{:.3},{:.3},{:.2},{:.3},{},{},{},{},{},{}",
+                    server.label,
+                    server.server,
+                    run.record.settings.engine.name(),
                     s.name,
                     s.pipeline,
-                    status_text(s.status),
+                    s.status.name(),
                     s.rounds.len(),
                     s.rps.median,
                     s.rps.low,
@@ -71,17 +68,24 @@ impl Export for SweepCsv {
         "sweep.csv".to_owned()
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let mut out = String::from(SWEEP_HEADER);
         out.push('\n');
-        for server in &run.servers {
+        for server in &run.contenders {
             for s in &server.scenarios {
                 for p in &s.sweep {
-                    let (l, lag) = (&p.latency_us, &p.send_lag_us);
+                    let l = &p.latency_us;
+                    let lag = |f: fn(&Percentiles) -> u64| {
+                        p.send_lag_us
+                            .as_ref()
+                            .map_or_else(String::new, |lag| f(lag).to_string())
+                    };
                     let _ = writeln!(
                         out,
-                        "{},{},{},{:.0},{:.1},{},{},{},{},{},{},{},{},{},{}",
-                        server.name,
+                        "{},{},{},{},{},{:.0},{:.1},{},{},{},{},{},{},{},{},{},{}",
+                        server.label,
+                        server.server,
+                        run.record.settings.engine.name(),
                         s.name,
                         p.label,
                         p.target_rate,
@@ -91,9 +95,9 @@ impl Export for SweepCsv {
                         l.p99,
                         l.p999,
                         l.max,
-                        lag.p50,
-                        lag.p99,
-                        lag.max,
+                        lag(|l| l.p50),
+                        lag(|l| l.p99),
+                        lag(|l| l.max),
                         p.client_lagged,
                         p.rounds
                     );

@@ -1,7 +1,7 @@
-//! `run.json`: the whole run, every figure and histogram, the source of every other file.
+//! `run.json`: the plan's facts and every raw measurement, the source of every other file.
 
 use super::{Export, ReportError};
-use crate::results::ComparisonRun;
+use crate::analysis::Comparison;
 
 /// `run.json`.
 #[derive(Debug, Clone, Copy)]
@@ -12,8 +12,8 @@ impl Export for Json {
         "run.json".to_owned()
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
-        serde_json::to_vec_pretty(run).map_err(|e| ReportError::Render {
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
+        serde_json::to_vec_pretty(&run.record).map_err(|e| ReportError::Render {
             file: self.file_name(),
             reason: e.to_string(),
         })

@@ -6,12 +6,11 @@
 use std::fmt::Write as _;
 
 use super::{Export, ReportError};
-use crate::analysis::{ALPHA, NOISE_THRESHOLD};
-use crate::format::{format_latency, group, plus_minus, short_rate};
-use crate::results::{
-    ComparisonRun, Metric, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS, NOISY_ROUND_SPREAD,
-    NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status,
+use crate::analysis::{
+    ALPHA, Change, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS,
+    NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status, Verdict,
 };
+use crate::format::{format_latency, group, plus_minus, short_rate};
 
 /// `summary.md`.
 #[derive(Debug, Clone, Copy)]
@@ -22,27 +21,33 @@ impl Export for Markdown {
         "summary.md".to_owned()
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let mut out = String::new();
         let _ = writeln!(
             out,
             "# http-rosetta comparison, {} on {}\n",
-            run.started_at, run.environment.hostname
+            run.record.started_at, run.record.environment.hostname
         );
         let _ = writeln!(out, "{}\n", noise_note(run));
-        if run.partial {
+        if run.record.partial {
             let _ = writeln!(
                 out,
                 "**Partial run**: it was stopped early; what was measured is below.\n"
             );
         }
         out.push_str(&machine_paragraph(run));
+        out.push_str(&left_out_lines(run));
         out.push('\n');
         out.push_str(&headline_table(run));
         out.push('\n');
+        if !run.changes.is_empty() {
+            let _ = writeln!(out, "## What changed between builds\n");
+            out.push_str(&changes_section(run));
+            out.push('\n');
+        }
         let _ = writeln!(out, "## Which differences are real\n");
         out.push_str(&rankings_section(run));
-        if !run.sweeps.is_empty() {
+        if !run.record.sweeps.is_empty() {
             let _ = writeln!(out, "\n## Latency at the same load (open loop)\n");
             out.push_str(&sweep_section(run));
         }
@@ -54,14 +59,87 @@ impl Export for Markdown {
             .map(|line| format!("- {line}"))
             .collect();
         if !failures.is_empty() {
-            let _ = writeln!(out, "\n## What went wrong\n\n{}", failures.join("\n"));
+            let _ = writeln!(
+                out,
+                "\n## What went wrong\n\n{}\n\n{}",
+                failures.join("\n"),
+                stderr_pointers(run)
+            );
         }
         Ok(out.into_bytes())
     }
 }
 
+/// One line per scenario the plan left out, with why: nothing is silently missing.
+pub fn left_out_lines(run: &Comparison) -> String {
+    run.record
+        .settings
+        .left_out
+        .iter()
+        .map(|l| format!("\n**{} left out**: {}.\n", l.scenario, l.why))
+        .collect()
+}
+
+/// Where the stderr of each contender that had something go wrong is kept.
+fn stderr_pointers(run: &Comparison) -> String {
+    let logs: Vec<String> = run
+        .contenders
+        .iter()
+        .filter(|c| c.status != Status::Ok)
+        .filter_map(|c| {
+            let log = run.record.contender(&c.label)?.stderr_log.as_deref()?;
+            Some(format!("[{log}]({log})"))
+        })
+        .collect();
+    if logs.is_empty() {
+        String::new()
+    } else {
+        format!("The servers' own words are in {}.", logs.join(", "))
+    }
+}
+
+/// `hyper over hyper@abc123: +4.1 % ±1.3 %, significant`, or `≈ (+0.4 % ±1.1 %)` for a change
+/// within noise.
+pub fn change_line(change: &Change) -> String {
+    let r = &change.ratio;
+    let half = if r.confidence > 0.0 {
+        format!(" ±{:.1} %", (r.high - r.low) / 2.0 * 100.0)
+    } else {
+        String::new()
+    };
+    let figure = format!("{:+.1} %{half}", (r.median - 1.0) * 100.0);
+    let verdict = match change.verdict() {
+        Verdict::Better => format!("{figure}, significant (better)"),
+        Verdict::Worse => format!("{figure}, significant (worse)"),
+        Verdict::Tie => format!("≈ ({figure})"),
+    };
+    format!("{} over {}: {verdict}", change.newer, change.older)
+}
+
+/// For every server measured at two builds, each scenario and figure: what changed.
+pub fn changes_section(run: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Two builds measured in the same rounds, paired by round: the median of the rounds' ratios with its 95 % interval, significant when the Wilcoxon signed-rank test says p < {ALPHA} and the change is at least {:.0} %. For CPU and latency, lower is better.\n",
+        NOISE_THRESHOLD * 100.0
+    );
+    let _ = writeln!(out, "| scenario | figure | change |");
+    let _ = writeln!(out, "|---|---|---|");
+    for change in &run.changes {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            run.record.scenario_label(&change.scenario),
+            change.figure.name(),
+            change_line(change)
+        );
+    }
+    out
+}
+
 /// One line on how quiet the machine was; a noisy one is said in bold.
-pub fn noise_note(run: &ComparisonRun) -> String {
+pub fn noise_note(run: &Comparison) -> String {
     let n = &run.noise;
     let figures = format!(
         "the hypervisor stole {:.1} % of the CPU time (up to {:.1} % during one load), other processes kept {:.2} CPUs busy on average (up to {:.2}), the server CPU's speed varied by {:.0} % (a fixed piece of work timed before each load, p90 over p10), and the rounds of one server and scenario varied by {:.0} % (p90 over p10 of their throughputs, the median over all of them)",
@@ -87,17 +165,17 @@ pub fn noise_note(run: &ComparisonRun) -> String {
 
 /// Server CPU time per answer per scenario with its interval, and peak memory: figures that do
 /// not depend on whether the load generator could saturate the server.
-pub fn cpu_table(run: &ComparisonRun) -> String {
+pub fn cpu_table(run: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Server CPU time per answer (µs, median of the rounds and its 95 % interval; lower is better) and peak resident memory. \
          Unlike throughput, these do not depend on whether the load generator kept the server busy.\n"
     );
-    let labels = run.scenario_labels(&run.settings.scenarios);
+    let labels = run.record.scenario_labels(&run.record.settings.scenarios);
     let _ = writeln!(out, "| server | {} | peak RSS |", labels.join(" | "));
     let _ = writeln!(out, "|---|{}---:|", "---:|".repeat(labels.len()));
-    for server in &run.servers {
+    for server in &run.contenders {
         let cells: Vec<String> = server
             .scenarios
             .iter()
@@ -115,7 +193,7 @@ pub fn cpu_table(run: &ComparisonRun) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} MiB |",
-            server.name,
+            server.label,
             cells.join(" | "),
             server.rss_peak_kib / 1024
         );
@@ -124,9 +202,9 @@ pub fn cpu_table(run: &ComparisonRun) -> String {
 }
 
 /// The machine, the settings and how sure the figures are, as one paragraph.
-pub fn machine_paragraph(run: &ComparisonRun) -> String {
-    let env = &run.environment;
-    let s = &run.settings;
+pub fn machine_paragraph(run: &Comparison) -> String {
+    let env = &run.record.environment;
+    let s = &run.record.settings;
     let cells: Vec<_> = run.cells().collect();
     let tight = cells
         .iter()
@@ -156,7 +234,7 @@ pub fn machine_paragraph(run: &ComparisonRun) -> String {
         env.git_commit,
         s.cpus.server,
         s.server_threads,
-        s.engine,
+        s.engine.name(),
         s.client_threads,
         if s.client_threads == 1 { "" } else { "s" },
         s.cpus.client,
@@ -174,15 +252,15 @@ pub fn machine_paragraph(run: &ComparisonRun) -> String {
         tight,
         cells.len(),
         NOISY_HALF_WIDTH * 100.0,
-        run.command,
+        run.record.command,
     )
 }
 
 /// Servers as rows, scenarios as columns: median req/s and server CPU µs per answer with their
 /// intervals, and the open-loop p99 at the scenario's common rate; flags marked, with the
 /// legend. The README's headline table is this, generated from the reference run.
-pub fn headline_table(run: &ComparisonRun) -> String {
-    let scenarios = &run.settings.scenarios;
+pub fn headline_table(run: &Comparison) -> String {
+    let scenarios = &run.record.settings.scenarios;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -190,19 +268,21 @@ pub fn headline_table(run: &ComparisonRun) -> String {
     );
     let headers: Vec<String> = scenarios
         .iter()
-        .map(|s| match run.sweep(s).and_then(|w| w.headline_rate()) {
-            Some(rate) => format!(
-                "{}<br>p99 @ {} req/s",
-                run.scenario_label(s),
-                short_rate(rate.rate)
-            ),
-            None => run.scenario_label(s),
-        })
+        .map(
+            |s| match run.record.sweep(s).and_then(|w| w.headline_rate()) {
+                Some(rate) => format!(
+                    "{}<br>p99 @ {} req/s",
+                    run.record.scenario_label(s),
+                    short_rate(rate.rate)
+                ),
+                None => run.record.scenario_label(s),
+            },
+        )
         .collect();
     let _ = writeln!(out, "| server | {} |", headers.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(scenarios.len()));
     let mut flags_used = (false, false, false, false);
-    for server in &run.servers {
+    for server in &run.contenders {
         let cells: Vec<String> = server
             .scenarios
             .iter()
@@ -227,7 +307,7 @@ pub fn headline_table(run: &ComparisonRun) -> String {
                     s.server_cpu_us.median,
                     plus_minus(s.server_cpu_us.relative_half_width())
                 );
-                let headline = run.sweep(&s.name).and_then(|w| w.headline_rate());
+                let headline = run.record.sweep(&s.name).and_then(|w| w.headline_rate());
                 if let Some(point) =
                     headline.and_then(|rate| s.sweep.iter().find(|p| p.label == rate.label))
                 {
@@ -246,7 +326,7 @@ pub fn headline_table(run: &ComparisonRun) -> String {
                 cell
             })
             .collect();
-        let _ = writeln!(out, "| {} | {} |", server.name, cells.join(" | "));
+        let _ = writeln!(out, "| {} | {} |", server.label, cells.join(" | "));
     }
     let mut legend = Vec::new();
     if flags_used.0 {
@@ -287,16 +367,20 @@ pub fn ranking_line(ranking: &Ranking) -> String {
     line
 }
 
-fn rankings_section(run: &ComparisonRun) -> String {
+fn rankings_section(run: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Best first. `>`: the two neighbours differ (Wilcoxon signed-rank test on the rounds paired by round, which takes out what a round did to every server; p < {ALPHA}, and medians at least {:.0} % apart); `≈`: a tie, the gap is within the noise. \
          With {} round{} per server{}.\n",
         NOISE_THRESHOLD * 100.0,
-        run.settings.rounds,
-        if run.settings.rounds == 1 { "" } else { "s" },
-        if run.settings.rounds < 4 {
+        run.record.settings.rounds,
+        if run.record.settings.rounds == 1 {
+            ""
+        } else {
+            "s"
+        },
+        if run.record.settings.rounds < 4 {
             ", too few for any difference to be significant: every pair ties"
         } else {
             ""
@@ -304,7 +388,7 @@ fn rankings_section(run: &ComparisonRun) -> String {
     );
     let _ = writeln!(out, "| scenario | throughput | server CPU per answer |");
     let _ = writeln!(out, "|---|---|---|");
-    for scenario in &run.settings.scenarios {
+    for scenario in &run.record.settings.scenarios {
         let line = |metric| {
             run.ranking(scenario, metric)
                 .map_or_else(|| "–".to_owned(), ranking_line)
@@ -312,24 +396,25 @@ fn rankings_section(run: &ComparisonRun) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} |",
-            run.scenario_label(scenario),
+            run.record.scenario_label(scenario),
             line(Metric::Throughput),
             line(Metric::ServerCpu)
         );
     }
     // Every pair of servers, every scenario: how far apart and whether it counts.
-    let names: Vec<&str> = run.servers.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = run.contenders.iter().map(|s| s.label.as_str()).collect();
     if names.len() > 2 {
         let _ = writeln!(
             out,
             "\nEvery pair on throughput: the first server's median over the second's, `≈` for a tie.\n"
         );
-        let labels = run.scenario_labels(&run.settings.scenarios);
+        let labels = run.record.scenario_labels(&run.record.settings.scenarios);
         let _ = writeln!(out, "| pair | {} |", labels.join(" | "));
         let _ = writeln!(out, "|---|{}", "---:|".repeat(labels.len()));
         for (i, a) in names.iter().enumerate() {
             for b in &names[i + 1..] {
                 let cells: Vec<String> = run
+                    .record
                     .settings
                     .scenarios
                     .iter()
@@ -360,18 +445,18 @@ fn rankings_section(run: &ComparisonRun) -> String {
     out
 }
 
-fn sweep_section(run: &ComparisonRun) -> String {
+fn sweep_section(run: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Every server was given the same rates, fixed from the slowest server's closed-loop maximum. Latency counts from each request's due time (coordinated omission corrected, as wrk2 does); \
          the send lag is how late the load generator sent requests after their due time. ⏱: it fell behind, so that point's latency includes its own delay.\n"
     );
-    for sweep in &run.sweeps {
+    for sweep in &run.record.sweeps {
         let _ = writeln!(
             out,
             "### {}: slowest maximum {} req/s ({})\n",
-            run.scenario_label(&sweep.scenario),
+            run.record.scenario_label(&sweep.scenario),
             group(sweep.slowest_rps.round() as u64),
             sweep.slowest_server
         );
@@ -380,7 +465,7 @@ fn sweep_section(run: &ComparisonRun) -> String {
             "| server | rate | sent req/s | p50 | p90 | p99 | p99.9 | send lag p99 |"
         );
         let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
-        for server in &run.servers {
+        for server in &run.contenders {
             let Some(scenario) = server.scenario(&sweep.scenario) else {
                 continue;
             };
@@ -392,7 +477,7 @@ fn sweep_section(run: &ComparisonRun) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} ({}) | {} | {} | {} | {} | {} | {}{} |",
-                    server.name,
+                    server.label,
                     group(rate.rate.round() as u64),
                     rate.label,
                     group(p.achieved_rate.round() as u64),
@@ -400,7 +485,8 @@ fn sweep_section(run: &ComparisonRun) -> String {
                     format_latency(l.p90),
                     format_latency(l.p99),
                     format_latency(l.p999),
-                    format_latency(p.send_lag_us.p99),
+                    p.send_lag_us
+                        .map_or_else(|| "–".to_owned(), |lag| format_latency(lag.p99)),
                     if p.client_lagged { " ⏱" } else { "" }
                 );
             }
@@ -408,4 +494,50 @@ fn sweep_section(run: &ComparisonRun) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Difference, Estimate, Figure};
+
+    fn change(median: f64, half: f64, significant: bool, figure: Figure) -> Change {
+        Change {
+            server: "hyper".into(),
+            newer: "hyper@HEAD".into(),
+            older: "hyper@abc123".into(),
+            scenario: "plaintext".into(),
+            figure,
+            ratio: Estimate {
+                median,
+                low: median - half,
+                high: median + half,
+                confidence: 0.95,
+                samples: 10,
+            },
+            difference: Difference {
+                ratio: median,
+                p_value: if significant { 0.002 } else { 0.4 },
+                paired: true,
+                significant,
+            },
+        }
+    }
+
+    #[test]
+    fn a_change_reads_with_its_interval_and_verdict() {
+        assert_eq!(
+            change_line(&change(1.041, 0.013, true, Figure::Throughput)),
+            "hyper@HEAD over hyper@abc123: +4.1 % ±1.3 %, significant (better)"
+        );
+        assert_eq!(
+            change_line(&change(1.041, 0.013, true, Figure::ServerCpu)),
+            "hyper@HEAD over hyper@abc123: +4.1 % ±1.3 %, significant (worse)",
+            "more CPU per answer is worse"
+        );
+        assert_eq!(
+            change_line(&change(0.996, 0.011, false, Figure::Throughput)),
+            "hyper@HEAD over hyper@abc123: ≈ (-0.4 % ±1.1 %)"
+        );
+    }
 }

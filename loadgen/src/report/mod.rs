@@ -1,7 +1,9 @@
-//! Everything written from a comparison's `run.json`: the JSON itself, CSVs, a Markdown summary,
-//! SVG charts and a page. Each format is one file behind the [`Export`] trait; all of them read
-//! the data only ([`crate::results`]), so an old run can be rendered again (`loadgen report
-//! DIR`), and none of them knows how the run was measured.
+//! Everything rendered from results: from a comparison (its figures derived by
+//! [`crate::analysis`] from `run.json`), the JSON itself, CSVs, a Markdown summary, SVG charts
+//! and a page; from `loadgen run`, the text it prints. Each format is one type behind the
+//! [`Export`] trait; all of them read data only ([`crate::results`], [`crate::analysis`],
+//! [`crate::summary`]), so an old run can be rendered again (`loadgen report DIR`), and none of
+//! them knows how the run was measured: nothing here imports `compare` or `load`.
 
 mod charts;
 pub mod code;
@@ -9,6 +11,7 @@ mod csv;
 mod json;
 mod markdown;
 mod page;
+mod run_text;
 
 use std::path::Path;
 
@@ -24,8 +27,10 @@ pub use self::markdown::{
     ranking_line,
 };
 pub use self::page::Page;
+pub use self::run_text::RunText;
+use crate::analysis::Comparison;
 use crate::output::{OutputError, OutputFile};
-use crate::results::{COMPARE_SCHEMA_VERSION, ComparisonRun};
+use crate::results::{COMPARE_SCHEMA_VERSION, RunRecord};
 
 /// A file that cannot be made.
 #[derive(Debug, Error)]
@@ -51,17 +56,17 @@ pub enum ReportError {
     },
 }
 
-/// One output file made from a run.
-pub trait Export {
+/// One output made from results: a comparison's files, or the text of `loadgen run`.
+pub trait Export<T: ?Sized = Comparison> {
     /// Its name in the results folder.
     fn file_name(&self) -> String;
     /// Its bytes.
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError>;
+    fn render(&self, data: &T) -> Result<Vec<u8>, ReportError>;
 }
 
 /// Every file made from a run except `run.json`, which only `compare` writes: the CSVs, the
 /// Markdown summary, every chart and the page.
-pub fn derived_exports(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
+pub fn derived_exports(run: &Comparison) -> Vec<Box<dyn Export>> {
     let mut exports: Vec<Box<dyn Export>> =
         vec![Box::new(Csv), Box::new(SweepCsv), Box::new(Markdown)];
     exports.extend(all_charts(run));
@@ -72,7 +77,7 @@ pub fn derived_exports(run: &ComparisonRun) -> Vec<Box<dyn Export>> {
 /// Writes `exports` for `run` into `dir`, replacing files made from an earlier rendering.
 pub fn write(
     dir: &Path,
-    run: &ComparisonRun,
+    run: &Comparison,
     exports: &[Box<dyn Export>],
 ) -> Result<Vec<String>, ReportError> {
     let mut written = Vec::new();
@@ -87,8 +92,8 @@ pub fn write(
 
 /// Writes a new run: `run.json`, every file made from it, then the index of the results folder
 /// when `dir` is in one.
-pub fn write_run(dir: &Path, run: &ComparisonRun) -> Result<(), ReportError> {
-    write(dir, run, &[Box::new(Json)])?;
+pub fn write_run(dir: &Path, run: &Comparison) -> Result<(), ReportError> {
+    write(dir, run, &[Box::new(Json) as Box<dyn Export>])?;
     write(dir, run, &derived_exports(run))?;
     if let Some(parent) = dir
         .parent()
@@ -99,8 +104,9 @@ pub fn write_run(dir: &Path, run: &ComparisonRun) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// Reads a run back from `dir/run.json`; one written in another layout is refused by name.
-pub fn read_run(dir: &Path) -> Result<ComparisonRun, ReportError> {
+/// Reads a run back from `dir/run.json`: today's layout, or layout 2 (read by
+/// [`crate::results::legacy`]); any other is refused by name.
+pub fn read_run(dir: &Path) -> Result<RunRecord, ReportError> {
     let path = dir.join("run.json");
     let read_error = |reason: String| ReportError::Read {
         path: path.display().to_string(),
@@ -109,16 +115,40 @@ pub fn read_run(dir: &Path) -> Result<ComparisonRun, ReportError> {
     let text = std::fs::read_to_string(&path).map_err(|e| read_error(e.to_string()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| read_error(e.to_string()))?;
-    let version = value["schema_version"].as_u64().unwrap_or(0);
-    if version != u64::from(COMPARE_SCHEMA_VERSION) {
-        return Err(read_error(format!(
-            "it is in layout (schema_version) {version}, and this loadgen renders layout {COMPARE_SCHEMA_VERSION}; render it with the loadgen of its commit ({})",
+    match value["schema_version"].as_u64().unwrap_or(0) {
+        v if v == u64::from(COMPARE_SCHEMA_VERSION) => {
+            serde_json::from_value(value).map_err(|e| read_error(e.to_string()))
+        }
+        2 => crate::results::legacy::from_v2(value)
+            .map_err(|e| read_error(format!("layout (schema_version) 2: {e}"))),
+        version => Err(read_error(format!(
+            "it is in layout (schema_version) {version}, and this loadgen renders layouts 2 and {COMPARE_SCHEMA_VERSION}; render it with the loadgen of its commit ({})",
             value["environment"]["git_commit"]
                 .as_str()
                 .unwrap_or("unknown")
-        )));
+        ))),
     }
-    serde_json::from_value(value).map_err(|e| read_error(e.to_string()))
+}
+
+/// A contender's colour, the same in every chart: its server's colour, and for a second build
+/// of the same server that colour lighter, so that two builds sit side by side in one family.
+pub fn contender_colour(run: &Comparison, label: &str) -> (u8, u8, u8) {
+    let contenders = &run.record.contenders;
+    let Some(contender) = contenders.iter().find(|c| c.label == label) else {
+        return server_colour(label);
+    };
+    let earlier = contenders
+        .iter()
+        .take_while(|c| c.label != label)
+        .filter(|c| c.server == contender.server)
+        .count();
+    let (r, g, b) = server_colour(&contender.server);
+    // Each earlier build of the server moves the colour 40 % of the way to white.
+    let lighten = |c: u8| -> u8 {
+        let share = 1.0 - 0.6_f64.powi(i32::try_from(earlier).unwrap_or(i32::MAX));
+        (f64::from(c) + (255.0 - f64::from(c)) * share).round() as u8
+    };
+    (lighten(r), lighten(g), lighten(b))
 }
 
 /// The colour of a server, the same in every chart: its place in the contract's table, in the
@@ -166,13 +196,19 @@ pub fn update_results_index(results: &Path) -> Result<(), ReportError> {
         "# Results\n\nEach folder is one `loadgen compare` run: `run.json` holds every figure, histogram and \
          setting; `summary.md`, the CSVs, the SVG charts and `index.html` are made from it \
          (`loadgen report DIR` makes them again). Folders are never overwritten.\n\n\
-         | run | machine | servers | scenarios | rounds | state |\n|---|---|---|---|---|---|\n",
+         | run | machine | contenders | scenarios | rounds | state |\n|---|---|---|---|---|---|\n",
     );
     for (name, run) in &runs {
         let env = &run["environment"];
         let settings = &run["settings"];
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_owned();
-        let servers: Vec<String> = settings["servers"]
+        // Layout 3 names contenders; earlier layouts, servers.
+        let named = if settings["contenders"].is_array() {
+            &settings["contenders"]
+        } else {
+            &settings["servers"]
+        };
+        let servers: Vec<String> = named
             .as_array()
             .map(|a| a.iter().map(text).collect())
             .unwrap_or_default();
@@ -237,5 +273,39 @@ mod tests {
             err.contains("layout (schema_version) 1") && err.contains("a7b656b"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_committed_reference_runs_of_layout_2_still_render() {
+        let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+        let dir = results.join("2026-11-22T06-35-35Z-vm");
+        let run = crate::analysis::analyze(read_run(&dir).unwrap());
+        assert_eq!(run.record.schema_version, 2);
+        assert_eq!(run.contenders.len(), 10);
+        assert!(
+            run.contenders
+                .iter()
+                .all(|c| c.status == crate::analysis::Status::Ok)
+        );
+        let hyper = run.contenders.iter().find(|c| c.label == "hyper").unwrap();
+        let plaintext = hyper.scenario("plaintext").unwrap();
+        assert_eq!(plaintext.rounds.len(), 10);
+        assert!(
+            plaintext.rps.median > 0.0 && plaintext.sweep.len() == 5,
+            "{plaintext:?}"
+        );
+        assert!(
+            plaintext
+                .sweep
+                .iter()
+                .all(|p| p.rounds == 2 && p.send_lag_us.is_none())
+        );
+        assert!(run.rankings.len() >= 16);
+        for export in derived_exports(&run) {
+            let bytes = export.render(&run).unwrap();
+            assert!(!bytes.is_empty(), "{}", export.file_name());
+        }
+        let summary = String::from_utf8(Markdown.render(&run).unwrap()).unwrap();
+        assert!(summary.contains("| may-minihttp |"), "{summary}");
     }
 }

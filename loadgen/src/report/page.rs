@@ -6,13 +6,13 @@ use std::fmt::Write as _;
 
 use super::charts::all_charts;
 use super::code::{
-    ASPECTS, Highlighter, ROUTES_SHOWN, escape, highlight_css, lines_of_code, snippet, sources,
+    ASPECTS, Highlighter, escape, highlight_css, lines_of_code, routes_shown, snippet, sources,
 };
-use super::markdown::{noise_note, ranking_line};
-use super::{Export, ReportError, server_colour};
+use super::markdown::{change_line, noise_note, ranking_line};
+use super::{Export, ReportError, contender_colour, server_colour};
+use crate::analysis::{Comparison, Metric, NOISY_HALF_WIDTH, Status};
 use crate::format::{format_latency, group, plus_minus, short_rate};
-use crate::load::CLIENT_BOUND_BUSY;
-use crate::results::{ComparisonRun, Metric, NOISY_HALF_WIDTH, Status};
+use crate::stats::CLIENT_BOUND_BUSY;
 
 /// `index.html`.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +23,7 @@ impl Export for Page {
         "index.html".to_owned()
     }
 
-    fn render(&self, run: &ComparisonRun) -> Result<Vec<u8>, ReportError> {
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let mut charts = String::new();
         for chart in all_charts(run) {
             let svg = String::from_utf8(chart.render(run)?).unwrap_or_default();
@@ -43,7 +43,7 @@ impl Export for Page {
         let mut page = String::with_capacity(256 * 1024);
         let title = format!(
             "http-rosetta: {} on {}",
-            run.started_at, run.environment.hostname
+            run.record.started_at, run.record.environment.hostname
         );
         let _ = writeln!(
             page,
@@ -55,9 +55,9 @@ impl Export for Page {
         let _ = writeln!(
             page,
             "<header><h1>http-rosetta</h1><p>One small HTTP service written once per Rust server stack, benchmarked side by side. Run of {} on <b>{}</b>{}.</p></header>",
-            escape(&run.started_at),
-            escape(&run.environment.hostname),
-            if run.partial {
+            escape(&run.record.started_at),
+            escape(&run.record.environment.hostname),
+            if run.record.partial {
                 " <span class=\"badge\">partial: stopped early</span>"
             } else {
                 ""
@@ -77,20 +77,33 @@ impl Export for Page {
     }
 }
 
-fn results_section(page: &mut String, run: &ComparisonRun) {
-    let scenarios = &run.settings.scenarios;
+fn results_section(page: &mut String, run: &Comparison) {
+    let scenarios = &run.record.settings.scenarios;
+    let left_out: String = run
+        .record
+        .settings
+        .left_out
+        .iter()
+        .map(|l| {
+            format!(
+                "<p class=\"badge\">{} left out: {}.</p>",
+                escape(&l.scenario),
+                escape(&l.why)
+            )
+        })
+        .collect();
     let _ = write!(
         page,
-        "<section id=\"results\"><h2>Results</h2><p class=\"{}\">{}</p><p>Median throughput of the rounds ± its 95 % interval, server CPU per answer, and the open-loop p99 latency at the rate named in the column, the same rate for every server. Higher throughput and lower CPU and latency are better.</p><div class=\"scroll\"><table class=\"results\"><thead><tr><th>server</th>",
+        "<section id=\"results\"><h2>Results</h2><p class=\"{}\">{}</p>{left_out}<p>Median throughput of the rounds ± its 95 % interval, server CPU per answer, and the open-loop p99 latency at the rate named in the column, the same rate for every server. Higher throughput and lower CPU and latency are better.</p><div class=\"scroll\"><table class=\"results\"><thead><tr><th>server</th>",
         if run.noise.noisy { "badge" } else { "legend" },
         escape(&noise_note(run).replace("**", ""))
     );
     for scenario in scenarios {
-        let rate = run.sweep(scenario).and_then(|w| w.headline_rate());
+        let rate = run.record.sweep(scenario).and_then(|w| w.headline_rate());
         let _ = write!(
             page,
             "<th>{}{}</th>",
-            escape(&run.scenario_label(scenario)),
+            escape(&run.record.scenario_label(scenario)),
             rate.map_or_else(String::new, |r| format!(
                 "<br><small>p99 @ {} req/s</small>",
                 short_rate(r.rate)
@@ -98,12 +111,12 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
         );
     }
     page.push_str("<th>peak RSS</th></tr></thead><tbody>\n");
-    for server in &run.servers {
-        let (r, g, b) = server_colour(&server.name);
+    for server in &run.contenders {
+        let (r, g, b) = contender_colour(run, &server.label);
         let _ = write!(
             page,
             "<tr><th><span class=\"swatch\" style=\"background:rgb({r},{g},{b})\"></span>{}</th>",
-            escape(&server.name)
+            escape(&server.label)
         );
         for s in &server.scenarios {
             if s.status == Status::Failed {
@@ -122,6 +135,7 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
                 );
             }
             let latency = run
+                .record
                 .sweep(&s.name)
                 .and_then(|w| w.headline_rate())
                 .and_then(|rate| s.sweep.iter().find(|p| p.label == rate.label))
@@ -159,12 +173,36 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
         let _ = writeln!(
             page,
             "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
-            escape(&run.scenario_label(scenario)),
+            escape(&run.record.scenario_label(scenario)),
             escape(&line(Metric::Throughput)),
             escape(&line(Metric::ServerCpu))
         );
     }
     page.push_str("</tbody></table>\n");
+    changes_part(page, run);
+    failures_part(page, run);
+    page.push_str("</section>\n");
+}
+
+/// For each server measured at two builds: what changed, with interval and verdict.
+fn changes_part(page: &mut String, run: &Comparison) {
+    if !run.changes.is_empty() {
+        page.push_str("<h3>What changed between builds</h3><p>Two builds measured in the same rounds, paired by round: the median of the rounds' ratios with its 95 % interval; significant when the signed-rank test says p &lt; 0.05 and the change is at least 1 %. For CPU and latency, lower is better.</p><table><thead><tr><th>scenario</th><th>figure</th><th>change</th></tr></thead><tbody>\n");
+        for change in &run.changes {
+            let _ = writeln!(
+                page,
+                "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+                escape(&run.record.scenario_label(&change.scenario)),
+                escape(&change.figure.name()),
+                escape(&change_line(change))
+            );
+        }
+        page.push_str("</tbody></table>\n");
+    }
+}
+
+/// Everything that went wrong, and where each failed server's stderr is.
+fn failures_part(page: &mut String, run: &Comparison) {
     let failures = run.failure_lines();
     if !failures.is_empty() {
         page.push_str("<h3>What went wrong</h3><ul>");
@@ -172,8 +210,20 @@ fn results_section(page: &mut String, run: &ComparisonRun) {
             let _ = write!(page, "<li>{}</li>", escape(&failure));
         }
         page.push_str("</ul>");
+        for contender in run.contenders.iter().filter(|c| c.status != Status::Ok) {
+            if let Some(log) = run
+                .record
+                .contender(&contender.label)
+                .and_then(|c| c.stderr_log.as_deref())
+            {
+                let _ = write!(
+                    page,
+                    "<p>{}'s stderr: <a href=\"{log}\">{log}</a></p>",
+                    escape(&contender.label)
+                );
+            }
+        }
     }
-    page.push_str("</section>\n");
 }
 
 fn how_section(page: &mut String) {
@@ -251,11 +301,11 @@ fn code_section(page: &mut String) {
         );
     }
     page.push_str("</fieldset>\n");
-    for (route, title) in ROUTES_SHOWN {
+    for (route, title) in routes_shown() {
         let _ = write!(
             page,
             "<article class=\"route\" id=\"route-{route}\"><h3>{}</h3><div class=\"columns\">",
-            escape(title)
+            escape(&title)
         );
         for source in sources() {
             let Some(snippet) = snippet(source.text, route) else {
@@ -279,9 +329,9 @@ fn code_section(page: &mut String) {
     page.push_str("</section>\n");
 }
 
-fn machine_section(page: &mut String, run: &ComparisonRun) {
-    let env = &run.environment;
-    let s = &run.settings;
+fn machine_section(page: &mut String, run: &Comparison) {
+    let env = &run.record.environment;
+    let s = &run.record.settings;
     let mut rows: Vec<(&str, String)> = vec![
         ("CPU", format!("{} ({} CPUs)", env.cpu_model, env.cores)),
         ("kernel", format!("Linux {}", env.kernel)),
@@ -315,7 +365,7 @@ fn machine_section(page: &mut String, run: &ComparisonRun) {
             "load",
             format!(
                 "{} engine, {} connections, closed loop, {} s per scenario after {} s of warmup ({} s per server); the pipelined scenario writes {} requests at a time",
-                s.engine,
+                s.engine.name(),
                 s.connections,
                 s.duration_s,
                 s.scenario_warmup_s,
@@ -343,9 +393,9 @@ fn machine_section(page: &mut String, run: &ComparisonRun) {
         ),
         (
             "started / finished",
-            format!("{} / {}", run.started_at, run.finished_at),
+            format!("{} / {}", run.record.started_at, run.record.finished_at),
         ),
-        ("command", run.command.clone()),
+        ("command", run.record.command.clone()),
     ];
     for (name, version) in &env.crates {
         rows.push(("crate", format!("{name} {version}")));
@@ -407,140 +457,41 @@ footer { color: var(--muted); padding: 24px 16px; }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::{CpuSplit, Environment};
-    use crate::results::{
-        CompareSettings, MachineNoise, PlannedRate, RateMeasure, RoundResult, ScenarioSweep,
-        ServerResult,
-    };
-    use crate::stats::LatencyHistogram;
+    use crate::analysis::analyze;
+    use crate::results::{FailureRecord, Phase, sample};
 
     /// A run of every server with made-up figures over four rounds and a two-rate sweep of
     /// plaintext; one server failed.
-    pub(crate) fn sample_run() -> ComparisonRun {
-        let scenarios = [("plaintext", 1), ("pipelined", 16)];
-        let mut histogram = LatencyHistogram::default();
-        for us in [80, 120, 300, 2_000] {
-            histogram.record(us);
-        }
-        let servers = contract::SERVERS
-            .iter()
-            .enumerate()
-            .map(|(i, info)| {
-                let mut server = ServerResult::new(info.name, &scenarios);
-                if info.name != "warp" {
-                    for (s, scenario) in server.scenarios.iter_mut().enumerate() {
-                        for round in 1..=4 {
-                            scenario.rounds.push(RoundResult {
-                                round,
-                                rps: 50_000.0 + 10_000.0 * i as f64 + 100.0 * f64::from(round),
-                                responses: 100_000,
-                                unexpected: 0,
-                                duration_s: 2.0,
-                                latency_us: histogram.summary(),
-                                server_cpu_us: 900_000.0,
-                                client_cpu_us: 1_900_000.0,
-                                client_cpu: vec![if i == 0 { 0.97 } else { 0.6 }],
-                                client_bound: i == 0,
-                                steal: 0.0,
-                                other_cpus: 0.0,
-                                probe_us: 2000.0,
-                                histogram: histogram.to_base64(),
-                            });
-                        }
-                        let rates: Vec<RateMeasure> = if s == 0 {
-                            [("25%", 12_000.0), ("50%", 25_000.0)]
-                                .iter()
-                                .map(|(label, rate)| RateMeasure {
-                                    label: (*label).to_owned(),
-                                    target_rate: *rate,
-                                    achieved_rate: *rate,
-                                    latency: histogram.clone(),
-                                    latency_uncorrected: histogram.clone(),
-                                    send_lag: histogram.clone(),
-                                    client_lagged: false,
-                                })
-                                .collect()
-                        } else {
-                            Vec::new()
-                        };
-                        scenario.summarize(4, &rates);
-                    }
-                    server.rss_peak_kib = 4096;
-                } else {
-                    server
-                        .failures
-                        .push("round 1: left out: <script>alert(1)</script>".into());
+    pub(crate) fn sample_run() -> Comparison {
+        let contenders: Vec<(&str, &str)> =
+            contract::SERVERS.iter().map(|s| (s.name, s.name)).collect();
+        let mut record = sample::record(&contenders, &["plaintext", "pipelined"], 4);
+        let sweep = sample::sweep();
+        for (i, info) in contract::SERVERS.iter().enumerate() {
+            if info.name == "warp" {
+                record.measurements.failures.push(FailureRecord {
+                    contender: "warp".into(),
+                    phase: Phase::Closed,
+                    round: 1,
+                    scenario: None,
+                    message: "left out: <script>alert(1)</script>".into(),
+                });
+                continue;
+            }
+            for scenario in ["plaintext", "pipelined"] {
+                for round in 1..=4 {
+                    let rps = 50_000.0 + 10_000.0 * i as f64 + 100.0 * f64::from(round);
+                    let busy = if i == 0 { 0.97 } else { 0.6 };
+                    let measure = sample::round(round, rps, 9.0, busy);
+                    sample::add_round(&mut record, info.name, scenario, measure);
                 }
-                server.settle_status();
-                server
-            })
-            .collect();
-        let mut run = ComparisonRun {
-            schema_version: crate::results::COMPARE_SCHEMA_VERSION,
-            started_at: "2026-11-21T22:00:00Z".into(),
-            finished_at: "2026-11-21T22:06:00Z".into(),
-            partial: false,
-            command: "loadgen compare".into(),
-            environment: Environment {
-                cpu_model: "Test CPU".into(),
-                cores: 2,
-                kernel: "6.1".into(),
-                hostname: "testhost".into(),
-                rustc: "rustc 1.95.0".into(),
-                crates: [("hyper".to_owned(), "1.7.0".to_owned())].into(),
-                git_commit: "abc123".into(),
-                loadgen_release_build: true,
-                server_binaries: "target/release".into(),
-            },
-            settings: CompareSettings {
-                servers: contract::SERVERS
-                    .iter()
-                    .map(|s| s.name.to_owned())
-                    .collect(),
-                scenarios: scenarios.iter().map(|s| s.0.to_string()).collect(),
-                pipeline_depth: 16,
-                connections: 64,
-                duration_s: 2.0,
-                warmup_s: 1.0,
-                scenario_warmup_s: 0.25,
-                rounds: 4,
-                rates: vec!["25%".into(), "50%".into()],
-                sweep_scenarios: vec!["plaintext".into()],
-                sweep_rounds: 1,
-                sweep_duration_s: 1.0,
-                cpus: CpuSplit {
-                    server: vec![0],
-                    client: vec![1],
-                    pinned: true,
-                },
-                server_threads: 1,
-                client_threads: 1,
-                engine: "h1".into(),
-                timeout_s: 5.0,
-                quick: false,
-            },
-            noise: MachineNoise::default(),
-            servers,
-            sweeps: vec![ScenarioSweep {
-                scenario: "plaintext".into(),
-                slowest_server: "std".into(),
-                slowest_rps: 50_000.0,
-                rates: vec![
-                    PlannedRate {
-                        label: "25%".into(),
-                        rate: 12_000.0,
-                    },
-                    PlannedRate {
-                        label: "50%".into(),
-                        rate: 25_000.0,
-                    },
-                ],
-                headline: 1,
-            }],
-            rankings: Vec::new(),
-        };
-        run.analyze();
-        run
+            }
+            for rate in &sweep.rates {
+                let open = sample::open(info.name, "plaintext", 1, rate, 2_000);
+                record.measurements.open.push(open);
+            }
+        }
+        analyze(record)
     }
 
     fn page() -> String {
@@ -562,12 +513,12 @@ mod tests {
                 server.go_counterpart
             );
         }
-        for (route, _) in ROUTES_SHOWN {
+        for (route, _) in routes_shown() {
             assert!(page.contains(&format!("id=\"route-{route}\"")), "{route}");
         }
         assert_eq!(
             page.matches("class=\"code-col ").count(),
-            ROUTES_SHOWN.len() * sources().len()
+            routes_shown().len() * sources().len()
         );
         assert_eq!(
             page.matches("<svg").count(),

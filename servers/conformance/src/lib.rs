@@ -83,6 +83,19 @@ impl ServerProcess {
         launcher: &[String],
         timeout: Duration,
     ) -> Result<Self, StartError> {
+        Self::spawn_with_stderr(name, binary, args, launcher, timeout, Stdio::inherit())
+    }
+
+    /// As [`Self::spawn`], with the server's stderr sent to `stderr` (for example a log file)
+    /// instead of ours.
+    pub fn spawn_with_stderr(
+        name: &str,
+        binary: &Path,
+        args: &[String],
+        launcher: &[String],
+        timeout: Duration,
+        stderr: Stdio,
+    ) -> Result<Self, StartError> {
         let mut command = match launcher.split_first() {
             Some((program, launcher_args)) => {
                 let mut command = Command::new(program);
@@ -95,7 +108,7 @@ impl ServerProcess {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .map_err(|source| StartError::Spawn {
                 path: binary.to_owned(),

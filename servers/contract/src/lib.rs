@@ -107,6 +107,18 @@ pub struct Route {
     pub allow: &'static str,
 }
 
+impl Route {
+    /// The status its conformance case expects of a request to it (200 unless the route is
+    /// the one that fails on purpose).
+    pub fn status(&self) -> u16 {
+        let path = self.path.replace("{id}", "42");
+        cases()
+            .iter()
+            .find(|c| c.path == path && c.method == self.method)
+            .map_or(200, |c| c.status)
+    }
+}
+
 /// Every route of the contract, in contract order (the order handlers appear in each server).
 pub const ROUTES: &[Route] = &[
     Route {

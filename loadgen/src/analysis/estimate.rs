@@ -1,6 +1,5 @@
-//! Statistics across rounds, apart from measuring and from reporting, as criterion keeps its
-//! `analysis` layer: the median of the rounds with a 95 % confidence interval, and whether two
-//! servers differ by more than noise.
+//! Statistics across rounds: the median of the rounds with a 95 % confidence interval, and
+//! whether two contenders differ by more than noise.
 //!
 //! The rounds of a comparison are few (six to ten) and their distribution is unknown (a shared
 //! machine gives long right tails), so everything here is distribution-free:
@@ -15,6 +14,9 @@
 //!   Without four rounds in common the unpaired Mann–Whitney U test is used.
 
 use serde::{Deserialize, Serialize};
+
+/// One figure of each round: `(round, value)`.
+pub type PerRound = [(u32, f64)];
 
 /// The confidence of every interval.
 pub const CONFIDENCE: f64 = 0.95;
@@ -136,20 +138,52 @@ pub fn compare(a: &[f64], b: &[f64]) -> Difference {
 /// Compares rounds `(round, value)` of `a` with those of `b`: in pairs, round by round, when
 /// they have at least four rounds in common, else as two groups.
 pub fn compare_rounds(a: &[(u32, f64)], b: &[(u32, f64)]) -> Difference {
-    let values = |x: &[(u32, f64)]| x.iter().map(|(_, v)| *v).collect::<Vec<_>>();
     let (va, vb) = (values(a), values(b));
-    let log_ratios: Vec<f64> = a
-        .iter()
-        .filter_map(|(round, x)| {
-            let (_, y) = b.iter().find(|(r, _)| r == round)?;
-            (*x > 0.0 && *y > 0.0).then(|| (x / y).ln())
-        })
-        .collect();
+    let log_ratios = paired_log_ratios(a, b);
     if log_ratios.len() >= MIN_PAIRS {
         difference(&va, &vb, signed_rank_p(&log_ratios), true)
     } else {
         difference(&va, &vb, mann_whitney_p(&va, &vb), false)
     }
+}
+
+/// `a` over `b` round by round: the median of the rounds' ratios with its interval (the
+/// interval of the log ratios' median, turned back into ratios). Without a round in common,
+/// the ratio of the medians, with no interval (confidence 0).
+pub fn ratio_of_rounds(a: &[(u32, f64)], b: &[(u32, f64)]) -> Estimate {
+    let log_ratios = paired_log_ratios(a, b);
+    if log_ratios.is_empty() {
+        let (ma, mb) = (median(&values(a)), median(&values(b)));
+        let ratio = if mb != 0.0 { ma / mb } else { 1.0 };
+        return Estimate {
+            median: ratio,
+            low: ratio,
+            high: ratio,
+            confidence: 0.0,
+            samples: 0,
+        };
+    }
+    let logs = Estimate::of(&log_ratios);
+    Estimate {
+        median: logs.median.exp(),
+        low: logs.low.exp(),
+        high: logs.high.exp(),
+        ..logs
+    }
+}
+
+fn values(x: &[(u32, f64)]) -> Vec<f64> {
+    x.iter().map(|(_, v)| *v).collect()
+}
+
+/// ln(a / b) of every round both have, positive values only.
+fn paired_log_ratios(a: &[(u32, f64)], b: &[(u32, f64)]) -> Vec<f64> {
+    a.iter()
+        .filter_map(|(round, x)| {
+            let (_, y) = b.iter().find(|(r, _)| r == round)?;
+            (*x > 0.0 && *y > 0.0).then(|| (x / y).ln())
+        })
+        .collect()
 }
 
 fn difference(a: &[f64], b: &[f64], p_value: f64, paired: bool) -> Difference {

@@ -1,0 +1,582 @@
+//! Contenders: what a comparison measures. A contender is a server at one build: `hyper` (the
+//! working tree) or `hyper@HEAD~1` (that git revision, built in a worktree of its own under
+//! `target/contenders/<commit>` with its own target folder, so a second run finds it built).
+//!
+//! Getting a contender's binary is one step per [`Toolchain`]: cargo today; a server built by
+//! another toolchain (`go build`) is one more variant of [`Toolchain`] and one more arm in
+//! [`build_group`]. A contender's [`Checkout`] says which source tree it is built from.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use thiserror::Error;
+
+use super::scenario::UnknownName;
+use crate::results::ContenderRecord;
+
+/// A server at one build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contender {
+    /// How results name it: the text as given (`hyper`, `hyper@HEAD~1`).
+    pub label: String,
+    /// The server whose contract and code it serves.
+    pub server: &'static contract::ServerInfo,
+    /// Which source tree it is built from.
+    pub checkout: Checkout,
+    /// Where its binary is (once built).
+    pub binary: PathBuf,
+}
+
+/// The source tree a contender is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checkout {
+    /// This workspace as it stands.
+    WorkingTree,
+    /// A git revision, in a worktree of its own.
+    Revision {
+        /// As given: `HEAD~1`, `v0.3`, `abc123`.
+        given: String,
+        /// Its full commit id.
+        commit: String,
+    },
+}
+
+/// How a server's binary is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toolchain {
+    /// `cargo build --release -p server-<name>`: the binary is `<target>/release/server-<name>`.
+    Cargo,
+}
+
+impl Toolchain {
+    /// The toolchain of `server`.
+    pub fn of(_server: &contract::ServerInfo) -> Self {
+        Self::Cargo
+    }
+}
+
+/// A contender that cannot be measured, said before anything runs.
+#[derive(Debug, Error)]
+pub enum ContenderError {
+    /// Not a server.
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
+    /// The same label twice.
+    #[error("{0} is named twice: each contender is measured once per round")]
+    Twice(String),
+    /// `NAME@` with nothing after it.
+    #[error("{0:?} names no revision: write NAME@REV, for example hyper@HEAD~1")]
+    EmptyRevision(String),
+    /// git does not know the revision.
+    #[error("{label}: {revision:?} is not a git revision here ({detail})")]
+    NoRevision {
+        /// The contender.
+        label: String,
+        /// As given.
+        revision: String,
+        /// What git said.
+        detail: String,
+    },
+    /// The revision has no such server.
+    #[error("{label}: revision {commit} has no servers/{server} to build")]
+    NoServer {
+        /// The contender.
+        label: String,
+        /// The commit.
+        commit: String,
+        /// The server.
+        server: String,
+    },
+    /// A git or cargo command failed.
+    #[error("{label}: {what} failed: {detail}")]
+    Command {
+        /// The contender(s).
+        label: String,
+        /// What was run.
+        what: String,
+        /// Its exit status and output.
+        detail: String,
+    },
+    /// `--server-bin-dir` lacks a binary.
+    #[error(
+        "there is no server-{server} in {dir} (build it with `cargo build --release -p server-{server}`, or drop --server-bin-dir to let compare build release binaries)"
+    )]
+    NotPrebuilt {
+        /// The server.
+        server: String,
+        /// The folder.
+        dir: String,
+    },
+    /// The build ran but the binary is not there.
+    #[error("{label}: the build made no {binary}")]
+    Missing {
+        /// The contender.
+        label: String,
+        /// Where it was looked for.
+        binary: String,
+    },
+}
+
+/// A contender as given on the command line, before git is asked anything: `hyper` or
+/// `hyper@HEAD~1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContenderSpec {
+    /// The text as given.
+    pub label: String,
+    /// The server.
+    pub server: &'static contract::ServerInfo,
+    /// The revision, if one was given.
+    pub revision: Option<String>,
+}
+
+impl ContenderSpec {
+    /// Parses `NAME` or `NAME@REV`.
+    pub fn parse(text: &str) -> Result<Self, ContenderError> {
+        let text = text.trim();
+        let (name, revision) = match text.split_once('@') {
+            Some((_, "")) => return Err(ContenderError::EmptyRevision(text.to_owned())),
+            Some((name, revision)) => (name, Some(revision.to_owned())),
+            None => (text, None),
+        };
+        Ok(Self {
+            label: text.to_owned(),
+            server: find_server(name)?,
+            revision,
+        })
+    }
+}
+
+/// Parses every contender given and refuses a label given twice.
+pub fn parse_all(texts: &[String]) -> Result<Vec<ContenderSpec>, ContenderError> {
+    let specs = texts
+        .iter()
+        .map(|t| ContenderSpec::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, spec) in specs.iter().enumerate() {
+        if specs[..i].iter().any(|s| s.label == spec.label) {
+            return Err(ContenderError::Twice(spec.label.clone()));
+        }
+    }
+    Ok(specs)
+}
+
+/// Looks a server up by name.
+pub fn find_server(name: &str) -> Result<&'static contract::ServerInfo, UnknownName> {
+    contract::server(name).ok_or_else(|| UnknownName {
+        what: "server",
+        name: name.to_owned(),
+        valid: contract::SERVERS
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// Where contenders are built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSite {
+    /// The workspace (where git runs, and the working tree's source).
+    pub workspace: PathBuf,
+    /// The working tree's binaries: a cargo target folder's `release/`, or `--server-bin-dir`.
+    pub bin_dir: PathBuf,
+    /// Cargo's target folder for the working tree; `None` with `--server-bin-dir` (use the
+    /// binaries as they are).
+    pub target_dir: Option<PathBuf>,
+    /// The folder under which each revision gets its worktree: `target/contenders`.
+    pub revisions: PathBuf,
+    /// The cargo to build with (`$CARGO`, else `cargo`).
+    pub cargo: PathBuf,
+}
+
+impl BuildSite {
+    /// The source tree and the target folder of a revision.
+    fn revision_tree(&self, commit: &str) -> (PathBuf, PathBuf) {
+        let tree = self.revisions.join(commit);
+        let target = tree.join("target");
+        (tree, target)
+    }
+}
+
+/// The contenders `names` give, checked: parsed, each revision resolved to a commit that has
+/// its server, and with `--server-bin-dir` each working-tree binary there. Nothing is built.
+pub fn contenders(names: &[String], site: &BuildSite) -> Result<Vec<Contender>, ContenderError> {
+    let contenders = resolve(&parse_all(names)?, site)?;
+    if site.target_dir.is_none()
+        && let Some(missing) = contenders
+            .iter()
+            .find(|c| c.checkout == Checkout::WorkingTree && !c.binary.is_file())
+    {
+        return Err(ContenderError::NotPrebuilt {
+            server: missing.server.name.to_owned(),
+            dir: site.bin_dir.display().to_string(),
+        });
+    }
+    Ok(contenders)
+}
+
+/// Resolves `specs` to contenders: asks git for each revision's commit and checks that it has
+/// the server. Nothing is built yet.
+pub fn resolve(
+    specs: &[ContenderSpec],
+    site: &BuildSite,
+) -> Result<Vec<Contender>, ContenderError> {
+    specs
+        .iter()
+        .map(|spec| {
+            let name = spec.server.name;
+            let (checkout, bin_dir) = match &spec.revision {
+                None => (Checkout::WorkingTree, site.bin_dir.clone()),
+                Some(given) => {
+                    let commit = rev_parse(&site.workspace, &spec.label, given)?;
+                    has_server(&site.workspace, &spec.label, &commit, name)?;
+                    let (_, target) = site.revision_tree(&commit);
+                    let checkout = Checkout::Revision {
+                        given: given.clone(),
+                        commit,
+                    };
+                    (checkout, target.join("release"))
+                }
+            };
+            Ok(Contender {
+                label: spec.label.clone(),
+                server: spec.server,
+                checkout,
+                binary: bin_dir.join(format!("server-{name}")),
+            })
+        })
+        .collect()
+}
+
+/// Builds every contender's binary: the working tree's in one cargo run (skipped with
+/// `--server-bin-dir`), each revision's in its own worktree; then checks each binary is there.
+pub fn build_all(contenders: &[Contender], site: &BuildSite) -> Result<(), ContenderError> {
+    let working: Vec<&Contender> = contenders
+        .iter()
+        .filter(|c| c.checkout == Checkout::WorkingTree)
+        .collect();
+    if let Some(target) = &site.target_dir
+        && !working.is_empty()
+    {
+        build_group(site, (site.workspace.as_path(), target.as_path()), &working)?;
+    }
+    for contender in contenders {
+        if let Checkout::Revision { commit, .. } = &contender.checkout {
+            let (tree, target) = site.revision_tree(commit);
+            add_worktree(&site.workspace, &tree, commit, &contender.label)?;
+            build_group(site, (tree.as_path(), target.as_path()), &[contender])?;
+        }
+    }
+    for contender in contenders {
+        if !contender.binary.is_file() {
+            return Err(ContenderError::Missing {
+                label: contender.label.clone(),
+                binary: contender.binary.display().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Builds `contenders` (all from the source tree `root`) into `target`, toolchain by toolchain.
+fn build_group(
+    site: &BuildSite,
+    (root, target): (&Path, &Path),
+    contenders: &[&Contender],
+) -> Result<(), ContenderError> {
+    let labels = contenders
+        .iter()
+        .map(|c| c.label.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cargo_built: Vec<&str> = contenders
+        .iter()
+        .filter(|c| Toolchain::of(c.server) == Toolchain::Cargo)
+        .map(|c| c.server.name)
+        .collect();
+    if cargo_built.is_empty() {
+        return Ok(());
+    }
+    let mut command = Command::new(&site.cargo);
+    command
+        .current_dir(root)
+        .args(["build", "--release", "--target-dir"])
+        .arg(target);
+    for name in &cargo_built {
+        command.args(["-p", &format!("server-{name}")]);
+    }
+    run(&mut command, &labels, "cargo build --release")
+}
+
+/// `git rev-parse --verify REV^{commit}`.
+fn rev_parse(workspace: &Path, label: &str, given: &str) -> Result<String, ContenderError> {
+    let output = git(workspace)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{given}^{{commit}}"))
+        .output();
+    match output {
+        Ok(out) if out.status.success() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        }
+        Ok(out) => Err(ContenderError::NoRevision {
+            label: label.to_owned(),
+            revision: given.to_owned(),
+            detail: format!("git rev-parse: {}", out.status),
+        }),
+        Err(err) => Err(ContenderError::NoRevision {
+            label: label.to_owned(),
+            revision: given.to_owned(),
+            detail: format!("cannot run git: {err}"),
+        }),
+    }
+}
+
+/// Checks that `commit` has the server's folder.
+fn has_server(
+    workspace: &Path,
+    label: &str,
+    commit: &str,
+    server: &str,
+) -> Result<(), ContenderError> {
+    let found = git(workspace)
+        .args(["cat-file", "-e"])
+        .arg(format!("{commit}:servers/{server}/Cargo.toml"))
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if found {
+        Ok(())
+    } else {
+        Err(ContenderError::NoServer {
+            label: label.to_owned(),
+            commit: commit.to_owned(),
+            server: server.to_owned(),
+        })
+    }
+}
+
+/// Makes the worktree of `commit` at `tree`, unless it is there already.
+fn add_worktree(
+    workspace: &Path,
+    tree: &Path,
+    commit: &str,
+    label: &str,
+) -> Result<(), ContenderError> {
+    if tree.join("Cargo.toml").is_file() {
+        return Ok(());
+    }
+    let mut command = git(workspace);
+    command
+        .args(["worktree", "add", "--detach", "--force"])
+        .arg(tree)
+        .arg(commit);
+    run(&mut command, label, "git worktree add")
+}
+
+fn git(workspace: &Path) -> Command {
+    let mut command = Command::new("git");
+    command.arg("-C").arg(workspace);
+    command
+}
+
+/// Runs `command`; its output goes to our stderr, and a failure names `what` and `label`.
+fn run(command: &mut Command, label: &str, what: &str) -> Result<(), ContenderError> {
+    let failed = |detail: String| ContenderError::Command {
+        label: label.to_owned(),
+        what: what.to_owned(),
+        detail,
+    };
+    let status = command
+        .status()
+        .map_err(|err| failed(format!("cannot run it: {err}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(failed(format!("{status} (its output is above)")))
+    }
+}
+
+impl Contender {
+    /// What `run.json` records of it; `stderr_log` relative to the results folder.
+    pub fn record(&self, stderr_log: &str) -> ContenderRecord {
+        let (revision, commit) = match &self.checkout {
+            Checkout::WorkingTree => (None, None),
+            Checkout::Revision { given, commit } => (Some(given.clone()), Some(commit.clone())),
+        };
+        ContenderRecord {
+            label: self.label.clone(),
+            server: self.server.name.to_owned(),
+            revision,
+            commit,
+            binary: self.binary.display().to_string(),
+            stderr_log: Some(stderr_log.to_owned()),
+        }
+    }
+
+    /// Its stderr log's path relative to the results folder: `servers/<label>.stderr.log`, the
+    /// label made safe for a file name.
+    pub fn stderr_log(&self) -> String {
+        let safe: String = self
+            .label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.@".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("servers/{safe}.stderr.log")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A git repository with `servers/hyper` and no `servers/std`, its one commit, and a fake
+    /// cargo that "builds" each `-p` package into `--target-dir/release` and logs each call.
+    fn repository(cargo_fails: bool) -> (tempfile::TempDir, BuildSite, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join("servers/hyper")).unwrap();
+        std::fs::write(repo.join("servers/hyper/Cargo.toml"), "[package]\n").unwrap();
+        std::fs::write(repo.join("Cargo.toml"), "[workspace]\n").unwrap();
+        let git = |args: &[&str]| {
+            let status = Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "git {args:?}: {status:?}");
+            String::from_utf8_lossy(&status.stdout).trim().to_owned()
+        };
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        git(&["commit", "-q", "-m", "a throwaway commit"]);
+        let commit = git(&["rev-parse", "HEAD"]);
+        let cargo = dir.path().join("cargo");
+        let log = dir.path().join("cargo.log");
+        std::fs::write(
+            &cargo,
+            format!(
+                "#!/bin/sh\necho \"$PWD $*\" >> {log}\n{fail}\nwhile [ $# -gt 0 ]; do\n  case $1 in\n    --target-dir) target=$2; shift ;;\n    -p) mkdir -p \"$target/release\"; touch \"$target/release/$2\"; shift ;;\n  esac\n  shift\ndone\n",
+                log = log.display(),
+                fail = if cargo_fails { "echo 'error: no' >&2; exit 101" } else { "" }
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let site = BuildSite {
+            workspace: repo.clone(),
+            bin_dir: repo.join("target/release"),
+            target_dir: Some(repo.join("target")),
+            revisions: repo.join("target/contenders"),
+            cargo,
+        };
+        (dir, site, commit)
+    }
+
+    #[test]
+    fn a_revision_is_built_in_its_own_worktree_once_and_found_again() {
+        let (dir, site, commit) = repository(false);
+        let specs = parse_all(&["hyper@HEAD".into()]).unwrap();
+        let contenders = resolve(&specs, &site).unwrap();
+        let tree = site.revisions.join(&commit);
+        assert_eq!(
+            contenders[0].checkout,
+            Checkout::Revision {
+                given: "HEAD".into(),
+                commit: commit.clone()
+            }
+        );
+        assert_eq!(
+            contenders[0].binary,
+            tree.join("target/release/server-hyper")
+        );
+        build_all(&contenders, &site).unwrap();
+        assert!(
+            tree.join("servers/hyper/Cargo.toml").is_file(),
+            "the worktree"
+        );
+        assert!(contenders[0].binary.is_file());
+        // Cached by commit: the second time the worktree is there and cargo has nothing to do.
+        build_all(&contenders, &site).unwrap();
+        let log = std::fs::read_to_string(dir.path().join("cargo.log")).unwrap();
+        let calls: Vec<&str> = log.lines().collect();
+        assert_eq!(calls.len(), 2, "{log}");
+        for call in calls {
+            assert!(
+                call.starts_with(&tree.display().to_string()),
+                "built in the worktree: {call}"
+            );
+            assert!(
+                call.contains(&format!("--target-dir {}", tree.join("target").display())),
+                "with a target folder of its own: {call}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_revision_that_lacks_the_server_or_does_not_build_is_refused_before_measuring() {
+        let (_dir, site, commit) = repository(true);
+        let resolve_one = |text: &str| resolve(&parse_all(&[text.into()]).unwrap(), &site);
+        let err = resolve_one("std@HEAD").unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("revision {commit} has no servers/std")),
+            "{err}"
+        );
+        let err = resolve_one("hyper@no-such-branch").unwrap_err().to_string();
+        assert!(
+            err.contains("\"no-such-branch\" is not a git revision"),
+            "{err}"
+        );
+        let contenders = resolve_one("hyper@HEAD").unwrap();
+        let err = build_all(&contenders, &site).unwrap_err().to_string();
+        assert!(
+            err.starts_with("hyper@HEAD: cargo build --release failed"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn contenders_parse_as_name_or_name_at_revision() {
+        let plain = ContenderSpec::parse("hyper").unwrap();
+        assert_eq!(
+            (plain.label.as_str(), plain.server.name, plain.revision),
+            ("hyper", "hyper", None)
+        );
+        let at = ContenderSpec::parse(" hyper@HEAD~1 ").unwrap();
+        assert_eq!(at.label, "hyper@HEAD~1");
+        assert_eq!(at.revision.as_deref(), Some("HEAD~1"));
+        assert!(matches!(
+            ContenderSpec::parse("hyper@"),
+            Err(ContenderError::EmptyRevision(_))
+        ));
+        assert!(matches!(
+            ContenderSpec::parse("gin@HEAD"),
+            Err(ContenderError::Unknown(_))
+        ));
+        let twice = parse_all(&["hyper".into(), "std".into(), "hyper".into()]).unwrap_err();
+        assert!(
+            twice.to_string().contains("hyper is named twice"),
+            "{twice}"
+        );
+        assert!(parse_all(&["hyper".into(), "hyper@HEAD".into()]).is_ok());
+    }
+
+    #[test]
+    fn stderr_logs_have_safe_names() {
+        let contender = Contender {
+            label: "hyper@HEAD~1/x".into(),
+            server: find_server("hyper").unwrap(),
+            checkout: Checkout::WorkingTree,
+            binary: PathBuf::from("/bin/true"),
+        };
+        assert_eq!(contender.stderr_log(), "servers/hyper@HEAD_1_x.stderr.log");
+    }
+}
