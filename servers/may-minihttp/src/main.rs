@@ -14,9 +14,8 @@
 //!
 //! # Layout
 //! `main` configures may and calls `serve`; `App` is the service, `app` its router; the handlers
-//! follow in contract order, then the error type; tests last. `serve.rs` starts may_minihttp's
-//! accept coroutine, checks each request head before `app` routes it, and holds
-//! `shutdown_signal`, which ends the process.
+//! follow in contract order, then the error type; tests last. `serve.rs` starts the accept
+//! coroutine, checks each request head before `app` routes it, and ends the process on a signal.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -84,7 +83,7 @@ impl HttpService for App {
 /// is a 405 that lists the methods it takes.
 // aspect: routing: a match on the path, then the method, inside HttpService::call
 fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
-    let path = path_of(req.path());
+    let path = serve::path_of(req.path());
     let get = matches!(req.method(), "GET" | "HEAD");
     match path {
         "/" if get => plaintext(rsp),
@@ -105,16 +104,6 @@ fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
         },
     }
     Ok(())
-}
-
-/// The path of a request target: an absolute-form target (`http://host/json`) is served by its
-/// path (RFC 9112, 3.2.2), and the query is not part of the route.
-fn path_of(target: &str) -> &str {
-    let path = match target.split_once("://") {
-        Some((_scheme, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
-        None => target,
-    };
-    path.split_once('?').map_or(path, |(path, _query)| path)
 }
 
 // route: plaintext
@@ -265,9 +254,9 @@ mod tests {
 
     #[test]
     fn targets_are_routed_by_their_path() {
-        assert_eq!(path_of("/json"), "/json");
-        assert_eq!(path_of("/json?x=1"), "/json");
-        assert_eq!(path_of("http://localhost/users/7?a=b"), "/users/7");
-        assert_eq!(path_of("http://localhost"), "/");
+        assert_eq!(serve::path_of("/json"), "/json");
+        assert_eq!(serve::path_of("/json?x=1"), "/json");
+        assert_eq!(serve::path_of("http://localhost/users/7?a=b"), "/users/7");
+        assert_eq!(serve::path_of("http://localhost"), "/");
     }
 }

@@ -1,7 +1,7 @@
 //! The connection side of server-may-minihttp: starting may_minihttp's accept coroutine, the
 //! checks of a request head that the engine leaves to the service (its size, the Host rule, a
 //! body framing it can trust, HTTP/1.0 keep-alive), and the exit on SIGINT or SIGTERM. `main.rs`
-//! calls [`serve`]; `App::call` calls [`check_head`] before it routes.
+//! calls [`serve`]; `App::call` calls [`check_head`] before it routes, and `app` [`path_of`].
 
 use std::io;
 use std::net::SocketAddr;
@@ -108,4 +108,13 @@ pub fn shutdown_signal() {
             std::process::exit(0);
         }
     });
+}
+/// The path of a request target: an absolute-form target (`http://host/json`) is served by its
+/// path (RFC 9112, 3.2.2), and the query is not part of the route.
+pub fn path_of(target: &str) -> &str {
+    let path = match target.split_once("://") {
+        Some((_scheme, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => target,
+    };
+    path.split_once('?').map_or(path, |(path, _query)| path)
 }

@@ -6,10 +6,9 @@
 //! `curl -i http://127.0.0.1:8086/json`.
 //!
 //! # Layout
-//! `main` builds the runtime, binds and calls `serve`; `app` is the filter of all routes; the
-//! handlers follow in contract order, then the filters `app` is built from, the error type and
-//! `recover`; tests last. `serve.rs` holds hyper-util's accept loop until `shutdown_signal`, and
-//! the filters of GET-with-HEAD and the Host rule.
+//! `main` binds and calls `serve`; `app` is the filter of all routes; the handlers follow in
+//! contract order, then the filters `app` is built from, the error type and `recover`; tests
+//! last. `serve.rs`: the accept loop, `shutdown_signal`, GET-with-HEAD and the Host rule.
 
 use std::convert::Infallible;
 
