@@ -18,10 +18,12 @@ use syntect::util::LinesWithEndings;
 pub struct ServerSource {
     /// Short name.
     pub name: &'static str,
-    /// Path in the workspace.
+    /// Path of its `main.rs` in the workspace.
     pub path: &'static str,
-    /// The text.
+    /// The text of its `main.rs`.
     pub text: &'static str,
+    /// Path and text of its `serve.rs`, the plumbing `main.rs` calls, when it has one.
+    pub serve: Option<(&'static str, &'static str)>,
 }
 
 impl ServerSource {
@@ -36,17 +38,68 @@ impl ServerSource {
     }
 }
 
-/// Every `servers/<name>/src/main.rs` and `servers/<name>/main.go` as `(name, path, text)`,
-/// found by `build.rs`.
-const MAIN_RS: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/server_sources.rs"));
+/// A row of `build.rs`'s table: name, path and text of `main.rs` (or `main.go`), and `serve.rs`
+/// if any.
+type SourceRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+
+/// Every `servers/<name>/src/main.rs` (and `serve.rs`) and `servers/<name>/main.go`, found by
+/// `build.rs`.
+const MAIN_RS: &[SourceRow] = include!(concat!(env!("OUT_DIR"), "/server_sources.rs"));
 
 /// The servers' `main.rs` (or `main.go`), in the order of `contract::SERVERS`; a row without a source is left
 /// out (and fails the test `every_server_has_its_source`).
 pub fn sources() -> Vec<ServerSource> {
     contract::SERVERS
         .iter()
-        .filter_map(|server| MAIN_RS.iter().find(|(name, _, _)| *name == server.name))
-        .map(|&(name, path, text)| ServerSource { name, path, text })
+        .filter_map(|server| MAIN_RS.iter().find(|row| row.0 == server.name))
+        .map(|&(name, path, text, serve)| ServerSource {
+            name,
+            path,
+            text,
+            serve,
+        })
+        .collect()
+}
+
+impl ServerSource {
+    /// Its files, `main.rs` first, as (path, text).
+    pub fn files(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        std::iter::once((self.path, self.text)).chain(self.serve)
+    }
+
+    /// The mark of aspect `slug` in `main.rs` or `serve.rs`, with the name of the file it is in.
+    pub fn aspect_mark(&self, slug: &str) -> Option<(&'static str, AspectMark<'static>)> {
+        self.files().find_map(|(path, text)| {
+            let file = path.rsplit('/').next().unwrap_or(path);
+            aspect_mark(text, slug).map(|mark| (file, mark))
+        })
+    }
+}
+
+/// How many lines a framework server's `main.rs` may run before its tests: two screens. The
+/// plumbing goes to `serve.rs`, so that `main`, `app` and the handlers are read at a glance.
+pub const MAIN_RS_MAX_LINES: usize = 250;
+
+/// Every server with a `serve.rs` whose `main.rs` runs longer than [`MAIN_RS_MAX_LINES`] before
+/// its tests; the page test fails on any.
+pub fn long_main_rs() -> Vec<String> {
+    sources()
+        .into_iter()
+        .filter(|source| source.serve.is_some())
+        .filter_map(|source| {
+            let before_tests = source
+                .text
+                .lines()
+                .take_while(|line| !line.starts_with("#[cfg(test)]"))
+                .count();
+            (before_tests > MAIN_RS_MAX_LINES)
+                .then(|| format!("{}: {before_tests} lines before the tests", source.path))
+        })
         .collect()
 }
 
@@ -283,7 +336,10 @@ pub fn aspect_mark<'a>(source: &'a str, slug: &str) -> Option<AspectMark<'a>> {
 pub fn aspect_problems() -> Vec<String> {
     let mut problems = Vec::new();
     for source in sources() {
-        let marks = aspect_marks(source.text);
+        let marks: Vec<AspectMark<'_>> = source
+            .files()
+            .flat_map(|(_, text)| aspect_marks(text))
+            .collect();
         for (slug, _) in ASPECTS {
             let count = marks.iter().filter(|mark| mark.slug == *slug).count();
             if count != 1 {
@@ -334,6 +390,21 @@ mod tests {
     #[test]
     fn every_server_marks_every_aspect_once() {
         assert_eq!(aspect_problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn framework_servers_keep_main_rs_to_two_screens() {
+        assert_eq!(long_main_rs(), Vec::<String>::new());
+        let with_serve = sources().iter().filter(|s| s.serve.is_some()).count();
+        assert!(
+            with_serve >= 8,
+            "the eight framework servers have a serve.rs"
+        );
+        let hyper = sources().into_iter().find(|s| s.name == "hyper").unwrap();
+        let (file, mark) = hyper.aspect_mark("graceful-shutdown").unwrap();
+        assert_eq!(file, "serve.rs");
+        assert!(mark.code.contains("GracefulShutdown"), "{mark:?}");
+        assert_eq!(hyper.aspect_mark("routing").unwrap().0, "main.rs");
     }
 
     #[test]

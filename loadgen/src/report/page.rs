@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 
 use super::charts::all_charts;
 use super::code::{
-    ASPECTS, Highlighter, aspect_mark, escape, highlight_css, lines_of_code, routes_shown, snippet,
-    sources,
+    ASPECTS, Highlighter, escape, highlight_css, lines_of_code, routes_shown, snippet, sources,
 };
 use super::markdown::{change_line, noise_note, ranking_line};
 use super::{Export, ReportError, contender_colour, server_colour};
@@ -230,7 +229,7 @@ fn failures_part(page: &mut String, run: &Comparison) {
 
 fn how_section(page: &mut String) {
     let sources = sources();
-    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> (or <code>main.go</code>) the things every server must do are done: each cell is a <code>// aspect: NAME: how</code> comment in the source and the line under it.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
+    page.push_str("<section id=\"how\"><h2>How each stack does it</h2><p>Where in each server's <code>main.rs</code> (or the <code>serve.rs</code> beside it; a Go server's <code>main.go</code>) the things every server must do are done: each cell is a <code>// aspect: NAME: how</code> comment in the source and the line under it.</p><div class=\"scroll\"><table class=\"how\"><thead><tr><th></th>");
     for source in &sources {
         let _ = write!(page, "<th>{}</th>", escape(source.name));
     }
@@ -238,13 +237,12 @@ fn how_section(page: &mut String) {
     for (slug, title) in ASPECTS {
         let _ = write!(page, "<tr><th>{}</th>", escape(title));
         for source in &sources {
-            match aspect_mark(source.text, slug) {
-                Some(mark) => {
+            match source.aspect_mark(slug) {
+                Some((file, mark)) => {
                     let _ = write!(
                         page,
-                        "<td>{}<br><code>{}:{}</code> <code class=\"line\">{}</code></td>",
+                        "<td>{}<br><code>{file}:{}</code> <code class=\"line\">{}</code></td>",
                         escape(mark.how),
-                        source.file_name(),
                         mark.line,
                         escape(mark.code)
                     );

@@ -9,18 +9,16 @@
 //!
 //! # Layout
 //! `main` binds and calls `serve`; `app` is the App; the handlers follow in contract order,
-//! then the helpers `app` uses (GET-and-HEAD resources, the head limit) and the error type; `serve` is actix's HttpServer until `shutdown_signal`; tests last.
-
-use std::net::TcpListener;
+//! then the helper `app` uses (GET-and-HEAD resources) and the error type; tests last.
+//! `serve.rs` holds actix's HttpServer until `shutdown_signal`, and the head limit.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::{
-    App, HttpResponse, HttpServer, Resource, Responder, ResponseError, middleware, web,
-};
+use actix_web::{App, HttpResponse, Resource, Responder, ResponseError, middleware, web};
 use contract::{Message, ServerArgs, User};
-use tokio::signal::unix::{SignalKind, signal};
+
+mod serve;
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
@@ -30,9 +28,9 @@ async fn main() -> std::io::Result<()> {
         .local_addr()
         .expect("a bound listener has an address");
     // Installed before the ready line, so that a signal sent right after it is not lost.
-    let shutdown = shutdown_signal();
+    let shutdown = serve::shutdown_signal();
     contract::print_ready_line(addr);
-    serve(listener, &args, shutdown).await
+    serve::serve(listener, &args, shutdown).await
 }
 
 /// The whole service, without a socket: tests drive it with `test::init_service`.
@@ -66,7 +64,7 @@ fn app() -> App<
         .service(get_and_head("/error", error))
         // aspect: not-found: App::default_service
         .default_service(web::to(not_found))
-        .wrap(middleware::from_fn(limit_head))
+        .wrap(middleware::from_fn(serve::limit_head))
         .wrap(middleware::DefaultHeaders::new().add((header::SERVER, "actix-web")))
 }
 
@@ -148,27 +146,6 @@ where
         .default_service(web::to(|| method_not_allowed("GET, HEAD")))
 }
 
-/// actix-http's own limit on a request head is 128 KiB and cannot be lowered, so heads over the
-/// contract's limit are refused here, as the other servers do (431).
-async fn limit_head(
-    req: ServiceRequest,
-    next: middleware::Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    let headers: usize = (req.headers().iter())
-        .map(|(name, value)| name.as_str().len() + value.len() + 4)
-        .sum();
-    if target + headers > contract::MAX_HEAD_BYTES {
-        let response = HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-            .content_type(contract::TEXT_PLAIN)
-            .body("Request Header Fields Too Large");
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
-}
-
 /// What a handler or an extractor can fail with; actix turns it into a response through
 /// `ResponseError`.
 #[derive(Debug, thiserror::Error)]
@@ -216,46 +193,6 @@ impl ResponseError for Error {
         HttpResponse::build(self.status_code())
             .content_type(contract::TEXT_PLAIN)
             .body(body)
-    }
-}
-
-/// Serves `app` on `listener` with one worker per `--threads` until `shutdown` completes, then
-/// lets open connections finish (within the grace period).
-async fn serve(
-    listener: TcpListener,
-    args: &ServerArgs,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // aspect: connection-errors: actix-http logs them through `log`; env_logger prints them
-    if contract::log_requests() {
-        env_logger::Builder::new()
-            .filter_module("actix_http::h1::dispatcher", log::LevelFilter::Trace)
-            .init();
-    }
-    HttpServer::new(app)
-        .workers(args.threads())
-        // Small responses go out at once, not after Nagle's ~40 ms delay.
-        .tcp_nodelay(true)
-        // aspect: header-timeout: client_request_timeout; actix answers 408
-        .client_request_timeout(args.header_timeout)
-        // aspect: graceful-shutdown: HttpServer::shutdown_signal (actix alone treats SIGINT as a forced stop)
-        .shutdown_signal(shutdown)
-        .shutdown_timeout(contract::SHUTDOWN_GRACE.as_secs())
-        .listen(listener)?
-        .run()
-        .await
-}
-
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
-/// is called, not when the future is first polled.
-fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
-    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
-    async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
     }
 }
 

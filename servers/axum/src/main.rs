@@ -7,26 +7,21 @@
 //!
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the Router; the handlers follow
-//! in contract order, then the Host check and the error type; `serve` is hyper-util's accept loop until
-//! `shutdown_signal`; tests last.
-
-use std::time::Duration;
+//! in contract order, then the error type; tests last. `serve.rs` holds hyper-util's accept loop
+//! until `shutdown_signal`, and the Host check that `app` layers in.
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, Request};
-use axum::http::{HeaderValue, StatusCode, Version, header};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, Path};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use contract::{Message, ServerArgs, User};
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
 use tower_http::set_header::SetResponseHeaderLayer;
+
+mod serve;
 
 fn main() {
     let args = ServerArgs::parse_for("axum");
@@ -46,9 +41,9 @@ fn main() {
             .local_addr()
             .expect("a bound listener has an address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
-        let shutdown = shutdown_signal();
+        let shutdown = serve::shutdown_signal();
         contract::print_ready_line(addr);
-        serve(listener, app(), args.header_timeout, shutdown).await;
+        serve::serve(listener, app(), args.header_timeout, shutdown).await;
     });
 }
 
@@ -68,7 +63,7 @@ fn app() -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // aspect: body-limit: the DefaultBodyLimit layer, which the Json extractor obeys
         .layer(DefaultBodyLimit::max(contract::MAX_BODY_BYTES))
-        .layer(middleware::from_fn(check_host))
+        .layer(middleware::from_fn(serve::check_host))
         .layer(SetResponseHeaderLayer::overriding(
             header::SERVER,
             HeaderValue::from_static("axum"),
@@ -132,16 +127,6 @@ async fn method_not_allowed() -> (StatusCode, &'static str) {
     (StatusCode::METHOD_NOT_ALLOWED, contract::METHOD_NOT_ALLOWED)
 }
 
-/// RFC 9112, 3.2, which hyper leaves to the service: an HTTP/1.1 request has exactly one Host
-/// line, an HTTP/1.0 one at most one.
-async fn check_host(req: Request, next: Next) -> Result<Response, Error> {
-    match req.headers().get_all(header::HOST).iter().count() {
-        0 if req.version() >= Version::HTTP_11 => Err(Error::BadRequest),
-        0 | 1 => Ok(next.run(req).await),
-        _ => Err(Error::BadRequest),
-    }
-}
-
 /// What a handler can fail with; axum turns it into a response through `IntoResponse`.
 #[derive(Debug)]
 enum Error {
@@ -187,75 +172,10 @@ impl IntoResponse for Error {
     }
 }
 
-/// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
-/// period). `axum::serve` would be the one-liner, but it sets no header read timeout, so a client
-/// that never finishes its request head keeps its connection forever (slowloris). As axum's
-/// `serve-with-hyper` example does, the Router is served with hyper-util instead.
-async fn serve(
-    listener: TcpListener,
-    app: Router,
-    header_timeout: Duration,
-    shutdown: impl Future<Output = ()>,
-) {
-    let mut http = http1::Builder::new();
-    // aspect: header-timeout: hyper's header_read_timeout (axum::serve has none)
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        // A head larger than this is refused with 431.
-        .max_buf_size(contract::MAX_HEAD_BYTES)
-        // One write for all the answers to a batch of pipelined requests, not one each: 5-7x the
-        // pipelined throughput, no cost measured without pipelining (see the README).
-        .pipeline_flush(true);
-    // aspect: graceful-shutdown: hyper-util's GracefulShutdown (axum::serve sets no header timeout)
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                // One failed accept (a reset, a passing lack of file descriptors) must not
-                // end the server.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // Small responses go out at once, not after Nagle's ~40 ms delay.
-        let _ = stream.set_nodelay(true);
-        // A Router is a tower Service; hyper wants its own Service trait.
-        let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            // aspect: connection-errors: returned by the connection's future, printed in its task
-            if let Err(err) = connection.await
-                && contract::log_requests()
-            {
-                eprintln!("connection error: {err}");
-            }
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(contract::SHUTDOWN_GRACE, graceful.shutdown()).await;
-}
-
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
-/// is called, not when the future is first polled.
-fn shutdown_signal() -> impl Future<Output = ()> {
-    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
-    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
-    async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
+    use axum::extract::Request;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 

@@ -22,6 +22,12 @@ pub enum Deviation {
         /// What the stack answers.
         status: u16,
     },
+    /// `Expect: 100-continue` gets no `100 Continue`: the client waits its own timeout (curl:
+    /// one second) before it sends the body.
+    IgnoresExpectContinue,
+    /// A long pipelined burst is answered in part, then nothing: the rest of the answers wait
+    /// unwritten until the client sends again.
+    StallsLongPipelines,
 }
 
 /// net/http answers a request line with another HTTP version `505 HTTP Version Not Supported`
@@ -67,10 +73,12 @@ const FASTHTTP: [Deviation; 2] = [
 pub fn deviations(server: &str) -> &'static [Deviation] {
     match server {
         "rocket" => &[Deviation::NoHeaderTimeout],
+        "ntex" => &[Deviation::StallsLongPipelines],
         "may-minihttp" => &[
             Deviation::ServerHeader("M"),
             Deviation::KeepsConnectionsOpen,
             Deviation::NoHeaderTimeout,
+            Deviation::IgnoresExpectContinue,
         ],
         "go-nethttp" => &[
             NET_HTTP[0],

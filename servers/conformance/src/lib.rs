@@ -15,6 +15,8 @@
 //!   the tests (the per-row ones are `contract::DEVIATIONS`).
 //! - [`parent_death`]: every server dies with the thread that spawned it, even when the harness
 //!   gets SIGKILL; the `die-with-parent` binary does the same for shell scripts.
+//! - [`framing`]: one case of the request-framing corpus and the request smuggled behind it,
+//!   sent on the wire, and what the server made of them.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -29,6 +31,7 @@ use nix::unistd::Pid;
 use thiserror::Error;
 
 pub mod deviations;
+pub mod framing;
 pub mod parent_death;
 
 /// Why a server could not be started.

@@ -1,6 +1,7 @@
-//! Every server under hostile input, slow clients, many connections and a shutdown under load.
-//! Each test runs against every server (one table: `contract::SERVERS`, the Go rows when Go is
-//! installed), reports every failure at once, and stays bounded in time and connections.
+//! Every server under hostile input, request-framing tricks (smuggling), a pipelined burst, slow
+//! clients, many connections and a shutdown under load. Each test runs against every server (one
+//! table: `contract::SERVERS`, the Go rows when Go is installed), reports every failure at once,
+//! and stays bounded in time and connections.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -9,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use conformance::deviations::{self, Deviation};
-use conformance::{RawClient, ServerProcess, request_bytes};
+use conformance::{RawClient, ServerProcess, framing, request_bytes};
 use nix::sys::signal::Signal;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -514,5 +515,195 @@ fn sigterm_under_load_answers_in_flight_requests_refuses_new_ones_and_exits_zero
             return Err("a new connection was accepted after the shutdown".into());
         }
         Ok(())
+    });
+}
+
+/// How long a framing probe waits for another byte before it calls the connection left open.
+const FRAMING_WAIT: Duration = Duration::from_millis(1000);
+
+/// Every case of the request-framing corpus (`contract::framing_cases`), with `GET /error`
+/// smuggled behind it on the same connection: the server refuses the case (a 4xx or a close)
+/// and serves nothing after it, or frames it one way where the RFC allows that. A server that
+/// does not carries a known deviation (`contract::DEVIATIONS`, marked `security`), pinned here:
+/// the day its stack refuses the case, this test fails and says to drop it.
+#[test]
+fn framing_cases_are_refused_and_nothing_smuggled_behind_them_is_served() {
+    let cases = contract::framing_cases();
+    for_each_server(&[], |server| {
+        let addr = server.addr();
+        // Each case on its own connection, all at once: the ones left open wait together.
+        let outcomes: Vec<_> = std::thread::scope(|scope| {
+            let probes: Vec<_> = cases
+                .iter()
+                .map(|case| scope.spawn(move || framing::probe(addr, case, FRAMING_WAIT)))
+                .collect();
+            probes
+                .into_iter()
+                .map(|probe| {
+                    probe
+                        .join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
+                })
+                .collect()
+        });
+        let mut wrong = Vec::new();
+        let mut refused = 0;
+        for (case, outcome) in cases.iter().zip(outcomes) {
+            let outcome = outcome.map_err(|e| format!("{}: {e}", case.name))?;
+            let known = contract::deviation(server.name(), case.name);
+            match (known, outcome.acceptable(case)) {
+                (None, true) => refused += 1,
+                (None, false) => wrong.push(format!("{}: {outcome} ({})", case.name, case.rule)),
+                (Some(d), false) if outcome.answers.contains(&d.status) || d.status == 0 => {}
+                (Some(d), false) => wrong.push(format!(
+                    "{}: {outcome}, not the known deviation ({})",
+                    case.name, d.instead
+                )),
+                (Some(d), true) => wrong.push(format!(
+                    "{}: the known deviation is gone ({outcome}; {}): drop it from \
+                     contract::DEVIATIONS and the README",
+                    case.name, d.instead
+                )),
+            }
+            if server.has_exited() {
+                return Err(format!("{}: the server died", case.name));
+            }
+        }
+        eprintln!(
+            "server-{}: {refused} of {} framing cases refused (or framed as the RFC allows)",
+            server.name(),
+            cases.len()
+        );
+        still_serves(server)?;
+        match wrong.is_empty() {
+            true => Ok(()),
+            false => Err(wrong.join("\n  ")),
+        }
+    });
+}
+
+/// 2,000 `GET /` in one write: all answered in order, or, where a server bounds pipelining, the
+/// last answer before the close says `Connection: close`. Dropping requests silently is a fail.
+#[test]
+fn a_pipelined_burst_of_2000_is_answered_in_full_or_closed_cleanly() {
+    const BURST: usize = 2_000;
+    let burst = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(BURST);
+    for_each_server(&[], |server| {
+        let stream = TcpStream::connect_timeout(&server.addr(), TIMEOUT)
+            .map_err(|e| format!("connect: {e}"))?;
+        // Both timeouts bounded: a server that stops reading must not hang the writer.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(3))))
+            .map_err(|e| e.to_string())?;
+        let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+        // Written from a thread, so the answers are read while the burst goes out.
+        let burst = &burst;
+        let (answered, last_says_close, end) = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let _ = writer.write_all(burst);
+            });
+            read_answers(&stream, BURST)
+        });
+        eprintln!(
+            "server-{}: {answered} of {BURST} pipelined requests answered, then {end}",
+            server.name()
+        );
+        let clean = matches!(
+            (answered, last_says_close, end),
+            (BURST, ..) | (1.., true, "a close")
+        );
+        // Pinned: the stack stalls; the day it answers the whole burst, drop the deviation.
+        match (
+            clean,
+            deviations::has(server.name(), Deviation::StallsLongPipelines),
+        ) {
+            (true, false) | (false, true) => Ok(()),
+            (true, true) => Err("the known deviation StallsLongPipelines is fixed: drop it".into()),
+            (false, false) => Err(format!(
+                "{answered} of {BURST} pipelined requests answered, then {end}{}",
+                if last_says_close {
+                    ""
+                } else {
+                    ", and the last answer did not say Connection: close"
+                }
+            )),
+        }
+    });
+}
+
+/// Reads answers of `200 Hello, World!` off `stream` until `want` came, the server closed, or it
+/// went quiet: how many came, whether the last said `Connection: close`, and how it ended.
+fn read_answers(mut stream: &TcpStream, want: usize) -> (usize, bool, &'static str) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    let (mut answered, mut last_says_close) = (0, false);
+    loop {
+        while let Ok(conformance::Parsed::Complete(response, len)) =
+            conformance::parse_response(&buf, false)
+        {
+            if response.status != 200 || response.body != contract::HELLO.as_bytes() {
+                return (answered, last_says_close, "a wrong answer");
+            }
+            answered += 1;
+            last_says_close = response.closes();
+            buf.drain(..len);
+        }
+        if answered == want {
+            return (answered, last_says_close, "nothing more");
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return (answered, last_says_close, "a close"),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (answered, last_says_close, "a reset");
+            }
+            Err(_) => return (answered, last_says_close, "silence"),
+        }
+    }
+}
+
+/// curl sends `Expect: 100-continue` before a body over 1 KiB and waits a second for `100
+/// Continue` (RFC 9110, 10.1.1: a server that means to read the body sends it). Every server
+/// sends it promptly, but for the pinned deviation `IgnoresExpectContinue`.
+#[test]
+fn expect_100_continue_is_answered_before_the_body_is_sent() {
+    let head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 15\r\nExpect: 100-continue\r\n\r\n";
+    for_each_server(&[], |server| {
+        let mut stream = TcpStream::connect_timeout(&server.addr(), TIMEOUT)
+            .map_err(|e| format!("connect: {e}"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .map_err(|e| e.to_string())?;
+        stream.write_all(head).map_err(|e| e.to_string())?;
+        let mut interim = [0u8; 64];
+        let continued = match stream.read(&mut interim) {
+            Ok(n) => interim[..n].starts_with(b"HTTP/1.1 100"),
+            Err(_) => false,
+        };
+        let ignores = deviations::has(server.name(), Deviation::IgnoresExpectContinue);
+        match (continued, ignores) {
+            (true, false) | (false, true) => {}
+            (false, false) => return Err("no 100 Continue within 500 ms".into()),
+            (true, true) => {
+                return Err("the known deviation IgnoresExpectContinue is fixed: drop it".into());
+            }
+        }
+        // Either way the body then gets its answer.
+        stream
+            .write_all(br#"{"message":"a"}"#)
+            .map_err(|e| e.to_string())?;
+        let mut answer = [0u8; 256];
+        stream
+            .set_read_timeout(Some(TIMEOUT))
+            .map_err(|e| e.to_string())?;
+        let n = stream.read(&mut answer).map_err(|e| e.to_string())?;
+        match answer[..n].starts_with(b"HTTP/1.1 200") {
+            true => Ok(()),
+            false => Err(format!(
+                "the body was not answered 200: {:?}",
+                String::from_utf8_lossy(&answer[..n])
+            )),
+        }
     });
 }

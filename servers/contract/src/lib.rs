@@ -10,7 +10,8 @@
 //! - payload types: [`Message`], [`User`]
 //! - the route table: [`ROUTES`]; the servers: [`SERVERS`]
 //! - the shared command line and ready line: [`ServerArgs`], [`print_ready_line`]
-//! - the conformance cases: [`cases`], and the stacks' known deviations: [`DEVIATIONS`]
+//! - the conformance cases: [`cases`], the request-framing corpus: [`framing_cases`], and the
+//!   stacks' known deviations: [`DEVIATIONS`] (those a proxy could exploit marked `security`)
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -23,6 +24,9 @@ use serde::{Deserialize, Serialize};
 
 // The bytes every server shares live as files in `data/`, so that the Go servers embed
 // (`go:embed`) exactly what these constants include: one copy for both languages.
+
+mod framing;
+pub use framing::{FOLLOW_UP, FramingCase, framing_cases};
 
 /// Body of `GET /`.
 pub const HELLO: &str = include_str!("../data/hello.txt");
@@ -444,21 +448,25 @@ pub fn log_requests() -> bool {
     *ENABLED.get_or_init(|| std::env::var_os(LOG_ENV).is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// A row of the contract that a stack answers its own way before the server's code runs, and
-/// that the server cannot change without unidiomatic contortions. The conformance suite pins
-/// each one (it fails the day the stack changes); `loadgen verify` reports it apart from the
-/// mismatches.
+/// A row of the contract, or a case of the framing corpus, that a stack answers its own way
+/// before the server's code runs, and that the server cannot change without unidiomatic
+/// contortions. The conformance suite pins each one (it fails the day the stack changes);
+/// `loadgen verify` reports it apart from the mismatches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deviation {
     /// The server.
     pub server: &'static str,
-    /// The name of the [`Case`].
+    /// The name of the [`Case`], or of the [`FramingCase`].
     pub case: &'static str,
     /// The status it answers with instead of the whole contract answer; 0 when it cannot answer
-    /// at all and closes the connection.
+    /// at all and closes the connection. For a framing case: the status of its answer to the
+    /// request smuggled behind it ([`FOLLOW_UP`], 500 when served).
     pub status: u16,
     /// What it does instead, and why.
     pub instead: &'static str,
+    /// Whether a front proxy that frames requests otherwise could smuggle a request past it: the
+    /// README and the report page mark a server with such a deviation as not safe to expose.
+    pub security: bool,
 }
 
 /// Why actix-web answers the Host rows with a bare 400.
@@ -481,150 +489,191 @@ const ECHO_BODY_LIMIT: &str = "echo's BodyLimit middleware reports the limit as 
      read that passes it, along with that read's bytes, and json.Decoder ignores a read error \
      when the value is complete in the same read: a chunked body a little over 64 KiB is \
      accepted (with Content-Length it is refused up front)";
+/// Why may-minihttp gives no answer to a chunked body.
+const MAY_CHUNKED: &str = "may_minihttp frames bodies by Content-Length only and reads the chunks \
+     as the next request: the connection ends before the refusal is sent";
 
 /// Every known deviation.
 pub const DEVIATIONS: &[Deviation] = &[
     Deviation {
         server: "actix-web",
+        case: "last chunk without the empty line",
+        status: 0,
+        instead: "actix-http skips every line after the last chunk up to an empty one, field line \
+                  or not: a request sent behind it is swallowed as trailers, and a proxy that \
+                  frames it as a request of its own waits for an answer that never comes",
+        security: true,
+    },
+    Deviation {
+        server: "actix-web",
         case: "HTTP/1.1 without Host",
         status: 400,
         instead: ACTIX_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "actix-web",
         case: "two Host headers",
         status: 400,
         instead: ACTIX_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "may-minihttp",
         case: "HEAD /",
         status: 200,
         instead: MAY_HEAD_LENGTH,
+        security: false,
     },
     Deviation {
         server: "may-minihttp",
         case: "HEAD /json",
         status: 200,
         instead: MAY_HEAD_LENGTH,
+        security: false,
     },
     Deviation {
         server: "may-minihttp",
         case: "echo chunked",
         status: 0,
-        instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
-                  next request: the connection ends before the refusal is sent",
+        instead: MAY_CHUNKED,
+        security: true,
     },
     Deviation {
         server: "may-minihttp",
         case: "echo chunked body over 64 KiB",
         status: 0,
-        instead: "may_minihttp frames bodies by Content-Length only and reads the chunks as the \
-                  next request: the connection ends before the refusal is sent",
+        instead: MAY_CHUNKED,
+        security: true,
     },
     Deviation {
         server: "go-nethttp",
         case: "HTTP/1.1 without Host",
         status: 400,
         instead: NET_HTTP_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "go-nethttp",
         case: "two Host headers",
         status: 400,
         instead: NET_HTTP_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "go-handler",
         case: "HTTP/1.1 without Host",
         status: 400,
         instead: NET_HTTP_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "go-handler",
         case: "two Host headers",
         status: 400,
         instead: NET_HTTP_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "go-echo",
         case: "HTTP/1.1 without Host",
         status: 400,
         instead: NET_HTTP_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "go-echo",
         case: "two Host headers",
         status: 400,
         instead: NET_HTTP_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "go-gin",
         case: "HTTP/1.1 without Host",
         status: 400,
         instead: NET_HTTP_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "go-gin",
         case: "two Host headers",
         status: 400,
         instead: NET_HTTP_REFUSES_HOST,
+        security: false,
     },
     Deviation {
         server: "go-echo",
         case: "echo chunked body over 64 KiB",
         status: 200,
         instead: ECHO_BODY_LIMIT,
+        security: false,
     },
     Deviation {
         server: "go-echo",
         case: "POST /",
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
+        security: false,
     },
     Deviation {
         server: "go-echo",
         case: "DELETE /json",
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
+        security: false,
     },
     Deviation {
         server: "go-echo",
         case: "PUT /users/1",
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
+        security: false,
     },
     Deviation {
         server: "go-echo",
         case: "GET /echo",
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
+        security: false,
     },
     Deviation {
         server: "go-fasthttprouter",
         case: "POST /",
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
+        security: false,
     },
     Deviation {
         server: "go-fasthttprouter",
         case: "DELETE /json",
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
+        security: false,
     },
     Deviation {
         server: "go-fasthttprouter",
         case: "PUT /users/1",
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
+        security: false,
     },
     Deviation {
         server: "go-fasthttprouter",
         case: "GET /echo",
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
+        security: false,
     },
 ];
+
+/// The deviations of `server` that a front proxy could exploit ([`Deviation::security`]): a
+/// server with any is not safe to expose behind a proxy that frames requests otherwise.
+pub fn security_deviations(server: &str) -> impl Iterator<Item = &'static Deviation> {
+    DEVIATIONS
+        .iter()
+        .filter(move |d| d.server == server && d.security)
+}
 
 /// The known deviation of `server` on the case called `case`, if there is one.
 pub fn deviation(server: &str, case: &str) -> Option<&'static Deviation> {
@@ -983,10 +1032,17 @@ mod tests {
     #[test]
     fn every_deviation_names_a_server_and_a_case() {
         let cases = cases();
+        let framing = framing_cases();
         for d in DEVIATIONS {
             assert!(server(d.server).is_some(), "{}", d.server);
-            assert!(cases.iter().any(|c| c.name == d.case), "{}", d.case);
+            assert!(
+                cases.iter().any(|c| c.name == d.case) || framing.iter().any(|c| c.name == d.case),
+                "{}",
+                d.case
+            );
         }
+        assert!(security_deviations("may-minihttp").count() > 0);
+        assert_eq!(security_deviations("hyper").count(), 0);
     }
 
     #[test]

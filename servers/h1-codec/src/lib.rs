@@ -294,18 +294,17 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
         body.extend_from_slice(&chunk[..size]);
         pos += size + 2;
     }
-    // Trailer fields, ignored, up to the empty line that ends the message.
-    loop {
-        let Some(eol) = buf[pos..].windows(2).position(|w| w == b"\r\n") else {
-            if buf.len() - pos > limits.max_head_bytes {
-                return Err(ParseError::HeadTooLarge);
-            }
-            return Ok(None);
-        };
-        pos += eol + 2;
-        if eol == 0 {
-            return Ok(Some((body, pos)));
+    // The trailer section: field lines, parsed and then ignored, up to the empty line that ends
+    // the message. A line that is no field line (RFC 9112, 7.1.2) is an error, not one to skip:
+    // a request sent behind a last chunk that lacks its empty line would be swallowed.
+    let mut trailers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    match httparse::parse_headers(&buf[pos..], &mut trailers) {
+        Ok(httparse::Status::Complete((len, _))) => Ok(Some((body, pos + len))),
+        Ok(httparse::Status::Partial) if buf.len() - pos > limits.max_head_bytes => {
+            Err(ParseError::HeadTooLarge)
         }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(_) => Err(ParseError::Malformed("bad trailer field")),
     }
 }
 
@@ -670,6 +669,15 @@ mod tests {
                 "{end}"
             );
         }
+    }
+
+    #[test]
+    fn a_request_behind_a_last_chunk_is_not_a_trailer() {
+        let buf = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nGET /error HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert!(matches!(
+            parse(buf, &Limits::default()),
+            Err(ParseError::Malformed(_))
+        ));
     }
 
     #[test]

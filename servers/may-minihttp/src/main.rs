@@ -14,18 +14,17 @@
 //!
 //! # Layout
 //! `main` configures may and calls `serve`; `App` is the service, `app` its router; the handlers
-//! follow in contract order, then the error type; `serve` starts may_minihttp's accept
-//! coroutine; `shutdown_signal` ends the process; tests last.
+//! follow in contract order, then the error type; tests last. `serve.rs` starts the accept
+//! coroutine, checks each request head before `app` routes it, and ends the process on a signal.
 
 use std::io::{self, Read};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use bytes::BufMut;
 use contract::{Message, ServerArgs, User};
-use may::coroutine::JoinHandle;
-use may_minihttp::{HttpServer, HttpService, Request, Response};
+use may_minihttp::{HttpService, Request, Response};
+
+mod serve;
 
 fn main() {
     let args = ServerArgs::parse_for("may-minihttp");
@@ -34,18 +33,22 @@ fn main() {
         .set_workers(args.threads())
         // 64 KiB per coroutine: serde_json and httparse's header array fit with room to spare.
         .set_stack_size(0x2000);
-    let (server, addr) = serve(args.addr).expect("cannot bind the address");
+    let (server, addr) = serve::serve(args.addr).expect("cannot bind the address");
     // Installed before the ready line, so that a signal sent right after it is not lost.
-    shutdown_signal();
+    serve::shutdown_signal();
     contract::print_ready_line(addr);
     // The accept coroutine runs until the process exits.
     let _ = server.join();
 }
 
 /// The service: may_minihttp clones it into every connection's coroutine and calls it once per
-/// request, in order (pipelined requests included).
-#[derive(Debug, Clone, Copy)]
-struct App;
+/// request, in order (pipelined requests included), so its state is the connection's.
+#[derive(Debug, Clone, Copy, Default)]
+struct App {
+    /// A request's body framing was refused: may_minihttp cannot close the connection, and
+    /// would read the rest of that body as the next request, so nothing more on it is served.
+    framing_lost: bool,
+}
 
 /// Requests being answered right now, for the shutdown to wait on.
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
@@ -54,8 +57,17 @@ impl HttpService for App {
     fn call(&mut self, req: Request, rsp: &mut Response) -> io::Result<()> {
         IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
         let head = req.method() == "HEAD";
-        if let Err(err) = app(req, rsp) {
+        let keep_alive = serve::http10_keep_alive(&req);
+        let answer = match self.framing_lost {
+            true => Err(Error::BadFraming),
+            false => serve::check_head(&req).and_then(|()| app(req, rsp)),
+        };
+        if let Err(err) = answer {
+            self.framing_lost |= matches!(err, Error::BadFraming);
             err.write_to(rsp);
+        }
+        if keep_alive && !self.framing_lost {
+            rsp.header("Connection: keep-alive");
         }
         // may_minihttp sends the body for HEAD too, and counts its length from what is sent.
         if head {
@@ -71,8 +83,7 @@ impl HttpService for App {
 /// is a 405 that lists the methods it takes.
 // aspect: routing: a match on the path, then the method, inside HttpService::call
 fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
-    check_head(&req)?;
-    let path = path_of(req.path());
+    let path = serve::path_of(req.path());
     let get = matches!(req.method(), "GET" | "HEAD");
     match path {
         "/" if get => plaintext(rsp),
@@ -91,49 +102,6 @@ fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
             // aspect: not-found: the last match arm
             _ => not_found(rsp),
         },
-    }
-    Ok(())
-}
-
-/// The path of a request target: an absolute-form target (`http://host/json`) is served by its
-/// path (RFC 9112, 3.2.2), and the query is not part of the route.
-fn path_of(target: &str) -> &str {
-    let path = match target.split_once("://") {
-        Some((_scheme, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
-        None => target,
-    };
-    path.split_once('?').map_or(path, |(path, _query)| path)
-}
-
-/// What may_minihttp leaves to the service: the head's size, the `Host` rules of RFC 9112,
-/// and a `Content-Length` it can trust (it would panic on one that is not a number).
-fn check_head(req: &Request) -> Result<(), Error> {
-    let mut hosts = 0;
-    let mut lengths = Vec::new();
-    let mut head_bytes = req.path().len();
-    for header in req.headers() {
-        head_bytes += header.name.len() + header.value.len() + 4;
-        if header.name.eq_ignore_ascii_case("host") {
-            hosts += 1;
-        } else if header.name.eq_ignore_ascii_case("content-length") {
-            let length = std::str::from_utf8(header.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .ok_or(Error::BadRequest)?;
-            lengths.push(length);
-        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            // may_minihttp frames bodies by Content-Length only.
-            return Err(Error::BadRequest);
-        }
-    }
-    if head_bytes > contract::MAX_HEAD_BYTES {
-        return Err(Error::HeadTooLarge);
-    }
-    if hosts > 1 || (hosts == 0 && req.version() == 1) {
-        return Err(Error::BadRequest);
-    }
-    if lengths.windows(2).any(|pair| pair[0] != pair[1]) {
-        return Err(Error::BadRequest);
     }
     Ok(())
 }
@@ -232,6 +200,9 @@ fn text(rsp: &mut Response, status: usize, reason: &'static str, body: &'static 
 #[derive(Debug)]
 enum Error {
     BadRequest,
+    /// A body whose length cannot be trusted: answered 400 with `Connection: close`, and the
+    /// connection's later requests too (see `App::framing_lost`).
+    BadFraming,
     PayloadTooLarge,
     HeadTooLarge,
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -248,6 +219,11 @@ impl Error {
     fn write_to(self, rsp: &mut Response) {
         match self {
             Self::BadRequest => text(rsp, 400, "Bad Request", contract::BAD_REQUEST),
+            Self::BadFraming => {
+                // The client should close, since may_minihttp will not.
+                rsp.header("Connection: close");
+                text(rsp, 400, "Bad Request", contract::BAD_REQUEST);
+            }
             Self::PayloadTooLarge => {
                 text(rsp, 413, "Payload Too Large", contract::PAYLOAD_TOO_LARGE)
             }
@@ -272,61 +248,15 @@ impl Error {
     }
 }
 
-/// Starts the accept coroutine on `addr`; each connection gets a coroutine of its own.
-/// may_minihttp binds the listener itself and does not say which port it got, so a port is
-/// held first with `SO_REUSEPORT` (which may's own bind sets too) and let go once it is bound.
-fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
-    use socket2::{Domain, Socket, Type};
-    let hold = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    hold.set_reuse_address(true)?;
-    hold.set_reuse_port(true)?;
-    hold.bind(&addr.into())?;
-    let addr = hold
-        .local_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::other("not an IP address"))?;
-    // aspect: connection-errors: may_minihttp logs them through `log`; env_logger prints them
-    if contract::log_requests() {
-        env_logger::Builder::new()
-            .filter_module("may_minihttp", log::LevelFilter::Error)
-            .init();
-    }
-    // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
-    let server = HttpServer(App).start(addr)?;
-    Ok((server, addr))
-}
-
-/// On the first SIGINT or SIGTERM, wait (within the grace period) until no request is being
-/// answered, then exit 0. may_minihttp can neither stop its accept coroutine nor close its
-/// connections (cancelling a coroutine is `unsafe` in may), so this is as graceful as it gets:
-/// the answer a call has made is written right after it returns, hence the short pause.
-fn shutdown_signal() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            let deadline = Instant::now() + contract::SHUTDOWN_GRACE;
-            while IN_FLIGHT.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-            // aspect: graceful-shutdown: signal-hook; wait for no request in flight, then exit
-            std::process::exit(0);
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn targets_are_routed_by_their_path() {
-        assert_eq!(path_of("/json"), "/json");
-        assert_eq!(path_of("/json?x=1"), "/json");
-        assert_eq!(path_of("http://localhost/users/7?a=b"), "/users/7");
-        assert_eq!(path_of("http://localhost"), "/");
+        assert_eq!(serve::path_of("/json"), "/json");
+        assert_eq!(serve::path_of("/json?x=1"), "/json");
+        assert_eq!(serve::path_of("http://localhost/users/7?a=b"), "/users/7");
+        assert_eq!(serve::path_of("http://localhost"), "/");
     }
 }

@@ -9,24 +9,23 @@
 //!
 //! # Layout
 //! `main` binds, starts `serve` and waits; `app` is the App; the handlers follow in contract
-//! order, then the Host middleware and the route helper `app` uses, and the error type; `serve` is ntex's HttpServer with one worker per `--threads`,
-//! stopped by `shutdown_signal`; tests last.
-
-use std::time::Duration;
+//! order, then the route helper `app` uses, and the error type; tests last. `serve.rs` holds
+//! ntex's HttpServer with one worker per `--threads`, stopped by `shutdown_signal`, and the Host
+//! middleware of the request rules.
 
 use contract::{Message, ServerArgs, User};
-use ntex::http::header;
-use ntex::http::{HttpServiceConfig, StatusCode, Version};
-use ntex::service::{Identity, Service, ServiceCtx, ServiceFactory};
-use ntex::time::Seconds;
+use ntex::SharedCfg;
+use ntex::http::{StatusCode, header};
+use ntex::service::{Identity, ServiceFactory};
 use ntex::web::error::{JsonPayloadError, PathError};
 use ntex::web::middleware::DefaultHeaders;
 use ntex::web::stack::WebStack;
 use ntex::web::types::{Json, JsonConfig, Path};
-use ntex::web::{
-    self, App, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponse, WebResponseError,
-};
-use ntex::{SharedCfg, server::Server};
+use ntex::web::{self, App, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponseError};
+
+use crate::serve::RequestRules;
+
+mod serve;
 
 #[ntex::main]
 async fn main() -> std::io::Result<()> {
@@ -35,16 +34,17 @@ async fn main() -> std::io::Result<()> {
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
-    let server = serve(listener, args.threads(), args.header_timeout)?;
+    let server = serve::serve(listener, args.threads(), args.header_timeout)?;
     // Installed before the ready line, so that a signal sent right after it is not lost.
-    shutdown_signal(server.clone());
+    serve::shutdown_signal(server.clone());
     contract::print_ready_line(addr);
     server.await
 }
 
-/// The App's middleware: the Host rules, with the Server header around them.
+/// The App's middleware: the request rules (Host, Transfer-Encoding), with the Server header
+/// around them.
 type Middleware =
-    WebStack<WebStack<Identity, HostRules, DefaultError>, DefaultHeaders, DefaultError>;
+    WebStack<WebStack<Identity, RequestRules, DefaultError>, DefaultHeaders, DefaultError>;
 
 /// The whole service, without a socket: tests drive it with `test::init_service`.
 fn app() -> App<
@@ -74,8 +74,8 @@ fn app() -> App<
         .service(get("/error", error))
         // aspect: not-found: App::default_service
         .default_service(web::to(not_found))
-        // The last middleware is the outermost: the Server header goes on HostRules' 400 too.
-        .middleware(HostRules)
+        // The last middleware is the outermost: the Server header goes on RequestRules' 400 too.
+        .middleware(RequestRules)
         .middleware(DefaultHeaders::new().header(header::SERVER, "ntex"))
 }
 
@@ -144,46 +144,6 @@ async fn method_not_allowed(allow: &'static str) -> HttpResponse {
         .body(contract::METHOD_NOT_ALLOWED)
 }
 
-/// RFC 9112, 3.2, which ntex leaves to the application: an HTTP/1.1 request has exactly one
-/// `Host` line, an HTTP/1.0 one at most one. A middleware, so that the 400 is an ordinary answer.
-#[derive(Debug)]
-struct HostRules;
-
-impl<S> ntex::service::Middleware<S, SharedCfg> for HostRules {
-    type Service = HostRulesService<S>;
-
-    fn create(&self, service: S, _: SharedCfg) -> Self::Service {
-        HostRulesService { service }
-    }
-}
-
-#[derive(Debug)]
-struct HostRulesService<S> {
-    service: S,
-}
-
-impl<S> Service<WebRequest<DefaultError>> for HostRulesService<S>
-where
-    S: Service<WebRequest<DefaultError>, Response = WebResponse, Error = web::Error>,
-{
-    type Response = WebResponse;
-    type Error = web::Error;
-
-    ntex::forward_ready!(service);
-
-    async fn call(
-        &self,
-        req: WebRequest<DefaultError>,
-        ctx: ServiceCtx<'_, Self>,
-    ) -> Result<WebResponse, web::Error> {
-        let hosts = req.headers().get_all(header::HOST).count();
-        if hosts > 1 || (hosts == 0 && req.version() >= Version::HTTP_11) {
-            return Ok(req.render_error(&Error::BadRequest));
-        }
-        ctx.call(&self.service, req).await
-    }
-}
-
 /// A resource that answers GET and HEAD with `handler` (ntex strips the body from HEAD
 /// answers) and any other method with a 405.
 fn get<F, Args>(path: &str, handler: F) -> web::Resource<DefaultError>
@@ -204,6 +164,9 @@ where
 enum Error {
     #[error("bad request")]
     BadRequest,
+    /// A body whose length cannot be trusted: 400, and the connection closed after it.
+    #[error("bad request framing")]
+    BadFraming,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("internal error: {0}")]
@@ -229,7 +192,7 @@ impl From<JsonPayloadError> for Error {
 impl WebResponseError<DefaultError> for Error {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::BadRequest | Self::BadFraming => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -237,7 +200,7 @@ impl WebResponseError<DefaultError> for Error {
 
     fn error_response(&self, _: &HttpRequest) -> HttpResponse {
         let body = match self {
-            Self::BadRequest => contract::BAD_REQUEST,
+            Self::BadRequest | Self::BadFraming => contract::BAD_REQUEST,
             Self::PayloadTooLarge => contract::PAYLOAD_TOO_LARGE,
             Self::Internal(cause) => {
                 if contract::log_requests() {
@@ -246,56 +209,13 @@ impl WebResponseError<DefaultError> for Error {
                 contract::INTERNAL_SERVER_ERROR
             }
         };
-        HttpResponse::build(self.status_code())
-            .content_type(contract::TEXT_PLAIN)
-            .body(body)
-    }
-}
-
-/// Starts `threads` workers on `listener`, each with its own copy of the app; the returned
-/// `Server` completes once it has stopped.
-fn serve(
-    listener: std::net::TcpListener,
-    threads: usize,
-    header_timeout: Duration,
-) -> std::io::Result<Server> {
-    // aspect: connection-errors: ntex logs them through `log`; env_logger prints them
-    if contract::log_requests() {
-        env_logger::Builder::new()
-            .filter_module("ntex::http", log::LevelFilter::Debug)
-            .init();
-    }
-    // ntex counts timeouts in whole seconds: round up, never to zero.
-    let seconds = header_timeout.as_secs_f64().ceil() as u64;
-    let header_timeout = Seconds(u16::try_from(seconds).unwrap_or(u16::MAX).max(1));
-    let http = HttpServiceConfig::new()
-        // aspect: header-timeout: headers_read_rate: the head must arrive within the timeout, never extended
-        .set_headers_read_rate(header_timeout, header_timeout, 256)
-        .set_max_buf_size(contract::MAX_HEAD_BYTES);
-    Ok(web::HttpServer::new(async || app())
-        .workers(threads)
-        .config(SharedCfg::new("http-rosetta").add(http))
-        // ntex makes SIGINT a forced stop; the contract wants both signals graceful.
-        .disable_signals()
-        .shutdown_timeout(Seconds(contract::SHUTDOWN_GRACE.as_secs() as u16))
-        .listen(listener)?
-        .run())
-}
-
-/// On the first SIGINT or SIGTERM, stop accepting and give in-flight requests the grace period.
-/// ntex's runtime has no signal stream of its own that leaves SIGINT graceful, so a thread of
-/// signal-hook waits for them.
-fn shutdown_signal(server: Server) {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            // aspect: graceful-shutdown: Server::stop(true): stop accepting, drain within shutdown_timeout
-            let _stopping = server.stop(true);
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::BadFraming = self {
+            // The rest of the connection's bytes cannot be framed: nothing more is read.
+            response.force_close();
         }
-    });
+        response.content_type(contract::TEXT_PLAIN).body(body)
+    }
 }
 
 #[cfg(test)]

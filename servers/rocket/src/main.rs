@@ -12,22 +12,21 @@
 //!
 //! # Layout
 //! `main` builds the runtime and calls `serve`; `app` is the Rocket; the handlers and catchers
-//! follow in contract order, then `config`, the head rules and the error type; `serve` launches it until
-//! `shutdown_signal`; tests last.
+//! follow in contract order, then the error type; tests last. `serve.rs` holds `config`, launches
+//! the Rocket until `shutdown_signal`, and holds the head rules.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use contract::{Message, ServerArgs, User};
-use rocket::config::{Config, Ident, LogLevel, Shutdown};
-use rocket::data::{Limits, ToByteUnit};
+use rocket::config::Config;
 use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::response::content::RawHtml;
 use rocket::serde::json::{Error as JsonError, Json};
 use rocket::{Build, Request, Rocket, catch, catchers, get, post, routes};
-use tokio::signal::unix::{SignalKind, signal};
+
+mod serve;
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse_for("rocket");
@@ -41,8 +40,9 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         // Installed before the ready line (printed at liftoff), so that a signal sent right
         // after it is not lost.
-        let shutdown = shutdown_signal();
-        serve(app(config(args.addr, args.threads())), shutdown).await
+        let shutdown = serve::shutdown_signal();
+        let config = serve::config(args.addr, args.threads());
+        serve::serve(app(config), shutdown).await
     })
 }
 
@@ -55,7 +55,7 @@ fn app(config: Config) -> Rocket<Build> {
         .register("/", catchers![not_found, other_errors])
         .attach(AdHoc::on_response("request head rules", |req, res| {
             Box::pin(async move {
-                if let Err(refusal) = head_rules(req) {
+                if let Err(refusal) = serve::head_rules(req) {
                     let _ = res.body_mut().take();
                     res.merge(refusal.response());
                 }
@@ -166,55 +166,6 @@ fn other_errors(status: Status, _req: &Request<'_>) -> (Status, &'static str) {
     (status, status.reason().unwrap_or("Error"))
 }
 
-/// Rocket's settings, from the command line rather than Rocket.toml.
-fn config(addr: SocketAddr, threads: usize) -> Config {
-    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close. The
-    // signals are ours (see `serve`): Rocket would install its handlers after the ready line.
-    let shutdown = Shutdown {
-        ctrlc: false,
-        signals: HashSet::new(),
-        grace: 2,
-        mercy: 3,
-        ..Shutdown::default()
-    };
-    Config {
-        address: addr.ip(),
-        port: addr.port(),
-        workers: threads,
-        ident: Ident::try_new("rocket").expect("a valid Server header"),
-        // aspect: body-limit: Limits: the "json" limit that the Json guard reads up to
-        limits: Limits::default().limit("json", contract::MAX_BODY_BYTES.bytes()),
-        shutdown,
-        // aspect: connection-errors: Rocket's own log, which reports them; off unless ROSETTA_LOG
-        log_level: match contract::log_requests() {
-            true => LogLevel::Normal,
-            false => LogLevel::Off,
-        },
-        cli_colors: false,
-        ..Config::release_default()
-    }
-}
-
-/// What Rocket leaves to the application: a head over the contract's size is a 431 (hyper's own
-/// buffer allows about 400 KiB and Rocket cannot lower it), and, RFC 9112, 3.2, a request
-/// without a `Host` line or with two is a 400. Rocket does not tell a request's HTTP version, so
-/// an HTTP/1.0 one needs its `Host` too.
-fn head_rules(req: &Request<'_>) -> Result<(), Error> {
-    let head_bytes: usize = req.uri().to_string().len()
-        + req
-            .headers()
-            .iter()
-            .map(|h| h.name().as_str().len() + h.value().len() + 4)
-            .sum::<usize>();
-    if head_bytes > contract::MAX_HEAD_BYTES {
-        return Err(Error::HeadTooLarge);
-    }
-    if req.headers().get("Host").count() != 1 {
-        return Err(Error::BadRequest);
-    }
-    Ok(())
-}
-
 /// What a handler or a catcher can answer with besides success; a `Responder`, so handlers
 /// return `Result` and use `?`.
 #[derive(Debug)]
@@ -276,53 +227,6 @@ impl<'r> rocket::response::Responder<'r, 'static> for Error {
     }
 }
 
-/// Launches `app` and waits until `shutdown` has shut it down: Rocket's `Shutdown` handle stops
-/// accepting and lets requests finish within the grace and mercy periods.
-async fn serve(
-    app: Rocket<Build>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> ExitCode {
-    let rocket = match app.ignite().await {
-        Ok(rocket) => rocket,
-        Err(err) => return failed(&err),
-    };
-    let handle = rocket.shutdown();
-    tokio::spawn(async move {
-        shutdown.await;
-        // aspect: graceful-shutdown: Shutdown::notify, then grace 2 s and mercy 3 s from Config
-        handle.notify();
-    });
-    // aspect: header-timeout: none: Rocket turns hyper's header read timeout off (a known deviation)
-    match rocket.launch().await {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(err) => failed(&err),
-    }
-}
-
-fn failed(err: &rocket::Error) -> ExitCode {
-    match err.kind() {
-        // Connections that outlived grace and mercy were cut: still the shutdown asked for.
-        rocket::error::ErrorKind::Shutdown(..) => ExitCode::SUCCESS,
-        _ => {
-            eprintln!("server-rocket: {err}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
-/// is called, not when the future is first polled.
-fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
-    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
-    async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use rocket::local::asynchronous::Client;
@@ -331,9 +235,10 @@ mod tests {
 
     #[rocket::async_test]
     async fn handlers_answer_the_contract_in_process() {
-        let client = Client::untracked(app(config(SocketAddr::from(([127, 0, 0, 1], 0)), 1)))
-            .await
-            .expect("a valid rocket");
+        let client =
+            Client::untracked(app(serve::config(SocketAddr::from(([127, 0, 0, 1], 0)), 1)))
+                .await
+                .expect("a valid rocket");
         // Rocket's local client takes origin-form targets only: the absolute-form row is
         // checked on the wire by the conformance suite.
         let cases = contract::cases().into_iter();

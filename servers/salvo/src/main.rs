@@ -8,23 +8,21 @@
 //!
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the Service with its Router;
-//! the handlers follow in contract order, then the hoops `app` installs and the error type; `serve` is salvo's
-//! Server until `shutdown_signal`; tests last.
-
-use std::time::Duration;
+//! the handlers follow in contract order, then the error type; tests last.
+//! `serve.rs` holds salvo's Server until `shutdown_signal`, and the hoops `app` installs.
 
 use contract::{Message, ServerArgs, User};
 use salvo::Writer;
 use salvo::catcher::Catcher;
 use salvo::conn::tcp::TcpAcceptor;
-use salvo::fuse::FuseConfig;
 use salvo::http::header::{self, HeaderValue};
 use salvo::http::request::SecureMaxSize;
-use salvo::http::{Method, ParseError, Request, Response, StatusCode};
+use salvo::http::{ParseError, Request, Response, StatusCode};
 use salvo::prelude::{Json, Text};
-use salvo::{Depot, FlowCtrl, Router, Server, Service, async_trait, handler};
+use salvo::{Depot, FlowCtrl, Router, Service, async_trait, handler};
 use serde::Serialize;
-use tokio::signal::unix::{SignalKind, signal};
+
+mod serve;
 
 fn main() {
     let args = ServerArgs::parse_for("salvo");
@@ -44,9 +42,9 @@ fn main() {
             .and_then(TcpAcceptor::try_from)
             .expect("cannot listen on the address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
-        let shutdown = shutdown_signal();
+        let shutdown = serve::shutdown_signal();
         contract::print_ready_line(addr);
-        serve(listener, app(), args.header_timeout, shutdown).await;
+        serve::serve(listener, app(), args.header_timeout, shutdown).await;
     });
 }
 
@@ -66,9 +64,9 @@ fn app() -> Service {
     // The Service's hoops run for every request, routed or not. salvo answers 405 with `Allow`
     // itself; the catcher writes the body of every error response that has none.
     Service::new(router)
-        .hoop(server_header)
-        .hoop(head_length)
-        .hoop(host_rules)
+        .hoop(serve::server_header)
+        .hoop(serve::head_length)
+        .hoop(serve::host_rules)
         // aspect: not-found: the Catcher writes the body of salvo's own 404 (and 405)
         .catcher(Catcher::new(not_found))
 }
@@ -152,42 +150,6 @@ fn render_json(res: &mut Response, value: &(impl Serialize + Sync)) {
     res.render(Json(value));
 }
 
-/// Every answer names the server.
-#[handler]
-async fn server_header(res: &mut Response) {
-    res.headers_mut()
-        .insert(header::SERVER, HeaderValue::from_static("salvo"));
-}
-
-/// salvo drops the body of a HEAD answer, and with it the `Content-Length` that the GET answer
-/// has; RFC 9110, 9.3.2 says HEAD answers carry the GET's fields, so it is set from the body.
-#[handler]
-async fn head_length(
-    req: &mut Request,
-    depot: &mut Depot,
-    res: &mut Response,
-    ctrl: &mut FlowCtrl,
-) {
-    ctrl.call_next(req, depot, res).await;
-    if req.method() == Method::HEAD
-        && let Some(length) = res.body.size()
-    {
-        res.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    }
-}
-
-/// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
-#[handler]
-async fn host_rules(req: &mut Request, res: &mut Response, ctrl: &mut FlowCtrl) {
-    let hosts = req.headers().get_all(header::HOST).iter().count();
-    let http11 = req.version() == salvo::http::Version::HTTP_11;
-    if hosts > 1 || (hosts == 0 && http11) {
-        Error::BadRequest.render(res);
-        ctrl.skip_rest();
-    }
-}
-
 /// What a handler can fail with; salvo writes it through `Writer`.
 #[derive(Debug)]
 enum Error {
@@ -230,57 +192,6 @@ impl Error {
 impl Writer for Error {
     async fn write(self, _req: &mut Request, _depot: &mut Depot, res: &mut Response) {
         self.render(res);
-    }
-}
-
-/// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
-/// period).
-async fn serve(
-    listener: TcpAcceptor,
-    app: Service,
-    header_timeout: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    // aspect: connection-errors: salvo reports them as tracing events; a subscriber prints them
-    if contract::log_requests() {
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-        let connections = tracing_subscriber::filter::Targets::new()
-            .with_target("salvo_core::conn", tracing::Level::DEBUG);
-        let print = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-        tracing_subscriber::registry()
-            .with(print)
-            .with(connections)
-            .init();
-    }
-    // aspect: header-timeout: FuseConfig's HTTP/1 header timeout (it also bounds the first read)
-    let fuse = FuseConfig::default().with_http1_header_timeout(header_timeout);
-    let mut server = Server::new(listener).fuse_config(fuse);
-    // A huge head is refused with 431. salvo's listener leaves Nagle's algorithm on, so
-    // pipelined answers go out in one write, not one delayed write each (see the README).
-    server
-        .http1_mut()
-        .max_buf_size(contract::MAX_HEAD_BYTES)
-        .pipeline_flush(true);
-    let handle = server.handle();
-    tokio::spawn(async move {
-        shutdown.await;
-        // aspect: graceful-shutdown: ServerHandle::stop_graceful, bounded by the grace period
-        handle.stop_graceful(Some(contract::SHUTDOWN_GRACE));
-    });
-    server.serve(app).await;
-}
-
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
-/// is called, not when the future is first polled.
-fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
-    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
-    async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
     }
 }
 

@@ -6,27 +6,22 @@
 //! `curl -i http://127.0.0.1:8086/json`.
 //!
 //! # Layout
-//! `main` builds the runtime, binds and calls `serve`; `app` is the filter of all routes; the
-//! handlers follow in contract order, then the filters `app` is built from, the error type and
-//! `recover`; `serve` is hyper-util's
-//! accept loop until `shutdown_signal`; tests last.
+//! `main` binds and calls `serve`; `app` is the filter of all routes; the handlers follow in
+//! contract order, then the filters `app` is built from, the error type and `recover`; tests
+//! last. `serve.rs`: the accept loop, `shutdown_signal`, GET-with-HEAD and the Host rule.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use bytes::{Buf, BufMut};
 use contract::{Message, ServerArgs, User};
 use futures_util::{Stream, TryStreamExt};
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
-use warp::http::{HeaderMap, StatusCode, header};
+use warp::http::{StatusCode, header};
 use warp::reject::{MethodNotAllowed, Reject};
 use warp::reply::{self, Reply, Response};
 use warp::{Filter, Rejection};
+
+mod serve;
 
 fn main() {
     let args = ServerArgs::parse_for("warp");
@@ -46,9 +41,9 @@ fn main() {
             .local_addr()
             .expect("a bound listener has an address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
-        let shutdown = shutdown_signal();
+        let shutdown = serve::shutdown_signal();
         contract::print_ready_line(addr);
-        serve(listener, args.header_timeout, shutdown).await;
+        serve::serve(listener, args.header_timeout, shutdown).await;
     });
 }
 
@@ -58,21 +53,21 @@ fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // route: plaintext
     // GET /
     let plaintext = known(
-        warp::path::end().and(get_or_head()).map(plaintext),
+        warp::path::end().and(serve::get_or_head()).map(plaintext),
         "GET, HEAD",
     );
     // end route
     // route: json
     // GET /json
     let json = known(
-        warp::path!("json").and(get_or_head()).map(json),
+        warp::path!("json").and(serve::get_or_head()).map(json),
         "GET, HEAD",
     );
     // end route
     // route: html
     // GET /html
     let html = known(
-        warp::path!("html").and(get_or_head()).map(html),
+        warp::path!("html").and(serve::get_or_head()).map(html),
         "GET, HEAD",
     );
     // end route
@@ -80,7 +75,7 @@ fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // GET /users/{id}: the id is taken as text so that a bad one is a 400, not a 404.
     // aspect: path-parameter: path! takes a String; the handler parses it
     let user = warp::path!("users" / String)
-        .and(get_or_head())
+        .and(serve::get_or_head())
         .and_then(user);
     let user = known(user, "GET, HEAD");
     // end route
@@ -96,7 +91,9 @@ fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // route: error
     // GET /error
     let error = known(
-        warp::path!("error").and(get_or_head()).and_then(error),
+        warp::path!("error")
+            .and(serve::get_or_head())
+            .and_then(error),
         "GET, HEAD",
     );
     // end route
@@ -105,7 +102,7 @@ fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let routes = plaintext.or(json).or(html).or(user).or(echo).or(error);
     // aspect: not-found: a final recover: nothing matched
     let routes = routes.recover(not_found);
-    one_host()
+    serve::one_host()
         .and(routes)
         .recover(|_| async {
             Ok::<_, Infallible>(text(StatusCode::BAD_REQUEST, contract::BAD_REQUEST))
@@ -199,24 +196,6 @@ fn text(status: StatusCode, body: &'static str) -> Response {
     reply::with_status(body, status).into_response()
 }
 
-/// GET and HEAD (`warp::get()` alone does not take HEAD; hyper strips the body of HEAD answers).
-fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
-    warp::get().or(warp::head()).unify()
-}
-
-/// RFC 9112, 3.2, which hyper leaves to the service: one Host line, no more, no less. A filter
-/// cannot see the HTTP version, so an HTTP/1.0 request without Host is refused too.
-fn one_host() -> impl Filter<Extract = (), Error = Rejection> + Copy {
-    warp::header::headers_cloned()
-        .and_then(|headers: HeaderMap| async move {
-            match headers.get_all(header::HOST).iter().count() {
-                1 => Ok(()),
-                _ => Err(warp::reject::custom(Error::BadRequest)),
-            }
-        })
-        .untuple_one()
-}
-
 /// A route on a known path, its rejections recovered here: another method is a 405 that lists
 /// `allow`, a bad body a 400 or 413. Only "not this path" goes on to the next route; otherwise
 /// `or()` would try the next route, and a bad body would end as a 404.
@@ -267,71 +246,6 @@ async fn recover(rejection: Rejection, allow: &'static str) -> Result<Response, 
         text(StatusCode::BAD_REQUEST, contract::BAD_REQUEST)
     };
     Ok(response)
-}
-
-/// Serves `app` until `shutdown` completes, then lets open connections finish (within the
-/// grace period). `warp::serve(...).graceful(...)` would be the one-liner, but it sets no header
-/// read timeout (slowloris) and no TCP_NODELAY; `warp::service` turns the filters into a tower
-/// Service that hyper-util serves with both.
-async fn serve(
-    listener: TcpListener,
-    header_timeout: Duration,
-    shutdown: impl Future<Output = ()>,
-) {
-    let app = app();
-    let mut http = http1::Builder::new();
-    // aspect: header-timeout: hyper's header_read_timeout (warp::serve has none)
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        // A head larger than this is refused with 431.
-        .max_buf_size(contract::MAX_HEAD_BYTES)
-        // One write for all the answers to a batch of pipelined requests, not one each: 5-7x the
-        // pipelined throughput, no cost measured without pipelining (see the README).
-        .pipeline_flush(true);
-    // aspect: graceful-shutdown: hyper-util's GracefulShutdown over warp::service
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                // One failed accept (a reset, a passing lack of file descriptors) must not
-                // end the server.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // Small responses go out at once, not after Nagle's ~40 ms delay.
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(warp::service(app.clone()));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            // aspect: connection-errors: returned by the connection's future, printed in its task
-            if let Err(err) = connection.await
-                && contract::log_requests()
-            {
-                eprintln!("connection error: {err}");
-            }
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(contract::SHUTDOWN_GRACE, graceful.shutdown()).await;
-}
-
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
-/// is called, not when the future is first polled.
-fn shutdown_signal() -> impl Future<Output = ()> {
-    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
-    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
-    async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    }
 }
 
 #[cfg(test)]

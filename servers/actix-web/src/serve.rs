@@ -1,0 +1,73 @@
+//! The connection side of server-actix-web: actix's `HttpServer` with its header timeout and
+//! graceful shutdown on SIGINT or SIGTERM, and the limit on a request head that actix-http does
+//! not let us lower. `main.rs` calls [`serve`]; `app` wraps [`limit_head`].
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, HttpServer, middleware};
+use contract::ServerArgs;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// actix-http's own limit on a request head is 128 KiB and cannot be lowered, so heads over the
+/// contract's limit are refused here, as the other servers do (431).
+pub async fn limit_head(
+    req: ServiceRequest,
+    next: middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let headers: usize = (req.headers().iter())
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if target + headers > contract::MAX_HEAD_BYTES {
+        let response = HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            .content_type(contract::TEXT_PLAIN)
+            .body("Request Header Fields Too Large");
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Serves `app` on `listener` with one worker per `--threads` until `shutdown` completes, then
+/// lets open connections finish (within the grace period).
+pub async fn serve(
+    listener: TcpListener,
+    args: &ServerArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // aspect: connection-errors: actix-http logs them through `log`; env_logger prints them
+    if contract::log_requests() {
+        env_logger::Builder::new()
+            .filter_module("actix_http::h1::dispatcher", log::LevelFilter::Trace)
+            .init();
+    }
+    HttpServer::new(crate::app)
+        .workers(args.threads())
+        // Small responses go out at once, not after Nagle's ~40 ms delay.
+        .tcp_nodelay(true)
+        // aspect: header-timeout: client_request_timeout; actix answers 408
+        .client_request_timeout(args.header_timeout)
+        // aspect: graceful-shutdown: HttpServer::shutdown_signal (actix alone treats SIGINT as a forced stop)
+        .shutdown_signal(shutdown)
+        .shutdown_timeout(contract::SHUTDOWN_GRACE.as_secs())
+        .listen(listener)?
+        .run()
+        .await
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The connection side of server-may-minihttp: starting may_minihttp's accept coroutine, the
+//! checks of a request head that the engine leaves to the service (its size, the Host rule, a
+//! body framing it can trust, HTTP/1.0 keep-alive), and the exit on SIGINT or SIGTERM. `main.rs`
+//! calls [`serve`]; `App::call` calls [`check_head`] before it routes, and `app` [`path_of`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use may::coroutine::JoinHandle;
+use may_minihttp::{HttpServer, Request};
+
+use crate::{App, Error, IN_FLIGHT};
+
+/// What may_minihttp leaves to the service: the head's size, the `Host` rules of RFC 9112, and
+/// a body framing it can trust. may_minihttp frames a body by the first `Content-Length` alone
+/// (and panics on one that is not a number), so anything else is refused as [`Error::BadFraming`]:
+/// a `Transfer-Encoding` (RFC 9112, 6.1), a length that is not `1*DIGIT` (`+15`, `0x2`, a list;
+/// RFC 9110, 8.6), or two lines that differ.
+pub fn check_head(req: &Request) -> Result<(), Error> {
+    let mut hosts = 0;
+    let mut lengths = Vec::new();
+    let mut head_bytes = req.path().len();
+    for header in req.headers() {
+        head_bytes += header.name.len() + header.value.len() + 4;
+        if header.name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        } else if header.name.eq_ignore_ascii_case("content-length") {
+            // `str::parse::<usize>` takes a leading `+`: only digits are a length.
+            let digits = !header.value.is_empty() && header.value.iter().all(u8::is_ascii_digit);
+            let length = std::str::from_utf8(header.value)
+                .ok()
+                .filter(|_| digits)
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or(Error::BadFraming)?;
+            lengths.push(length);
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            return Err(Error::BadFraming);
+        }
+    }
+    if head_bytes > contract::MAX_HEAD_BYTES {
+        return Err(Error::HeadTooLarge);
+    }
+    if hosts > 1 || (hosts == 0 && req.version() == 1) {
+        return Err(Error::BadRequest);
+    }
+    if lengths.windows(2).any(|pair| pair[0] != pair[1]) {
+        return Err(Error::BadFraming);
+    }
+    Ok(())
+}
+
+/// Whether an HTTP/1.0 request asked to keep its connection (`Connection: keep-alive`). HTTP/1.0
+/// clients (`ab -k`) then wait for the answer to say `Connection: keep-alive` too, or they read
+/// until the close; may_minihttp never says it.
+pub fn http10_keep_alive(req: &Request) -> bool {
+    req.version() == 0
+        && req.headers().iter().any(|h| {
+            h.name.eq_ignore_ascii_case("connection")
+                && h.value
+                    .split(|&b| b == b',')
+                    .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"keep-alive"))
+        })
+}
+
+/// Starts the accept coroutine on `addr`; each connection gets a coroutine of its own.
+/// may_minihttp binds the listener itself and does not say which port it got, so a port is
+/// held first with `SO_REUSEPORT` (which may's own bind sets too) and let go once it is bound.
+pub fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
+    use socket2::{Domain, Socket, Type};
+    let hold = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    hold.set_reuse_address(true)?;
+    hold.set_reuse_port(true)?;
+    hold.bind(&addr.into())?;
+    let addr = hold
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("not an IP address"))?;
+    // aspect: connection-errors: may_minihttp logs them through `log`; env_logger prints them
+    if contract::log_requests() {
+        env_logger::Builder::new()
+            .filter_module("may_minihttp", log::LevelFilter::Error)
+            .init();
+    }
+    // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
+    let server = HttpServer(App::default()).start(addr)?;
+    Ok((server, addr))
+}
+
+/// On the first SIGINT or SIGTERM, wait (within the grace period) until no request is being
+/// answered, then exit 0. may_minihttp can neither stop its accept coroutine nor close its
+/// connections (cancelling a coroutine is `unsafe` in may), so this is as graceful as it gets:
+/// the answer a call has made is written right after it returns, hence the short pause.
+pub fn shutdown_signal() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let deadline = Instant::now() + contract::SHUTDOWN_GRACE;
+            while IN_FLIGHT.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            // aspect: graceful-shutdown: signal-hook; wait for no request in flight, then exit
+            std::process::exit(0);
+        }
+    });
+}
+/// The path of a request target: an absolute-form target (`http://host/json`) is served by its
+/// path (RFC 9112, 3.2.2), and the query is not part of the route.
+pub fn path_of(target: &str) -> &str {
+    let path = match target.split_once("://") {
+        Some((_scheme, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => target,
+    };
+    path.split_once('?').map_or(path, |(path, _query)| path)
+}

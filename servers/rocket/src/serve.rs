@@ -1,0 +1,112 @@
+//! The connection side of server-rocket: its `Config` from the command line, launching the Rocket
+//! until the shutdown signal, the rules on a request head that Rocket leaves to the application
+//! (its size, the Host rule), run by the fairing that `app` attaches, and the exit code.
+//! `main.rs` calls [`config`] and [`serve`].
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use rocket::config::{Config, Ident, LogLevel, Shutdown};
+use rocket::data::{Limits, ToByteUnit};
+use rocket::{Build, Request, Rocket};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::Error;
+
+/// Rocket's settings, from the command line rather than Rocket.toml.
+pub fn config(addr: SocketAddr, threads: usize) -> Config {
+    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close. The
+    // signals are ours (see `serve`): Rocket would install its handlers after the ready line.
+    let shutdown = Shutdown {
+        ctrlc: false,
+        signals: HashSet::new(),
+        grace: 2,
+        mercy: 3,
+        ..Shutdown::default()
+    };
+    Config {
+        address: addr.ip(),
+        port: addr.port(),
+        workers: threads,
+        ident: Ident::try_new("rocket").expect("a valid Server header"),
+        // aspect: body-limit: Limits: the "json" limit that the Json guard reads up to
+        limits: Limits::default().limit("json", contract::MAX_BODY_BYTES.bytes()),
+        shutdown,
+        // aspect: connection-errors: Rocket's own log, which reports them; off unless ROSETTA_LOG
+        log_level: match contract::log_requests() {
+            true => LogLevel::Normal,
+            false => LogLevel::Off,
+        },
+        cli_colors: false,
+        ..Config::release_default()
+    }
+}
+
+/// What Rocket leaves to the application: a head over the contract's size is a 431 (hyper's own
+/// buffer allows about 400 KiB and Rocket cannot lower it), and, RFC 9112, 3.2, a request
+/// without a `Host` line or with two is a 400. Rocket does not tell a request's HTTP version, so
+/// an HTTP/1.0 one needs its `Host` too.
+pub fn head_rules(req: &Request<'_>) -> Result<(), Error> {
+    let head_bytes: usize = req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|h| h.name().as_str().len() + h.value().len() + 4)
+            .sum::<usize>();
+    if head_bytes > contract::MAX_HEAD_BYTES {
+        return Err(Error::HeadTooLarge);
+    }
+    if req.headers().get("Host").count() != 1 {
+        return Err(Error::BadRequest);
+    }
+    Ok(())
+}
+
+/// Launches `app` and waits until `shutdown` has shut it down: Rocket's `Shutdown` handle stops
+/// accepting and lets requests finish within the grace and mercy periods.
+pub async fn serve(
+    app: Rocket<Build>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> ExitCode {
+    let rocket = match app.ignite().await {
+        Ok(rocket) => rocket,
+        Err(err) => return failed(&err),
+    };
+    let handle = rocket.shutdown();
+    tokio::spawn(async move {
+        shutdown.await;
+        // aspect: graceful-shutdown: Shutdown::notify, then grace 2 s and mercy 3 s from Config
+        handle.notify();
+    });
+    // aspect: header-timeout: none: Rocket turns hyper's header read timeout off (a known deviation)
+    match rocket.launch().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => failed(&err),
+    }
+}
+
+/// The exit code of a Rocket that failed to ignite or launch, or ended by the shutdown.
+fn failed(err: &rocket::Error) -> ExitCode {
+    match err.kind() {
+        // Connections that outlived grace and mercy were cut: still the shutdown asked for.
+        rocket::error::ErrorKind::Shutdown(..) => ExitCode::SUCCESS,
+        _ => {
+            eprintln!("server-rocket: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+}

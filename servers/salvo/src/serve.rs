@@ -1,0 +1,100 @@
+//! The connection side of server-salvo: salvo's `Server` with its header timeout, head limit and
+//! pipelined flushing, graceful shutdown on SIGINT or SIGTERM, and the hoops that `app` installs
+//! around every request: the Host rule, the `Server` header and the length of HEAD answers. `main.rs` calls [`serve`].
+
+use std::time::Duration;
+
+use salvo::conn::tcp::TcpAcceptor;
+use salvo::fuse::FuseConfig;
+use salvo::http::header::{self, HeaderValue};
+use salvo::http::{Method, Request, Response};
+use salvo::{Depot, FlowCtrl, Server, Service, handler};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::Error;
+
+/// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
+#[handler]
+pub async fn host_rules(req: &mut Request, res: &mut Response, ctrl: &mut FlowCtrl) {
+    let hosts = req.headers().get_all(header::HOST).iter().count();
+    let http11 = req.version() == salvo::http::Version::HTTP_11;
+    if hosts > 1 || (hosts == 0 && http11) {
+        Error::BadRequest.render(res);
+        ctrl.skip_rest();
+    }
+}
+
+/// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
+/// period).
+pub async fn serve(
+    listener: TcpAcceptor,
+    app: Service,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    // aspect: connection-errors: salvo reports them as tracing events; a subscriber prints them
+    if contract::log_requests() {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let connections = tracing_subscriber::filter::Targets::new()
+            .with_target("salvo_core::conn", tracing::Level::DEBUG);
+        let print = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+        tracing_subscriber::registry()
+            .with(print)
+            .with(connections)
+            .init();
+    }
+    // aspect: header-timeout: FuseConfig's HTTP/1 header timeout (it also bounds the first read)
+    let fuse = FuseConfig::default().with_http1_header_timeout(header_timeout);
+    let mut server = Server::new(listener).fuse_config(fuse);
+    // A huge head is refused with 431. salvo's listener leaves Nagle's algorithm on, so
+    // pipelined answers go out in one write, not one delayed write each (see the README).
+    server
+        .http1_mut()
+        .max_buf_size(contract::MAX_HEAD_BYTES)
+        .pipeline_flush(true);
+    let handle = server.handle();
+    tokio::spawn(async move {
+        shutdown.await;
+        // aspect: graceful-shutdown: ServerHandle::stop_graceful, bounded by the grace period
+        handle.stop_graceful(Some(contract::SHUTDOWN_GRACE));
+    });
+    server.serve(app).await;
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+}
+/// Every answer names the server.
+#[handler]
+pub async fn server_header(res: &mut Response) {
+    res.headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static("salvo"));
+}
+
+/// salvo drops the body of a HEAD answer, and with it the `Content-Length` that the GET answer
+/// has; RFC 9110, 9.3.2 says HEAD answers carry the GET's fields, so it is set from the body.
+#[handler]
+pub async fn head_length(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    ctrl.call_next(req, depot, res).await;
+    if req.method() == Method::HEAD
+        && let Some(length) = res.body.size()
+    {
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+}
