@@ -344,7 +344,13 @@ fn seed_target(from: &Path, to: &Path, label: &str) -> Result<(), ContenderError
     // system can.
     let mut command = Command::new("cp");
     command.arg("-a").args(&parts).arg(to);
-    run(&mut command, label, "seeding its target folder (cp -a)")
+    let copied = run(&mut command, label, "seeding its target folder (cp -a)");
+    if copied.is_err() {
+        // A half copy (a full disk) would never be seeded again: leave none, so the next run
+        // starts afresh.
+        let _ = std::fs::remove_dir_all(to);
+    }
+    copied
 }
 
 /// `git rev-parse --verify REV^{commit}`.
