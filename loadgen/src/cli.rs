@@ -197,7 +197,7 @@ pub struct CompareArgs {
     #[arg(long, value_parser = parse_duration)]
     pub scenario_warmup: Option<Duration>,
     /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 7;
-    /// --quick: 2].
+    /// --quick: 2, or 6 when a contender is a git revision].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
     /// The open-loop sweep's rates, comma-separated, the same for every server: shares of the

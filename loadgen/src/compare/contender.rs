@@ -1,6 +1,8 @@
 //! Contenders: what a comparison measures. A contender is a server at one build: `hyper` (the
 //! working tree) or `hyper@HEAD~1` (that git revision, built in a worktree of its own under
-//! `target/contenders/<commit>` with its own target folder, so a second run finds it built).
+//! `target/contenders/<commit>` with its own target folder, so a second run finds it built;
+//! that folder starts as a copy of the workspace's compiled release dependencies, so the first
+//! build compiles only the revision's own crates).
 //!
 //! Getting a contender's binary is one step per [`Toolchain`]: cargo for the Rust servers, `go
 //! build` for the Go ones, into the same folder, one arm each in [`build_group`]. A contender's [`Checkout`] says which source tree it is built from.
@@ -269,6 +271,13 @@ pub fn build_all(contenders: &[Contender], site: &BuildSite) -> Result<(), Conte
         if let Checkout::Revision { commit, .. } = &contender.checkout {
             let (tree, target) = site.revision_tree(commit);
             add_worktree(&site.workspace, &tree, commit, &contender.label)?;
+            if let Some(workspace_target) = &site.target_dir {
+                seed_target(
+                    &workspace_target.join("release"),
+                    &target.join("release"),
+                    &contender.label,
+                )?;
+            }
             build_group(site, (tree.as_path(), target.as_path()), &[contender])?;
         }
     }
@@ -331,6 +340,42 @@ fn build_group(
         command.args(["-p", &format!("server-{name}")]);
     }
     run(&mut command, &labels, "cargo build --release")
+}
+
+/// The parts of a release folder that let cargo reuse a build: the compiled crates, the build
+/// scripts' outputs, and the fingerprints that say what each was built from.
+const REUSABLE: [&str; 3] = ["deps", "build", ".fingerprint"];
+
+/// Seeds a revision's new release folder `to` from the workspace's `from`, so that its first
+/// build reuses the registry crates already compiled there (minutes with fat LTO) instead of
+/// compiling them again: cargo finds their fingerprints fresh, and rebuilds only the workspace
+/// crates (their paths differ) and whatever the revision's Cargo.lock changes. A folder that is
+/// there already keeps its own build; with no workspace build there is nothing to seed from.
+fn seed_target(from: &Path, to: &Path, label: &str) -> Result<(), ContenderError> {
+    let parts: Vec<PathBuf> = REUSABLE
+        .iter()
+        .map(|part| from.join(part))
+        .filter(|part| part.is_dir())
+        .collect();
+    if to.exists() || parts.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(to).map_err(|err| ContenderError::Command {
+        label: label.to_owned(),
+        what: format!("creating {}", to.display()),
+        detail: err.to_string(),
+    })?;
+    // `cp -a` keeps the modification times cargo compares, and clones blocks where the file
+    // system can.
+    let mut command = Command::new("cp");
+    command.arg("-a").args(&parts).arg(to);
+    let copied = run(&mut command, label, "seeding its target folder (cp -a)");
+    if copied.is_err() {
+        // A half copy (a full disk) would never be seeded again: leave none, so the next run
+        // starts afresh.
+        let _ = std::fs::remove_dir_all(to);
+    }
+    copied
 }
 
 /// `git rev-parse --verify REV^{commit}`.
@@ -523,14 +568,47 @@ mod tests {
             contenders[0].binary,
             tree.join("target/release/server-hyper")
         );
+        // The workspace's release build, which the revision's new target folder is seeded from.
+        let release = site.target_dir.as_ref().unwrap().join("release");
+        for file in [
+            "deps/libbytes-1.rlib",
+            "build/ring-2/output",
+            ".fingerprint/bytes-1/lib",
+        ] {
+            std::fs::create_dir_all(release.join(file).parent().unwrap()).unwrap();
+            std::fs::write(release.join(file), file).unwrap();
+        }
+        std::fs::write(release.join("server-hyper"), "the working tree's binary").unwrap();
         build_all(&contenders, &site).unwrap();
         assert!(
             tree.join("servers/hyper/Cargo.toml").is_file(),
             "the worktree"
         );
         assert!(contenders[0].binary.is_file());
-        // Cached by commit: the second time the worktree is there and cargo has nothing to do.
+        let seeded = tree.join("target/release");
+        for file in [
+            "deps/libbytes-1.rlib",
+            "build/ring-2/output",
+            ".fingerprint/bytes-1/lib",
+        ] {
+            let (ours, theirs) = (release.join(file), seeded.join(file));
+            assert_eq!(std::fs::read_to_string(&theirs).unwrap(), file, "seeded");
+            assert_eq!(
+                std::fs::metadata(&theirs).unwrap().modified().unwrap(),
+                std::fs::metadata(&ours).unwrap().modified().unwrap(),
+                "cargo compares modification times: {file} keeps its own"
+            );
+        }
+        assert_eq!(
+            std::fs::read(&contenders[0].binary).unwrap(),
+            b"",
+            "the binary is the revision's own build, not the working tree's"
+        );
+        // Cached by commit: the second time the worktree is there, its target folder is not
+        // seeded again, and cargo has nothing to do.
+        std::fs::write(release.join("deps/libhttp-3.rlib"), "later").unwrap();
         build_all(&contenders, &site).unwrap();
+        assert!(!seeded.join("deps/libhttp-3.rlib").exists(), "seeded once");
         let log = std::fs::read_to_string(dir.path().join("cargo.log")).unwrap();
         let calls: Vec<&str> = log.lines().collect();
         assert_eq!(calls.len(), 2, "{log}");

@@ -252,6 +252,24 @@ pub fn plan_sweep(
     })
 }
 
+/// The fewest rounds in which the signed-rank test can call a pair of builds significant
+/// (p = 2/64 when all six rounds agree): with `--quick`'s 2 every pair ties, so a comparison of
+/// builds could never catch a change.
+const QUICK_BUILD_ROUNDS: u32 = 6;
+
+/// The closed-loop rounds: as given, else 10, or with `--quick` 2 (for a look at the servers)
+/// or [`QUICK_BUILD_ROUNDS`] when a contender is a git revision (a question about a change).
+fn closed_loop_rounds(given: Option<u32>, quick: bool, comparing_builds: bool) -> u32 {
+    match (given, quick, comparing_builds) {
+        (Some(rounds), ..) => rounds,
+        // 7, not 10 as for the ten Rust servers: sixteen servers then take about 11 minutes of
+        // load on 2 cores instead of 14 (the cell interval becomes the range of the rounds).
+        (None, false, _) => 7,
+        (None, true, false) => 2,
+        (None, true, true) => QUICK_BUILD_ROUNDS,
+    }
+}
+
 /// Checks `args` and makes the plan; `started_at` names the default results folder. Nothing
 /// is built yet ([`contender::build_all`] does that).
 pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
@@ -284,9 +302,13 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         duration_s: durations.duration.as_secs_f64(),
         warmup_s: durations.warmup.as_secs_f64(),
         scenario_warmup_s: durations.scenario_warmup.as_secs_f64(),
-        // 7, not 10 as for the ten Rust servers: sixteen servers then take about 11 minutes
-        // of load on 2 cores instead of 14 (the cell interval becomes the range of the rounds).
-        rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 7 }),
+        rounds: closed_loop_rounds(
+            args.rounds,
+            args.quick,
+            contenders
+                .iter()
+                .any(|c| c.checkout != contender::Checkout::WorkingTree),
+        ),
         rates: rates.iter().map(|(label, _)| label.clone()).collect(),
         sweep_scenarios: swept.iter().map(|s| s.name.to_owned()).collect(),
         sweep_rounds,
@@ -530,6 +552,14 @@ fn swept_scenarios(args: &CompareArgs, scenarios: &[Scenario]) -> Result<Vec<Sce
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quick_comparison_of_builds_has_enough_rounds_to_find_a_difference() {
+        assert_eq!(closed_loop_rounds(None, false, true), 10);
+        assert_eq!(closed_loop_rounds(None, true, false), 2);
+        assert_eq!(closed_loop_rounds(None, true, true), QUICK_BUILD_ROUNDS);
+        assert_eq!(closed_loop_rounds(Some(3), true, true), 3, "as given");
+    }
 
     #[test]
     fn rates_parse_as_absolute_or_share() {
