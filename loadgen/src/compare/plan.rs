@@ -257,7 +257,7 @@ pub fn plan_sweep(
 /// builds could never catch a change.
 const QUICK_BUILD_ROUNDS: u32 = 6;
 
-/// The closed-loop rounds: as given, else 10, or with `--quick` 2 (for a look at the servers)
+/// The closed-loop rounds: as given, else 7, or with `--quick` 2 (for a look at the servers)
 /// or [`QUICK_BUILD_ROUNDS`] when a contender is a git revision (a question about a change).
 fn closed_loop_rounds(given: Option<u32>, quick: bool, comparing_builds: bool) -> u32 {
     match (given, quick, comparing_builds) {
@@ -555,7 +555,7 @@ mod tests {
 
     #[test]
     fn a_quick_comparison_of_builds_has_enough_rounds_to_find_a_difference() {
-        assert_eq!(closed_loop_rounds(None, false, true), 10);
+        assert_eq!(closed_loop_rounds(None, false, true), 7);
         assert_eq!(closed_loop_rounds(None, true, false), 2);
         assert_eq!(closed_loop_rounds(None, true, true), QUICK_BUILD_ROUNDS);
         assert_eq!(closed_loop_rounds(Some(3), true, true), 3, "as given");

@@ -78,6 +78,47 @@ impl Export for Page {
     }
 }
 
+/// A mark beside a server that carries a request-framing (smuggling) deviation, so that nobody
+/// takes it for one that refuses every framing case; the text of each deviation is its title.
+fn security_flag(server: &str) -> String {
+    let why: Vec<String> = contract::security_deviations(server)
+        .map(|d| format!("{}: {}", d.case, d.instead))
+        .collect();
+    if why.is_empty() {
+        return String::new();
+    }
+    format!(
+        " <abbr class=\"flag security\" title=\"security deviation (request framing) — {}\">⛔ framing</abbr>",
+        escape(&why.join("; "))
+    )
+}
+
+/// The servers with a security deviation, each with what it does instead, below the results.
+fn security_part(page: &mut String, run: &Comparison) {
+    let mut servers: Vec<&str> = run.contenders.iter().map(|c| c.server.as_str()).collect();
+    servers.dedup();
+    let rows: Vec<String> = servers
+        .into_iter()
+        .flat_map(|server| {
+            contract::security_deviations(server).map(move |d| {
+                format!(
+                    "<li><b>{}</b>, {}: {}</li>",
+                    escape(server),
+                    escape(d.case),
+                    escape(d.instead)
+                )
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        let _ = write!(
+            page,
+            "<p class=\"badge\">⛔ framing: these servers carry a known request-framing deviation; do not expose them behind a proxy that frames requests differently (README, \"Safe to expose?\").</p><ul class=\"security\">{}</ul>",
+            rows.concat()
+        );
+    }
+}
+
 fn results_section(page: &mut String, run: &Comparison) {
     let scenarios = &run.record.settings.scenarios;
     let left_out: String = run
@@ -116,8 +157,9 @@ fn results_section(page: &mut String, run: &Comparison) {
         let (r, g, b) = contender_colour(run, &server.label);
         let _ = write!(
             page,
-            "<tr><th><span class=\"swatch\" style=\"background:rgb({r},{g},{b})\"></span>{}</th>",
-            escape(&server.label)
+            "<tr><th><span class=\"swatch\" style=\"background:rgb({r},{g},{b})\"></span>{}{}</th>",
+            escape(&server.label),
+            security_flag(&server.server)
         );
         for s in &server.scenarios {
             if s.status == Status::Failed {
@@ -180,6 +222,7 @@ fn results_section(page: &mut String, run: &Comparison) {
         );
     }
     page.push_str("</tbody></table>\n");
+    security_part(page, run);
     changes_part(page, run);
     failures_part(page, run);
     page.push_str("</section>\n");
@@ -567,6 +610,39 @@ pub(crate) mod tests {
             assert!(page.contains(&rule), "{rule}");
         }
         assert_eq!(SHOWN_AT_FIRST.len(), 6);
+    }
+
+    #[test]
+    fn servers_with_a_security_deviation_are_marked_and_the_others_are_not() {
+        let page = page();
+        let flagged: Vec<&str> = contract::SERVERS
+            .iter()
+            .map(|s| s.name)
+            .filter(|name| contract::security_deviations(name).next().is_some())
+            .collect();
+        assert!(flagged.contains(&"may-minihttp"), "{flagged:?}");
+        for server in contract::SERVERS {
+            let row = page
+                .split("<tr><th><span class=\"swatch\"")
+                .find(|row| {
+                    row.split("</th>")
+                        .next()
+                        .unwrap_or("")
+                        .ends_with(&format!("</span>{}", server.name))
+                        || row.contains(&format!(
+                            "</span>{} <abbr class=\"flag security\"",
+                            server.name
+                        ))
+                })
+                .unwrap_or_else(|| panic!("no results row for {}", server.name));
+            let marked = row
+                .split("</th>")
+                .next()
+                .unwrap_or("")
+                .contains("flag security");
+            assert_eq!(marked, flagged.contains(&server.name), "{}", server.name);
+        }
+        assert!(page.contains("<ul class=\"security\">"));
     }
 
     #[test]
