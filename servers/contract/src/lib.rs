@@ -493,6 +493,23 @@ const ECHO_BODY_LIMIT: &str = "echo's BodyLimit middleware reports the limit as 
 const MAY_CHUNKED: &str = "may_minihttp frames bodies by Content-Length only and reads the chunks \
      as the next request: the connection ends before the refusal is sent";
 
+/// Why the net/http servers serve what follows a body framed by both lengths.
+const NET_HTTP_TE_WITH_CL: &str = "net/http frames a request with both Transfer-Encoding: chunked \
+     and Content-Length by the chunks and drops Content-Length before any Handler sees it, but \
+     keeps the connection open (RFC 9112, 6.1: MUST close after answering): a request behind the \
+     chunks is served, which a proxy that framed by Content-Length sent as body";
+/// Why echo and gin answer bodies whose chunks are badly ended.
+const GO_DECODER_STOPS_EARLY: &str = "the JSON decoder (echo's Bind, gin's ShouldBindJSON) stops \
+     at the end of the JSON value, so net/http never reads the broken chunk ending: the request \
+     is answered 200 before the framing error is seen, then the connection is closed";
+/// Why echo answers Transfer-Encoding in HTTP/1.0.
+const GO_TE_IN_HTTP10: &str = "net/http reads the chunks of an HTTP/1.0 request (RFC 9112, 6.1: \
+     the framing is faulty) and echo answers it before the connection is closed";
+/// Why the fasthttp servers serve what follows `Transfer-Encoding: identity`.
+const FASTHTTP_IDENTITY: &str = "fasthttp treats any Transfer-Encoding other than chunked as \
+     absent (RFC 9112, 6.1: a final coding other than chunked is a 400 and a close): the body is \
+     framed by Content-Length, or is empty, and a request behind it is served";
+
 /// Every known deviation.
 pub const DEVIATIONS: &[Deviation] = &[
     Deviation {
@@ -664,6 +681,139 @@ pub const DEVIATIONS: &[Deviation] = &[
         status: 405,
         instead: ROUTER_ALLOWS_OPTIONS,
         security: false,
+    },
+    Deviation {
+        server: "go-nethttp",
+        case: "Content-Length then Transfer-Encoding",
+        status: 0,
+        instead: NET_HTTP_TE_WITH_CL,
+        security: true,
+    },
+    Deviation {
+        server: "go-nethttp",
+        case: "Transfer-Encoding then Content-Length",
+        status: 0,
+        instead: NET_HTTP_TE_WITH_CL,
+        security: true,
+    },
+    Deviation {
+        server: "go-handler",
+        case: "Content-Length then Transfer-Encoding",
+        status: 0,
+        instead: NET_HTTP_TE_WITH_CL,
+        security: true,
+    },
+    Deviation {
+        server: "go-handler",
+        case: "Transfer-Encoding then Content-Length",
+        status: 0,
+        instead: NET_HTTP_TE_WITH_CL,
+        security: true,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "Content-Length then Transfer-Encoding",
+        status: 0,
+        instead: NET_HTTP_TE_WITH_CL,
+        security: true,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "Transfer-Encoding then Content-Length",
+        status: 0,
+        instead: NET_HTTP_TE_WITH_CL,
+        security: true,
+    },
+    Deviation {
+        server: "go-gin",
+        case: "Content-Length then Transfer-Encoding",
+        status: 0,
+        instead: NET_HTTP_TE_WITH_CL,
+        security: true,
+    },
+    Deviation {
+        server: "go-gin",
+        case: "Transfer-Encoding then Content-Length",
+        status: 0,
+        instead: NET_HTTP_TE_WITH_CL,
+        security: true,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "chunk data not ended by CRLF",
+        status: 0,
+        instead: GO_DECODER_STOPS_EARLY,
+        security: true,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "chunk data ended by LF alone",
+        status: 0,
+        instead: GO_DECODER_STOPS_EARLY,
+        security: true,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "last chunk without the empty line",
+        status: 0,
+        instead: GO_DECODER_STOPS_EARLY,
+        security: true,
+    },
+    Deviation {
+        server: "go-gin",
+        case: "chunk data not ended by CRLF",
+        status: 0,
+        instead: GO_DECODER_STOPS_EARLY,
+        security: true,
+    },
+    Deviation {
+        server: "go-gin",
+        case: "chunk data ended by LF alone",
+        status: 0,
+        instead: GO_DECODER_STOPS_EARLY,
+        security: true,
+    },
+    Deviation {
+        server: "go-gin",
+        case: "last chunk without the empty line",
+        status: 0,
+        instead: GO_DECODER_STOPS_EARLY,
+        security: true,
+    },
+    Deviation {
+        server: "go-echo",
+        case: "Transfer-Encoding in HTTP/1.0",
+        status: 0,
+        instead: GO_TE_IN_HTTP10,
+        security: true,
+    },
+    Deviation {
+        server: "go-fasthttp",
+        case: "Transfer-Encoding: identity with Content-Length",
+        status: 0,
+        instead: FASTHTTP_IDENTITY,
+        security: true,
+    },
+    Deviation {
+        server: "go-fasthttp",
+        case: "Transfer-Encoding: identity alone",
+        status: 0,
+        instead: FASTHTTP_IDENTITY,
+        security: true,
+    },
+    Deviation {
+        server: "go-fasthttprouter",
+        case: "Transfer-Encoding: identity with Content-Length",
+        status: 0,
+        instead: FASTHTTP_IDENTITY,
+        security: true,
+    },
+    Deviation {
+        server: "go-fasthttprouter",
+        case: "Transfer-Encoding: identity alone",
+        status: 0,
+        instead: FASTHTTP_IDENTITY,
+        security: true,
     },
 ];
 
