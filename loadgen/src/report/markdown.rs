@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Export, ReportError};
+use super::{Export, ReportError, cpu_text, memory_text};
+use crate::remote::NOT_MEASURED_REMOTE;
 use crate::analysis::{
     ALPHA, Change, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS,
     NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status, Verdict,
@@ -196,19 +197,19 @@ pub fn cpu_table(run: &Comparison) -> String {
                 if s.status == Status::Failed {
                     "–".into()
                 } else {
-                    format!(
-                        "{:.2} [{:.2}–{:.2}]",
-                        s.server_cpu_us.median, s.server_cpu_us.low, s.server_cpu_us.high
+                    s.server_cpu_us.map_or_else(
+                        || NOT_MEASURED_REMOTE.to_owned(),
+                        |cpu| format!("{:.2} [{:.2}–{:.2}]", cpu.median, cpu.low, cpu.high),
                     )
                 }
             })
             .collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {} MiB |",
+            "| {} | {} | {} |",
             server.label,
             cells.join(" | "),
-            server.rss_peak_kib / 1024
+            memory_text(server.rss_peak_kib)
         );
     }
     out
@@ -314,11 +315,10 @@ pub fn headline_table(run: &Comparison) -> String {
                     flags_used.1 = true;
                 }
                 let mut cell = format!(
-                    "**{}** {}{flags}<br>{:.2} µs CPU {}",
+                    "**{}** {}{flags}<br>{}",
                     group(s.rps.median.round() as u64),
                     plus_minus(s.rps.relative_half_width()),
-                    s.server_cpu_us.median,
-                    plus_minus(s.server_cpu_us.relative_half_width())
+                    cpu_text(s.server_cpu_us.as_ref())
                 );
                 let headline = run.record.sweep(&s.name).and_then(|w| w.headline_rate());
                 if let Some(point) =
