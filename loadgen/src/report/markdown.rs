@@ -236,10 +236,24 @@ pub fn machine_paragraph(run: &Comparison) -> String {
     } else {
         String::new()
     };
+    let remote: Vec<String> = run
+        .record
+        .contenders
+        .iter()
+        .filter_map(|c| Some(format!("{} at {}", c.label, c.remote_url.as_deref()?)))
+        .collect();
+    let remote = if remote.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Remote servers ({}) already ran elsewhere: they were not started, nor restarted between rounds, nor pinned here, and their CPU time and memory are {NOT_MEASURED_REMOTE}.",
+            remote.join(", ")
+        )
+    };
     format!(
         "Measured on {} ({} CPUs, Linux {}), {}, commit `{}`. Each server ran pinned to CPU {:?} with `--threads {}`; \
          the load generator ({} engine, {} load thread{}) ran pinned to CPU {:?}{}. {} connections; the pipelined scenario writes {} requests at a time. \
-         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{sweep} \
+         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{sweep}{remote} \
          {} of {} throughput figures have a 95 % interval within ±{:.0} % of their median.\n\nCommand: `{}`\n",
         env.cpu_model,
         env.cores,
