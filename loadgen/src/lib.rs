@@ -272,7 +272,12 @@ fn verify_remote(plan: &compare::plan::Plan, timeout: Duration) -> Result<()> {
                 target.name,
                 target.url,
                 v.mismatches.len(),
-                v.mismatches.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                v.mismatches
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )),
             Err(err) => problems.push(format!(
                 "{} at {} cannot be verified: {err}",

@@ -68,8 +68,7 @@ fn a_remote_server_is_measured_without_cpu_or_memory_figures() {
         "compare must leave a remote server running"
     );
 
-    let run: Value =
-        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let run: Value = serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
     let contender = &run["contenders"][0];
     assert_eq!(contender["label"], "hyper");
     assert_eq!(

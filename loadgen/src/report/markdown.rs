@@ -6,12 +6,12 @@
 use std::fmt::Write as _;
 
 use super::{Export, ReportError, cpu_text, memory_text};
-use crate::remote::NOT_MEASURED_REMOTE;
 use crate::analysis::{
     ALPHA, Change, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS,
     NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status, Verdict,
 };
 use crate::format::{format_latency, group, plus_minus, short_rate};
+use crate::remote::NOT_MEASURED_REMOTE;
 use crate::strays::StrayServer;
 
 /// `summary.md`.
