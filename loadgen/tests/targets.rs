@@ -42,7 +42,7 @@ fn compare(targets: &str, out: &Path) -> Output {
         ])
         .arg(out)
         .output()
-        .unwrap()
+        .expect("loadgen runs")
 }
 
 #[test]

@@ -650,7 +650,7 @@ mod tests {
         let plaintext = by_label("hyper").scenario("plaintext").unwrap();
         assert_eq!(plaintext.rounds.len(), 8);
         assert_eq!(plaintext.rps.samples, 8);
-        assert!((plaintext.server_cpu_us.median - 10.0).abs() < 0.1);
+        assert!((plaintext.server_cpu_us.unwrap().median - 10.0).abs() < 0.1);
         assert_eq!(plaintext.sweep.len(), 1);
         assert_eq!(plaintext.sweep[0].rounds, 8);
         assert_eq!(by_label("hyper").rounds_started, 16);
