@@ -242,6 +242,12 @@ pub struct CompareArgs {
     /// Give up on a request after this long.
     #[arg(long, value_parser = parse_duration, default_value = "5s")]
     pub timeout: Duration,
+    /// Compare servers that already run elsewhere instead of starting local ones:
+    /// `NAME=URL,…` (`hyper=http://10.0.0.5:8084`), NAME a server or `server@label`. Each is
+    /// verified first; they are not restarted between rounds, and their CPU time and memory
+    /// are not measured.
+    #[arg(long, value_name = "NAME=URL,...", conflicts_with_all = ["contenders", "servers", "server_bin_dir"])]
+    pub targets: Option<String>,
     /// No live progress bar.
     #[arg(long)]
     pub no_progress: bool,

@@ -204,8 +204,11 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let plan = compare::plan::make_plan(args, &started_at)?;
     // Every check that can fail comes before the first load.
+    verify_remote(&plan, args.timeout)?;
     output::create_run_dir(&plan.out, args.force)?;
-    eprintln!("building the contenders' release binaries…");
+    if plan.contenders.iter().any(|c| c.remote_url().is_none()) {
+        eprintln!("building the contenders' release binaries…");
+    }
     compare::contender::build_all(&plan.contenders, &plan.site)?;
     announce(&plan);
     // Read the machine before pinning, which narrows what this process sees.
@@ -246,6 +249,50 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Verifies every `--targets` server against the contract before anything is measured: one
+/// that cannot be reached or does not conform stops the comparison, each named with why.
+fn verify_remote(plan: &compare::plan::Plan, timeout: Duration) -> Result<()> {
+    let targets: Vec<remote::RemoteTarget> = plan
+        .contenders
+        .iter()
+        .filter_map(|c| {
+            Some(remote::RemoteTarget {
+                name: c.label.clone(),
+                url: c.remote_url()?.to_owned(),
+            })
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (target, verdict) in remote::verify_all(&targets, timeout) {
+        match verdict {
+            Ok(v) if v.mismatches.is_empty() => {
+                eprintln!("{} at {}: answers the contract", target.name, target.url);
+            }
+            Ok(v) => problems.push(format!(
+                "{} at {} does not answer the contract ({} mismatches: {})",
+                target.name,
+                target.url,
+                v.mismatches.len(),
+                v.mismatches
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+            Err(err) => problems.push(format!(
+                "{} at {} cannot be verified: {err}",
+                target.name, target.url
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("--targets: {}", problems.join("; "))
+    }
 }
 
 /// Names the stderr log of every contender that did not run cleanly.

@@ -111,6 +111,10 @@ pub struct ContenderRecord {
     /// The server's stderr, relative to the results folder (`servers/hyper.stderr.log`).
     #[serde(default)]
     pub stderr_log: Option<String>,
+    /// The URL of a server that runs elsewhere (`compare --targets`): not started, not
+    /// restarted between rounds, its CPU time and memory not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_url: Option<String>,
 }
 
 /// Which part of a comparison a measurement comes from.
@@ -163,8 +167,8 @@ pub struct VisitRecord {
     pub started: bool,
     /// SIGTERM ended it with exit code 0.
     pub clean_exit: bool,
-    /// Its peak resident memory, KiB.
-    pub rss_peak_kib: u64,
+    /// Its peak resident memory, KiB; `None` for a remote server, which cannot be read.
+    pub rss_peak_kib: Option<u64>,
 }
 
 /// Something that went wrong, with where.
@@ -271,8 +275,8 @@ pub struct RoundResult {
     pub duration_s: f64,
     /// Latency, µs.
     pub latency_us: LatencySummary,
-    /// Server CPU time during the load, µs.
-    pub server_cpu_us: f64,
+    /// Server CPU time during the load, µs; `None` for a remote server, which cannot be read.
+    pub server_cpu_us: Option<f64>,
     /// Load generator CPU time during the load, µs (sum over load threads).
     pub client_cpu_us: f64,
     /// How busy each load thread was.
@@ -291,13 +295,14 @@ pub struct RoundResult {
 }
 
 impl RoundResult {
-    /// Server CPU time per answer, µs.
-    pub fn server_cpu_per_answer(&self) -> f64 {
-        if self.responses > 0 {
-            self.server_cpu_us / self.responses as f64
+    /// Server CPU time per answer, µs; `None` when it was not measured (a remote server).
+    pub fn server_cpu_per_answer(&self) -> Option<f64> {
+        let cpu = self.server_cpu_us?;
+        Some(if self.responses > 0 {
+            cpu / self.responses as f64
         } else {
             0.0
-        }
+        })
     }
 }
 
@@ -442,7 +447,7 @@ pub(crate) mod sample {
             unexpected: 0,
             duration_s: 1.0,
             latency_us: h.summary(),
-            server_cpu_us: cpu_us * responses as f64,
+            server_cpu_us: Some(cpu_us * responses as f64),
             client_cpu_us: 1000.0,
             client_cpu: vec![busy],
             client_bound: busy >= 0.9,
@@ -550,6 +555,7 @@ pub(crate) mod sample {
                     commit: None,
                     binary: format!("target/release/server-{server}"),
                     stderr_log: Some(format!("servers/{label}.stderr.log")),
+                    remote_url: None,
                 })
                 .collect(),
             sweeps: vec![sweep()],
@@ -571,7 +577,7 @@ pub(crate) mod sample {
             round: measure.round,
             started: true,
             clean_exit: true,
-            rss_peak_kib: 4096,
+            rss_peak_kib: Some(4096),
         });
         record.measurements.closed.push(ClosedSample {
             contender: contender.into(),

@@ -78,8 +78,9 @@ pub struct ContenderResult {
     pub status: Status,
     /// What went wrong with the server itself, one line each (`round 2: …`).
     pub failures: Vec<String>,
-    /// Highest peak resident memory over the visits, KiB.
-    pub rss_peak_kib: u64,
+    /// Highest peak resident memory over the visits, KiB; `None` when it was not measured
+    /// (a remote server).
+    pub rss_peak_kib: Option<u64>,
     /// Visits in which SIGTERM ended it with exit code 0.
     pub clean_exits: u32,
     /// Visits in which it was started.
@@ -110,8 +111,9 @@ pub struct ScenarioResult {
     pub rps: Estimate,
     /// Coefficient of variation of the rounds' throughput (standard deviation / mean).
     pub cv: f64,
-    /// Server CPU time per answer, µs: the median of the rounds and its 95 % interval.
-    pub server_cpu_us: Estimate,
+    /// Server CPU time per answer, µs: the median of the rounds and its 95 % interval; `None`
+    /// when it was not measured (a remote server).
+    pub server_cpu_us: Option<Estimate>,
     /// Load generator CPU time per answer, µs, over all rounds.
     pub client_cpu_us_per_req: f64,
     /// Closed-loop latency percentiles of all rounds' answers together (at saturation this is
@@ -239,7 +241,7 @@ fn contender_result(record: &RunRecord, contender: &ContenderRecord) -> Contende
             _ => Status::Partial,
         },
         failures,
-        rss_peak_kib: visits.iter().map(|v| v.rss_peak_kib).max().unwrap_or(0),
+        rss_peak_kib: visits.iter().filter_map(|v| v.rss_peak_kib).max(),
         clean_exits: visits.iter().filter(|v| v.clean_exit).count() as u32,
         rounds_started: visits.iter().filter(|v| v.started).count() as u32,
         scenarios,
@@ -296,12 +298,14 @@ fn scenario_result(record: &RunRecord, contender: &str, scenario: &str) -> Scena
         rps: rps_estimate,
         cv: coefficient_of_variation(&rps),
         noisy: rps_estimate.relative_half_width() > NOISY_HALF_WIDTH,
-        server_cpu_us: Estimate::of(
-            &rounds
+        server_cpu_us: Some(
+            rounds
                 .iter()
-                .map(RoundResult::server_cpu_per_answer)
+                .filter_map(RoundResult::server_cpu_per_answer)
                 .collect::<Vec<_>>(),
-        ),
+        )
+        .filter(|cpu| !cpu.is_empty())
+        .map(|cpu| Estimate::of(&cpu)),
         client_cpu_us_per_req: if responses > 0 {
             rounds.iter().map(|r| r.client_cpu_us).sum::<f64>() / responses as f64
         } else {
@@ -375,12 +379,12 @@ fn closed_values(
     closed: &[ClosedSample],
     contender: &str,
     scenario: &str,
-    value: impl Fn(&RoundResult) -> f64,
+    value: impl Fn(&RoundResult) -> Option<f64>,
 ) -> Vec<(u32, f64)> {
     closed
         .iter()
         .filter(|c| c.contender == contender && c.scenario == scenario)
-        .map(|c| (c.measure.round, value(&c.measure)))
+        .filter_map(|c| Some((c.measure.round, value(&c.measure)?)))
         .collect()
 }
 
@@ -615,6 +619,7 @@ mod tests {
             commit: None,
             binary: "server-warp".into(),
             stderr_log: None,
+            remote_url: None,
         });
         record.measurements.failures.push(FailureRecord {
             contender: "std".into(),
@@ -645,7 +650,7 @@ mod tests {
         let plaintext = by_label("hyper").scenario("plaintext").unwrap();
         assert_eq!(plaintext.rounds.len(), 8);
         assert_eq!(plaintext.rps.samples, 8);
-        assert!((plaintext.server_cpu_us.median - 10.0).abs() < 0.1);
+        assert!((plaintext.server_cpu_us.unwrap().median - 10.0).abs() < 0.1);
         assert_eq!(plaintext.sweep.len(), 1);
         assert_eq!(plaintext.sweep[0].rounds, 8);
         assert_eq!(by_label("hyper").rounds_started, 16);

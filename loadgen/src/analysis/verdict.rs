@@ -17,10 +17,10 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// This figure of one round.
-    pub fn of(self, round: &RoundResult) -> f64 {
+    /// This figure of one round; `None` when it was not measured (a remote server's CPU).
+    pub fn of(self, round: &RoundResult) -> Option<f64> {
         match self {
-            Self::Throughput => round.rps,
+            Self::Throughput => Some(round.rps),
             Self::ServerCpu => round.server_cpu_per_answer(),
         }
     }

@@ -40,6 +40,11 @@ pub enum Checkout {
         /// Its full commit id.
         commit: String,
     },
+    /// None: a server that already runs elsewhere (`compare --targets`), at this base URL.
+    Remote {
+        /// Its base URL (`http://10.0.0.5:8084`).
+        url: String,
+    },
 }
 
 /// How a server's binary is made.
@@ -222,6 +227,25 @@ pub fn contenders(names: &[String], site: &BuildSite) -> Result<Vec<Contender>, 
     Ok(contenders)
 }
 
+/// The contenders of `compare --targets`: each target's name is its label, and names its
+/// server (`hyper`, or `hyper@box2` for a second one).
+pub fn remote(targets: &[crate::remote::RemoteTarget]) -> Result<Vec<Contender>, ContenderError> {
+    targets
+        .iter()
+        .map(|target| {
+            let name = target.name.split('@').next().unwrap_or_default();
+            Ok(Contender {
+                label: target.name.clone(),
+                server: find_server(name)?,
+                checkout: Checkout::Remote {
+                    url: target.url.clone(),
+                },
+                binary: PathBuf::new(),
+            })
+        })
+        .collect()
+}
+
 /// Resolves `specs` to contenders: asks git for each revision's commit and checks that it has
 /// the server. Nothing is built yet.
 pub fn resolve(
@@ -282,7 +306,7 @@ pub fn build_all(contenders: &[Contender], site: &BuildSite) -> Result<(), Conte
         }
     }
     for contender in contenders {
-        if !contender.binary.is_file() {
+        if !matches!(contender.checkout, Checkout::Remote { .. }) && !contender.binary.is_file() {
             return Err(ContenderError::Missing {
                 label: contender.label.clone(),
                 binary: contender.binary.display().to_string(),
@@ -469,7 +493,7 @@ impl Contender {
     /// What `run.json` records of it; `stderr_log` relative to the results folder.
     pub fn record(&self, stderr_log: &str) -> ContenderRecord {
         let (revision, commit) = match &self.checkout {
-            Checkout::WorkingTree => (None, None),
+            Checkout::WorkingTree | Checkout::Remote { .. } => (None, None),
             Checkout::Revision { given, commit } => (Some(given.clone()), Some(commit.clone())),
         };
         ContenderRecord {
@@ -478,7 +502,16 @@ impl Contender {
             revision,
             commit,
             binary: self.binary.display().to_string(),
-            stderr_log: Some(stderr_log.to_owned()),
+            stderr_log: self.remote_url().is_none().then(|| stderr_log.to_owned()),
+            remote_url: self.remote_url().map(str::to_owned),
+        }
+    }
+
+    /// The base URL of a contender that runs elsewhere.
+    pub fn remote_url(&self) -> Option<&str> {
+        match &self.checkout {
+            Checkout::Remote { url } => Some(url),
+            _ => None,
         }
     }
 

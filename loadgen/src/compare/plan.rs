@@ -285,9 +285,11 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
             args.connections
         );
     }
-    let names = contender_names(args);
     let site = build_site(args);
-    let contenders = contender::contenders(&names, &site)?;
+    let contenders = match &args.targets {
+        Some(targets) => contender::remote(&crate::remote::parse_targets(targets)?)?,
+        None => contender::contenders(&contender_names(args), &site)?,
+    };
     let durations = Durations::of(args);
     let sweep_rounds = if rates.is_empty() || swept.is_empty() {
         0

@@ -158,7 +158,7 @@ impl VisitOutcome {
                 round,
                 started: false,
                 clean_exit: false,
-                rss_peak_kib: 0,
+                rss_peak_kib: None,
             },
             closed: Vec::new(),
             open: Vec::new(),
@@ -177,11 +177,19 @@ impl VisitOutcome {
     }
 }
 
-/// A running contender during a visit.
+/// A running contender during a visit: the process this visit started, or `None` for a
+/// server that runs elsewhere.
 struct Running<'c> {
     contender: &'c Contender,
-    process: ServerProcess,
+    process: Option<ServerProcess>,
     base: String,
+}
+
+impl Running<'_> {
+    /// Whether the server this visit started has exited (a remote one is not known to).
+    fn has_exited(&mut self) -> bool {
+        self.process.as_mut().is_some_and(ServerProcess::has_exited)
+    }
 }
 
 impl Rounds<'_, '_> {
@@ -199,7 +207,7 @@ impl Rounds<'_, '_> {
                     if rounds.stopped() {
                         break;
                     }
-                    if running.process.has_exited() {
+                    if running.has_exited() {
                         outcome.fail(Some(scenario.name), &RoundError::ExitedBefore);
                         continue;
                     }
@@ -242,7 +250,7 @@ impl Rounds<'_, '_> {
                     let mut order: Vec<&PlannedRate> = sweep.rates.iter().collect();
                     fastrand::shuffle(&mut order);
                     for rate in order {
-                        if rounds.stopped() || running.process.has_exited() {
+                        if rounds.stopped() || running.has_exited() {
                             break;
                         }
                         match rounds.load(running, scenario, plan.sweep_duration(), Some(rate.rate))
@@ -310,13 +318,21 @@ impl Rounds<'_, '_> {
         outcome
     }
 
-    /// Starts `contender` on port 0, its stderr appended to its log in the results folder.
+    /// Starts `contender` on port 0, its stderr appended to its log in the results folder; a
+    /// remote one is already running, and is used as it is.
     fn start<'c>(
         &self,
         contender: &'c Contender,
         phase: Phase,
         round: u32,
     ) -> Result<Running<'c>, RoundError> {
+        if let Some(url) = contender.remote_url() {
+            return Ok(Running {
+                contender,
+                process: None,
+                base: url.to_owned(),
+            });
+        }
         let path = self.plan.out.join(contender.stderr_log());
         let log_error = |source| RoundError::Log {
             path: path.display().to_string(),
@@ -341,7 +357,7 @@ impl Rounds<'_, '_> {
         let base = format!("http://{}", process.addr());
         Ok(Running {
             contender,
-            process,
+            process: Some(process),
             base,
         })
     }
@@ -357,18 +373,19 @@ impl Rounds<'_, '_> {
         // How fast the server's CPU is right now, while the server is idle.
         let probe = probe_cpus(&self.plan.settings.cpus.server);
         let _ = self.load(running, scenario, self.plan.scenario_warmup(), None);
-        let pid = running.process.pid();
+        // A remote server's CPU time cannot be read from here: `None`, never zero.
+        let pid = running.process.as_ref().map(ServerProcess::pid);
+        let cpu_of = |pid| sample_process(pid).unwrap_or_default().cpu;
         let own = std::process::id();
         let machine_before = MachineTimes::read().ok();
-        let server_before = sample_process(pid).unwrap_or_default();
+        let server_before = pid.map(cpu_of);
         let own_before = sample_process(own).unwrap_or_default();
         let started = Instant::now();
         let outcome = self.load(running, scenario, self.plan.duration(), None);
         let wall = started.elapsed().as_secs_f64();
-        let server_cpu = sample_process(pid)
-            .unwrap_or_default()
-            .cpu
-            .saturating_sub(server_before.cpu);
+        let server_cpu = pid
+            .zip(server_before)
+            .map(|(pid, before)| cpu_of(pid).saturating_sub(before));
         let own_cpu = sample_process(own)
             .unwrap_or_default()
             .cpu
@@ -378,12 +395,12 @@ impl Rounds<'_, '_> {
             _ => Default::default(),
         };
         let outcome = outcome?;
-        if running.process.has_exited() {
+        if running.has_exited() {
             return Err(RoundError::DiedUnderLoad {
                 answers: outcome.tally.responses(),
             });
         }
-        let ours = (server_cpu + own_cpu).as_secs_f64() / wall.max(1e-9);
+        let ours = (server_cpu.unwrap_or_default() + own_cpu).as_secs_f64() / wall.max(1e-9);
         let mut result = round_result(round, scenario, &outcome, server_cpu);
         result.steal = machine.steal;
         result.other_cpus = (machine.busy_cpus - ours).max(0.0);
@@ -454,19 +471,20 @@ fn verify(running: &Running<'_>, timeout: Duration) -> Result<(), RoundError> {
     }
 }
 
-/// Records the peak memory, stops the contender with SIGTERM and records how it ended.
+/// Records the peak memory, stops the contender with SIGTERM and records how it ended. A
+/// remote server is left running, its memory unknown.
 fn stop(running: &mut Running<'_>, outcome: &mut VisitOutcome) {
-    if let Ok(sample) = sample_process(running.process.pid()) {
-        outcome.visit.rss_peak_kib = sample.rss_peak_kib;
+    let Some(process) = running.process.as_mut() else {
+        return;
+    };
+    if let Ok(sample) = sample_process(process.pid()) {
+        outcome.visit.rss_peak_kib = Some(sample.rss_peak_kib);
     }
-    let died = running.process.has_exited();
+    let died = process.has_exited();
     if died {
         outcome.fail(None, &RoundError::Exited);
     }
-    match running
-        .process
-        .stop(contract::SHUTDOWN_GRACE + Duration::from_secs(2))
-    {
+    match process.stop(contract::SHUTDOWN_GRACE + Duration::from_secs(2)) {
         Ok(Some(status)) if status.success() => outcome.visit.clean_exit = true,
         // Its death was recorded above.
         Ok(Some(_)) if died => {}
@@ -480,7 +498,7 @@ fn round_result(
     round: u32,
     scenario: &Scenario,
     outcome: &LoadOutcome,
-    server_cpu: Duration,
+    server_cpu: Option<Duration>,
 ) -> RoundResult {
     let tally = &outcome.tally;
     let expected = tally
@@ -496,7 +514,7 @@ fn round_result(
         unexpected: tally.responses() - expected + tally.failures(),
         duration_s: duration,
         latency_us: tally.latency.summary(),
-        server_cpu_us: server_cpu.as_secs_f64() * 1e6,
+        server_cpu_us: server_cpu.map(|cpu| cpu.as_secs_f64() * 1e6),
         client_cpu_us: outcome.client_cpu.iter().sum::<f64>() * duration * 1e6,
         client_cpu: outcome.client_cpu.clone(),
         client_bound: outcome.client_bound(),

@@ -70,7 +70,9 @@ impl Export for ThroughputChart {
 
     fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let scenarios = scenarios_pipelined(run, self.pipelined);
-        let series = per_scenario(run, &scenarios, |s| (s.rps.median, s.rps.low, s.rps.high));
+        let series = per_scenario(run, &scenarios, |s| {
+            Some((s.rps.median, s.rps.low, s.rps.high))
+        });
         let chart = BarChart {
             title: if self.pipelined {
                 "Pipelined throughput (req/s): median of rounds, whiskers the 95 % interval"
@@ -94,12 +96,9 @@ impl Export for CpuChart {
 
     fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let scenarios = &run.record.settings.scenarios;
+        // A remote server's CPU time was not measured: no bar, never a zero one.
         let series = per_scenario(run, scenarios, |s| {
-            (
-                s.server_cpu_us.median,
-                s.server_cpu_us.low,
-                s.server_cpu_us.high,
-            )
+            s.server_cpu_us.map(|cpu| (cpu.median, cpu.low, cpu.high))
         });
         let chart = BarChart {
             title: "Server CPU time per answer (µs, lower is better), whiskers the 95 % interval",
@@ -125,9 +124,10 @@ impl Export for MemoryChart {
             .iter()
             .map(|s| {
                 let measured = s.status != Status::Failed;
+                let rss = s.rss_peak_kib.filter(|_| measured);
                 (
                     s.label.clone(),
-                    vec![measured.then(|| (s.rss_peak_kib as f64 / 1024.0, 0.0, 0.0))],
+                    vec![rss.map(|kib| (kib as f64 / 1024.0, 0.0, 0.0))],
                 )
             })
             .collect();
@@ -253,7 +253,7 @@ fn finish(export: &dyn Export, drawn: Result<String, String>) -> Result<Vec<u8>,
 fn per_scenario(
     run: &Comparison,
     scenarios: &[String],
-    value: impl Fn(&ScenarioResult) -> (f64, f64, f64),
+    value: impl Fn(&ScenarioResult) -> Option<(f64, f64, f64)>,
 ) -> BarSeries {
     run.contenders
         .iter()
@@ -265,7 +265,7 @@ fn per_scenario(
                         .scenarios
                         .iter()
                         .find(|s| s.name == *name && s.status != Status::Failed)
-                        .map(&value)
+                        .and_then(&value)
                 })
                 .collect();
             (server.label.clone(), values)

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::{Export, ReportError};
 use crate::analysis::Comparison;
+use crate::remote::NOT_MEASURED_REMOTE;
 use crate::results::Percentiles;
 
 /// `summary.csv`.
@@ -32,7 +33,7 @@ impl Export for Csv {
             for s in &server.scenarios {
                 let _ = writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{:.1},{:.1},{:.1},{:.3},{:.4},{:.3},{:.3},{:.3},{:.2},{:.3},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{:.1},{:.1},{:.1},{:.3},{:.4},{},{},{},{:.2},{:.3},{},{},{},{},{},{}",
                     server.label,
                     server.server,
                     run.record.settings.engine.name(),
@@ -45,9 +46,9 @@ impl Export for Csv {
                     s.rps.high,
                     s.rps.confidence,
                     s.cv,
-                    s.server_cpu_us.median,
-                    s.server_cpu_us.low,
-                    s.server_cpu_us.high,
+                    cpu(s.server_cpu_us.map(|e| e.median)),
+                    cpu(s.server_cpu_us.map(|e| e.low)),
+                    cpu(s.server_cpu_us.map(|e| e.high)),
                     s.client_cpu_us_per_req,
                     s.client_busy,
                     s.client_bound,
@@ -55,7 +56,9 @@ impl Export for Csv {
                     s.unexpected,
                     s.latency_us.p50,
                     s.latency_us.p99,
-                    server.rss_peak_kib
+                    server
+                        .rss_peak_kib
+                        .map_or_else(|| NOT_MEASURED_REMOTE.to_owned(), |kib| kib.to_string())
                 );
             }
         }
@@ -106,4 +109,9 @@ impl Export for SweepCsv {
         }
         Ok(out.into_bytes())
     }
+}
+
+/// A CPU figure of the CSV: three decimals, or "not measured (remote)", never zero.
+fn cpu(value: Option<f64>) -> String {
+    value.map_or_else(|| NOT_MEASURED_REMOTE.to_owned(), |v| format!("{v:.3}"))
 }

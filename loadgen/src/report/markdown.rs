@@ -5,12 +5,13 @@
 
 use std::fmt::Write as _;
 
-use super::{Export, ReportError};
+use super::{Export, ReportError, cpu_text, memory_text};
 use crate::analysis::{
     ALPHA, Change, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS,
     NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status, Verdict,
 };
 use crate::format::{format_latency, group, plus_minus, short_rate};
+use crate::remote::NOT_MEASURED_REMOTE;
 use crate::strays::StrayServer;
 
 /// `summary.md`.
@@ -200,19 +201,19 @@ pub fn cpu_table(run: &Comparison) -> String {
                 if s.status == Status::Failed {
                     "–".into()
                 } else {
-                    format!(
-                        "{:.2} [{:.2}–{:.2}]",
-                        s.server_cpu_us.median, s.server_cpu_us.low, s.server_cpu_us.high
+                    s.server_cpu_us.map_or_else(
+                        || NOT_MEASURED_REMOTE.to_owned(),
+                        |cpu| format!("{:.2} [{:.2}–{:.2}]", cpu.median, cpu.low, cpu.high),
                     )
                 }
             })
             .collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {} MiB |",
+            "| {} | {} | {} |",
             server.label,
             cells.join(" | "),
-            server.rss_peak_kib / 1024
+            memory_text(server.rss_peak_kib)
         );
     }
     out
@@ -239,10 +240,24 @@ pub fn machine_paragraph(run: &Comparison) -> String {
     } else {
         String::new()
     };
+    let remote: Vec<String> = run
+        .record
+        .contenders
+        .iter()
+        .filter_map(|c| Some(format!("{} at {}", c.label, c.remote_url.as_deref()?)))
+        .collect();
+    let remote = if remote.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Remote servers ({}) already ran elsewhere: they were not started, nor restarted between rounds, nor pinned here, and their CPU time and memory are {NOT_MEASURED_REMOTE}.",
+            remote.join(", ")
+        )
+    };
     format!(
         "Measured on {} ({} CPUs, Linux {}), {}, commit `{}`. Each server ran pinned to CPU {:?} with `--threads {}`; \
          the load generator ({} engine, {} load thread{}) ran pinned to CPU {:?}{}. {} connections; the pipelined scenario writes {} requests at a time. \
-         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{sweep} \
+         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{sweep}{remote} \
          {} of {} throughput figures have a 95 % interval within ±{:.0} % of their median.\n\nCommand: `{}`\n",
         env.cpu_model,
         env.cores,
@@ -318,11 +333,10 @@ pub fn headline_table(run: &Comparison) -> String {
                     flags_used.1 = true;
                 }
                 let mut cell = format!(
-                    "**{}** {}{flags}<br>{:.2} µs CPU {}",
+                    "**{}** {}{flags}<br>{}",
                     group(s.rps.median.round() as u64),
                     plus_minus(s.rps.relative_half_width()),
-                    s.server_cpu_us.median,
-                    plus_minus(s.server_cpu_us.relative_half_width())
+                    cpu_text(s.server_cpu_us.as_ref())
                 );
                 let headline = run.record.sweep(&s.name).and_then(|w| w.headline_rate());
                 if let Some(point) =

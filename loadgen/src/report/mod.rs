@@ -65,6 +65,31 @@ pub trait Export<T: ?Sized = Comparison> {
     fn render(&self, data: &T) -> Result<Vec<u8>, ReportError>;
 }
 
+/// Server CPU per answer as the tables show it: `1.23 µs CPU ±2.0 %`, or
+/// [`NOT_MEASURED_REMOTE`](crate::remote::NOT_MEASURED_REMOTE) for a server that runs
+/// elsewhere (never zero).
+pub fn cpu_text(cpu: Option<&crate::analysis::Estimate>) -> String {
+    cpu.map_or_else(
+        || crate::remote::NOT_MEASURED_REMOTE.to_owned(),
+        |cpu| {
+            format!(
+                "{:.2} µs CPU {}",
+                cpu.median,
+                crate::format::plus_minus(cpu.relative_half_width())
+            )
+        },
+    )
+}
+
+/// Peak memory as the tables show it: `12 MiB`, or
+/// [`NOT_MEASURED_REMOTE`](crate::remote::NOT_MEASURED_REMOTE) (never zero).
+pub fn memory_text(rss_peak_kib: Option<u64>) -> String {
+    rss_peak_kib.map_or_else(
+        || crate::remote::NOT_MEASURED_REMOTE.to_owned(),
+        |kib| format!("{} MiB", kib / 1024),
+    )
+}
+
 /// Every file made from a run except `run.json`, which only `compare` writes: the CSVs, the
 /// Markdown summary, every chart and the page.
 pub fn derived_exports(run: &Comparison) -> Vec<Box<dyn Export>> {

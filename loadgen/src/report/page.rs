@@ -9,7 +9,7 @@ use super::code::{
     ASPECTS, Highlighter, escape, highlight_css, lines_of_code, routes_shown, snippet, sources,
 };
 use super::markdown::{change_line, noise_note, ranking_line};
-use super::{Export, ReportError, contender_colour, server_colour};
+use super::{Export, ReportError, contender_colour, cpu_text, memory_text, server_colour};
 use crate::analysis::{Comparison, Metric, NOISY_HALF_WIDTH, Status};
 use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::stats::CLIENT_BOUND_BUSY;
@@ -191,14 +191,17 @@ fn results_section(page: &mut String, run: &Comparison) {
                 });
             let _ = write!(
                 page,
-                "<td><b>{}</b> {} req/s{flags}<br><small>{:.2} µs CPU {}{latency}</small></td>",
+                "<td><b>{}</b> {} req/s{flags}<br><small>{}{latency}</small></td>",
                 group(s.rps.median.round() as u64),
                 plus_minus(s.rps.relative_half_width()),
-                s.server_cpu_us.median,
-                plus_minus(s.server_cpu_us.relative_half_width())
+                escape(&cpu_text(s.server_cpu_us.as_ref()))
             );
         }
-        let _ = writeln!(page, "<td>{} MiB</td></tr>", server.rss_peak_kib / 1024);
+        let _ = writeln!(
+            page,
+            "<td>{}</td></tr>",
+            escape(&memory_text(server.rss_peak_kib))
+        );
     }
     page.push_str("</tbody></table></div>\n");
     let _ = writeln!(

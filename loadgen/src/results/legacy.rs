@@ -75,6 +75,7 @@ pub fn from_v2(value: serde_json::Value) -> Result<RunRecord, LegacyError> {
             commit: None,
             binary: format!("{}/server-{}", run.environment.server_binaries, s.name),
             stderr_log: None,
+            remote_url: None,
         })
         .collect();
     Ok(RunRecord {
@@ -106,7 +107,7 @@ fn add_server(into: &mut Measurements, server: &ServerV2, closed_rounds: u32) {
             round,
             started: true,
             clean_exit: n <= server.clean_exits,
-            rss_peak_kib: server.rss_peak_kib,
+            rss_peak_kib: Some(server.rss_peak_kib),
         });
     }
     into.failures
