@@ -228,6 +228,18 @@ pub struct CompareArgs {
     /// A first look in under a minute: two rounds, three short scenarios, a short sweep.
     #[arg(long)]
     pub quick: bool,
+    /// No cost phase (instructions, allocations, syscalls per request after the sweep).
+    #[arg(long, conflicts_with_all = ["cost_scenarios", "cost_requests", "cost_load_requests"])]
+    pub no_cost: bool,
+    /// Scenarios of the cost phase (`loadgen cost` measures all of them).
+    #[arg(long, value_delimiter = ',', default_value = "json,pipelined")]
+    pub cost_scenarios: Vec<String>,
+    /// Requests of the cost phase's two valgrind samples (callgrind and DHAT), one connection.
+    #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "200,600")]
+    pub cost_requests: [u64; 2],
+    /// Requests of the cost phase's two native samples (syscalls, context switches).
+    #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "4000,12000")]
+    pub cost_load_requests: [u64; 2],
     /// The results folder [default: results/<UTC date-time>-<host>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

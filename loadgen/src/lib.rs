@@ -226,9 +226,24 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     let mut bar = CompareBar::new(&plan, !args.no_progress);
     let measured = compare::run(&plan, &stop, &mut |event| bar.observe(event));
     bar.finish();
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    if plan.cost.is_some() && !stop.load(Ordering::Relaxed) {
+        eprintln!("cost phase: counts per request (--no-cost skips it)…");
+    }
+    let cost = if stop.load(Ordering::Relaxed) {
+        None
+    } else {
+        compare::cost_phase(&plan, &stop, &command, &mut |step| {
+            eprintln!("  {}: {}", step.server, step.tool);
+        })
+    };
+    if let Some(cost) = &cost {
+        eprintln!("cost phase took {:.0} s", cost.seconds);
+    }
+    let measured = measured.with_cost(cost);
     let provenance = compare::Provenance {
         started_at,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command,
         environment,
         stray_servers,
     };

@@ -47,6 +47,9 @@ pub struct RunRecord {
     /// it measured (left alone; see [`crate::strays`]).
     #[serde(default)]
     pub stray_servers: Vec<StrayServer>,
+    /// The cost phase's counts per request (absent with `--no-cost`, and in older runs).
+    #[serde(default)]
+    pub cost: Option<crate::cost::table::CostTable>,
 }
 
 impl RunRecord {
@@ -561,6 +564,7 @@ pub(crate) mod sample {
             sweeps: vec![sweep()],
             measurements: Measurements::default(),
             stray_servers: Vec::new(),
+            cost: None,
         }
     }
 

@@ -23,7 +23,14 @@ fn server_dir(servers: &[&str]) -> PathBuf {
     dir
 }
 
+/// A comparison without its cost phase (valgrind would take most of these tests' time).
 fn compare(servers: &[&str], out: &Path, extra: &[&str]) -> Command {
+    let mut command = compare_with_cost(servers, out, extra);
+    command.arg("--no-cost");
+    command
+}
+
+fn compare_with_cost(servers: &[&str], out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
     // Should this test be killed, its compare goes too (and takes its servers along).
     conformance::parent_death::die_with_this_thread(&mut command);
@@ -564,4 +571,98 @@ fn sigkill_mid_run_takes_the_server_down_within_a_second() {
         let _ = kill(Pid::from_raw(server as i32), Signal::SIGKILL);
         panic!("server {server} outlived its SIGKILLed harness by more than a second");
     }
+}
+
+/// One server, one short round, the cost phase on with tiny counts.
+const TINY_WITH_COST: &[&str] = &[
+    "--scenarios",
+    "json",
+    "-d",
+    "200ms",
+    "--warmup",
+    "100ms",
+    "--scenario-warmup",
+    "50ms",
+    "--rounds",
+    "1",
+    "--no-sweep",
+    "--cost-scenarios",
+    "json",
+    "--cost-requests",
+    "32,96",
+    "--cost-load-requests",
+    "1000,3000",
+];
+
+fn valgrind_is_installed() -> bool {
+    Command::new("valgrind").arg("--version").output().is_ok()
+}
+
+#[test]
+fn a_tiny_compare_with_the_cost_phase_has_the_cost_table_in_run_json_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = compare_with_cost(&["tokio"], &out, TINY_WITH_COST)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let run = run_json(&out);
+    let cost = &run["cost"];
+    assert_eq!(cost["servers"][0]["server"], "tokio", "{cost}");
+    let json = &cost["servers"][0]["results"][0];
+    assert_eq!(json["scenario"], "json");
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("## Cost per request"), "{summary}");
+    assert!(summary.contains("| tokio | "), "{summary}");
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("<section id=\"cost\">"));
+    assert!(
+        !out.join("cost-work").exists(),
+        "the tools' files are removed"
+    );
+    if valgrind_is_installed() {
+        let instructions = json["instructions"]["measured"][0]["per_request"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("instructions measured: {json}"));
+        assert!(instructions > 1000.0, "{instructions}");
+        let allocations = json["allocations"]["measured"][0]["per_request"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("allocations measured: {json}"));
+        assert!(allocations > 0.5, "{allocations}");
+        // The summary shows the count with its rank: one server is first.
+        assert!(summary.contains(" (#1) |"), "{summary}");
+        assert!(out.join("cost.svg").is_file());
+        // Each count is a sample of the run, as "what changed" between builds reads them.
+        let costs = run["measurements"]["costs"].as_array().unwrap();
+        assert!(costs.iter().any(|c| c["count"] == "instructions"));
+    }
+}
+
+#[test]
+fn without_valgrind_the_cost_section_names_the_install_command_and_the_rest_goes_on() {
+    // A PATH with taskset (which pins the server) and nothing of valgrind's.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    if let Some(taskset) =
+        loadgen::cost::find_in_path("taskset", std::env::var_os("PATH").as_deref())
+    {
+        std::os::unix::fs::symlink(taskset, bin.join("taskset")).unwrap();
+    }
+    let out = dir.path().join("run");
+    let output = compare_with_cost(&["tokio"], &out, TINY_WITH_COST)
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("valgrind is missing"), "{summary}");
+    assert!(summary.contains("apt-get install valgrind"), "{summary}");
+    // The throughput was measured all the same.
+    let run = run_json(&out);
+    assert!(!run["measurements"]["closed"].as_array().unwrap().is_empty());
+    let json = &run["cost"]["servers"][0]["results"][0];
+    assert!(json["instructions"]["unavailable"].is_string(), "{json}");
 }

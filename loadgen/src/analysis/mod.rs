@@ -10,6 +10,7 @@
 //! [`estimate`]: medians, intervals, rank tests; [`noise`]: how quiet the machine was;
 //! [`verdict`]: rankings and changes; this file: the figures of each contender and scenario.
 
+pub mod cost;
 pub mod estimate;
 pub mod noise;
 pub mod verdict;
@@ -43,6 +44,8 @@ pub struct Comparison {
     pub rankings: Vec<Ranking>,
     /// For each server measured at two builds: what changed, per scenario and figure.
     pub changes: Vec<Change>,
+    /// The cost phase's counts, ranked per scenario and count (empty without a cost phase).
+    pub cost: Vec<cost::CostRanking>,
 }
 
 /// How a contender or a cell fared.
@@ -207,12 +210,18 @@ pub fn analyze(record: RunRecord) -> Comparison {
         .with_stray_servers(record.stray_servers.len());
     let rankings = rankings(&record);
     let changes = changes(&record);
+    let cost = record
+        .cost
+        .as_ref()
+        .map(cost::cost_rankings)
+        .unwrap_or_default();
     Comparison {
         record,
         contenders,
         noise,
         rankings,
         changes,
+        cost,
     }
 }
 
@@ -416,6 +425,13 @@ fn rankings(record: &RunRecord) -> Vec<Ranking> {
 /// named, on every figure measured for both.
 fn changes(record: &RunRecord) -> Vec<Change> {
     let mut changes = Vec::new();
+    // The cost phase may count scenarios the rounds did not load.
+    let mut scenarios = record.settings.scenarios.clone();
+    for sample in &record.measurements.costs {
+        if !scenarios.contains(&sample.scenario) {
+            scenarios.push(sample.scenario.clone());
+        }
+    }
     for (i, newer) in record.contenders.iter().enumerate() {
         let first_of_server = record.contenders[..i]
             .iter()
@@ -427,7 +443,7 @@ fn changes(record: &RunRecord) -> Vec<Change> {
             .iter()
             .filter(|c| c.server == newer.server)
         {
-            for scenario in &record.settings.scenarios {
+            for scenario in &scenarios {
                 changes.extend(cell_changes(record, (newer, older), scenario));
             }
         }

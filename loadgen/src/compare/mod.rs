@@ -30,12 +30,13 @@ pub mod scenario;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use self::plan::Plan;
 use self::round::{Observer, Rounds, VisitOutcome};
+use crate::cost::{self, table::CostTable};
 use crate::machine::Environment;
-use crate::results::{COMPARE_SCHEMA_VERSION, Measurements, RunRecord, ScenarioSweep};
+use crate::results::{COMPARE_SCHEMA_VERSION, CostSample, Measurements, RunRecord, ScenarioSweep};
 use crate::strays::StrayServer;
 
 /// What the rounds measured: the sweep's rates, fixed once from the closed loop, and every
@@ -46,6 +47,8 @@ pub struct Measured {
     pub sweeps: Vec<ScenarioSweep>,
     /// Every measurement.
     pub measurements: Measurements,
+    /// What the cost phase measured, if it ran.
+    pub cost: Option<CostTable>,
 }
 
 /// Runs `plan`: the closed-loop rounds, then the sweep at rates fixed from their maxima.
@@ -82,7 +85,68 @@ pub fn run(plan: &Plan, stop: &Arc<AtomicBool>, observe: &mut Observer<'_>) -> M
     Measured {
         sweeps,
         measurements,
+        cost: None,
     }
+}
+
+/// The cost phase, after the sweep: each contender's binary measured by `loadgen cost`'s
+/// module with the plan's cost settings. `None` when the plan has no cost phase
+/// (`--no-cost`). A missing tool leaves its figures unavailable with the reason (and the
+/// command that installs it); the rest is measured.
+pub fn cost_phase(
+    plan: &Plan,
+    stop: &Arc<AtomicBool>,
+    command: &str,
+    observe: &mut dyn FnMut(cost::Step),
+) -> Option<CostTable> {
+    let cost = plan.cost.as_ref()?;
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let servers = cost::run(cost, stop, observe);
+    // The tools' files were read; only the figures are kept.
+    let _ = std::fs::remove_dir_all(&cost.work_dir);
+    Some(CostTable {
+        started_at,
+        command: command.to_owned(),
+        settings: cost.settings.clone(),
+        tools: cost.tools.status(),
+        partial: stop.load(Ordering::Relaxed) || servers.len() < cost.servers.len(),
+        servers,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+impl Measured {
+    /// Adds the cost phase's table, and each of its counts as a [`CostSample`] so that two
+    /// builds of one server are compared count by count like any figure.
+    pub fn with_cost(mut self, table: Option<CostTable>) -> Self {
+        if let Some(table) = &table {
+            self.measurements.costs.extend(cost_samples(table));
+        }
+        self.cost = table;
+        self
+    }
+}
+
+/// Every measured count of `table`, one sample per measurement.
+pub fn cost_samples(table: &CostTable) -> Vec<CostSample> {
+    let mut samples = Vec::new();
+    for server in &table.servers {
+        for result in &server.results {
+            for (count, figure) in result.figures() {
+                for (i, per_request) in figure.runs().into_iter().enumerate() {
+                    samples.push(CostSample {
+                        contender: server.server.clone(),
+                        scenario: result.scenario.clone(),
+                        round: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                        count: count.to_owned(),
+                        per_request,
+                    });
+                }
+            }
+        }
+    }
+    samples
 }
 
 /// Where a run comes from: when it started, the command, the machine.
@@ -117,6 +181,7 @@ impl Measured {
             sweeps: self.sweeps,
             measurements: self.measurements,
             stray_servers: provenance.stray_servers,
+            cost: self.cost,
         }
     }
 }
@@ -133,4 +198,48 @@ fn collect(into: &mut Measurements, visit: VisitOutcome) {
     into.closed.extend(visit.closed);
     into.open.extend(visit.open);
     into.failures.extend(visit.failures);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::cost::tests::{figure, server, table};
+    use crate::analysis::{self, Figure};
+    use crate::results::sample;
+
+    #[test]
+    fn two_builds_counts_become_changes() {
+        let contenders = [("hyper", "hyper"), ("hyper@HEAD~1", "hyper")];
+        let record = sample::record(&contenders, &["plaintext"], 1);
+        let measured = Measured {
+            sweeps: Vec::new(),
+            measurements: record.measurements.clone(),
+            cost: None,
+        }
+        .with_cost(Some(table(vec![
+            server("hyper", figure(9_000.0)),
+            server("hyper@HEAD~1", figure(10_000.0)),
+        ])));
+        // Four measured counts per server (context switches are unavailable there).
+        assert_eq!(measured.measurements.costs.len(), 8);
+        let record = RunRecord {
+            measurements: measured.measurements,
+            cost: measured.cost,
+            ..record
+        };
+        let comparison = analysis::analyze(record);
+        let change = comparison
+            .changes
+            .iter()
+            .find(|c| {
+                c.scenario == "json"
+                    && c.figure
+                        == Figure::Cost {
+                            count: "instructions".into(),
+                        }
+            })
+            .expect("the json scenario, which only the cost phase measured, is compared");
+        assert!((change.ratio.median - 0.9).abs() < 1e-9);
+        assert_eq!(comparison.cost.len(), 5);
+    }
 }

@@ -13,6 +13,8 @@ use super::contender::{self, BuildSite, Contender};
 use super::scenario::{self, DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, Scenario};
 use crate::analysis::median;
 use crate::cli::CompareArgs;
+use crate::cost::table::CostSettings;
+use crate::cost::{CostPlan, ServerBinary, ToolPaths};
 use crate::engine::EngineKind;
 use crate::machine::{self, CpuSplit, available_cpus, parse_cpu_list};
 use crate::results::{ClosedSample, CompareSettings, LeftOut, Phase, PlannedRate, ScenarioSweep};
@@ -81,6 +83,9 @@ pub struct Plan {
     pub site: BuildSite,
     /// The results folder.
     pub out: PathBuf,
+    /// The cost phase after the sweep (`None` with `--no-cost`): the contenders' binaries,
+    /// the scenarios and counts, the tools found.
+    pub cost: Option<CostPlan>,
 }
 
 /// The unrecorded start of every open-loop load, in which its connections open. Without it
@@ -323,6 +328,13 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         quick: args.quick,
         left_out,
     };
+    let out = out_dir(args, started_at);
+    let cost = if args.no_cost {
+        None
+    } else {
+        let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
+        Some(cost_plan(args, &contenders, &settings.cpus, tools, &out)?)
+    };
     Ok(Plan {
         settings,
         contenders,
@@ -330,9 +342,52 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         rates,
         swept,
         site,
-        out: out_dir(args, started_at),
+        out,
+        cost,
     })
 }
+
+/// The cost phase of a comparison: every contender's binary, the few scenarios and small
+/// counts that keep sixteen servers within about two minutes (`loadgen cost` measures every
+/// scenario with larger counts, twice), measured once each.
+pub fn cost_plan(
+    args: &CompareArgs,
+    contenders: &[Contender],
+    cpus: &CpuSplit,
+    tools: ToolPaths,
+    out: &Path,
+) -> Result<CostPlan> {
+    Ok(CostPlan {
+        servers: contenders
+            .iter()
+            .map(|c| ServerBinary {
+                name: c.label.clone(),
+                path: c.binary.clone(),
+            })
+            .collect(),
+        scenarios: crate::cost::scenarios(&args.cost_scenarios)?,
+        settings: CostSettings {
+            callgrind_requests: args.cost_requests,
+            dhat_requests: args.cost_requests,
+            load_requests: args.cost_load_requests,
+            connections: args.connections,
+            warmup_requests: COST_WARMUP_REQUESTS,
+            // Counts repeat to within a fraction of a per cent: one measurement each here,
+            // two in `loadgen cost`.
+            repeat: 1,
+            // One server thread, as `loadgen cost`: the counts of one thread's work.
+            server_threads: 1,
+            cpus: cpus.clone(),
+        },
+        tools,
+        work_dir: out.join(COST_WORK_DIR),
+    })
+}
+
+/// Unmeasured requests before each cost scenario's first sample.
+pub const COST_WARMUP_REQUESTS: u64 = 50;
+/// The folder, inside the results folder, where the tools' files are read; removed after.
+pub const COST_WORK_DIR: &str = "cost-work";
 
 /// The loads' durations: as given, else the defaults (shorter with `--quick`).
 struct Durations {

@@ -84,6 +84,20 @@ pub struct CostResult {
     pub syscalls_by_kind: Vec<SyscallKind>,
 }
 
+impl CostResult {
+    /// The counts a comparison ranks, each with its name in `run.json`
+    /// ([`crate::results::CostSample::count`]), in table order.
+    pub fn figures(&self) -> [(&'static str, &Figure); 5] {
+        [
+            ("instructions", &self.instructions),
+            ("allocations", &self.allocations),
+            ("bytes_allocated", &self.bytes_allocated),
+            ("syscalls", &self.syscalls),
+            ("context_switches", &self.context_switches),
+        ]
+    }
+}
+
 /// Everything measured of one server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerCost {

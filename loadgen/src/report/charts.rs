@@ -236,10 +236,16 @@ pub fn all_charts(run: &Comparison) -> Vec<Box<dyn Export>> {
         charts.push(Box::new(SweepChart(sweep.scenario.clone())));
         charts.push(Box::new(SpectrumChart(sweep.scenario.clone())));
     }
+    if super::cost::has_chart(run) {
+        charts.push(Box::new(super::cost::CostChart));
+    }
     charts
 }
 
-fn finish(export: &dyn Export, drawn: Result<String, String>) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn finish(
+    export: &dyn Export,
+    drawn: Result<String, String>,
+) -> Result<Vec<u8>, ReportError> {
     drawn
         .map(String::into_bytes)
         .map_err(|reason| ReportError::Render {

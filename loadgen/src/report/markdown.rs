@@ -42,6 +42,7 @@ impl Export for Markdown {
         out.push('\n');
         out.push_str(&headline_table(run));
         out.push('\n');
+        out.push_str(&super::cost::markdown(run));
         let side_by_side = super::side_by_side::markdown(run);
         if !side_by_side.is_empty() {
             let _ = writeln!(out, "## Rust and Go side by side\n\n{side_by_side}");

@@ -7,6 +7,7 @@
 
 pub(crate) mod charts;
 pub mod code;
+pub mod cost;
 mod csv;
 mod json;
 mod markdown;

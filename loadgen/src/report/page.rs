@@ -63,8 +63,17 @@ impl Export for Page {
                 ""
             }
         );
-        page.push_str("<nav><a href=\"#results\">Results</a> · <a href=\"#rust-and-go\">Rust and Go</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n");
+        let cost_link = if run.record.cost.is_some() {
+            "<a href=\"#cost\">Cost per request</a> · "
+        } else {
+            ""
+        };
+        let _ = write!(
+            page,
+            "<nav><a href=\"#results\">Results</a> · {cost_link}<a href=\"#rust-and-go\">Rust and Go</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n"
+        );
         results_section(&mut page, run);
+        page.push_str(&super::cost::html(run));
         page.push_str(&super::side_by_side::html(run));
         let _ = writeln!(
             page,

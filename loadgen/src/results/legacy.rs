@@ -90,6 +90,7 @@ pub fn from_v2(value: serde_json::Value) -> Result<RunRecord, LegacyError> {
         sweeps: run.sweeps,
         measurements,
         stray_servers: Vec::new(),
+        cost: None,
     })
 }
 

@@ -1,0 +1,237 @@
+//! The cost phase in a report: a table per scenario (instructions, allocations, bytes,
+//! syscalls and context switches per request, each with its rank, ties under 1 % sharing
+//! one), the tools missing with the command that installs each, the reasons of every `n/a`,
+//! and `cost.svg`, the instructions chart of `loadgen cost`.
+//!
+//! The rows are made once ([`tables`]) and written as Markdown ([`markdown`]) and as HTML
+//! ([`html`]).
+
+use std::fmt::Write as _;
+
+use super::code::escape;
+use super::{Export, ReportError};
+use crate::analysis::Comparison;
+use crate::analysis::cost::CostRanking;
+use crate::cost::render::{instructions_chart, number};
+use crate::cost::table::CostTable;
+use crate::format::group;
+
+/// The columns of a cost table, after the contender's, with each count's decimals.
+const COLUMNS: [(&str, &str, usize); 5] = [
+    ("instructions", "instructions", 0),
+    ("allocations", "allocations", 2),
+    ("bytes_allocated", "bytes allocated", 1),
+    ("syscalls", "syscalls", 3),
+    ("context_switches", "context switches", 3),
+];
+
+/// `cost.svg`: user-space instructions per request, a group per scenario, a bar per
+/// contender.
+#[derive(Debug, Clone, Copy)]
+pub struct CostChart;
+
+impl Export for CostChart {
+    fn file_name(&self) -> String {
+        "cost.svg".to_owned()
+    }
+
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
+        let drawn = match &run.record.cost {
+            Some(table) => instructions_chart(table),
+            None => Err("the run has no cost phase".to_owned()),
+        };
+        super::charts::finish(self, drawn)
+    }
+}
+
+/// Whether the run has an instruction count to draw.
+pub fn has_chart(run: &Comparison) -> bool {
+    run.cost
+        .iter()
+        .any(|r| r.count == "instructions" && r.entries.iter().any(|e| e.rank.is_some()))
+}
+
+/// One scenario's table: its label and a row of cells per contender.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioTable {
+    /// The scenario as tables show it.
+    pub label: String,
+    /// The contender, then one cell per column of [`COLUMNS`].
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The column headers, the contender's first.
+pub fn headers() -> Vec<&'static str> {
+    std::iter::once("server")
+        .chain(COLUMNS.iter().map(|(_, header, _)| *header))
+        .collect()
+}
+
+/// A table per scenario, from the rankings: `10,203 (#1)`, or `n/a`.
+pub fn tables(rankings: &[CostRanking]) -> Vec<ScenarioTable> {
+    let mut scenarios: Vec<(&str, &str)> = Vec::new();
+    for r in rankings {
+        if !scenarios.iter().any(|(s, _)| *s == r.scenario) {
+            scenarios.push((&r.scenario, &r.label));
+        }
+    }
+    scenarios
+        .into_iter()
+        .map(|(scenario, label)| {
+            let of = |count: &str| {
+                rankings
+                    .iter()
+                    .find(|r| r.scenario == scenario && r.count == count)
+            };
+            let contenders: Vec<&str> = of("instructions")
+                .map(|r| r.entries.iter().map(|e| e.contender.as_str()).collect())
+                .unwrap_or_default();
+            let rows = contenders
+                .iter()
+                .map(|contender| {
+                    let mut row = vec![(*contender).to_owned()];
+                    for (count, _, decimals) in COLUMNS {
+                        let entry = of(count).and_then(|r| r.of(contender));
+                        row.push(match entry {
+                            Some(e) => match (&e.per_request, e.rank) {
+                                (Ok(value), Some(rank)) => {
+                                    format!("{} (#{rank})", number(*value, decimals))
+                                }
+                                _ => "n/a".to_owned(),
+                            },
+                            None => "n/a".to_owned(),
+                        });
+                    }
+                    row
+                })
+                .collect();
+            ScenarioTable {
+                label: label.to_owned(),
+                rows,
+            }
+        })
+        .collect()
+}
+
+/// What the cost section says before its tables: how the counts were taken, and each tool
+/// that is missing with the command that installs it.
+pub fn preamble(table: &CostTable) -> Vec<String> {
+    let s = &table.settings;
+    let mut lines = vec![format!(
+        "Exact counts per request, each the marginal count between two request counts so start-up and shutdown cancel out: \
+         user-space instructions (valgrind callgrind) and heap allocations and bytes (valgrind DHAT) between {} and {} requests on one connection; \
+         syscalls and context switches (the kernel's counters, natively) between {} and {} requests over {} connections. \
+         Measured {} time(s), one server thread; the rank is exact: under 1 % apart is a tie, on any machine. \
+         Instructions leave out the kernel's TCP work, which the syscall count stands in for. Took {:.0} s{}.",
+        group(s.callgrind_requests[0]),
+        group(s.callgrind_requests[1]),
+        group(s.load_requests[0]),
+        group(s.load_requests[1]),
+        s.connections,
+        s.repeat,
+        table.seconds,
+        if table.partial {
+            " (stopped early: partial)"
+        } else {
+            ""
+        },
+    )];
+    for (tool, status) in [
+        ("valgrind", &table.tools.valgrind),
+        ("perf events", &table.tools.perf_events),
+    ] {
+        if let Some(reason) = status.missing() {
+            lines.push(format!(
+                "{tool} is missing, so its counts are n/a (the rest of the comparison went on): {reason}"
+            ));
+        }
+    }
+    lines
+}
+
+/// Every reason a figure is missing, once per contender and reason: `ntex: n/a: …`.
+pub fn reasons(rankings: &[CostRanking]) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for ranking in rankings {
+        for entry in &ranking.entries {
+            if let Err(reason) = &entry.per_request {
+                let line = format!("{}: {reason}", entry.contender);
+                if !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// The cost section of `summary.md` (empty without a cost phase).
+pub fn markdown(run: &Comparison) -> String {
+    let Some(table) = &run.record.cost else {
+        return String::new();
+    };
+    let mut out = String::from("## Cost per request (exact counts, lower is better)\n\n");
+    for line in preamble(table) {
+        let _ = writeln!(out, "{line}\n");
+    }
+    let headers = headers();
+    for scenario in tables(&run.cost) {
+        let _ = writeln!(out, "**{}**\n", scenario.label);
+        let _ = writeln!(out, "| {} |", headers.join(" | "));
+        let _ = writeln!(
+            out,
+            "|---|{}",
+            "---:|".repeat(headers.len().saturating_sub(1))
+        );
+        for row in &scenario.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out.push('\n');
+    }
+    for line in reasons(&run.cost) {
+        let _ = writeln!(out, "- {line}");
+    }
+    out
+}
+
+/// The cost section of the page (empty without a cost phase).
+pub fn html(run: &Comparison) -> String {
+    let Some(table) = &run.record.cost else {
+        return String::new();
+    };
+    let mut out = String::from(
+        "<section id=\"cost\"><h2>Cost per request</h2><p class=\"legend\">Exact counts, lower is better; the rank follows each figure.</p>",
+    );
+    for line in preamble(table) {
+        let _ = write!(out, "<p>{}</p>", escape(&line));
+    }
+    for scenario in tables(&run.cost) {
+        let _ = write!(
+            out,
+            "<h3>{}</h3><div class=\"scroll\"><table class=\"results\"><thead><tr>",
+            escape(&scenario.label)
+        );
+        for header in headers() {
+            let _ = write!(out, "<th>{}</th>", escape(header));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for row in &scenario.rows {
+            out.push_str("<tr>");
+            for cell in row {
+                let _ = write!(out, "<td>{}</td>", escape(cell));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table></div>");
+    }
+    let reasons = reasons(&run.cost);
+    if !reasons.is_empty() {
+        out.push_str("<ul>");
+        for line in reasons {
+            let _ = write!(out, "<li>{}</li>", escape(&line));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>\n");
+    out
+}
