@@ -64,6 +64,8 @@ fn the_page_renders_in_headless_chromium() {
     let compare = Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args([
             "compare",
+            // The cost phase has tests of its own (tests/compare.rs); this one is about the page.
+            "--no-cost",
             "--servers",
             "std,hyper",
             "--scenarios",

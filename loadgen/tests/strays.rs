@@ -126,7 +126,7 @@ fn compare_names_a_stray_server_in_its_noise_note_and_page_and_leaves_it_running
     let out = dir.path().join("with-stray");
     let output = Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args(
-            "compare --servers std --no-progress --scenarios plaintext -d 200ms --warmup 50ms \
+            "compare --servers std --no-cost --no-progress --scenarios plaintext -d 200ms --warmup 50ms \
              --scenario-warmup 50ms --rounds 1 --no-sweep --server-bin-dir"
                 .split_whitespace(),
         )

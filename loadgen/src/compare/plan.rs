@@ -329,7 +329,9 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         left_out,
     };
     let out = out_dir(args, started_at);
-    let cost = if args.no_cost {
+    // A remote server's process is not here to run under valgrind or to count syscalls of.
+    let local = |c: &&Contender| !matches!(c.checkout, contender::Checkout::Remote { .. });
+    let cost = if args.no_cost || !contenders.iter().any(|c| local(&c)) {
         None
     } else {
         let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
@@ -360,6 +362,7 @@ pub fn cost_plan(
     Ok(CostPlan {
         servers: contenders
             .iter()
+            .filter(|c| !matches!(c.checkout, contender::Checkout::Remote { .. }))
             .map(|c| ServerBinary {
                 name: c.label.clone(),
                 path: c.binary.clone(),

@@ -22,8 +22,8 @@ pub struct Row {
     pub cpu_us: Option<f64>,
     /// The open-loop p99 at the sweep's headline rate, µs, when the scenario was swept.
     pub p99_us: Option<u64>,
-    /// Peak resident memory, KiB.
-    pub rss_kib: u64,
+    /// Peak resident memory, KiB; `None` for a server that runs elsewhere.
+    pub rss_kib: Option<u64>,
 }
 
 /// The rows of every group, a Go server first, and the scenario they are of. Empty when the
@@ -41,7 +41,7 @@ pub fn groups(run: &Comparison) -> (Option<String>, Vec<Vec<Row>>) {
             label: contender.label.clone(),
             language: info.map_or("Rust", |i| i.build.language()),
             rps: cell.map(|s| s.rps.median),
-            cpu_us: cell.map(|s| s.server_cpu_us.median),
+            cpu_us: cell.and_then(|s| s.server_cpu_us.as_ref().map(|cpu| cpu.median)),
             p99_us: cell.and_then(|s| headline_p99(run, s)),
             rss_kib: contender.rss_peak_kib,
         }
@@ -102,13 +102,13 @@ pub fn markdown(run: &Comparison) -> String {
         for row in rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} MiB |",
+                "| {} | {} | {} | {} | {} | {} |",
                 row.label,
                 row.language,
                 figure(row.rps, 0),
                 figure(row.cpu_us, 2),
                 latency(row.p99_us),
-                row.rss_kib / 1024
+                super::memory_text(row.rss_kib)
             );
         }
     }
@@ -132,13 +132,13 @@ pub fn html(run: &Comparison) -> String {
         for row in rows {
             let _ = write!(
                 out,
-                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} MiB</td></tr>",
+                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&row.label),
                 row.language,
                 figure(row.rps, 0),
                 figure(row.cpu_us, 2),
                 latency(row.p99_us),
-                row.rss_kib / 1024
+                super::memory_text(row.rss_kib)
             );
         }
         out.push_str("</tbody>");
