@@ -111,6 +111,19 @@ impl CpuSplit {
         })
     }
 
+    /// The CPUs to run servers on when what is measured does not depend on timing (valgrind's
+    /// counts): every CPU of the split, one server on each; `[None]`, one at a time on any
+    /// CPU, when the split is not pinned.
+    pub fn valgrind_cpus(&self) -> Vec<Option<usize>> {
+        if !self.pinned {
+            return vec![None];
+        }
+        let mut cpus: Vec<usize> = self.server.iter().chain(&self.client).copied().collect();
+        cpus.sort_unstable();
+        cpus.dedup();
+        cpus.into_iter().map(Some).collect()
+    }
+
     /// `taskset -c LIST`, to start a server on its CPUs.
     pub fn server_launcher(&self) -> Vec<String> {
         if !self.pinned {

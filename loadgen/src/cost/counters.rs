@@ -3,12 +3,19 @@
 //! `raw_syscalls:sys_enter`), the main syscalls one by one (`syscalls:sys_enter_<name>`), and
 //! its context switches (the software event).
 //!
-//! A counter follows one thread, and the threads that thread starts afterwards (`inherit`), so
-//! a server is followed by one counter per event on each of the threads it has when the
-//! counters open: a thread-per-connection server's new threads are counted too.
+//! The server is moved into a cgroup of its own (cgroup v2), and each event is counted per CPU
+//! for that cgroup: every thread of the server is counted from that moment, the threads it
+//! starts later too, whether they are still running when the counters are read or not.
+//!
+//! Without a writable cgroup v2 hierarchy, a counter follows each thread the server has when
+//! the counters open, and the threads those start (`inherit`). The kernel adds an inherited
+//! counter's count to its parent's only when that thread ends, so in that mode the work of a
+//! thread started after the counters opened shows up late: [`ProcessCounters::scope`] says
+//! which mode counted.
 
+use std::fs::File;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use perf_event::events::{Software, Tracepoint};
 use perf_event::{Builder, Counter};
@@ -147,18 +154,70 @@ impl ThreadCounters {
     }
 }
 
+/// What the counters of a process follow.
+#[derive(Debug)]
+enum Scope {
+    /// A cgroup holding the server, counted on each CPU.
+    Cgroup {
+        cgroup: Cgroup,
+        cpus: Vec<usize>,
+    },
+    /// The server's threads as they were when the counters opened, and their descendants.
+    Threads(Vec<i32>),
+}
+
+impl Scope {
+    fn open(
+        &self,
+        event: impl perf_event::events::Event + Copy,
+        what: &str,
+    ) -> Result<ThreadCounters, CounterError> {
+        match self {
+            Self::Cgroup { cgroup, cpus } => {
+                let mut counters = Vec::new();
+                for &cpu in cpus {
+                    let counter = Builder::new(event)
+                        .observe_cgroup(&cgroup.dir)
+                        .one_cpu(cpu)
+                        // Syscall entries and context switches happen in the kernel: count
+                        // them there.
+                        .include_kernel()
+                        .enabled(true)
+                        .build()
+                        .map_err(|source| CounterError::Open {
+                            event: what.to_owned(),
+                            source,
+                        })?;
+                    counters.push(counter);
+                }
+                Ok(ThreadCounters(counters))
+            }
+            Self::Threads(threads) => open_on(threads, event, what),
+        }
+    }
+}
+
 /// The counters of one server process.
 #[derive(Debug)]
 pub struct ProcessCounters {
     syscalls: ThreadCounters,
     context_switches: ThreadCounters,
     by_syscall: Vec<(String, ThreadCounters)>,
+    // Last: the counters close before the cgroup is removed.
+    scope: Scope,
 }
 
 impl ProcessCounters {
-    /// Opens and starts the counters on every thread of process `pid`.
+    /// Opens and starts the counters on process `pid`: on a cgroup of its own if the machine
+    /// has a writable cgroup v2 hierarchy, otherwise on its threads.
     pub fn open(pid: u32) -> Result<Self, CounterError> {
-        let threads = threads_of(pid)?;
+        let scope = match Cgroup::enter(pid) {
+            Ok(cgroup) => Scope::Cgroup {
+                cgroup,
+                cpus: online_cpus()?,
+            },
+            Err(_) => Scope::Threads(threads_of(pid)?),
+        };
         let sys_enter = tracepoint("raw_syscalls/sys_enter")?;
         let mut by_syscall = Vec::new();
         for name in KINDS.iter().flat_map(|(_, names)| names.iter()) {
@@ -166,15 +225,25 @@ impl ProcessCounters {
             if let Ok(event) = tracepoint(&format!("syscalls/sys_enter_{name}")) {
                 by_syscall.push((
                     (*name).to_owned(),
-                    open_on(&threads, event, &format!("syscalls:sys_enter_{name}"))?,
+                    scope.open(event, &format!("syscalls:sys_enter_{name}"))?,
                 ));
             }
         }
         Ok(Self {
-            syscalls: open_on(&threads, sys_enter, "raw_syscalls:sys_enter")?,
-            context_switches: open_on(&threads, Software::CONTEXT_SWITCHES, "context-switches")?,
+            syscalls: scope.open(sys_enter, "raw_syscalls:sys_enter")?,
+            context_switches: scope.open(Software::CONTEXT_SWITCHES, "context-switches")?,
             by_syscall,
+            scope,
         })
+    }
+
+    /// What the counters follow: `cgroup` (every thread of the server), or `threads` (its
+    /// threads when they opened; see the module's documentation).
+    pub fn scope(&self) -> &'static str {
+        match self.scope {
+            Scope::Cgroup { .. } => "cgroup",
+            Scope::Threads(_) => "threads",
+        }
     }
 
     /// The counts so far.
@@ -191,12 +260,26 @@ impl ProcessCounters {
     }
 }
 
-/// Whether this process may count syscalls: opens `raw_syscalls:sys_enter` on itself.
-pub fn probe() -> Result<(), CounterError> {
+/// Whether this process may count syscalls (it opens `raw_syscalls:sys_enter` on itself), and
+/// if so how a server's are followed: one of [`CGROUP_SCOPE`] and [`THREAD_SCOPE`].
+pub fn probe() -> Result<&'static str, CounterError> {
     let event = tracepoint("raw_syscalls/sys_enter")?;
     let tid = i32::try_from(std::process::id()).unwrap_or(0);
-    open_on(&[tid], event, "raw_syscalls:sys_enter").map(drop)
+    open_on(&[tid], event, "raw_syscalls:sys_enter")?;
+    let writable = std::fs::read_to_string("/proc/mounts")
+        .ok()
+        .and_then(|mounts| cgroup2_mount(&mounts))
+        .is_some_and(|root| {
+            let path = root.join(format!("{CGROUP_PREFIX}{}-probe", std::process::id()));
+            std::fs::create_dir(&path).is_ok() && std::fs::remove_dir(&path).is_ok()
+        });
+    Ok(if writable { CGROUP_SCOPE } else { THREAD_SCOPE })
 }
+
+/// How the counters follow a server with a writable cgroup v2 hierarchy.
+pub const CGROUP_SCOPE: &str = "every thread of the server, through a cgroup of its own";
+/// How the counters follow a server without one.
+pub const THREAD_SCOPE: &str = "the server's threads (no writable cgroup v2 hierarchy: a thread started after the counters opened is counted only when it ends)";
 
 /// A tracepoint by its `category/name`, its id read from tracefs.
 fn tracepoint(name: &str) -> Result<Tracepoint, CounterError> {
@@ -243,6 +326,104 @@ fn open_on(
     Ok(ThreadCounters(counters))
 }
 
+/// A cgroup v2 of one server process, made for its counters; removed when dropped, after any
+/// process still in it is moved back to the hierarchy's root.
+#[derive(Debug)]
+struct Cgroup {
+    path: PathBuf,
+    root: PathBuf,
+    dir: File,
+}
+
+/// The prefix of the cgroups made here: `<prefix><our pid>-<server pid>`.
+const CGROUP_PREFIX: &str = "http-rosetta-cost-";
+
+impl Cgroup {
+    /// Makes a cgroup under the cgroup v2 hierarchy's root and moves process `pid` (all its
+    /// threads) into it.
+    fn enter(pid: u32) -> io::Result<Self> {
+        let mounts = std::fs::read_to_string("/proc/mounts")?;
+        let root = cgroup2_mount(&mounts)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mount"))?;
+        sweep_leftovers(&root);
+        let path = root.join(format!("{CGROUP_PREFIX}{}-{pid}", std::process::id()));
+        std::fs::create_dir(&path)?;
+        let cgroup = Self {
+            dir: File::open(&path)?,
+            path,
+            root,
+        };
+        std::fs::write(cgroup.path.join("cgroup.procs"), pid.to_string())?;
+        Ok(cgroup)
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        // A process still inside (the server, when a measurement failed before stopping it)
+        // goes back to the root, or the cgroup could not be removed.
+        if let Ok(procs) = std::fs::read_to_string(self.path.join("cgroup.procs")) {
+            for pid in procs.split_whitespace() {
+                let _ = std::fs::write(self.root.join("cgroup.procs"), pid);
+            }
+        }
+        // A process that has just exited may leave the cgroup a moment later.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.path).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// Where the cgroup v2 hierarchy is mounted, from the text of `/proc/mounts`.
+fn cgroup2_mount(mounts: &str) -> Option<PathBuf> {
+    mounts.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (_, mount, kind) = (fields.next()?, fields.next()?, fields.next()?);
+        (kind == "cgroup2").then(|| PathBuf::from(mount))
+    })
+}
+
+/// Removes the empty cgroups that earlier runs, killed before they could, left behind.
+fn sweep_leftovers(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(CGROUP_PREFIX) {
+            // Fails, and so keeps it, while a process is inside: another run's.
+            let _ = std::fs::remove_dir(entry.path());
+        }
+    }
+}
+
+/// The CPUs the kernel has online (`/sys/devices/system/cpu/online`, e.g. `0-1,4`).
+fn online_cpus() -> Result<Vec<usize>, CounterError> {
+    const ONLINE: &str = "/sys/devices/system/cpu/online";
+    let text = std::fs::read_to_string(ONLINE).map_err(|source| CounterError::Read {
+        what: ONLINE.to_owned(),
+        source,
+    })?;
+    parse_cpu_list(&text).ok_or_else(|| CounterError::Read {
+        what: ONLINE.to_owned(),
+        source: io::Error::new(io::ErrorKind::InvalidData, format!("{:?}", text.trim())),
+    })
+}
+
+/// A kernel CPU list (`0-3,8,10-11`).
+fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',') {
+        match part.split_once('-') {
+            Some((first, last)) => cpus.extend(first.parse::<usize>().ok()?..=last.parse().ok()?),
+            None => cpus.push(part.parse().ok()?),
+        }
+    }
+    (!cpus.is_empty()).then_some(cpus)
+}
+
 /// The thread ids of process `pid`.
 fn threads_of(pid: u32) -> Result<Vec<i32>, CounterError> {
     let dir = format!("/proc/{pid}/task");
@@ -285,6 +466,68 @@ mod tests {
         assert_eq!(count(OTHER), 5);
         let read = kinds.iter().find(|k| k.0 == "read").unwrap();
         assert_eq!(read.1, ["read", "recvfrom"]);
+    }
+
+    #[test]
+    fn cpu_lists_and_mounts_are_read_as_the_kernel_writes_them() {
+        assert_eq!(parse_cpu_list("0-1\n"), Some(vec![0, 1]));
+        assert_eq!(parse_cpu_list("0,2-4,7"), Some(vec![0, 2, 3, 4, 7]));
+        assert_eq!(parse_cpu_list(""), None);
+        assert_eq!(parse_cpu_list("x"), None);
+        // This machine's /proc/mounts: cgroup v1 controllers, and v2 beside them.
+        let mounts = "cgroup /sys/fs/cgroup/cpu cgroup rw,relatime,cpu 0 0\n\
+                      cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0\n";
+        assert_eq!(
+            cgroup2_mount(mounts),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
+        assert_eq!(cgroup2_mount("proc /proc proc rw 0 0\n"), None);
+    }
+
+    /// A server that starts a task after the counters opened, which makes its syscalls and
+    /// is still running when they are read: in cgroup mode they are counted at once (in
+    /// thread mode the kernel would add them only when that task ends).
+    #[test]
+    fn a_task_started_after_the_counters_opened_is_counted_while_it_runs() {
+        use std::io::{BufRead as _, BufReader, Write as _};
+        if let Err(err) = probe() {
+            eprintln!("skipped: {err}");
+            return;
+        }
+        // The shell waits for a line, then a subshell (a new task) opens /dev/null 300 times,
+        // says so, and waits for another line before it ends.
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "read go; (for i in $(seq 300); do : < /dev/null; done; echo done; read end || true)",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut counters = ProcessCounters::open(child.id()).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        if counters.scope() != "cgroup" {
+            eprintln!("skipped: no writable cgroup v2 hierarchy here");
+            drop(stdin);
+            let _ = child.wait();
+            return;
+        }
+        let before = counters.read().unwrap();
+        writeln!(stdin, "go").unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let after = counters.read().unwrap();
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        drop(counters);
+        // 300 opens of /dev/null, each with its close.
+        assert!(
+            after.syscalls >= before.syscalls + 600,
+            "{before:?} {after:?}"
+        );
     }
 
     #[test]

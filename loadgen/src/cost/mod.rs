@@ -3,11 +3,13 @@
 //! For each server binary (anything that takes `--addr 127.0.0.1:0 --threads N` and prints
 //! `listening on http://ADDR`) and each scenario (every route of the contract, and `GET /`
 //! pipelined ×16):
-//! - user-space instructions per request, with valgrind's callgrind: one run of the server
-//!   measures every scenario, its counters dumped (and zeroed) between the samples;
-//! - heap allocations and bytes per request, with valgrind's DHAT, which cannot dump mid-run:
-//!   a run with the low request count in every scenario, and one more run per scenario with
-//!   the high count in that scenario alone;
+//! - user-space instructions and heap allocations per request, with valgrind's callgrind: one
+//!   run of the server measures every scenario, its counters dumped (and zeroed) between the
+//!   samples; the allocations are its counts of the calls into the allocator
+//!   ([`callgrind::ALLOCATOR_ENTRIES`]: `malloc` and its kin, Go's `runtime.mallocgc`);
+//! - heap bytes per request, with valgrind's DHAT, which sees each block's size but cannot dump
+//!   mid-run: a run with the low request count in every scenario, and one more run per
+//!   scenario with the high count in that scenario alone;
 //! - syscalls (by kind) and context switches per request, natively, from the kernel's
 //!   counters, under the closed-loop load `compare` uses.
 //!
@@ -65,7 +67,12 @@ pub const INSTALL_VALGRIND: &str = "apt-get install valgrind";
 /// The reason a server on io_uring gets no valgrind figures.
 pub const IO_URING: &str = "n/a: valgrind cannot follow io_uring (the server holds an io_uring instance; under valgrind 3.19 it hangs)";
 /// The reason a Go server gets no DHAT figures.
-pub const GO_HEAP: &str = "n/a: a Go binary allocates from the Go runtime's own heap (mmap'd arenas), which DHAT cannot see; `go test -bench -benchmem` (allocs/op) is the honest count";
+pub const GO_HEAP: &str = "n/a: a Go binary allocates from the Go runtime's own heap (mmap'd arenas), whose block sizes DHAT cannot see; its allocations are counted (calls to runtime.mallocgc), not its bytes";
+/// What a Go program needs to run under callgrind: without it, the signal the Go runtime
+/// preempts goroutines with (SIGURG) trips an assertion of callgrind 3.19
+/// (`vgCallgrind_post_signal`). Goroutines then yield only at function calls, which a server
+/// that answers requests does all the time.
+pub const GO_UNDER_VALGRIND: &str = "asyncpreemptoff=1";
 
 /// A name that is not a scenario of `loadgen cost`, or a bad `--binary`.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -196,8 +203,8 @@ impl ServerBinary {
 pub struct ToolPaths {
     /// valgrind and vgdb, or why they cannot be used.
     pub valgrind: Result<(PathBuf, PathBuf), String>,
-    /// Whether the kernel's counters can be opened, or why not.
-    pub perf_events: Result<(), String>,
+    /// Whether the kernel's counters can be opened (and what they follow), or why not.
+    pub perf_events: Result<&'static str, String>,
 }
 
 impl ToolPaths {
@@ -224,9 +231,10 @@ impl ToolPaths {
             Err(reason) => ToolStatus::Missing(reason.clone()),
         };
         let perf_events = match &self.perf_events {
-            Ok(()) => {
-                ToolStatus::Available(format!("perf_event_open on Linux {}", kernel_release()))
-            }
+            Ok(scope) => ToolStatus::Available(format!(
+                "perf_event_open on Linux {}, counting {scope}",
+                kernel_release()
+            )),
             Err(reason) => ToolStatus::Missing(reason.clone()),
         };
         Tools {
@@ -286,16 +294,14 @@ impl CostPlan {
         ]
     }
 
-    /// Starts `server` on its CPUs through `tool` (a valgrind command line, or nothing) and
-    /// waits up to `timeout` for its ready line.
+    /// Starts `server` through `launcher` (`taskset`, a valgrind command line, or nothing)
+    /// and waits up to `timeout` for its ready line.
     fn start(
         &self,
         server: &ServerBinary,
-        tool: Vec<String>,
+        launcher: Vec<String>,
         timeout: Duration,
     ) -> Result<ServerProcess, String> {
-        let mut launcher = self.settings.cpus.server_launcher();
-        launcher.extend(tool);
         ServerProcess::spawn(
             &server.name,
             &server.path,
@@ -318,146 +324,335 @@ pub struct Step<'a> {
     pub measurement: u32,
 }
 
-/// Measures every server of `plan`, in order; stops between servers when `stop` is set.
+/// Measures every server of `plan`; stops between measurements when `stop` is set.
+///
+/// First, one server at a time, its traits (io_uring, Go) and its native counts, whose load
+/// needs the server's CPUs and the load generator's. Then every valgrind run of every server,
+/// as many at once as there are CPUs, each server pinned to a CPU of its own: valgrind counts
+/// the same however busy the machine is, so they need not wait for each other.
 pub fn run(
     plan: &CostPlan,
     stop: &Arc<AtomicBool>,
     observe: &mut dyn FnMut(Step),
 ) -> Vec<ServerCost> {
-    let mut servers = Vec::new();
+    let mut prepared = Vec::new();
     for server in &plan.servers {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        servers.push(measure_server(plan, server, stop, observe));
+        prepared.push(prepare(plan, server, stop, observe));
     }
-    servers
+    let jobs: Vec<Job> = prepared
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.started.is_ok())
+        .flat_map(|(server, p)| {
+            let callgrind = p.valgrind.is_ok();
+            let dhat = p.heap_tool.is_ok();
+            (1..=plan.settings.repeat).flat_map(move |measurement| {
+                [
+                    callgrind.then_some(Job {
+                        server,
+                        tool: Tool::Callgrind,
+                        measurement,
+                    }),
+                    dhat.then_some(Job {
+                        server,
+                        tool: Tool::Dhat,
+                        measurement,
+                    }),
+                ]
+                .into_iter()
+                .flatten()
+            })
+        })
+        .collect();
+    let mut outcomes = run_jobs(plan, &prepared, &jobs, stop, observe);
+    prepared
+        .into_iter()
+        .enumerate()
+        .map(|(index, p)| p.finish(plan, &jobs, &mut outcomes, index))
+        .collect()
 }
 
-/// Measures one server: its traits first (io_uring, Go), then the native counters, callgrind
-/// and DHAT, each `repeat` times.
-pub fn measure_server(
+/// What the first phase learnt of a server.
+struct Prepared<'a> {
+    server: &'a ServerBinary,
+    /// Whether it started and answered; the reason if not.
+    started: Result<(), String>,
+    go: bool,
+    native: Result<Vec<Vec<NativeSample>>, String>,
+    /// The valgrind and vgdb to run it under, or why not.
+    valgrind: Result<(PathBuf, PathBuf), String>,
+    /// Whether DHAT can see its heap, or why not.
+    heap_tool: Result<(), String>,
+}
+
+/// A valgrind run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Callgrind,
+    Dhat,
+}
+
+/// One valgrind run of one server: the `measurement`-th (1-based) of `tool`.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    server: usize,
+    tool: Tool,
+    measurement: u32,
+}
+
+/// What a valgrind run measured, per scenario.
+enum JobOutcome {
+    /// (instructions, allocations).
+    Calls(Result<Vec<(Marginal, Marginal)>, String>),
+    /// Bytes allocated.
+    Bytes(Result<Vec<Marginal>, String>),
+}
+
+/// The first phase for one server: its traits, then its native counts.
+fn prepare<'a>(
     plan: &CostPlan,
-    server: &ServerBinary,
+    server: &'a ServerBinary,
     stop: &Arc<AtomicBool>,
     observe: &mut dyn FnMut(Step),
-) -> ServerCost {
-    let mut notes = Vec::new();
-    let repeat = plan.settings.repeat;
+) -> Prepared<'a> {
     observe(Step {
         server: &server.name,
         tool: "probe",
         measurement: 1,
     });
-    let io_uring = match probe_io_uring(plan, server) {
-        Ok(uses) => uses,
-        Err(reason) => {
-            notes.push(format!("the server did not start or answer: {reason}"));
-            return unavailable(server, plan, &reason, notes);
-        }
-    };
     let go = is_go_binary(&server.path);
-
-    let native = repeated(plan.tools.perf_events.clone(), repeat, |m| {
-        observe(Step {
-            server: &server.name,
-            tool: "counters",
-            measurement: m,
-        });
-        native_run(plan, server, stop)
-    });
-    let valgrind = if io_uring {
-        Err(IO_URING.to_owned())
-    } else {
-        plan.tools.valgrind.clone()
+    let io_uring = probe_io_uring(plan, server);
+    let valgrind = match &io_uring {
+        Ok(true) => Err(IO_URING.to_owned()),
+        Ok(false) => plan.tools.valgrind.clone(),
+        Err(reason) => Err(reason.clone()),
     };
-    let instructions = repeated(valgrind.clone().map(drop), repeat, |m| {
-        observe(Step {
-            server: &server.name,
-            tool: "callgrind",
-            measurement: m,
-        });
-        let (valgrind, vgdb) = valgrind.as_ref().map_err(Clone::clone)?;
-        let dir = plan.work_dir.join(format!("{}-callgrind-{m}", server.name));
-        callgrind_run(plan, server, valgrind, vgdb, &dir)
-    });
     let heap_tool = match (&valgrind, go) {
         (Err(reason), _) => Err(reason.clone()),
         (Ok(_), true) => Err(GO_HEAP.to_owned()),
         (Ok(_), false) => Ok(()),
     };
-    let heap = repeated(heap_tool, repeat, |m| {
-        observe(Step {
-            server: &server.name,
-            tool: "dhat",
-            measurement: m,
-        });
-        let (valgrind, _) = valgrind.as_ref().map_err(Clone::clone)?;
-        let dir = plan.work_dir.join(format!("{}-dhat-{m}", server.name));
-        dhat_run(plan, server, valgrind, &dir)
-    });
+    let native = match &io_uring {
+        Ok(_) => repeated(plan.tools.perf_events.clone().map(drop), plan.settings.repeat, |m| {
+            observe(Step {
+                server: &server.name,
+                tool: "counters",
+                measurement: m,
+            });
+            native_run(plan, server, stop)
+        }),
+        Err(reason) => Err(reason.clone()),
+    };
+    Prepared {
+        server,
+        started: io_uring.map(drop),
+        go,
+        native,
+        valgrind,
+        heap_tool,
+    }
+}
 
-    for (tool, outcome) in [
-        ("counters", native.as_ref().err()),
-        ("callgrind", instructions.as_ref().err()),
-        ("DHAT", heap.as_ref().err()),
-    ] {
-        if let Some(reason) = outcome {
-            notes.push(format!("{tool}: {reason}"));
+/// Runs `jobs` on as many threads as the plan has CPUs, each thread's servers pinned to its
+/// CPU; returns each job's outcome, in the order of `jobs`. Jobs not started because `stop`
+/// was set have none.
+fn run_jobs(
+    plan: &CostPlan,
+    prepared: &[Prepared],
+    jobs: &[Job],
+    stop: &Arc<AtomicBool>,
+    observe: &mut dyn FnMut(Step),
+) -> Vec<Option<JobOutcome>> {
+    let cpus = plan.settings.cpus.valgrind_cpus();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (started, progress) = std::sync::mpsc::channel::<usize>();
+    let mut outcomes: Vec<Option<JobOutcome>> = std::iter::repeat_with(|| None)
+        .take(jobs.len())
+        .collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = cpus
+            .iter()
+            .map(|&cpu| {
+                let (next, started) = (&next, started.clone());
+                // The servers it starts die with this thread (their parent-death signal), so
+                // it lives until each of them is stopped.
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(index) else { break };
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let _ = started.send(index);
+                        done.push((index, run_job(plan, &prepared[job.server], *job, cpu)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        drop(started);
+        for index in progress {
+            let job = jobs[index];
+            observe(Step {
+                server: &prepared[job.server].server.name,
+                tool: match job.tool {
+                    Tool::Callgrind => "callgrind",
+                    Tool::Dhat => "dhat",
+                },
+                measurement: job.measurement,
+            });
+        }
+        for worker in workers {
+            // A worker that panicked leaves its jobs without an outcome: their figures say so.
+            for (index, outcome) in worker.join().unwrap_or_default() {
+                outcomes[index] = Some(outcome);
+            }
+        }
+    });
+    outcomes
+}
+
+/// One valgrind run, its server pinned to `cpu`.
+fn run_job(plan: &CostPlan, prepared: &Prepared, job: Job, cpu: Option<usize>) -> JobOutcome {
+    let server = prepared.server;
+    let tool_name = match job.tool {
+        Tool::Callgrind => "callgrind",
+        Tool::Dhat => "dhat",
+    };
+    let dir = plan
+        .work_dir
+        .join(format!("{}-{tool_name}-{}", server.name, job.measurement));
+    let launcher = pinned_to(cpu);
+    match (job.tool, &prepared.valgrind) {
+        (_, Err(reason)) => JobOutcome::Calls(Err(reason.clone())),
+        (Tool::Callgrind, Ok((valgrind, vgdb))) => JobOutcome::Calls(callgrind_run(
+            plan,
+            server,
+            launcher,
+            valgrind,
+            vgdb,
+            &dir,
+            prepared.go,
+        )),
+        (Tool::Dhat, Ok((valgrind, _))) => {
+            JobOutcome::Bytes(dhat_run(plan, server, &launcher, valgrind, &dir))
         }
     }
-    let results = plan
-        .scenarios
-        .iter()
-        .enumerate()
-        .map(|(i, scenario)| {
-            let pick = |runs: &Result<Vec<Vec<Marginal>>, String>| match runs {
-                Ok(runs) => Figure::Measured(runs.iter().map(|run| run[i]).collect()),
-                Err(reason) => Figure::Unavailable(reason.clone()),
-            };
-            let heap_part = |part: fn(&(Marginal, Marginal)) -> Marginal| match &heap {
-                Ok(runs) => Figure::Measured(runs.iter().map(|run| part(&run[i])).collect()),
-                Err(reason) => Figure::Unavailable(reason.clone()),
-            };
-            let native_part = |part: &dyn Fn(&NativeSample) -> Marginal| match &native {
-                Ok(runs) => Figure::Measured(runs.iter().map(|run| part(&run[i])).collect()),
-                Err(reason) => Figure::Unavailable(reason.clone()),
-            };
-            let mut kinds: Vec<SyscallKind> = match &native {
-                Ok(runs) if !runs.is_empty() => runs[0][i]
-                    .kinds
-                    .iter()
-                    .enumerate()
-                    .map(|(k, (kind, syscalls, _))| SyscallKind {
-                        kind: kind.clone(),
-                        syscalls: syscalls.clone(),
-                        per_request: native_part(&|s: &NativeSample| s.kinds[k].2),
-                    })
-                    .filter(|k| k.per_request.per_request().is_some_and(|v| v > 0.0))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            kinds.sort_by(|a, b| {
-                let value = |k: &SyscallKind| k.per_request.per_request().unwrap_or(0.0);
-                value(b).total_cmp(&value(a))
-            });
-            CostResult {
-                scenario: scenario.name.to_owned(),
-                label: scenario.label(),
-                instructions: pick(&instructions),
-                allocations: heap_part(|h| h.0),
-                bytes_allocated: heap_part(|h| h.1),
-                syscalls: native_part(&|s: &NativeSample| s.syscalls),
-                context_switches: native_part(&|s: &NativeSample| s.context_switches),
-                syscalls_by_kind: kinds,
+}
+
+/// `taskset -c CPU`, or nothing when the CPUs are not pinned.
+fn pinned_to(cpu: Option<usize>) -> Vec<String> {
+    cpu.map(|cpu| vec!["taskset".to_owned(), "-c".to_owned(), cpu.to_string()])
+        .unwrap_or_default()
+}
+
+impl Prepared<'_> {
+    /// The server's figures: its native counts, and its jobs' outcomes (taken out of
+    /// `outcomes`).
+    fn finish(
+        self,
+        plan: &CostPlan,
+        jobs: &[Job],
+        outcomes: &mut [Option<JobOutcome>],
+        index: usize,
+    ) -> ServerCost {
+        if let Err(reason) = &self.started {
+            let notes = vec![format!("the server did not start or answer: {reason}")];
+            return unavailable(self.server, plan, reason, notes);
+        }
+        let mut calls: Result<Vec<Vec<(Marginal, Marginal)>>, String> =
+            self.valgrind.as_ref().map(|_| Vec::new()).map_err(Clone::clone);
+        let mut heap: Result<Vec<Vec<Marginal>>, String> = self.heap_tool.clone().map(|()| Vec::new());
+        for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+            if job.server != index {
+                continue;
             }
-        })
-        .collect();
-    ServerCost {
-        server: server.name.clone(),
-        binary: server.path.clone(),
-        results,
-        notes,
+            const NOT_RUN: &str = "not measured: the run was stopped";
+            match outcome.take() {
+                Some(JobOutcome::Calls(run)) => push_run(&mut calls, run),
+                Some(JobOutcome::Bytes(run)) => push_run(&mut heap, run),
+                None if job.tool == Tool::Callgrind => push_run(&mut calls, Err(NOT_RUN.into())),
+                None => push_run(&mut heap, Err(NOT_RUN.into())),
+            }
+        }
+        let mut notes = Vec::new();
+        for (tool, outcome) in [
+            ("counters", self.native.as_ref().err()),
+            ("callgrind", calls.as_ref().err()),
+            ("DHAT", heap.as_ref().err()),
+        ] {
+            if let Some(reason) = outcome {
+                notes.push(format!("{tool}: {reason}"));
+            }
+        }
+        let native = self.native;
+        let results = plan
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(i, scenario)| {
+                let calls_part = |part: fn(&(Marginal, Marginal)) -> Marginal| match &calls {
+                    Ok(runs) => Figure::Measured(runs.iter().map(|run| part(&run[i])).collect()),
+                    Err(reason) => Figure::Unavailable(reason.clone()),
+                };
+                let bytes = match &heap {
+                    Ok(runs) => Figure::Measured(runs.iter().map(|run| run[i]).collect()),
+                    Err(reason) => Figure::Unavailable(reason.clone()),
+                };
+                let native_part = |part: &dyn Fn(&NativeSample) -> Marginal| match &native {
+                    Ok(runs) => Figure::Measured(runs.iter().map(|run| part(&run[i])).collect()),
+                    Err(reason) => Figure::Unavailable(reason.clone()),
+                };
+                let mut kinds: Vec<SyscallKind> = match &native {
+                    Ok(runs) if !runs.is_empty() => runs[0][i]
+                        .kinds
+                        .iter()
+                        .enumerate()
+                        .map(|(k, (kind, syscalls, _))| SyscallKind {
+                            kind: kind.clone(),
+                            syscalls: syscalls.clone(),
+                            per_request: native_part(&|s: &NativeSample| s.kinds[k].2),
+                        })
+                        .filter(|k| k.per_request.per_request().is_some_and(|v| v > 0.0))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                kinds.sort_by(|a, b| {
+                    let value = |k: &SyscallKind| k.per_request.per_request().unwrap_or(0.0);
+                    value(b).total_cmp(&value(a))
+                });
+                CostResult {
+                    scenario: scenario.name.to_owned(),
+                    label: scenario.label(),
+                    instructions: calls_part(|c| c.0),
+                    allocations: calls_part(|c| c.1),
+                    bytes_allocated: bytes,
+                    syscalls: native_part(&|s: &NativeSample| s.syscalls),
+                    context_switches: native_part(&|s: &NativeSample| s.context_switches),
+                    syscalls_by_kind: kinds,
+                }
+            })
+            .collect();
+        ServerCost {
+            server: self.server.name.clone(),
+            binary: self.server.path.clone(),
+            results,
+            notes,
+        }
+    }
+}
+
+/// Adds one run's outcome to a tool's runs; the first failure stands for all.
+fn push_run<T>(runs: &mut Result<Vec<T>, String>, run: Result<T, String>) {
+    if let Ok(list) = runs {
+        match run {
+            Ok(run) => list.push(run),
+            Err(reason) => *runs = Err(reason),
+        }
     }
 }
 
@@ -521,7 +716,7 @@ pub fn holds_io_uring(pid: u32) -> bool {
 /// Starts the server natively, has it answer one request, and says whether it holds an
 /// io_uring instance then.
 fn probe_io_uring(plan: &CostPlan, server: &ServerBinary) -> Result<bool, String> {
-    let mut process = plan.start(server, Vec::new(), NATIVE_START)?;
+    let mut process = plan.start(server, plan.settings.cpus.server_launcher(), NATIVE_START)?;
     let scenario = scenarios(&["plaintext".to_owned()]).map_err(|e| e.to_string())?;
     let mut client =
         RawClient::connect(process.addr(), Duration::from_secs(5)).map_err(|e| e.to_string())?;
@@ -571,7 +766,7 @@ fn native_run(
     server: &ServerBinary,
     stop: &Arc<AtomicBool>,
 ) -> Result<Vec<NativeSample>, String> {
-    let mut process = plan.start(server, Vec::new(), NATIVE_START)?;
+    let mut process = plan.start(server, plan.settings.cpus.server_launcher(), NATIVE_START)?;
     let mut counters = ProcessCounters::open(process.pid()).map_err(|e| e.to_string())?;
     let mut samples = Vec::new();
     for scenario in &plan.scenarios {
@@ -657,28 +852,42 @@ fn native_run(
 
 /// One callgrind measurement: the server under callgrind, and for each scenario on a
 /// connection of its own a warmup, a dump, the low count, a dump, the high count, a dump.
+/// Returns (instructions, allocations) per scenario. A Go server runs with
+/// [`GO_UNDER_VALGRIND`] added to its `GODEBUG`.
 fn callgrind_run(
     plan: &CostPlan,
     server: &ServerBinary,
+    launcher: Vec<String>,
     valgrind: &Path,
     vgdb: &Path,
     dir: &Path,
-) -> Result<Vec<Marginal>, String> {
+    go: bool,
+) -> Result<Vec<(Marginal, Marginal)>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let out = dir.join("callgrind.out");
-    let tool = callgrind::launcher(valgrind, &out, &dir.join("valgrind.log"));
+    let mut tool = launcher;
+    if go {
+        let godebug = std::env::var("GODEBUG").unwrap_or_default();
+        let godebug = if godebug.is_empty() {
+            GO_UNDER_VALGRIND.to_owned()
+        } else {
+            format!("{godebug},{GO_UNDER_VALGRIND}")
+        };
+        tool.extend(["env".to_owned(), format!("GODEBUG={godebug}")]);
+    }
+    tool.extend(callgrind::launcher(valgrind, &out, &dir.join("valgrind.log")));
     let mut process = plan
         .start(server, tool, VALGRIND_START)
         .map_err(|e| format!("under callgrind: {e}"))?;
     let pid = process.pid();
     let mut dumps = 0;
-    let mut dump = |hint: &str| -> Result<u64, String> {
+    let mut dump = |hint: &str| -> Result<callgrind::DumpCounts, String> {
         callgrind::dump(vgdb, pid, hint).map_err(|e| e.to_string())?;
         dumps += 1;
         let path = callgrind::dump_path(&out, dumps);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        callgrind::instructions(&text).map_err(|e| format!("{}: {e}", path.display()))
+        callgrind::counts(&text).map_err(|e| format!("{}: {e}", path.display()))
     };
     let [low, high] = plan.settings.callgrind_requests;
     let hang = |e: String| format!("under callgrind: {e} (within {VALGRIND_ANSWER:?})");
@@ -694,19 +903,23 @@ fn callgrind_run(
         let low_count = dump(&format!("{}-low", scenario.name))?;
         let high_requests = drive(&mut client, scenario, high).map_err(hang)?;
         let high_count = dump(&format!("{}-high", scenario.name))?;
-        marginals.push(
+        let marginal = |count: fn(&callgrind::DumpCounts) -> u64| {
             Marginal::new(
                 Sample {
                     requests: low_requests,
-                    count: low_count,
+                    count: count(&low_count),
                 },
                 Sample {
                     requests: high_requests,
-                    count: high_count,
+                    count: count(&high_count),
                 },
             )
-            .map_err(|e| format!("{}: {e}", scenario.name))?,
-        );
+            .map_err(|e| format!("{}: {e}", scenario.name))
+        };
+        marginals.push((
+            marginal(|c| c.instructions)?,
+            marginal(|c| c.allocations)?,
+        ));
     }
     let _ = process.stop(VALGRIND_EXIT);
     let _ = std::fs::remove_dir_all(dir);
@@ -715,20 +928,27 @@ fn callgrind_run(
 
 /// One DHAT measurement: a run with the low count in every scenario, then one run per
 /// scenario with the high count in it alone; each scenario's marginal is its run against the
-/// first. Returns (allocations, bytes) per scenario.
+/// first. Returns the bytes allocated per scenario (callgrind counts the allocations exactly,
+/// in one process).
 fn dhat_run(
     plan: &CostPlan,
     server: &ServerBinary,
+    launcher: &[String],
     valgrind: &Path,
     dir: &Path,
-) -> Result<Vec<(Marginal, Marginal)>, String> {
+) -> Result<Vec<Marginal>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let [low, high] = plan.settings.dhat_requests;
     let one_run = |index: usize,
                    high_in: Option<usize>|
      -> Result<(dhat::HeapTotals, Vec<u64>), String> {
         let out = dir.join(format!("dhat.{index}.json"));
-        let tool = dhat::launcher(valgrind, &out, &dir.join(format!("valgrind.{index}.log")));
+        let mut tool = launcher.to_vec();
+        tool.extend(dhat::launcher(
+            valgrind,
+            &out,
+            &dir.join(format!("valgrind.{index}.log")),
+        ));
         let mut process = plan
             .start(server, tool, VALGRIND_START)
             .map_err(|e| format!("under DHAT: {e}"))?;
@@ -758,23 +978,19 @@ fn dhat_run(
     let mut marginals = Vec::new();
     for (i, scenario) in plan.scenarios.iter().enumerate() {
         let (totals, answered) = one_run(i + 1, Some(i))?;
-        let pair = |low_count: u64, high_count: u64| {
+        marginals.push(
             Marginal::new(
                 Sample {
                     requests: base_answered[i],
-                    count: low_count,
+                    count: base.bytes,
                 },
                 Sample {
                     requests: answered[i],
-                    count: high_count,
+                    count: totals.bytes,
                 },
             )
-            .map_err(|e| format!("{}: {e}", scenario.name))
-        };
-        marginals.push((
-            pair(base.blocks, totals.blocks)?,
-            pair(base.bytes, totals.bytes)?,
-        ));
+            .map_err(|e| format!("{}: {e}", scenario.name))?,
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
     Ok(marginals)
@@ -887,7 +1103,7 @@ mod tests {
         assert_eq!(find_in_path("valgrind", None), None);
         let status = ToolPaths {
             valgrind: Err(reason),
-            perf_events: Ok(()),
+            perf_events: Ok(counters::CGROUP_SCOPE),
         }
         .status();
         assert!(status.valgrind.missing().is_some());

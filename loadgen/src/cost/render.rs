@@ -30,10 +30,12 @@ pub fn markdown(table: &CostTable) -> String {
         out,
         "Each figure is the marginal count between two request counts, so start-up, connections and shutdown cancel out; \
          it was measured {} times, each in a fresh server process, and the spread `(max - min) / mean` follows in brackets. \
-         Instructions: callgrind, {} and {} requests on one connection. Allocations and bytes: DHAT, {} and {} requests on one connection \
+         Instructions and allocations: callgrind, {} and {} requests on one connection; an allocation is a call into the allocator \
+         (`malloc` and its kin; `runtime.mallocgc` in a Go server). Bytes: DHAT, {} and {} requests on one connection \
          (DHAT cannot dump mid-run: a run per count). Syscalls and context switches: the kernel's counters, natively, \
          {} and {} requests over {} connections (closed loop, the h1 engine). {} unmeasured requests come first in each scenario. \
-         Servers run with `--threads {}` on CPUs {:?}, the load generator on {:?}.\n",
+         Servers run with `--threads {}` on CPUs {:?}, the load generator on {:?}; the valgrind runs, whose counts do not depend \
+         on timing, run side by side, one on each CPU.\n",
         s.repeat,
         group(s.callgrind_requests[0]),
         group(s.callgrind_requests[1]),

@@ -1,8 +1,10 @@
 //! "Rust and Go side by side": for each of the Go article's six ways measured in a run, its Go
 //! server and then the Rust servers that answer the same idea (`contract::ServerInfo::
 //! rust_counterparts`), one row each: throughput, server CPU per answer, the open-loop p99 at
-//! the common rate, and peak memory, for the run's first scenario (plaintext by default).
-//! The summary and the page render the same rows.
+//! the common rate, and peak memory, for the run's first scenario (plaintext by default); then
+//! the cost phase's instructions and allocations per request, on its first scenario (json by
+//! default), where the tools could see the server. The summary and the page render the same
+//! rows.
 
 use std::fmt::Write as _;
 
@@ -24,6 +26,26 @@ pub struct Row {
     pub p99_us: Option<u64>,
     /// Peak resident memory, KiB; `None` for a server that runs elsewhere.
     pub rss_kib: Option<u64>,
+    /// User-space instructions per request in the cost phase, or why there is none.
+    pub instructions: Result<f64, String>,
+    /// Heap allocations per request in the cost phase, or why there is none.
+    pub allocations: Result<f64, String>,
+}
+
+/// The cost phase's scenario the view shows, as tables name it (`json`); `None` without a
+/// cost phase.
+fn cost_scenario(run: &Comparison) -> Option<&str> {
+    run.cost.first().map(|ranking| ranking.label.as_str())
+}
+
+/// A contender's figure of `count` in the cost phase's first scenario.
+fn cost_count(run: &Comparison, contender: &str, count: &str) -> Result<f64, String> {
+    let scenario = cost_scenario(run).ok_or_else(|| "no cost phase".to_owned())?;
+    run.cost
+        .iter()
+        .find(|r| r.label == scenario && r.count == count)
+        .and_then(|r| r.of(contender))
+        .map_or_else(|| Err("not measured".to_owned()), |e| e.per_request.clone())
 }
 
 /// The rows of every group, a Go server first, and the scenario they are of. Empty when the
@@ -44,6 +66,8 @@ pub fn groups(run: &Comparison) -> (Option<String>, Vec<Vec<Row>>) {
             cpu_us: cell.and_then(|s| s.server_cpu_us.as_ref().map(|cpu| cpu.median)),
             p99_us: cell.and_then(|s| headline_p99(run, s)),
             rss_kib: contender.rss_peak_kib,
+            instructions: cost_count(run, &contender.label, "instructions"),
+            allocations: cost_count(run, &contender.label, "allocations"),
         }
     };
     let groups = run
@@ -79,6 +103,24 @@ fn figure(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
 }
 
+/// A count per request, or `n/a` (the reason is in the cost section).
+fn count(value: &Result<f64, String>, decimals: usize) -> String {
+    match value {
+        Ok(v) if decimals == 0 => crate::format::group(v.round().max(0.0) as u64),
+        Ok(v) => format!("{v:.decimals$}"),
+        Err(_) => "n/a".to_owned(),
+    }
+}
+
+/// What the view's cost columns show, for the heading: empty without a cost phase.
+fn cost_caption(run: &Comparison) -> String {
+    cost_scenario(run).map_or_else(String::new, |scenario| {
+        format!(
+            " Then, from the cost phase on {scenario}, user-space instructions and heap allocations per request (n/a where valgrind cannot follow the server; the cost section says why)."
+        )
+    })
+}
+
 fn latency(p99: Option<u64>) -> String {
     p99.map_or_else(|| "–".to_owned(), |us| format!("{us} µs"))
 }
@@ -93,22 +135,25 @@ pub fn markdown(run: &Comparison) -> String {
     }
     let label = run.record.scenario_label(&scenario);
     let mut out = format!(
-        "Each of the Go article's six ways, then its Rust counterparts, on {label}: median throughput (req/s), server CPU per answer (µs), open-loop p99 at the common rate, peak memory.\n\n| server | language | req/s | CPU µs per answer | p99 at the common rate | peak RSS |\n|---|---|---:|---:|---:|---:|\n"
+        "Each of the Go article's six ways, then its Rust counterparts, on {label}: median throughput (req/s), server CPU per answer (µs), open-loop p99 at the common rate, peak memory.{}\n\n| server | language | req/s | CPU µs per answer | p99 at the common rate | peak RSS | instructions | allocations |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        cost_caption(run)
     );
     for (i, rows) in groups.iter().enumerate() {
         if i > 0 {
-            out.push_str("| | | | | | |\n");
+            out.push_str("| | | | | | | | |\n");
         }
         for row in rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 row.label,
                 row.language,
                 figure(row.rps, 0),
                 figure(row.cpu_us, 2),
                 latency(row.p99_us),
-                super::memory_text(row.rss_kib)
+                super::memory_text(row.rss_kib),
+                count(&row.instructions, 0),
+                count(&row.allocations, 2),
             );
         }
     }
@@ -124,21 +169,24 @@ pub fn html(run: &Comparison) -> String {
         return String::new();
     }
     let mut out = format!(
-        "<section id=\"rust-and-go\"><h2>Rust and Go side by side</h2><p>Each of the Go article's six ways, then its Rust counterparts, on {}: median throughput, server CPU per answer, the open-loop p99 at the common rate, and peak memory.</p><div class=\"scroll\"><table class=\"side-by-side\"><thead><tr><th>server</th><th>language</th><th>req/s</th><th>CPU µs per answer</th><th>p99 at the common rate</th><th>peak RSS</th></tr></thead>",
-        escape(&run.record.scenario_label(&scenario))
+        "<section id=\"rust-and-go\"><h2>Rust and Go side by side</h2><p>Each of the Go article's six ways, then its Rust counterparts, on {}: median throughput, server CPU per answer, the open-loop p99 at the common rate, and peak memory.{}</p><div class=\"scroll\"><table class=\"side-by-side\"><thead><tr><th>server</th><th>language</th><th>req/s</th><th>CPU µs per answer</th><th>p99 at the common rate</th><th>peak RSS</th><th>instructions</th><th>allocations</th></tr></thead>",
+        escape(&run.record.scenario_label(&scenario)),
+        escape(&cost_caption(run))
     );
     for rows in &groups {
         out.push_str("<tbody>");
         for row in rows {
             let _ = write!(
                 out,
-                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&row.label),
                 row.language,
                 figure(row.rps, 0),
                 figure(row.cpu_us, 2),
                 latency(row.p99_us),
-                super::memory_text(row.rss_kib)
+                super::memory_text(row.rss_kib),
+                count(&row.instructions, 0),
+                count(&row.allocations, 2),
             );
         }
         out.push_str("</tbody>");
@@ -181,5 +229,35 @@ mod tests {
         let page = html(&run);
         assert!(page.contains("<h2>Rust and Go side by side</h2>"));
         assert_eq!(page.matches("<tbody>").count(), 6);
+        // Without a cost phase, the cost columns say n/a and the caption does not promise them.
+        assert!(gin.iter().all(|r| r.instructions.is_err()));
+        assert!(!md.contains("from the cost phase"));
+    }
+
+    #[test]
+    fn the_cost_phase_counts_sit_beside_each_server() {
+        use crate::analysis::cost::tests::{figure, server, table};
+        use crate::cost::table::Figure;
+        let mut run = sample_run();
+        run.record.cost = Some(table(vec![
+            server("go-gin", figure(40_134.0)),
+            server("actix-web", figure(18_669.0)),
+            server(
+                "ntex",
+                Figure::Unavailable("n/a: valgrind cannot follow io_uring".into()),
+            ),
+        ]));
+        let run = crate::analysis::analyze(run.record);
+        let (_, groups) = groups(&run);
+        let gin = groups.iter().find(|rows| rows[0].label == "go-gin").unwrap();
+        assert_eq!(gin[0].instructions, Ok(40_134.0));
+        assert_eq!(gin[1].instructions, Ok(18_669.0));
+        assert_eq!(gin[0].allocations, Ok(8.0));
+        assert!(gin[2].instructions.is_err(), "ntex: {:?}", gin[2]);
+        let md = markdown(&run);
+        assert!(md.contains("from the cost phase on json"), "{md}");
+        assert!(md.contains("| 40,134 | 8.00 |"), "{md}");
+        assert!(md.contains("| n/a | 8.00 |"), "ntex's allocations come from the fixture: {md}");
+        assert!(html(&run).contains("<td>40,134</td><td>8.00</td>"));
     }
 }
