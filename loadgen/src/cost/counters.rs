@@ -158,10 +158,7 @@ impl ThreadCounters {
 #[derive(Debug)]
 enum Scope {
     /// A cgroup holding the server, counted on each CPU.
-    Cgroup {
-        cgroup: Cgroup,
-        cpus: Vec<usize>,
-    },
+    Cgroup { cgroup: Cgroup, cpus: Vec<usize> },
     /// The server's threads as they were when the counters opened, and their descendants.
     Threads(Vec<i32>),
 }
@@ -392,7 +389,11 @@ fn sweep_leftovers(root: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(CGROUP_PREFIX) {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(CGROUP_PREFIX)
+        {
             // Fails, and so keeps it, while a process is inside: another run's.
             let _ = std::fs::remove_dir(entry.path());
         }

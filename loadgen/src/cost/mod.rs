@@ -342,7 +342,7 @@ pub fn run(
         }
         prepared.push(prepare(plan, server, stop, observe));
     }
-    let jobs: Vec<Job> = prepared
+    let mut jobs: Vec<Job> = prepared
         .iter()
         .enumerate()
         .filter(|(_, p)| p.started.is_ok())
@@ -367,6 +367,9 @@ pub fn run(
             })
         })
         .collect();
+    // The longest first (DHAT starts the server once per scenario and once more), so that no
+    // long run is left for one CPU at the end while the other idles.
+    jobs.sort_by_key(|job| job.tool != Tool::Dhat);
     let mut outcomes = run_jobs(plan, &prepared, &jobs, stop, observe);
     prepared
         .into_iter()
@@ -418,13 +421,35 @@ fn prepare<'a>(
     stop: &Arc<AtomicBool>,
     observe: &mut dyn FnMut(Step),
 ) -> Prepared<'a> {
-    observe(Step {
-        server: &server.name,
-        tool: "probe",
-        measurement: 1,
-    });
     let go = is_go_binary(&server.path);
-    let io_uring = probe_io_uring(plan, server);
+    // The first native run says whether the server holds an io_uring instance; without the
+    // kernel's counters (or if it failed), a start of its own does.
+    let mut holds_io_uring = None;
+    let native = repeated(
+        plan.tools.perf_events.clone().map(drop),
+        plan.settings.repeat,
+        |m| {
+            observe(Step {
+                server: &server.name,
+                tool: "counters",
+                measurement: m,
+            });
+            let (samples, uses) = native_run(plan, server, stop)?;
+            holds_io_uring.get_or_insert(uses);
+            Ok(samples)
+        },
+    );
+    let io_uring = match holds_io_uring {
+        Some(uses) => Ok(uses),
+        None => {
+            observe(Step {
+                server: &server.name,
+                tool: "probe",
+                measurement: 1,
+            });
+            probe_io_uring(plan, server)
+        }
+    };
     let valgrind = match &io_uring {
         Ok(true) => Err(IO_URING.to_owned()),
         Ok(false) => plan.tools.valgrind.clone(),
@@ -434,17 +459,6 @@ fn prepare<'a>(
         (Err(reason), _) => Err(reason.clone()),
         (Ok(_), true) => Err(GO_HEAP.to_owned()),
         (Ok(_), false) => Ok(()),
-    };
-    let native = match &io_uring {
-        Ok(_) => repeated(plan.tools.perf_events.clone().map(drop), plan.settings.repeat, |m| {
-            observe(Step {
-                server: &server.name,
-                tool: "counters",
-                measurement: m,
-            });
-            native_run(plan, server, stop)
-        }),
-        Err(reason) => Err(reason.clone()),
     };
     Prepared {
         server,
@@ -469,9 +483,8 @@ fn run_jobs(
     let cpus = plan.settings.cpus.valgrind_cpus();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (started, progress) = std::sync::mpsc::channel::<usize>();
-    let mut outcomes: Vec<Option<JobOutcome>> = std::iter::repeat_with(|| None)
-        .take(jobs.len())
-        .collect();
+    let mut outcomes: Vec<Option<JobOutcome>> =
+        std::iter::repeat_with(|| None).take(jobs.len()).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = cpus
             .iter()
@@ -564,9 +577,13 @@ impl Prepared<'_> {
             let notes = vec![format!("the server did not start or answer: {reason}")];
             return unavailable(self.server, plan, reason, notes);
         }
-        let mut calls: Result<Vec<Vec<(Marginal, Marginal)>>, String> =
-            self.valgrind.as_ref().map(|_| Vec::new()).map_err(Clone::clone);
-        let mut heap: Result<Vec<Vec<Marginal>>, String> = self.heap_tool.clone().map(|()| Vec::new());
+        let mut calls: Result<Vec<Vec<(Marginal, Marginal)>>, String> = self
+            .valgrind
+            .as_ref()
+            .map(|_| Vec::new())
+            .map_err(Clone::clone);
+        let mut heap: Result<Vec<Vec<Marginal>>, String> =
+            self.heap_tool.clone().map(|()| Vec::new());
         for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
             if job.server != index {
                 continue;
@@ -761,14 +778,16 @@ struct NativeSample {
 
 /// One measurement of the native counters: a fresh server, then for each scenario a warmup
 /// load, a load of the low and one of the high request count, the counters read between.
+/// Also says whether the server held an io_uring instance after the first warmup.
 fn native_run(
     plan: &CostPlan,
     server: &ServerBinary,
     stop: &Arc<AtomicBool>,
-) -> Result<Vec<NativeSample>, String> {
+) -> Result<(Vec<NativeSample>, bool), String> {
     let mut process = plan.start(server, plan.settings.cpus.server_launcher(), NATIVE_START)?;
     let mut counters = ProcessCounters::open(process.pid()).map_err(|e| e.to_string())?;
     let mut samples = Vec::new();
+    let mut io_uring = false;
     for scenario in &plan.scenarios {
         let target = scenario.target(process.addr()).map_err(|e| e.to_string())?;
         let load = |requests: u64| -> Result<u64, String> {
@@ -812,6 +831,7 @@ fn native_run(
         let read = |counters: &mut ProcessCounters| counters.read().map_err(|e| e.to_string());
         // The same warmup per connection as on valgrind's one connection.
         load((plan.settings.warmup_requests * u64::from(plan.settings.connections)).max(1))?;
+        io_uring = io_uring || holds_io_uring(process.pid());
         let start = read(&mut counters)?;
         let low_requests = load(plan.settings.load_requests[0])?;
         let low = read(&mut counters)?;
@@ -847,7 +867,7 @@ fn native_run(
         });
     }
     let _ = process.stop(contract::SHUTDOWN_GRACE);
-    Ok(samples)
+    Ok((samples, io_uring))
 }
 
 /// One callgrind measurement: the server under callgrind, and for each scenario on a
@@ -875,7 +895,11 @@ fn callgrind_run(
         };
         tool.extend(["env".to_owned(), format!("GODEBUG={godebug}")]);
     }
-    tool.extend(callgrind::launcher(valgrind, &out, &dir.join("valgrind.log")));
+    tool.extend(callgrind::launcher(
+        valgrind,
+        &out,
+        &dir.join("valgrind.log"),
+    ));
     let mut process = plan
         .start(server, tool, VALGRIND_START)
         .map_err(|e| format!("under callgrind: {e}"))?;
@@ -916,10 +940,7 @@ fn callgrind_run(
             )
             .map_err(|e| format!("{}: {e}", scenario.name))
         };
-        marginals.push((
-            marginal(|c| c.instructions)?,
-            marginal(|c| c.allocations)?,
-        ));
+        marginals.push((marginal(|c| c.instructions)?, marginal(|c| c.allocations)?));
     }
     let _ = process.stop(VALGRIND_EXIT);
     let _ = std::fs::remove_dir_all(dir);

@@ -29,14 +29,21 @@ pub fn markdown(table: &CostTable) -> String {
     let _ = writeln!(
         out,
         "Each figure is the marginal count between two request counts, so start-up, connections and shutdown cancel out; \
-         it was measured {} times, each in a fresh server process, and the spread `(max - min) / mean` follows in brackets. \
+         {}. \
          Instructions and allocations: callgrind, {} and {} requests on one connection; an allocation is a call into the allocator \
          (`malloc` and its kin; `runtime.mallocgc` in a Go server). Bytes: DHAT, {} and {} requests on one connection \
          (DHAT cannot dump mid-run: a run per count). Syscalls and context switches: the kernel's counters, natively, \
          {} and {} requests over {} connections (closed loop, the h1 engine). {} unmeasured requests come first in each scenario. \
          Servers run with `--threads {}` on CPUs {:?}, the load generator on {:?}; the valgrind runs, whose counts do not depend \
          on timing, run side by side, one on each CPU.\n",
-        s.repeat,
+        if s.repeat == 1 {
+            "it was measured once, in a fresh server process (`loadgen cost` measures every figure twice and shows the spread)".to_owned()
+        } else {
+            format!(
+                "it was measured {} times, each in a fresh server process, and the spread `(max - min) / mean` follows in brackets",
+                s.repeat
+            )
+        },
         group(s.callgrind_requests[0]),
         group(s.callgrind_requests[1]),
         group(s.dhat_requests[0]),
@@ -166,6 +173,8 @@ pub fn row(r: &CostResult) -> Vec<String> {
 pub fn cell(figure: &Figure, decimals: usize) -> String {
     let runs = figure.runs();
     match (figure.per_request(), figure.spread()) {
+        // One measurement has no spread to show.
+        (Some(value), Some(_)) if runs.len() == 1 => number(value, decimals),
         (Some(value), Some(_)) if value.abs() < 0.05 => {
             let low = runs.iter().copied().fold(f64::INFINITY, f64::min);
             let high = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -227,7 +236,11 @@ mod tests {
     fn cells_show_the_mean_and_the_spread_or_na() {
         let figure = measured(&[(1_000_000, 21_406_000), (1_000_000, 21_380_002)]);
         assert_eq!(cell(&figure, 0), "10,197 (0.13 %)");
-        assert_eq!(cell(&measured(&[(8_000, 24_000)]), 2), "8.00 (0.00 %)");
+        assert_eq!(
+            cell(&measured(&[(8_000, 24_000), (8_000, 24_000)]), 2),
+            "8.00 (0.00 %)"
+        );
+        assert_eq!(cell(&measured(&[(8_000, 24_000)]), 2), "8.00", "once");
         assert_eq!(cell(&Figure::Unavailable("no valgrind".into()), 0), "n/a");
         // No allocation per request, one run a block short: the range, not a relative spread.
         assert_eq!(

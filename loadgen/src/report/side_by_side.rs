@@ -249,7 +249,10 @@ mod tests {
         ]));
         let run = crate::analysis::analyze(run.record);
         let (_, groups) = groups(&run);
-        let gin = groups.iter().find(|rows| rows[0].label == "go-gin").unwrap();
+        let gin = groups
+            .iter()
+            .find(|rows| rows[0].label == "go-gin")
+            .unwrap();
         assert_eq!(gin[0].instructions, Ok(40_134.0));
         assert_eq!(gin[1].instructions, Ok(18_669.0));
         assert_eq!(gin[0].allocations, Ok(8.0));
@@ -257,7 +260,10 @@ mod tests {
         let md = markdown(&run);
         assert!(md.contains("from the cost phase on json"), "{md}");
         assert!(md.contains("| 40,134 | 8.00 |"), "{md}");
-        assert!(md.contains("| n/a | 8.00 |"), "ntex's allocations come from the fixture: {md}");
+        assert!(
+            md.contains("| n/a | 8.00 |"),
+            "ntex's allocations come from the fixture: {md}"
+        );
         assert!(html(&run).contains("<td>40,134</td><td>8.00</td>"));
     }
 }
