@@ -196,7 +196,7 @@ pub struct CompareArgs {
     /// Unrecorded load before each scenario [default: 100ms].
     #[arg(long, value_parser = parse_duration)]
     pub scenario_warmup: Option<Duration>,
-    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 7;
+    /// Closed-loop rounds; each starts every server afresh, in a new random order [default: 6;
     /// --quick: 2, or 6 when a contender is a git revision].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
@@ -210,7 +210,7 @@ pub struct CompareArgs {
     /// --quick: plaintext].
     #[arg(long, value_delimiter = ',')]
     pub sweep_scenarios: Vec<String>,
-    /// Rounds of the sweep [default: 2; --quick: 1].
+    /// Rounds of the sweep [default: 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub sweep_rounds: Option<u32>,
     /// Measured time of each open-loop load [default: 600ms; --quick: 300ms].

@@ -257,19 +257,30 @@ pub fn plan_sweep(
     })
 }
 
+/// The closed-loop rounds of a default comparison: 6, not 10 as for the ten Rust servers, and
+/// the fewest in which the signed-rank test can tell two servers apart. A visit of one server
+/// (start, verify, warmup, eight scenarios, stop) takes about 4.2 s here, so sixteen servers
+/// take about 6.7 minutes of rounds.
+const DEFAULT_ROUNDS: u32 = QUICK_BUILD_ROUNDS;
+
+/// The sweep's rounds of a default comparison: one. Sixteen servers take about 2 minutes per
+/// round of the sweep (two scenarios at five rates each, after a fresh start), and a second one
+/// would take the default comparison past 12 minutes with the cost phase; the p99 it quotes is
+/// set by the VM's 3–5 ms stalls either way.
+const DEFAULT_SWEEP_ROUNDS: u32 = 1;
+
 /// The fewest rounds in which the signed-rank test can call a pair of builds significant
 /// (p = 2/64 when all six rounds agree): with `--quick`'s 2 every pair ties, so a comparison of
 /// builds could never catch a change.
 const QUICK_BUILD_ROUNDS: u32 = 6;
 
-/// The closed-loop rounds: as given, else 7, or with `--quick` 2 (for a look at the servers)
-/// or [`QUICK_BUILD_ROUNDS`] when a contender is a git revision (a question about a change).
+/// The closed-loop rounds: as given, else [`DEFAULT_ROUNDS`], or with `--quick` 2 (for a look
+/// at the servers) or [`QUICK_BUILD_ROUNDS`] when a contender is a git revision (a question
+/// about a change).
 fn closed_loop_rounds(given: Option<u32>, quick: bool, comparing_builds: bool) -> u32 {
     match (given, quick, comparing_builds) {
         (Some(rounds), ..) => rounds,
-        // 7, not 10 as for the ten Rust servers: sixteen servers then take about 11 minutes of
-        // load on 2 cores instead of 14 (the cell interval becomes the range of the rounds).
-        (None, false, _) => 7,
+        (None, false, _) => DEFAULT_ROUNDS,
         (None, true, false) => 2,
         (None, true, true) => QUICK_BUILD_ROUNDS,
     }
@@ -299,7 +310,7 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
     let sweep_rounds = if rates.is_empty() || swept.is_empty() {
         0
     } else {
-        args.sweep_rounds.unwrap_or(if args.quick { 1 } else { 2 })
+        args.sweep_rounds.unwrap_or(DEFAULT_SWEEP_ROUNDS)
     };
     let settings = CompareSettings {
         contenders: contenders.iter().map(|c| c.label.clone()).collect(),
@@ -615,7 +626,8 @@ mod tests {
 
     #[test]
     fn a_quick_comparison_of_builds_has_enough_rounds_to_find_a_difference() {
-        assert_eq!(closed_loop_rounds(None, false, true), 7);
+        assert_eq!(closed_loop_rounds(None, false, true), DEFAULT_ROUNDS);
+        assert!(DEFAULT_ROUNDS >= QUICK_BUILD_ROUNDS, "the signed-rank test needs six");
         assert_eq!(closed_loop_rounds(None, true, false), 2);
         assert_eq!(closed_loop_rounds(None, true, true), QUICK_BUILD_ROUNDS);
         assert_eq!(closed_loop_rounds(Some(3), true, true), 3, "as given");
