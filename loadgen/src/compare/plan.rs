@@ -262,6 +262,7 @@ pub fn plan_sweep(
 /// (start, verify, warmup, eight scenarios, stop) takes about 4.2 s here, so sixteen servers
 /// take about 6.7 minutes of rounds.
 const DEFAULT_ROUNDS: u32 = QUICK_BUILD_ROUNDS;
+const _: () = assert!(DEFAULT_ROUNDS >= QUICK_BUILD_ROUNDS, "the signed-rank test needs six");
 
 /// The sweep's rounds of a default comparison: one. Sixteen servers take about 2 minutes per
 /// round of the sweep (two scenarios at five rates each, after a fresh start), and a second one
@@ -627,7 +628,6 @@ mod tests {
     #[test]
     fn a_quick_comparison_of_builds_has_enough_rounds_to_find_a_difference() {
         assert_eq!(closed_loop_rounds(None, false, true), DEFAULT_ROUNDS);
-        assert!(DEFAULT_ROUNDS >= QUICK_BUILD_ROUNDS, "the signed-rank test needs six");
         assert_eq!(closed_loop_rounds(None, true, false), 2);
         assert_eq!(closed_loop_rounds(None, true, true), QUICK_BUILD_ROUNDS);
         assert_eq!(closed_loop_rounds(Some(3), true, true), 3, "as given");
