@@ -119,12 +119,15 @@ pub fn preamble(table: &CostTable) -> Vec<String> {
     let s = &table.settings;
     let mut lines = vec![format!(
         "Exact counts per request, each the marginal count between two request counts so start-up and shutdown cancel out: \
-         user-space instructions (valgrind callgrind) and heap allocations and bytes (valgrind DHAT) between {} and {} requests on one connection; \
-         syscalls and context switches (the kernel's counters, natively) between {} and {} requests over {} connections. \
+         user-space instructions and heap allocations (valgrind callgrind; an allocation is a call into `malloc` and its kin, or Go's `runtime.mallocgc`) between {} and {} requests on one connection, \
+         bytes allocated (valgrind DHAT) between {} and {}; \
+         syscalls and context switches (the kernel's counters, natively, over all the server's threads) between {} and {} requests over {} connections. \
          Measured {} time(s), one server thread; the rank is exact: under 1 % apart is a tie, on any machine. \
          Instructions leave out the kernel's TCP work, which the syscall count stands in for. Took {:.0} s{}.",
         group(s.callgrind_requests[0]),
         group(s.callgrind_requests[1]),
+        group(s.dhat_requests[0]),
+        group(s.dhat_requests[1]),
         group(s.load_requests[0]),
         group(s.load_requests[1]),
         s.connections,
