@@ -100,14 +100,16 @@ fn headline_p99(run: &Comparison, cell: &ScenarioResult) -> Option<u64> {
 }
 
 fn figure(value: Option<f64>, decimals: usize) -> String {
-    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
+    value.map_or_else(
+        || "–".to_owned(),
+        |v| crate::cost::render::number(v, decimals),
+    )
 }
 
 /// A count per request, or `n/a` (the reason is in the cost section).
 fn count(value: &Result<f64, String>, decimals: usize) -> String {
     match value {
-        Ok(v) if decimals == 0 => crate::format::group(v.round().max(0.0) as u64),
-        Ok(v) => format!("{v:.decimals$}"),
+        Ok(v) => crate::cost::render::number(*v, decimals),
         Err(_) => "n/a".to_owned(),
     }
 }
@@ -122,7 +124,7 @@ fn cost_caption(run: &Comparison) -> String {
 }
 
 fn latency(p99: Option<u64>) -> String {
-    p99.map_or_else(|| "–".to_owned(), |us| format!("{us} µs"))
+    p99.map_or_else(|| "–".to_owned(), crate::format::format_latency)
 }
 
 /// The view as a markdown section (without its heading); empty without Go servers.
