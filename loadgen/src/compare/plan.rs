@@ -262,7 +262,10 @@ pub fn plan_sweep(
 /// (start, verify, warmup, eight scenarios, stop) takes about 4.2 s here, so sixteen servers
 /// take about 6.7 minutes of rounds.
 const DEFAULT_ROUNDS: u32 = QUICK_BUILD_ROUNDS;
-const _: () = assert!(DEFAULT_ROUNDS >= QUICK_BUILD_ROUNDS, "the signed-rank test needs six");
+const _: () = assert!(
+    DEFAULT_ROUNDS >= QUICK_BUILD_ROUNDS,
+    "the signed-rank test needs six"
+);
 
 /// The sweep's rounds of a default comparison: one. Sixteen servers take about 2 minutes per
 /// round of the sweep (two scenarios at five rates each, after a fresh start), and a second one
