@@ -139,6 +139,16 @@ enum Tool {
     Dhat,
 }
 
+impl Tool {
+    /// The tool as progress lines and work folders name it.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Callgrind => "callgrind",
+            Self::Dhat => "dhat",
+        }
+    }
+}
+
 /// One valgrind run of one server: the `measurement`-th (1-based) of `tool`.
 #[derive(Debug, Clone, Copy)]
 struct Job {
@@ -253,10 +263,7 @@ fn run_jobs(
             let job = jobs[index];
             observe(Step {
                 server: &prepared[job.server].server.name,
-                tool: match job.tool {
-                    Tool::Callgrind => "callgrind",
-                    Tool::Dhat => "dhat",
-                },
+                tool: job.tool.name(),
                 measurement: job.measurement,
             });
         }
@@ -273,13 +280,12 @@ fn run_jobs(
 /// One valgrind run, its server pinned to `cpu`.
 fn run_job(plan: &CostPlan, prepared: &Prepared, job: Job, cpu: Option<usize>) -> JobOutcome {
     let server = prepared.server;
-    let tool_name = match job.tool {
-        Tool::Callgrind => "callgrind",
-        Tool::Dhat => "dhat",
-    };
-    let dir = plan
-        .work_dir
-        .join(format!("{}-{tool_name}-{}", server.name, job.measurement));
+    let dir = plan.work_dir.join(format!(
+        "{}-{}-{}",
+        server.name,
+        job.tool.name(),
+        job.measurement
+    ));
     let launcher = pinned_to(cpu);
     match (job.tool, &prepared.valgrind) {
         (_, Err(reason)) => JobOutcome::Calls(Err(reason.clone())),
@@ -353,18 +359,12 @@ impl Prepared<'_> {
             .iter()
             .enumerate()
             .map(|(i, scenario)| {
-                let calls_part = |part: fn(&(Marginal, Marginal)) -> Marginal| match &calls {
-                    Ok(runs) => Figure::Measured(runs.iter().map(|run| part(&run[i])).collect()),
-                    Err(reason) => Figure::Unavailable(reason.clone()),
+                let calls_part = |part: fn(&(Marginal, Marginal)) -> Marginal| {
+                    figure(&calls, |run| part(&run[i]))
                 };
-                let bytes = match &heap {
-                    Ok(runs) => Figure::Measured(runs.iter().map(|run| run[i]).collect()),
-                    Err(reason) => Figure::Unavailable(reason.clone()),
-                };
-                let native_part = |part: &dyn Fn(&NativeSample) -> Marginal| match &native {
-                    Ok(runs) => Figure::Measured(runs.iter().map(|run| part(&run[i])).collect()),
-                    Err(reason) => Figure::Unavailable(reason.clone()),
-                };
+                let bytes = figure(&heap, |run| run[i]);
+                let native_part =
+                    |part: &dyn Fn(&NativeSample) -> Marginal| figure(&native, |run| part(&run[i]));
                 let mut kinds: Vec<SyscallKind> = match &native {
                     Ok(runs) if !runs.is_empty() => runs[0][i]
                         .kinds
@@ -401,6 +401,15 @@ impl Prepared<'_> {
             results,
             notes,
         }
+    }
+}
+
+/// A figure from a tool's runs: each run's marginal picked by `pick`, or the reason none was
+/// measured.
+fn figure<R>(runs: &Result<Vec<R>, String>, pick: impl Fn(&R) -> Marginal) -> Figure {
+    match runs {
+        Ok(runs) => Figure::Measured(runs.iter().map(pick).collect()),
+        Err(reason) => Figure::Unavailable(reason.clone()),
     }
 }
 
