@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -234,9 +235,12 @@ func Cases() []Case {
 	return readTable().Cases
 }
 
+// deviations is the table's deviations, decoded once: a server's test asks for each case.
+var deviations = sync.OnceValue(func() []Deviation { return readTable().Deviations })
+
 // DeviationOf returns the known deviation of server on the case called name, if there is one.
 func DeviationOf(server, name string) (Deviation, bool) {
-	for _, d := range readTable().Deviations {
+	for _, d := range deviations() {
 		if d.Server == server && d.Case == name {
 			return d, true
 		}
