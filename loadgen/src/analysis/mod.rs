@@ -164,6 +164,13 @@ pub struct RatePoint {
 }
 
 impl Comparison {
+    /// A cell's point of the open-loop sweep at its scenario's headline rate, the rate every
+    /// latency column quotes; `None` when the scenario was not swept or the cell missed it.
+    pub fn headline_point<'a>(&self, cell: &'a ScenarioResult) -> Option<&'a RatePoint> {
+        let rate = self.record.sweep(&cell.name)?.headline_rate()?;
+        cell.sweep.iter().find(|p| p.label == rate.label)
+    }
+
     /// Everything that went wrong, one line each: `label: …` or `label / scenario: …`.
     pub fn failure_lines(&self) -> Vec<String> {
         self.record

@@ -189,12 +189,7 @@ impl Export for SpectrumChart {
             .contenders
             .iter()
             .filter_map(|server| {
-                let rate = rate?;
-                let point = server
-                    .scenario(&self.0)?
-                    .sweep
-                    .iter()
-                    .find(|p| p.label == rate.label)?;
+                let point = run.headline_point(server.scenario(&self.0)?)?;
                 let points = point
                     .histogram
                     .percentile_curve()

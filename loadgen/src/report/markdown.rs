@@ -339,10 +339,7 @@ pub fn headline_table(run: &Comparison) -> String {
                     plus_minus(s.rps.relative_half_width()),
                     cpu_text(s.server_cpu_us.as_ref())
                 );
-                let headline = run.record.sweep(&s.name).and_then(|w| w.headline_rate());
-                if let Some(point) =
-                    headline.and_then(|rate| s.sweep.iter().find(|p| p.label == rate.label))
-                {
+                if let Some(point) = run.headline_point(s) {
                     let lagged = if point.client_lagged {
                         flags_used.3 = true;
                         " ⏱"

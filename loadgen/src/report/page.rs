@@ -10,7 +10,7 @@ use super::code::{
 };
 use super::markdown::{change_line, noise_note, ranking_line};
 use super::{Export, ReportError, contender_colour, cpu_text, memory_text, server_colour};
-use crate::analysis::{Comparison, Metric, NOISY_HALF_WIDTH, Status};
+use crate::analysis::{ALPHA, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, Status};
 use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::stats::CLIENT_BOUND_BUSY;
 
@@ -186,18 +186,13 @@ fn results_section(page: &mut String, run: &Comparison) {
                     plus_minus(s.rps.relative_half_width())
                 );
             }
-            let latency = run
-                .record
-                .sweep(&s.name)
-                .and_then(|w| w.headline_rate())
-                .and_then(|rate| s.sweep.iter().find(|p| p.label == rate.label))
-                .map_or_else(String::new, |p| {
-                    format!(
-                        " · p99 {}{}",
-                        format_latency(p.latency_us.p99),
-                        if p.client_lagged { " ⏱" } else { "" }
-                    )
-                });
+            let latency = run.headline_point(s).map_or_else(String::new, |p| {
+                format!(
+                    " · p99 {}{}",
+                    format_latency(p.latency_us.p99),
+                    if p.client_lagged { " ⏱" } else { "" }
+                )
+            });
             let _ = write!(
                 page,
                 "<td><b>{}</b> {} req/s{flags}<br><small>{}{latency}</small></td>",
@@ -219,7 +214,11 @@ fn results_section(page: &mut String, run: &Comparison) {
         CLIENT_BOUND_BUSY * 100.0,
         NOISY_HALF_WIDTH * 100.0
     );
-    page.push_str("<h3>Which differences are real</h3><p>Best first. <b>&gt;</b>: the neighbours differ (Wilcoxon signed-rank test on the rounds paired by round, p &lt; 0.05, medians at least 1 % apart); <b>≈</b>: a tie within the noise.</p><table><thead><tr><th>scenario</th><th>throughput</th><th>server CPU per answer</th></tr></thead><tbody>\n");
+    let _ = writeln!(
+        page,
+        "<h3>Which differences are real</h3><p>Best first. <b>&gt;</b>: the neighbours differ (Wilcoxon signed-rank test on the rounds paired by round, p &lt; {ALPHA}, medians at least {:.0} % apart); <b>≈</b>: a tie within the noise.</p><table><thead><tr><th>scenario</th><th>throughput</th><th>server CPU per answer</th></tr></thead><tbody>",
+        NOISE_THRESHOLD * 100.0
+    );
     for scenario in scenarios {
         let line = |metric| {
             run.ranking(scenario, metric)
@@ -243,7 +242,11 @@ fn results_section(page: &mut String, run: &Comparison) {
 /// For each server measured at two builds: what changed, with interval and verdict.
 fn changes_part(page: &mut String, run: &Comparison) {
     if !run.changes.is_empty() {
-        page.push_str("<h3>What changed between builds</h3><p>Two builds measured in the same rounds, paired by round: the median of the rounds' ratios with its 95 % interval; significant when the signed-rank test says p &lt; 0.05 and the change is at least 1 %. For CPU and latency, lower is better.</p><table><thead><tr><th>scenario</th><th>figure</th><th>change</th></tr></thead><tbody>\n");
+        let _ = writeln!(
+            page,
+            "<h3>What changed between builds</h3><p>Two builds measured in the same rounds, paired by round: the median of the rounds' ratios with its 95 % interval; significant when the signed-rank test says p &lt; {ALPHA} and the change is at least {:.0} %. For CPU and latency, lower is better.</p><table><thead><tr><th>scenario</th><th>figure</th><th>change</th></tr></thead><tbody>",
+            NOISE_THRESHOLD * 100.0
+        );
         for change in &run.changes {
             let _ = writeln!(
                 page,

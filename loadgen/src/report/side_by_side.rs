@@ -92,11 +92,7 @@ pub fn groups(run: &Comparison) -> (Option<String>, Vec<Vec<Row>>) {
 }
 
 fn headline_p99(run: &Comparison, cell: &ScenarioResult) -> Option<u64> {
-    let rate = run.record.sweep(&cell.name)?.headline_rate()?;
-    cell.sweep
-        .iter()
-        .find(|p| p.label == rate.label)
-        .map(|p| p.latency_us.p99)
+    run.headline_point(cell).map(|p| p.latency_us.p99)
 }
 
 fn figure(value: Option<f64>, decimals: usize) -> String {
