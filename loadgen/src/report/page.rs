@@ -104,8 +104,13 @@ fn security_flag(server: &str) -> String {
 
 /// The servers with a security deviation, each with what it does instead, below the results.
 fn security_part(page: &mut String, run: &Comparison) {
-    let mut servers: Vec<&str> = run.contenders.iter().map(|c| c.server.as_str()).collect();
-    servers.dedup();
+    // Each server once, in the order of the contenders, however its builds are interleaved.
+    let mut servers: Vec<&str> = Vec::new();
+    for contender in &run.contenders {
+        if !servers.contains(&contender.server.as_str()) {
+            servers.push(&contender.server);
+        }
+    }
     let rows: Vec<String> = servers
         .into_iter()
         .flat_map(|server| {
