@@ -4,8 +4,9 @@
 //! that folder starts as a copy of the workspace's compiled release dependencies, so the first
 //! build compiles only the revision's own crates).
 //!
-//! Getting a contender's binary is one step per [`Toolchain`]: cargo for the Rust servers, `go
-//! build` for the Go ones, into the same folder, one arm each in [`build_group`]. A contender's [`Checkout`] says which source tree it is built from.
+//! Getting a contender's binary is one step per [`contract::Build`]: `cargo build --release -p
+//! server-<name>` for the Rust servers, `go build -o <target>/release/server-<name>` in
+//! `servers/<name>` for the Go ones (Go builds are always optimized), into the same folder, one arm each in [`build_group`]. A contender's [`Checkout`] says which source tree it is built from.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,26 +46,6 @@ pub enum Checkout {
         /// Its base URL (`http://10.0.0.5:8084`).
         url: String,
     },
-}
-
-/// How a server's binary is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Toolchain {
-    /// `cargo build --release -p server-<name>`: the binary is `<target>/release/server-<name>`.
-    Cargo,
-    /// `go build -o <target>/release/server-<name>` in `servers/<name>` (Go builds are always
-    /// optimized): the binary lands beside the cargo ones.
-    Go,
-}
-
-impl Toolchain {
-    /// The toolchain of `server`.
-    pub fn of(server: &contract::ServerInfo) -> Self {
-        match server.build {
-            contract::Build::Cargo => Self::Cargo,
-            contract::Build::Go => Self::Go,
-        }
-    }
 }
 
 /// A contender that cannot be measured, said before anything runs.
@@ -329,7 +310,7 @@ fn build_group(
         .join(", ");
     for contender in contenders
         .iter()
-        .filter(|c| Toolchain::of(c.server) == Toolchain::Go)
+        .filter(|c| c.server.build == contract::Build::Go)
     {
         let name = contender.server.name;
         let go = conformance::go_tool().ok_or_else(|| ContenderError::Command {
@@ -349,7 +330,7 @@ fn build_group(
     }
     let cargo_built: Vec<&str> = contenders
         .iter()
-        .filter(|c| Toolchain::of(c.server) == Toolchain::Cargo)
+        .filter(|c| c.server.build == contract::Build::Cargo)
         .map(|c| c.server.name)
         .collect();
     if cargo_built.is_empty() {
@@ -681,13 +662,13 @@ mod tests {
 
     #[test]
     fn each_server_is_built_by_its_own_toolchain() {
-        let of = |name| Toolchain::of(contract::server(name).unwrap());
-        assert_eq!(of("axum"), Toolchain::Cargo);
-        assert_eq!(of("go-gin"), Toolchain::Go);
+        let of = |name| contract::server(name).unwrap().build;
+        assert_eq!(of("axum"), contract::Build::Cargo);
+        assert_eq!(of("go-gin"), contract::Build::Go);
         assert_eq!(
             contract::SERVERS
                 .iter()
-                .filter(|s| Toolchain::of(s) == Toolchain::Go)
+                .filter(|s| s.build == contract::Build::Go)
                 .count(),
             6
         );
