@@ -310,28 +310,28 @@ pub fn run_placed(
 
     let mut tally = Tally::default();
     let mut intervals = placement.interval.map(IntervalTallies::new);
-    for result in &results {
+    let records = || results.iter().map(|r| &r.records);
+    for result in records() {
         tally.merge(&result.tally);
         if let (Some(all), Some(theirs)) = (&mut intervals, &result.intervals) {
             all.merge(theirs);
         }
     }
-    let first_sent = results.iter().filter_map(|r| r.sent.map(|s| s.0)).min();
-    let last_sent = results.iter().filter_map(|r| r.sent.map(|s| s.1)).max();
+    let first_sent = records().filter_map(|r| r.sent.map(|s| s.0)).min();
+    let last_sent = records().filter_map(|r| r.sent.map(|s| s.1)).max();
     let sent = first_sent.zip(last_sent).map(|(first, last)| {
         (
             signed_seconds(first, clock.measure_start),
             signed_seconds(last, clock.measure_start),
         )
     });
-    let connected = results.iter().map(|r| r.connected).sum::<u64>();
-    let last_connected = results.iter().filter_map(|r| r.last_connected).max();
+    let connected = records().map(|r| r.connected).sum::<u64>();
+    let last_connected = records().filter_map(|r| r.last_connected).max();
     let connected = (placement.start_at.is_some() && connected == u64::from(spec.connections))
         .then(|| last_connected.map(|at| signed_seconds(at, clock.measure_start)))
         .flatten();
     let stopped_at = Instant::now();
-    let last = results
-        .iter()
+    let last = records()
         .filter_map(|r| r.last_done)
         .max()
         .unwrap_or(stopped_at);
@@ -459,20 +459,12 @@ impl ThreadPlan {
     }
 }
 
-/// What one load thread hands back.
+/// What one load thread hands back: what its workers recorded, and its CPU use while
+/// measuring.
 #[derive(Debug)]
 struct ThreadResult {
-    tally: Tally,
-    intervals: Option<IntervalTallies>,
-    /// Connections opened before their first request ([`Clock::connect_first`]).
-    connected: u64,
-    /// When the last of those opened.
-    last_connected: Option<Instant>,
-    /// When its first and last measured requests were sent.
-    sent: Option<(Instant, Instant)>,
-    /// CPU use while measuring.
+    records: Records,
     usage: Usage,
-    last_done: Option<Instant>,
 }
 
 /// A counter alone on its cache line, so that threads bumping neighbouring counters do not
@@ -503,8 +495,11 @@ struct Records {
     tally: Tally,
     intervals: Option<IntervalTallies>,
     last_done: Option<Instant>,
+    /// Connections opened before their first request ([`Clock::connect_first`]).
     connected: u64,
+    /// When the last of those opened.
     last_connected: Option<Instant>,
+    /// When its first and last measured requests were sent.
     sent: Option<(Instant, Instant)>,
 }
 
@@ -550,15 +545,9 @@ fn load_thread(
             drive(&runtime, Arc::new(connector), &context, plan)
         }
     };
-    let records = std::mem::take(&mut *lock(&context.records));
     Ok(ThreadResult {
-        tally: records.tally,
-        intervals: records.intervals,
-        connected: records.connected,
-        last_connected: records.last_connected,
-        sent: records.sent,
+        records: std::mem::take(&mut *lock(&context.records)),
         usage,
-        last_done: records.last_done,
     })
 }
 
