@@ -30,9 +30,11 @@ use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid;
 use thiserror::Error;
 
+pub mod database;
 pub mod deviations;
 pub mod framing;
 pub mod parent_death;
+pub mod postgres;
 
 /// Why a server could not be started.
 #[derive(Debug, Error)]

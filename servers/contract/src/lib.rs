@@ -8,7 +8,8 @@
 //! # Layout
 //! - bodies, content types and limits: [`HELLO`], [`HTML_PAGE`], [`MAX_BODY_BYTES`], …
 //! - payload types: [`Message`], [`User`]
-//! - the route table: [`ROUTES`]; the servers: [`SERVERS`]
+//! - the route table: [`ROUTES`], and the database routes [`DATABASE_ROUTES`] with their schema
+//!   ([`DATABASE_SCHEMA`]) and rows ([`World`], [`Fortune`]); the servers: [`SERVERS`]
 //! - the shared command line and ready line: [`ServerArgs`], [`print_ready_line`]
 //! - the conformance cases: [`cases`], the request-framing corpus: [`framing_cases`], and the
 //!   stacks' known deviations: [`DEVIATIONS`] (those a proxy could exploit marked `security`)
@@ -25,7 +26,13 @@ use serde::{Deserialize, Serialize};
 // The bytes every server shares live as files in `data/`, so that the Go servers embed
 // (`go:embed`) exactly what these constants include: one copy for both languages.
 
+mod database;
 mod framing;
+pub use database::{
+    DATABASE_NAME, DATABASE_PASSWORD, DATABASE_ROUTES, DATABASE_SCHEMA, DATABASE_URL_ENV,
+    DATABASE_USER, EXTRA_FORTUNE, FORTUNE_ROWS, Fortune, MAX_QUERIES, QUERY_COUNT_TABLE,
+    SERVICE_UNAVAILABLE, WORLD_ROWS, World, query_count,
+};
 pub use framing::{FOLLOW_UP, FramingCase, framing_cases};
 
 /// Body of `GET /`.
@@ -374,6 +381,14 @@ pub struct ServerArgs {
     /// servers, its body) before the connection is dropped: the defence against slowloris.
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "10s")]
     pub header_timeout: Duration,
+    /// PostgreSQL URL of the database routes (`postgres://user:password@host:port/db`); without
+    /// one they answer 503 and the rest of the service works as before.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Most database connections in the pool [default: the stack's own recommendation, which
+    /// the server's README names].
+    #[arg(long, value_name = "N")]
+    pub pool_size: Option<NonZeroUsize>,
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
