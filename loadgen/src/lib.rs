@@ -202,7 +202,7 @@ fn run_command(args: &RunArgs) -> Result<ExitCode> {
 
 fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let plan = compare::plan::make_plan(args, &started_at)?;
+    let mut plan = compare::plan::make_plan(args, &started_at)?;
     // Every check that can fail comes before the first load.
     verify_remote(&plan, args.timeout)?;
     output::create_run_dir(&plan.out, args.force)?;
@@ -222,9 +222,21 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     if split.pinned {
         machine::pin_self(&split.client).context("cannot pin the load generator to its CPUs")?;
     }
+    // The database last, just before the loads: a throwaway cluster lives as long as `database`.
+    let database = compare::database::Database::open(&plan.database)?;
+    if let Some(database) = &database {
+        eprintln!("database: {}", database.settings.source);
+        plan.database_url = Some(database.url().to_owned());
+        plan.settings.database = Some(database.settings.clone());
+        if let Some(cost) = &mut plan.cost {
+            cost.database_url = Some(database.url().to_owned());
+        }
+    } else if let Some(why) = plan.database.off() {
+        eprintln!("no database scenarios: {why}");
+    }
     let stop = stop_on_signals(false)?;
     let mut bar = CompareBar::new(&plan, !args.no_progress);
-    let measured = compare::run(&plan, &stop, &mut |event| bar.observe(event));
+    let measured = compare::run(&plan, database.as_ref(), &stop, &mut |event| bar.observe(event));
     bar.finish();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     if plan.cost.is_some() && !stop.load(Ordering::Relaxed) {
@@ -363,7 +375,28 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let work = tempfile::tempdir().context("cannot create a folder for the tools' files")?;
     let tools = cost::ToolPaths::detect(std::env::var_os("PATH").as_deref());
-    let plan = cost::make_plan(args, tools, work.path())?;
+    let mut plan = cost::make_plan(args, tools, work.path())?;
+    // The database scenarios get a throwaway PostgreSQL, or are left out without one.
+    let _database = if plan.needs_database() {
+        match conformance::postgres::Postgres::start() {
+            Ok(cluster) => {
+                plan.database_url = Some(cluster.url());
+                Some(cluster)
+            }
+            Err(conformance::postgres::PostgresError::NotInstalled) => {
+                eprintln!(
+                    "db and fortunes left out: {}",
+                    conformance::postgres::PostgresError::NotInstalled
+                );
+                plan.scenarios
+                    .retain(|s| !cost::DATABASE_SCENARIOS.contains(&s.name));
+                None
+            }
+            Err(err) => return Err(err).context("cannot start a throwaway PostgreSQL"),
+        }
+    } else {
+        None
+    };
     let out = args.out.clone().unwrap_or_else(|| {
         compare::plan::workspace_root()
             .join("results")

@@ -42,6 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use marginal::Marginal;
 pub use plan::{
+    DATABASE_SCENARIOS,
     CostPlan, CostScenario, INSTALL_VALGRIND, PIPELINE_DEPTH, PlanError, ServerBinary, ToolPaths,
     find_in_path, make_plan, scenario_names, scenarios,
 };

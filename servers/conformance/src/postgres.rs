@@ -183,6 +183,8 @@ pub struct Postgres {
     port: u16,
     password: String,
     server: Option<Child>,
+    /// `taskset -c LIST` before the server, when it is pinned to CPUs of its own.
+    launcher: Vec<String>,
     keeper: Keeper,
     /// The reaper's stdin: closing it (or our death) makes it remove `root`.
     reaper_pipe: Option<ChildStdin>,
@@ -192,6 +194,12 @@ pub struct Postgres {
 impl Postgres {
     /// Makes, starts and loads a throwaway cluster. Takes about two seconds.
     pub fn start() -> Result<Self, PostgresError> {
+        Self::start_pinned(None)
+    }
+
+    /// As [`Self::start`], with the server and every process it starts pinned to `cpus`
+    /// (a list as `taskset -c` takes it, `0` or `0-1`) when given.
+    pub fn start_pinned(cpus: Option<&str>) -> Result<Self, PostgresError> {
         let bin = installed().ok_or(PostgresError::NotInstalled)?;
         let user = server_user()?;
         let root = tempfile::Builder::new()
@@ -209,6 +217,9 @@ impl Postgres {
             port: 0,
             password,
             server: None,
+            launcher: cpus
+                .map(|list| vec!["taskset".to_owned(), "-c".to_owned(), list.to_owned()])
+                .unwrap_or_default(),
             keeper: Keeper::new(),
             reaper_pipe: Some(reaper_pipe),
             reaper,
@@ -246,8 +257,19 @@ impl Postgres {
         self.admin_to(contract::DATABASE_NAME)
     }
 
-    fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(self.bin.join(program));
+    /// `program` of the installed binaries, as the user the server runs as; through the
+    /// launcher (`taskset`) when `pinned`.
+    fn command(&self, program: &str, pinned: bool) -> Command {
+        let program = self.bin.join(program);
+        // taskset execs the program, so the parent-death signal set before it carries over.
+        let mut command = match self.launcher.split_first() {
+            Some((launcher, args)) if pinned => {
+                let mut command = Command::new(launcher);
+                command.args(args).arg(&program);
+                command
+            }
+            _ => Command::new(&program),
+        };
         if let Some(user) = &self.user {
             command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
         }
@@ -268,7 +290,7 @@ impl Postgres {
             }
         }
         let output = self
-            .command("initdb")
+            .command("initdb", false)
             .arg("--pgdata")
             .arg(&data)
             .args(["--username", SUPERUSER, "--auth", "scram-sha-256", "--encoding", "UTF8"])
@@ -299,7 +321,7 @@ impl Postgres {
             }
             let log = fs::File::create(self.root.join("postgres.log"))
                 .map_err(io_step("cannot make the server's log"))?;
-            let mut command = self.command("postgres");
+            let mut command = self.command("postgres", true);
             command.arg("-D").arg(self.root.join("data")).args(["-p", &self.port.to_string()]);
             for (name, value) in SETTINGS {
                 command.arg("-c").arg(format!("{name}={value}"));
@@ -410,6 +432,35 @@ impl Postgres {
         }
     }
 
+    /// CPU time the cluster has used so far: the server process and every process it started
+    /// that still runs (the sessions, the checkpointer, the WAL writer …), plus what the ones
+    /// that ended used. From `/proc`, in the kernel's clock ticks (10 ms): read it before and
+    /// after a load of several seconds. `None` when the server is not running.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let pid = self.pid()?;
+        let (own, ended) = proc_stat_times(pid)?;
+        let children: u64 = fs::read_dir("/proc")
+            .ok()?
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&child| proc_parent(child) == Some(pid))
+            .filter_map(|child| proc_stat_times(child).map(|(own, _)| own))
+            .sum();
+        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .filter(|&t| t > 0)
+            .unwrap_or(100) as u64;
+        let total = own + ended + children;
+        Some(Duration::from_micros(total * 1_000_000 / ticks))
+    }
+
+    /// The server's version, as it reports it (`15.14 (Debian 15.14-0+deb12u1)`).
+    pub fn version(&self) -> Option<String> {
+        let row = self.admin().ok()?.query_one("SHOW server_version", &[]).ok()?;
+        row.try_get(0).ok()
+    }
+
     /// The last lines of the server's log, for error messages.
     pub fn log_tail(&self) -> String {
         let mut text = String::new();
@@ -428,6 +479,25 @@ impl Drop for Postgres {
         drop(self.reaper_pipe.take());
         let _ = self.reaper.wait();
     }
+}
+
+/// The fields of `/proc/PID/stat` after the command name (which may hold spaces and parentheses).
+fn proc_stat_fields(pid: u32) -> Option<Vec<u64>> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = text.rsplit_once(')')?;
+    // State is a letter; the numbers after it parse, the state becomes 0.
+    Some(rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+}
+
+/// A process's own CPU ticks (utime + stime) and its ended children's (cutime + cstime).
+fn proc_stat_times(pid: u32) -> Option<(u64, u64)> {
+    // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
+    let fields = proc_stat_fields(pid)?;
+    Some((fields.get(11)? + fields.get(12)?, fields.get(13)? + fields.get(14)?))
+}
+
+fn proc_parent(pid: u32) -> Option<u32> {
+    proc_stat_fields(pid)?.get(1).and_then(|&p| u32::try_from(p).ok())
 }
 
 /// A free port on 127.0.0.1, as the kernel picks one for port 0.
