@@ -459,7 +459,7 @@ fn contender_names(args: &CompareArgs) -> Vec<String> {
         })
         .collect();
     if named.is_empty() {
-        conformance::runnable_servers()
+        harness::runnable_servers()
             .iter()
             .map(|s| s.name.to_owned())
             .collect()

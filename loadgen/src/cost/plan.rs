@@ -8,8 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use conformance::ServerProcess;
 use contract::Case;
+use harness::ServerProcess;
 use thiserror::Error;
 
 use super::counters;
