@@ -187,6 +187,9 @@ impl<'r> rocket::response::Responder<'r, 'static> for Error {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use rocket::http::Header;
     use rocket::local::asynchronous::Client;
 
     use super::*;

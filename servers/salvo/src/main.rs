@@ -189,6 +189,7 @@ impl Writer for Error {
 
 #[cfg(test)]
 mod tests {
+    use salvo::http::header;
     use salvo::test::{RequestBuilder, ResponseExt};
 
     use super::*;
