@@ -10,11 +10,9 @@ serve NAME *ARGS:
     #!/usr/bin/env bash
     set -euo pipefail
     if [ -f servers/{{NAME}}/go.mod ]; then
-        # A Go server: go build, into the folder where cargo puts the Rust servers' binaries.
-        go=$(command -v go || echo /usr/local/go/bin/go)
-        bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/server-{{NAME}}"
-        mkdir -p "$(dirname "$bin")"
-        (cd servers/{{NAME}} && GOTOOLCHAIN=local "$go" build -o "$bin" .)
+        # A Go server: the harness's one `go build`, into the folder where cargo puts the Rust
+        # servers' binaries; it prints the binary's path.
+        bin=$(cargo run -q --release -p harness --bin build-server -- {{NAME}})
         exec "$bin" {{ARGS}}
     fi
     exec cargo run --release -p server-{{NAME}} -- {{ARGS}}

@@ -28,7 +28,13 @@ fn other_files(folder: &Path, main: &str) -> Vec<String> {
         names.sort();
         names
             .into_iter()
-            .map(|name| if dir.is_empty() { name } else { format!("{dir}/{name}") })
+            .map(|name| {
+                if dir.is_empty() {
+                    name
+                } else {
+                    format!("{dir}/{name}")
+                }
+            })
             .collect()
     };
     let code: Vec<String> = if main == "main.go" {

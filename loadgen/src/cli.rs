@@ -233,7 +233,11 @@ pub struct CompareArgs {
     pub no_cost: bool,
     /// Scenarios of the cost phase (`loadgen cost` measures all of them); db and fortunes only
     /// when the run has a database.
-    #[arg(long, value_delimiter = ',', default_value = "json,pipelined,db,fortunes")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "json,pipelined,db,fortunes"
+    )]
     pub cost_scenarios: Vec<String>,
     /// Requests of the cost phase's two valgrind samples (callgrind and DHAT), one connection.
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "200,600")]

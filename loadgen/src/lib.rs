@@ -236,7 +236,9 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     }
     let stop = stop_on_signals(false)?;
     let mut bar = CompareBar::new(&plan, !args.no_progress);
-    let measured = compare::run(&plan, database.as_ref(), &stop, &mut |event| bar.observe(event));
+    let measured = compare::run(&plan, database.as_ref(), &stop, &mut |event| {
+        bar.observe(event)
+    });
     bar.finish();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     if plan.cost.is_some() && !stop.load(Ordering::Relaxed) {
@@ -378,15 +380,15 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
     let mut plan = cost::make_plan(args, tools, work.path())?;
     // The database scenarios get a throwaway PostgreSQL, or are left out without one.
     let _database = if plan.needs_database() {
-        match conformance::postgres::Postgres::start() {
+        match harness::postgres::Postgres::start() {
             Ok(cluster) => {
                 plan.database_url = Some(cluster.url());
                 Some(cluster)
             }
-            Err(conformance::postgres::PostgresError::NotInstalled) => {
+            Err(harness::postgres::PostgresError::NotInstalled) => {
                 eprintln!(
                     "db and fortunes left out: {}",
-                    conformance::postgres::PostgresError::NotInstalled
+                    harness::postgres::PostgresError::NotInstalled
                 );
                 plan.scenarios
                     .retain(|s| !cost::DATABASE_SCENARIOS.contains(&s.name));

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use conformance::postgres::{self, Postgres, PostgresError};
+use harness::postgres::{self, Postgres, PostgresError};
 use thiserror::Error;
 
 use crate::cli::CompareArgs;
@@ -50,7 +50,12 @@ impl DatabasePlan {
         if postgres::installed().is_none() {
             return Self::Off(PostgresError::NotInstalled.to_string());
         }
-        let list = |cpus: &[usize]| cpus.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        let list = |cpus: &[usize]| {
+            cpus.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         Self::Throwaway {
             cpus: args
                 .db_cpus
@@ -105,7 +110,9 @@ impl Database {
                 let cluster = Postgres::start_pinned(cpus.as_deref())?;
                 let source = format!(
                     "throwaway PostgreSQL {}, TechEmpower's settings, started for this run",
-                    cluster.version().unwrap_or_else(|| "(version unknown)".to_owned())
+                    cluster
+                        .version()
+                        .unwrap_or_else(|| "(version unknown)".to_owned())
                 );
                 Ok(Some(Self {
                     url: cluster.url(),

@@ -374,7 +374,14 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         None
     } else {
         let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
-        Some(cost_plan(args, &contenders, &settings.cpus, tools, &out, &database)?)
+        Some(cost_plan(
+            args,
+            &contenders,
+            &settings.cpus,
+            tools,
+            &out,
+            &database,
+        )?)
     };
     Ok(Plan {
         settings,
@@ -491,7 +498,7 @@ fn contender_names(args: &CompareArgs) -> Vec<String> {
         })
         .collect();
     if named.is_empty() {
-        conformance::runnable_servers()
+        harness::runnable_servers()
             .iter()
             .map(|s| s.name.to_owned())
             .collect()

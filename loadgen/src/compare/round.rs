@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use conformance::{ServerProcess, StartError};
+use harness::{ServerProcess, StartError};
 use thiserror::Error;
 
 use super::contender::Contender;

@@ -206,7 +206,9 @@ mod tests {
         for scenario in DATABASE {
             let path = scenario.path.split('?').next().unwrap_or_default();
             assert!(
-                contract::DATABASE_ROUTES.iter().any(|r| r.path == path && r.name == scenario.name),
+                contract::DATABASE_ROUTES
+                    .iter()
+                    .any(|r| r.path == path && r.name == scenario.name),
                 "{}",
                 scenario.name
             );

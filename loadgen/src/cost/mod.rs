@@ -42,9 +42,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use marginal::Marginal;
 pub use plan::{
-    DATABASE_SCENARIOS,
-    CostPlan, CostScenario, INSTALL_VALGRIND, PIPELINE_DEPTH, PlanError, ServerBinary, ToolPaths,
-    find_in_path, make_plan, scenario_names, scenarios,
+    CostPlan, CostScenario, DATABASE_SCENARIOS, INSTALL_VALGRIND, PIPELINE_DEPTH, PlanError,
+    ServerBinary, ToolPaths, find_in_path, make_plan, scenario_names, scenarios,
 };
 use runs::{NativeSample, callgrind_run, dhat_run, native_run, probe_io_uring};
 pub use runs::{holds_io_uring, is_go_binary};

@@ -8,8 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use conformance::ServerProcess;
 use contract::Case;
+use harness::ServerProcess;
 use thiserror::Error;
 
 use super::counters;
@@ -280,7 +280,9 @@ impl CostPlan {
 
     /// Whether any scenario reads the database.
     pub fn needs_database(&self) -> bool {
-        self.scenarios.iter().any(|s| DATABASE_SCENARIOS.contains(&s.name))
+        self.scenarios
+            .iter()
+            .any(|s| DATABASE_SCENARIOS.contains(&s.name))
     }
 
     /// Starts `server` through `launcher` (`taskset`, a valgrind command line, or nothing)

@@ -20,15 +20,16 @@ use std::time::Duration;
 use contract::{Fortune, World};
 use scraper::{Html, Selector};
 
-use crate::postgres::Postgres;
-use crate::{RawClient, RawResponse};
+use harness::postgres::Postgres;
+use harness::{RawClient, RawResponse};
 
 /// How long one answer may take: `/updates?q=500` writes 500 rows through a small pool.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `GET path` on a new connection, and its answer.
 pub fn get(addr: SocketAddr, path: &str) -> Result<RawResponse, String> {
-    let mut client = RawClient::connect(addr, TIMEOUT).map_err(|e| format!("GET {path}: connect: {e}"))?;
+    let mut client =
+        RawClient::connect(addr, TIMEOUT).map_err(|e| format!("GET {path}: connect: {e}"))?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: rosetta\r\nConnection: close\r\n\r\n");
     client
         .send(request.as_bytes())
@@ -37,7 +38,13 @@ pub fn get(addr: SocketAddr, path: &str) -> Result<RawResponse, String> {
 }
 
 /// The status, `Content-Type`, `Server` and `Date` every answer of these routes has.
-fn headers_match(path: &str, server: &str, response: &RawResponse, status: u16, content_type: &str) -> Vec<String> {
+fn headers_match(
+    path: &str,
+    server: &str,
+    response: &RawResponse,
+    status: u16,
+    content_type: &str,
+) -> Vec<String> {
     let mut problems = Vec::new();
     if response.status != status {
         problems.push(format!(
@@ -54,10 +61,19 @@ fn headers_match(path: &str, server: &str, response: &RawResponse, status: u16, 
         ));
     }
     if response.header("server") != Some(server) {
-        problems.push(format!("GET {path}: Server {:?} (want {server:?})", response.header("server")));
+        problems.push(format!(
+            "GET {path}: Server {:?} (want {server:?})",
+            response.header("server")
+        ));
     }
-    if response.header("date").is_none_or(|d| httpdate::parse_http_date(d).is_err()) {
-        problems.push(format!("GET {path}: no valid Date ({:?})", response.header("date")));
+    if response
+        .header("date")
+        .is_none_or(|d| httpdate::parse_http_date(d).is_err())
+    {
+        problems.push(format!(
+            "GET {path}: no valid Date ({:?})",
+            response.header("date")
+        ));
     }
     problems
 }
@@ -69,7 +85,17 @@ fn worlds(path: &str, body: &[u8], single: bool) -> Result<Vec<World>, String> {
     } else {
         serde_json::from_slice::<Vec<World>>(body)
     };
-    let rows = parsed.map_err(|e| format!("GET {path}: not {}: {e}: {:?}", if single { "one World row" } else { "an array of World rows" }, String::from_utf8_lossy(body)))?;
+    let rows = parsed.map_err(|e| {
+        format!(
+            "GET {path}: not {}: {e}: {:?}",
+            if single {
+                "one World row"
+            } else {
+                "an array of World rows"
+            },
+            String::from_utf8_lossy(body)
+        )
+    })?;
     // Exactly the two keys, spelled as TechEmpower spells them.
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let objects: Vec<&serde_json::Value> = match &value {
@@ -77,9 +103,14 @@ fn worlds(path: &str, body: &[u8], single: bool) -> Result<Vec<World>, String> {
         other => vec![other],
     };
     for object in objects {
-        let keys: Vec<&str> = object.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        let keys: Vec<&str> = object
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         if keys.len() != 2 || !keys.contains(&"id") || !keys.contains(&"randomNumber") {
-            return Err(format!("GET {path}: a row has the keys {keys:?}, not exactly id and randomNumber"));
+            return Err(format!(
+                "GET {path}: a row has the keys {keys:?}, not exactly id and randomNumber"
+            ));
         }
     }
     Ok(rows)
@@ -156,7 +187,11 @@ pub fn check_queries(server: &str, addr: SocketAddr, admin: &mut postgres::Clien
                 problems.push(format!("GET {path}: {} rows (want {count})", rows.len()));
             }
             // Reading 500 rows back one by one is slow and proves nothing the short ones do not.
-            Ok(rows) => problems.extend(rows_are_the_tables(&path, &rows[..rows.len().min(20)], admin)),
+            Ok(rows) => problems.extend(rows_are_the_tables(
+                &path,
+                &rows[..rows.len().min(20)],
+                admin,
+            )),
             Err(err) => problems.push(err),
         }
     }
@@ -192,7 +227,11 @@ pub fn fortune_table(html: &str) -> Result<(Option<String>, Vec<Vec<String>>), S
     let td = selector("td")?;
     let rows = document
         .select(&selector("table tr")?)
-        .map(|tr| tr.select(&td).map(|cell| cell.text().collect::<String>()).collect::<Vec<_>>())
+        .map(|tr| {
+            tr.select(&td)
+                .map(|cell| cell.text().collect::<String>())
+                .collect::<Vec<_>>()
+        })
         .filter(|cells| !cells.is_empty())
         .collect();
     Ok((title, rows))
@@ -225,14 +264,18 @@ pub fn check_fortunes(server: &str, addr: SocketAddr, admin: &mut postgres::Clie
     match fortune_table(&html) {
         Ok((title, rows)) => {
             if title.as_deref() != Some("Fortunes") {
-                problems.push(format!("GET /fortunes: title {title:?} (want \"Fortunes\")"));
+                problems.push(format!(
+                    "GET /fortunes: title {title:?} (want \"Fortunes\")"
+                ));
             }
             let want: Vec<Vec<String>> = expected
                 .iter()
                 .map(|f| vec![f.id.to_string(), f.message.clone()])
                 .collect();
             if rows != want {
-                problems.push(format!("GET /fortunes: the table's rows are\n  {rows:?}\nwant\n  {want:?}"));
+                problems.push(format!(
+                    "GET /fortunes: the table's rows are\n  {rows:?}\nwant\n  {want:?}"
+                ));
             }
         }
         Err(err) => problems.push(err),
@@ -243,7 +286,13 @@ pub fn check_fortunes(server: &str, addr: SocketAddr, admin: &mut postgres::Clie
 /// `/updates`: the clamped row counts, and the rows answered are the rows stored afterwards.
 pub fn check_updates(server: &str, addr: SocketAddr, admin: &mut postgres::Client) -> Vec<String> {
     let mut problems = Vec::new();
-    for (q, count) in [(Some("20"), 20), (None, 1), (Some("foo"), 1), (Some("0"), 1), (Some("501"), 500)] {
+    for (q, count) in [
+        (Some("20"), 20),
+        (None, 1),
+        (Some("foo"), 1),
+        (Some("0"), 1),
+        (Some("501"), 500),
+    ] {
         let path = with_q("/updates", q);
         let response = match get(addr, &path) {
             Ok(response) => response,
@@ -269,7 +318,11 @@ pub fn check_updates(server: &str, addr: SocketAddr, admin: &mut postgres::Clien
                 }
                 let mut stored: Vec<World> = last.into_values().collect();
                 stored.sort_by_key(|w| w.id);
-                problems.extend(rows_are_the_tables(&path, &stored[..stored.len().min(40)], admin));
+                problems.extend(rows_are_the_tables(
+                    &path,
+                    &stored[..stored.len().min(40)],
+                    admin,
+                ));
             }
             Err(err) => problems.push(err),
         }
@@ -303,7 +356,11 @@ fn reset_counts(admin: &mut postgres::Client) -> Result<(), String> {
 /// `/fortunes` at least one SELECT of Fortune.
 pub fn check_query_counts(addr: SocketAddr, admin: &mut postgres::Client) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut measure = |path: &str, table: &str, min_selects: i64, min_updated: i64| -> Result<(), String> {
+    let mut measure = |path: &str,
+                       table: &str,
+                       min_selects: i64,
+                       min_updated: i64|
+     -> Result<(), String> {
         reset_counts(admin)?;
         let response = get(addr, path)?;
         if response.status != 200 {
@@ -352,8 +409,16 @@ pub fn check_without_database(server: &str, addr: SocketAddr) -> Vec<String> {
     for route in contract::DATABASE_ROUTES {
         match get(addr, route.path) {
             Ok(response) => {
-                problems.extend(headers_match(route.path, server, &response, 503, contract::TEXT_PLAIN));
-                if response.status == 503 && response.body != contract::SERVICE_UNAVAILABLE.as_bytes() {
+                problems.extend(headers_match(
+                    route.path,
+                    server,
+                    &response,
+                    503,
+                    contract::TEXT_PLAIN,
+                ));
+                if response.status == 503
+                    && response.body != contract::SERVICE_UNAVAILABLE.as_bytes()
+                {
                     problems.push(format!(
                         "GET {}: body {:?} (want {:?})",
                         route.path,
@@ -367,7 +432,10 @@ pub fn check_without_database(server: &str, addr: SocketAddr) -> Vec<String> {
     }
     match get(addr, "/json") {
         Ok(response) if response.status == 200 => {}
-        Ok(response) => problems.push(format!("GET /json without a database: status {}", response.status)),
+        Ok(response) => problems.push(format!(
+            "GET /json without a database: status {}",
+            response.status
+        )),
         Err(err) => problems.push(err),
     }
     problems

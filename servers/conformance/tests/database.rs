@@ -1,19 +1,14 @@
 //! The four database routes of every server, against a throwaway PostgreSQL that the suite
-//! starts itself, and that cluster's own life: it is gone after a normal end and after a
-//! SIGKILL of whoever started it.
+//! starts itself (its own life is tested in the harness crate).
 //!
 //! Without PostgreSQL installed the tests say so in one line and pass; with it installed, any
 //! failure to start it is a failure.
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use conformance::database::{check_database_routes, check_without_database};
-use conformance::postgres::{self, Postgres, PostgresError};
-use conformance::{ServerProcess, server_binary};
+use harness::postgres::{Postgres, PostgresError};
+use harness::{ServerProcess, server_binary};
 
 /// A started cluster, or `None` when PostgreSQL is not installed (said on stderr).
 fn postgres_or_skip(test: &str) -> Option<Postgres> {
@@ -27,103 +22,11 @@ fn postgres_or_skip(test: &str) -> Option<Postgres> {
     }
 }
 
-fn refuses(port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)).is_err()
-}
-
-/// Waits up to 15 s for `done`.
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
-
-/// The folder of the cluster on `port`, found from its postmaster's command line.
-fn cluster_folder(postgres: &Postgres) -> PathBuf {
-    let pid = postgres.pid().expect("running");
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("its command line");
-    let args: Vec<String> = cmdline
-        .split(|b| *b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    let data = args
-        .iter()
-        .position(|a| a == "-D")
-        .and_then(|i| args.get(i + 1))
-        .expect("-D DIR");
-    PathBuf::from(data).parent().expect("data's parent").to_path_buf()
-}
-
-#[test]
-fn the_cluster_has_the_schema_and_is_gone_after_drop() {
-    let Some(postgres) = postgres_or_skip("the_cluster_has_the_schema_and_is_gone_after_drop") else {
-        return;
-    };
-    postgres::check_schema(&postgres.url()).expect("the schema it loaded");
-    let port = postgres.port();
-    let folder = cluster_folder(&postgres);
-    assert!(folder.is_dir());
-    drop(postgres);
-    assert!(refuses(port), "nothing listens on {port} after drop");
-    assert!(eventually(|| !folder.exists()), "{} is removed", folder.display());
-}
-
-#[test]
-fn a_sigkilled_harness_leaves_no_cluster_behind() {
-    if postgres::installed().is_none() {
-        eprintln!("skipping a_sigkilled_harness_leaves_no_cluster_behind: {}", PostgresError::NotInstalled);
-        return;
-    }
-    let mut harness = Command::new(env!("CARGO_BIN_EXE_throwaway-postgres"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("throwaway-postgres starts");
-    let mut line = String::new();
-    BufReader::new(harness.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("its URL");
-    let port: u16 = line
-        .trim()
-        .rsplit_once(':')
-        .and_then(|(_, rest)| rest.split('/').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("a URL with a port: {line:?}"));
-    assert!(!refuses(port), "the cluster listens on {port}");
-    let clusters_before = leftover_folders();
-    harness.kill().expect("SIGKILL");
-    harness.wait().expect("reaped");
-    assert!(eventually(|| refuses(port)), "nothing listens on {port} after the SIGKILL");
-    assert!(
-        eventually(|| leftover_folders().len() < clusters_before.len()),
-        "its folder is removed: {:?}",
-        leftover_folders()
-    );
-}
-
-/// The clusters' folders in the temporary folder.
-fn leftover_folders() -> Vec<PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with("rosetta-pg-"))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// `ROSETTA_SERVERS=axum,hyper` limits the servers, for working on one of them; unset, every
 /// runnable server is checked.
 fn servers() -> Vec<&'static contract::ServerInfo> {
     let only = std::env::var("ROSETTA_SERVERS").unwrap_or_default();
-    conformance::runnable_servers()
+    harness::runnable_servers()
         .into_iter()
         .filter(|s| only.is_empty() || only.split(',').any(|n| n.trim() == s.name))
         .collect()
@@ -131,11 +34,14 @@ fn servers() -> Vec<&'static contract::ServerInfo> {
 
 fn start(name: &str, database_url: Option<&str>) -> Result<ServerProcess, String> {
     let binary = server_binary(name).map_err(|e| e.to_string())?;
-    let mut args: Vec<String> = ["--addr", "127.0.0.1:0", "--threads", "2"].map(str::to_owned).into();
+    let mut args: Vec<String> = ["--addr", "127.0.0.1:0", "--threads", "2"]
+        .map(str::to_owned)
+        .into();
     if let Some(url) = database_url {
         args.extend(["--database-url".to_owned(), url.to_owned()]);
     }
-    ServerProcess::spawn(name, &binary, &args, &[], Duration::from_secs(20)).map_err(|e| e.to_string())
+    ServerProcess::spawn(name, &binary, &args, &[], Duration::from_secs(20))
+        .map_err(|e| e.to_string())
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `throwaway-postgres`: starts a throwaway PostgreSQL cluster with the `hello_world` database
-//! of the database routes loaded (see `conformance::postgres`), prints its URL, and keeps it
+//! of the database routes loaded (see `harness::postgres`), prints its URL, and keeps it
 //! until Ctrl-C or SIGTERM. Then the cluster is stopped and its
 //! folder removed; a SIGKILL of this program ends the cluster too.
 //!
@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-use conformance::postgres::Postgres;
+use harness::postgres::Postgres;
 use nix::sys::signal::{SigSet, Signal};
 
 fn main() -> ExitCode {

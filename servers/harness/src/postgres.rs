@@ -105,7 +105,7 @@ pub enum PostgresError {
         log: String,
     },
     /// A query failed.
-    #[error("{step}: {source}")]
+    #[error("{step}: {}", describe(source))]
     Sql {
         /// What was being done.
         step: String,
@@ -113,13 +113,23 @@ pub enum PostgresError {
         source: postgres::Error,
     },
     /// An existing database lacks what the routes read.
-    #[error("the database at {url} does not have the schema of servers/contract/data/database.sql: {problem}")]
+    #[error(
+        "the database at {url} does not have the schema of servers/contract/data/database.sql: {problem}"
+    )]
     Schema {
         /// The URL, password hidden.
         url: String,
         /// What is missing or different.
         problem: String,
     },
+}
+
+/// The driver's error with the server's own message, which its `Display` leaves out ("db error").
+fn describe(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{error}: {} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
 }
 
 fn io_step(step: impl Into<String>) -> impl FnOnce(io::Error) -> PostgresError {
@@ -285,15 +295,23 @@ impl Postgres {
             .map_err(io_step("cannot restrict the cluster folder"))?;
         if let Some(user) = &self.user {
             for path in [&self.root, &pwfile] {
-                chown(path, Some(user.uid), Some(user.gid))
-                    .map_err(|errno| io_step("cannot give the cluster folder to postgres")(errno.into()))?;
+                chown(path, Some(user.uid), Some(user.gid)).map_err(|errno| {
+                    io_step("cannot give the cluster folder to postgres")(errno.into())
+                })?;
             }
         }
         let output = self
             .command("initdb", false)
             .arg("--pgdata")
             .arg(&data)
-            .args(["--username", SUPERUSER, "--auth", "scram-sha-256", "--encoding", "UTF8"])
+            .args([
+                "--username",
+                SUPERUSER,
+                "--auth",
+                "scram-sha-256",
+                "--encoding",
+                "UTF8",
+            ])
             .args(["--locale", "C", "--no-sync"])
             .arg(format!("--pwfile={}", pwfile.display()))
             .stdin(Stdio::null())
@@ -302,7 +320,8 @@ impl Postgres {
         if !output.status.success() {
             return Err(PostgresError::Initdb {
                 status: output.status,
-                output: String::from_utf8_lossy(&[output.stdout, output.stderr].concat()).into_owned(),
+                output: String::from_utf8_lossy(&[output.stdout, output.stderr].concat())
+                    .into_owned(),
             });
         }
         Ok(())
@@ -322,7 +341,10 @@ impl Postgres {
             let log = fs::File::create(self.root.join("postgres.log"))
                 .map_err(io_step("cannot make the server's log"))?;
             let mut command = self.command("postgres", true);
-            command.arg("-D").arg(self.root.join("data")).args(["-p", &self.port.to_string()]);
+            command
+                .arg("-D")
+                .arg(self.root.join("data"))
+                .args(["-p", &self.port.to_string()]);
             for (name, value) in SETTINGS {
                 command.arg("-c").arg(format!("{name}={value}"));
             }
@@ -374,21 +396,32 @@ impl Postgres {
     }
 
     fn admin_to(&self, database: &str) -> Result<postgres::Client, PostgresError> {
-        let url = format!("postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}", self.password, self.port);
-        postgres::Client::connect(&url, postgres::NoTls).map_err(sql_step("cannot log in as the superuser"))
+        let url = format!(
+            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        );
+        postgres::Client::connect(&url, postgres::NoTls)
+            .map_err(sql_step("cannot log in as the superuser"))
     }
 
     fn load_schema(&self) -> Result<(), PostgresError> {
         let mut admin = self.admin_to("postgres")?;
+        // Two statements, not one batch: a batch is one transaction, and CREATE DATABASE
+        // refuses to run inside one.
         admin
             .batch_execute(&format!(
-                "CREATE ROLE {user} LOGIN PASSWORD '{password}';
-                 CREATE DATABASE {db} OWNER {user} ENCODING 'UTF8' TEMPLATE template0;",
-                user = contract::DATABASE_USER,
-                password = contract::DATABASE_PASSWORD,
-                db = contract::DATABASE_NAME,
+                "CREATE ROLE {} LOGIN PASSWORD '{}'",
+                contract::DATABASE_USER,
+                contract::DATABASE_PASSWORD
             ))
-            .map_err(sql_step("cannot create the role and database"))?;
+            .map_err(sql_step("cannot create the role"))?;
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0",
+                contract::DATABASE_NAME,
+                contract::DATABASE_USER
+            ))
+            .map_err(sql_step("cannot create the database"))?;
         // The extension needs the superuser; the tables are the owner's.
         self.admin()?
             .batch_execute("CREATE EXTENSION pg_stat_statements")
@@ -457,7 +490,11 @@ impl Postgres {
 
     /// The server's version, as it reports it (`15.14 (Debian 15.14-0+deb12u1)`).
     pub fn version(&self) -> Option<String> {
-        let row = self.admin().ok()?.query_one("SHOW server_version", &[]).ok()?;
+        let row = self
+            .admin()
+            .ok()?
+            .query_one("SHOW server_version", &[])
+            .ok()?;
         row.try_get(0).ok()
     }
 
@@ -486,23 +523,34 @@ fn proc_stat_fields(pid: u32) -> Option<Vec<u64>> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = text.rsplit_once(')')?;
     // State is a letter; the numbers after it parse, the state becomes 0.
-    Some(rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+    Some(
+        rest.split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect(),
+    )
 }
 
 /// A process's own CPU ticks (utime + stime) and its ended children's (cutime + cstime).
 fn proc_stat_times(pid: u32) -> Option<(u64, u64)> {
     // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
     let fields = proc_stat_fields(pid)?;
-    Some((fields.get(11)? + fields.get(12)?, fields.get(13)? + fields.get(14)?))
+    Some((
+        fields.get(11)? + fields.get(12)?,
+        fields.get(13)? + fields.get(14)?,
+    ))
 }
 
 fn proc_parent(pid: u32) -> Option<u32> {
-    proc_stat_fields(pid)?.get(1).and_then(|&p| u32::try_from(p).ok())
+    proc_stat_fields(pid)?
+        .get(1)
+        .and_then(|&p| u32::try_from(p).ok())
 }
 
 /// A free port on 127.0.0.1, as the kernel picks one for port 0.
 fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
 }
 
 /// The reaper: `sh` blocked on reading its stdin, whose write end only we hold. At EOF (we
@@ -596,8 +644,13 @@ pub fn check_schema(url: &str) -> Result<(), PostgresError> {
             &[],
         )
         .map_err(|err| schema(format!("cannot read the table World: {err}")))?;
-    let (rows, min_id, max_id, min_n, max_n): (i64, i32, i32, i32, i32) =
-        (world.get(0), world.get(1), world.get(2), world.get(3), world.get(4));
+    let (rows, min_id, max_id, min_n, max_n): (i64, i32, i32, i32, i32) = (
+        world.get(0),
+        world.get(1),
+        world.get(2),
+        world.get(3),
+        world.get(4),
+    );
     let n = contract::WORLD_ROWS;
     if rows != i64::from(n) || min_id != 1 || max_id != n || min_n < 1 || max_n > n {
         return Err(schema(format!(
@@ -611,7 +664,11 @@ pub fn check_schema(url: &str) -> Result<(), PostgresError> {
         .get(0);
     if fortunes != contract::FORTUNE_ROWS as i64 {
         let mut problem = String::new();
-        let _ = write!(problem, "Fortune has {fortunes} rows, not {}", contract::FORTUNE_ROWS);
+        let _ = write!(
+            problem,
+            "Fortune has {fortunes} rows, not {}",
+            contract::FORTUNE_ROWS
+        );
         return Err(schema(problem));
     }
     Ok(())
@@ -641,6 +698,9 @@ mod tests {
             hide_password("postgres://u:secret@127.0.0.1:5432/db"),
             "postgres://u:***@127.0.0.1:5432/db"
         );
-        assert_eq!(hide_password("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
+        assert_eq!(
+            hide_password("postgres://127.0.0.1/db"),
+            "postgres://127.0.0.1/db"
+        );
     }
 }
