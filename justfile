@@ -27,6 +27,10 @@ bench *ARGS:
 bench-quick:
     cargo run --release -- compare --quick
 
+# Make the generated tables of README.md and docs/*.md again from their sources (docs/testing.md).
+docs:
+    cargo run --release -- docs
+
 # Render the summary, charts and page of a results folder again from its run.json.
 report DIR:
     cargo run --release -- report {{DIR}}
