@@ -137,7 +137,7 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    fn from_contract(self) -> bool {
+    fn made_from_contract(self) -> bool {
         matches!(self, Kind::ServersRust | Kind::ServersGo | Kind::Tuning)
     }
 }
@@ -214,7 +214,7 @@ fn opening(doc: &str, line: usize, text: &str) -> Result<Block, DocsError> {
         return Err(bad());
     };
     let kind = Kind::parse(kind).ok_or_else(bad)?;
-    if kind.from_contract() && source != CONTRACT_SOURCE {
+    if kind.made_from_contract() && source != CONTRACT_SOURCE {
         return Err(DocsError::ContractSource {
             doc: doc.to_owned(),
             line,

@@ -43,7 +43,11 @@ fn documents() -> Vec<(String, String)> {
         .map(|path| {
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            let name = path.strip_prefix(&root).unwrap().display().to_string();
+            let name = path
+                .strip_prefix(&root)
+                .expect("the documents lie under the root")
+                .display()
+                .to_string();
             (name, text)
         })
         .collect()
@@ -153,7 +157,11 @@ fn broken_links(root: &Path, doc: &str, text: &str) -> Vec<String> {
             }
             continue;
         }
-        let file = root.join(doc).parent().unwrap().join(path);
+        let file = root
+            .join(doc)
+            .parent()
+            .expect("a document lies in a folder")
+            .join(path);
         let Ok(file) = file.canonicalize() else {
             broken.push(format!("{doc}:{line}: `{target}`: no such file"));
             continue;
@@ -333,7 +341,8 @@ fn word_after(text: &str, key: &str, marker: &str) -> Result<String, String> {
         .lines()
         .find(|l| l.contains(key) && l.contains(marker))
         .ok_or(format!("no line with `{key}` and `{marker}`"))?;
-    let rest = &line[line.find(marker).unwrap() + marker.len()..];
+    let at = line.find(marker).ok_or(format!("no `{marker}`"))?;
+    let rest = &line[at + marker.len()..];
     rest.split_whitespace()
         .next()
         .map(|w| w.trim_end_matches([',', ';', ')']).to_owned())
@@ -752,10 +761,10 @@ fn cost_repeatability() -> Quote {
     let mut widest = (0.0, String::new());
     let mut bytes = 0.0_f64;
     for server in &rust {
-        if let Ok(s) = samples(&cost, server, "json", "instructions") {
-            if spread(&s) > widest.0 {
-                widest = (spread(&s), (*server).to_owned());
-            }
+        if let Ok(s) = samples(&cost, server, "json", "instructions")
+            && spread(&s) > widest.0
+        {
+            widest = (spread(&s), (*server).to_owned());
         }
         if let Ok(s) = samples(&cost, server, "json", "bytes_allocated") {
             bytes = bytes.max(spread(&s));
