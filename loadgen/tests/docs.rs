@@ -1175,8 +1175,24 @@ fn latency_spread() -> Quote {
     )])
 }
 
+fn framing_corpus() -> Quote {
+    let cases = contract::framing_cases().len();
+    Ok(vec![
+        format!(
+            "(`contract::framing_cases` in [servers/contract/src/framing.rs](../servers/contract/src/framing.rs): {cases} requests"
+        ),
+        format!("| server | framing cases refused (of {cases}) |"),
+    ])
+}
+
 /// Every figure quoted outside a generated block, with its source.
 const FIGURES: &[Figure] = &[
+    Figure {
+        doc: "docs/safety.md",
+        sources: &["servers/contract/src/framing.rs"],
+        what: "the size of the framing corpus",
+        quote: framing_corpus,
+    },
     Figure {
         doc: "README.md",
         sources: &[REFERENCE_RUN, QUICK_RUN],
