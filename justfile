@@ -19,11 +19,11 @@ serve NAME *ARGS:
     fi
     exec cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
-# Benchmark all sixteen servers side by side into a new folder under results/ (about 11 minutes after the build).
+# Benchmark all sixteen servers side by side into a new folder under results/ (the reference run took 9 min 50 s after the build: docs/results.md).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 
-# A first look in under a minute: two rounds, three short scenarios, a short sweep.
+# A first look: two rounds, three short scenarios, a short sweep (5 minutes for sixteen, README "Set-up on a fresh machine").
 bench-quick:
     cargo run --release -- compare --quick
 
