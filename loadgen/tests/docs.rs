@@ -993,6 +993,13 @@ fn noise_first() -> Quote {
     ])
 }
 
+fn swings() -> Quote {
+    Ok(vec![format!(
+        "varied by {} in [the reference run]",
+        round_spread(&read(REFERENCE_MD)?)?
+    )])
+}
+
 fn what_still_separates() -> Quote {
     let summary = read(REFERENCE_MD)?;
     let (plain, _) = ranking_row(&summary, "plaintext")?;
@@ -1187,6 +1194,12 @@ fn framing_corpus() -> Quote {
 
 /// Every figure quoted outside a generated block, with its source.
 const FIGURES: &[Figure] = &[
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[REFERENCE_MD],
+        what: "how throughput swings",
+        quote: swings,
+    },
     Figure {
         doc: "docs/safety.md",
         sources: &["servers/contract/src/framing.rs"],
