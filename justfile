@@ -17,13 +17,17 @@ serve NAME *ARGS:
     fi
     exec cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
-# Benchmark all sixteen servers side by side into a new folder under results/ (about 11 minutes after the build).
+# Benchmark all sixteen servers side by side into a new folder under results/ (the reference run took 9 min 50 s after the build: docs/results.md).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 
-# A first look in under a minute: two rounds, three short scenarios, a short sweep.
+# A first look: two rounds, three short scenarios, a short sweep (the committed quick run of sixteen took 4 min 59 s without its cost phase).
 bench-quick:
     cargo run --release -- compare --quick
+
+# Make the generated tables of README.md and docs/*.md again from their sources (docs/testing.md).
+docs:
+    cargo run --release -- docs
 
 # Render the summary, charts and page of a results folder again from its run.json.
 report DIR:

@@ -34,6 +34,9 @@ pub enum Command {
     /// Count what one request costs each server: instructions (callgrind), allocations and
     /// bytes (DHAT), syscalls and context switches (the kernel's counters), per scenario.
     Cost(CostArgs),
+    /// Make the generated tables of README.md and docs/*.md again from their sources (the
+    /// reference run, a cost run, `contract::SERVERS`).
+    Docs(DocsArgs),
 }
 
 /// `loadgen run`.
@@ -291,6 +294,17 @@ pub struct ReportArgs {
     /// `<!-- results:end -->`) with this run's headline table.
     #[arg(long, value_name = "FILE")]
     pub update_readme: Option<PathBuf>,
+}
+
+/// `loadgen docs`.
+#[derive(Debug, Clone, Args)]
+pub struct DocsArgs {
+    /// Change nothing: name the documents whose generated blocks differ, and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+    /// The workspace root, which holds README.md and docs/.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
 }
 
 /// `loadgen cost`.

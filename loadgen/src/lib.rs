@@ -29,6 +29,7 @@ pub mod analysis;
 pub mod cli;
 pub mod compare;
 pub mod cost;
+pub mod docs;
 pub mod engine;
 pub mod format;
 pub mod interval_log;
@@ -58,7 +59,9 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 
 use crate::analysis::Status;
-use crate::cli::{Cli, Command, CompareArgs, CostArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
+use crate::cli::{
+    Cli, Command, CompareArgs, CostArgs, DocsArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs,
+};
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare(args) => compare_command(&args),
         Command::Report(args) => report_command(&args),
         Command::Cost(args) => cost_command(&args),
+        Command::Docs(args) => docs_command(&args),
     }
 }
 
@@ -509,6 +513,19 @@ fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+fn docs_command(args: &DocsArgs) -> Result<ExitCode> {
+    let differ = docs::update(&args.root, args.check)?;
+    for path in &differ {
+        let verb = if args.check { "differs" } else { "updated" };
+        eprintln!("{verb}: {}", path.display());
+    }
+    Ok(if args.check && !differ.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
