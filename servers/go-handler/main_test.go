@@ -138,10 +138,14 @@ func TestDatabaseRoutes(t *testing.T) {
 		t.Skip("set ROSETTA_TEST_DATABASE_URL to a database with servers/contract/data/database.sql (`just db` starts one)")
 	}
 	srv := serveWithDatabase(t, url)
-	for path, rows := range map[string]int{"/db": 1, "/queries?q=3": 3, "/updates?q=3": 3} {
+	for path, rows := range map[string]int{"/db": 1, "/queries?q=3": 3, "/queries?q=100": 100, "/updates?q=3": 3} {
 		res, body := get(t, srv, path)
 		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != contract.ApplicationJSON {
 			t.Fatalf("GET %s: %d %q %q", path, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+		// Said, not chunked, however long the body (net/http chunks what outgrows 2 KiB).
+		if res.ContentLength != int64(len(body)) {
+			t.Errorf("GET %s: Content-Length %d for %d bytes", path, res.ContentLength, len(body))
 		}
 		var worlds []contract.World
 		if path == "/db" {
