@@ -358,15 +358,22 @@ impl Postgres {
 
     fn load_schema(&self) -> Result<(), PostgresError> {
         let mut admin = self.admin_to("postgres")?;
+        // Two statements sent apart: several in one simple query run as one implicit
+        // transaction, and CREATE DATABASE cannot run inside a transaction block.
         admin
             .batch_execute(&format!(
-                "CREATE ROLE {user} LOGIN PASSWORD '{password}';
-                 CREATE DATABASE {db} OWNER {user} ENCODING 'UTF8' TEMPLATE template0;",
+                "CREATE ROLE {user} LOGIN PASSWORD '{password}'",
                 user = contract::DATABASE_USER,
                 password = contract::DATABASE_PASSWORD,
+            ))
+            .map_err(sql_step("cannot create the role"))?;
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {db} OWNER {user} ENCODING 'UTF8' TEMPLATE template0",
+                user = contract::DATABASE_USER,
                 db = contract::DATABASE_NAME,
             ))
-            .map_err(sql_step("cannot create the role and database"))?;
+            .map_err(sql_step("cannot create the database"))?;
         // The extension needs the superuser; the tables are the owner's.
         self.admin()?
             .batch_execute("CREATE EXTENSION pg_stat_statements")
