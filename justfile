@@ -17,6 +17,10 @@ serve NAME *ARGS:
     fi
     exec cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
+# A throwaway PostgreSQL with the database routes' schema, until Ctrl-C: it prints the URL to give a server (`--database-url` or DATABASE_URL).
+db:
+    cargo run -q --release -p harness --bin throwaway-postgres
+
 # Benchmark all sixteen servers side by side into a new folder under results/ (the reference run took 9 min 50 s after the build: docs/results.md).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}

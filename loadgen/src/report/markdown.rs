@@ -60,6 +60,10 @@ impl Export for Markdown {
         }
         let _ = writeln!(out, "\n## Server CPU per answer and memory\n");
         out.push_str(&cpu_table(run));
+        let database = super::database::markdown(run);
+        if !database.is_empty() {
+            let _ = write!(out, "\n{database}");
+        }
         let failures: Vec<String> = run
             .failure_lines()
             .into_iter()
@@ -255,10 +259,24 @@ pub fn machine_paragraph(run: &Comparison) -> String {
             remote.join(", ")
         )
     };
+    let database = match &s.database {
+        Some(database) => format!(
+            " The database scenarios read a {}, {}.",
+            database.source,
+            match &database.cpus {
+                Some(cpus) if s.cpus.pinned => format!(
+                    "pinned to CPU {cpus} (with the servers on two cores: the load generator's CPU stays its own)"
+                ),
+                Some(cpus) => format!("pinned to CPU {cpus}"),
+                None => "not pinned".to_owned(),
+            }
+        ),
+        None => String::new(),
+    };
     format!(
         "Measured on {} ({} CPUs, Linux {}), {}, commit `{}`. Each server ran pinned to CPU {:?} with `--threads {}`; \
          the load generator ({} engine, {} load thread{}) ran pinned to CPU {:?}{}. {} connections; the pipelined scenario writes {} requests at a time. \
-         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{sweep}{remote} \
+         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{database}{sweep}{remote} \
          {} of {} throughput figures have a 95 % interval within ±{:.0} % of their median.\n\nCommand: `{}`\n",
         env.cpu_model,
         env.cores,

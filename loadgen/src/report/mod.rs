@@ -8,6 +8,7 @@
 pub(crate) mod charts;
 pub mod code;
 pub mod cost;
+pub mod database;
 mod csv;
 mod json;
 mod markdown;
