@@ -8,8 +8,8 @@
 pub(crate) mod charts;
 pub mod code;
 pub mod cost;
-pub mod database;
 mod csv;
+pub mod database;
 mod json;
 mod markdown;
 mod page;

@@ -20,8 +20,8 @@ use std::time::Duration;
 use contract::{Fortune, World};
 use scraper::{Html, Selector};
 
-use harness::postgres::Postgres;
-use harness::{RawClient, RawResponse};
+use harness::postgres::{Postgres, PostgresError};
+use harness::{RawClient, RawResponse, ServerProcess, server_binary};
 
 /// How long one answer may take: `/updates?q=500` writes 500 rows through a small pool.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -439,4 +439,40 @@ pub fn check_without_database(server: &str, addr: SocketAddr) -> Vec<String> {
         Err(err) => problems.push(err),
     }
     problems
+}
+
+/// A started throwaway cluster for the test `test`, or `None` when PostgreSQL is not installed
+/// (said on stderr: the one reason to skip). Any other failure to start it is an error.
+pub fn cluster_or_skip(test: &str) -> Result<Option<Postgres>, PostgresError> {
+    match Postgres::start() {
+        Ok(postgres) => Ok(Some(postgres)),
+        Err(PostgresError::NotInstalled) => {
+            eprintln!("skipping {test}: {}", PostgresError::NotInstalled);
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The servers a database test runs against: every runnable one, or those named in
+/// `ROSETTA_SERVERS=axum,hyper` (for working on one of them).
+pub fn servers_under_test() -> Vec<&'static contract::ServerInfo> {
+    let only = std::env::var("ROSETTA_SERVERS").unwrap_or_default();
+    harness::runnable_servers()
+        .into_iter()
+        .filter(|s| only.is_empty() || only.split(',').any(|n| n.trim() == s.name))
+        .collect()
+}
+
+/// Starts server `name` on port 0 with two threads, and `--database-url` when given.
+pub fn start_server(name: &str, database_url: Option<&str>) -> Result<ServerProcess, String> {
+    let binary = server_binary(name).map_err(|e| e.to_string())?;
+    let mut args: Vec<String> = ["--addr", "127.0.0.1:0", "--threads", "2"]
+        .map(str::to_owned)
+        .into();
+    if let Some(url) = database_url {
+        args.extend(["--database-url".to_owned(), url.to_owned()]);
+    }
+    ServerProcess::spawn(name, &binary, &args, &[], Duration::from_secs(20))
+        .map_err(|e| e.to_string())
 }
