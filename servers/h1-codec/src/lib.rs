@@ -903,3 +903,49 @@ mod tests {
         }
     }
 }
+
+/// Inputs the fuzz targets (`fuzz/`) found, byte for byte, each with what it broke.
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    const CHUNKED_HEAD: &[u8] =
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+    fn chunked(body: &[u8]) -> Result<Parsed<'static>, ParseError> {
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(body);
+        let request: &'static [u8] = request.leak();
+        parse(request, &Limits::default())
+    }
+
+    /// `chunked` target, `\r\n\n#r`: httparse reads a chunk-size line without a digit as size
+    /// 0, the last chunk (RFC 9112, 7.1: chunk-size = 1*HEXDIG). hyper refuses it.
+    #[test]
+    fn a_chunk_size_line_without_a_digit_is_refused() {
+        for body in [
+            &b"\r\n\r\n"[..],
+            b" \r\n\r\n",
+            b";x\r\n\r\n",
+            b"\t;x\r\n\r\n",
+        ] {
+            assert_eq!(
+                chunked(body),
+                Err(ParseError::Malformed("bad chunk size")),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    /// `chunked` target, `\r\n\n#r`: the trailer section ended by a bare LF. hyper reads on to
+    /// the next CRLF CRLF and takes the request behind it for trailers, h1-codec served that
+    /// request: the two would frame the connection two ways.
+    #[test]
+    fn a_trailer_section_ended_by_a_bare_lf_is_refused() {
+        let body = b"1\r\na\r\n0\r\n\nGET /error HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert!(matches!(chunked(body), Err(ParseError::Malformed(_))));
+        let trailer = b"1\r\na\r\n0\r\nX-T: 1\n\r\n";
+        assert!(matches!(chunked(trailer), Err(ParseError::Malformed(_))));
+    }
+}
