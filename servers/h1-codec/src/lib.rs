@@ -277,6 +277,11 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::InvalidChunkSize) => return Err(ParseError::Malformed("bad chunk size")),
         };
+        // httparse reads a line without a digit as size 0, the last chunk; the grammar is
+        // 1*HEXDIG (RFC 9112, 7.1), and a parser that keeps to it (hyper) refuses the line.
+        if !buf[pos].is_ascii_hexdigit() {
+            return Err(ParseError::Malformed("bad chunk size"));
+        }
         pos += size_len;
         if size == 0 {
             break;
@@ -299,6 +304,11 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
     // a request sent behind a last chunk that lacks its empty line would be swallowed.
     let mut trailers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     match httparse::parse_headers(&buf[pos..], &mut trailers) {
+        // httparse also ends a line at a bare LF; a parser that does not (hyper) reads on to the
+        // next CRLF CRLF and takes what follows for trailers: refuse, so only one reading is left.
+        Ok(httparse::Status::Complete((len, _))) if !lines_end_in_crlf(&buf[pos..pos + len]) => {
+            Err(ParseError::Malformed("trailer line not ended by CRLF"))
+        }
         Ok(httparse::Status::Complete((len, _))) => Ok(Some((body, pos + len))),
         Ok(httparse::Status::Partial) if buf.len() - pos > limits.max_head_bytes => {
             Err(ParseError::HeadTooLarge)
@@ -306,6 +316,12 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
         Ok(httparse::Status::Partial) => Ok(None),
         Err(_) => Err(ParseError::Malformed("bad trailer field")),
     }
+}
+
+/// Whether every LF in `bytes` follows a CR.
+fn lines_end_in_crlf(bytes: &[u8]) -> bool {
+    let lf = bytes.iter().filter(|&&b| b == b'\n').count();
+    lf == bytes.windows(2).filter(|pair| pair == b"\r\n").count()
 }
 
 /// What goes into a response besides its status, type and body.
