@@ -964,4 +964,21 @@ mod fuzz_regressions {
         let trailer = b"1\r\na\r\n0\r\nX-T: 1\n\r\n";
         assert!(matches!(chunked(trailer), Err(ParseError::Malformed(_))));
     }
+
+    /// `chunked` target, `0;;\n\xdd\xeb\r\n\r\n...`: httparse takes any byte in a chunk
+    /// extension, an LF too. A parser that ends the line there reads the rest of it as data or
+    /// trailers; hyper refuses the line ("invalid chunk extension contains newline").
+    #[test]
+    fn an_lf_inside_a_chunk_extension_is_refused() {
+        let found = b"0;;\n\xdd\xeb\r\n\r\nr\xdb\n\xff\x0e\x19\0\0\0\0\0\0\0\xd4\xdf\xe5\xcd \n\xdd";
+        let smuggled = b"1;a\n5\r\nx\r\n0\r\n\r\n";
+        for body in [&found[..], smuggled] {
+            assert_eq!(
+                chunked(body),
+                Err(ParseError::Malformed("bad chunk size")),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 }
