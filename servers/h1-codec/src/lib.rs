@@ -277,9 +277,12 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::InvalidChunkSize) => return Err(ParseError::Malformed("bad chunk size")),
         };
-        // httparse reads a line without a digit as size 0, the last chunk; the grammar is
-        // 1*HEXDIG (RFC 9112, 7.1), and a parser that keeps to it (hyper) refuses the line.
-        if !buf[pos].is_ascii_hexdigit() {
+        // httparse reads a line without a digit as size 0, the last chunk, and takes an LF
+        // inside an extension; the grammar is 1*HEXDIG and no LF before the CRLF (RFC 9112,
+        // 7.1). A parser that keeps to it (hyper) refuses the line, one that ends it at the LF
+        // reads the rest as data: refuse, so only one reading is left.
+        let line = &buf[pos..pos + size_len - 2];
+        if !buf[pos].is_ascii_hexdigit() || line.contains(&b'\n') {
             return Err(ParseError::Malformed("bad chunk size"));
         }
         pos += size_len;
