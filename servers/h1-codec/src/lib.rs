@@ -968,6 +968,22 @@ mod fuzz_regressions {
         assert!(matches!(chunked(trailer), Err(ParseError::Malformed(_))));
     }
 
+    /// `chunked` target, under limits of 64 head bytes: a trailer section longer than the
+    /// head's limit was refused (431) while it arrived, yet served when it came in one read.
+    /// Whether a request is served must not depend on how the bytes are split.
+    #[test]
+    fn a_trailer_section_over_the_head_limit_is_refused_however_it_arrives() {
+        let limits = Limits {
+            max_head_bytes: 64,
+            max_headers: 4,
+            max_body_bytes: 16,
+        };
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(b"0\r\nQQQQQQQQ::\xff:\xee\xedm&&&&;\x8fe&&&&&&;\x8f\x8f\x8f$\x8f\x8f\x8f\x8f&&&;\x8f\x8f\x8f\x8f\x8f\x8f\x8f\xed\x80\xa1\xd9e\xff0\xd6\x9c\x9c\x8f:-0\r\n\r\nQ\r\n-\xd6-QD");
+        assert_eq!(parse(&request[..128], &limits), Err(ParseError::HeadTooLarge));
+        assert_eq!(parse(&request, &limits), Err(ParseError::HeadTooLarge));
+    }
+
     /// `chunked` target, `0;;\n\xdd\xeb\r\n\r\n...`: httparse takes any byte in a chunk
     /// extension, an LF too. A parser that ends the line there reads the rest of it as data or
     /// trailers; hyper refuses the line ("invalid chunk extension contains newline").

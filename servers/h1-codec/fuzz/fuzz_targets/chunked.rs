@@ -1,5 +1,6 @@
 //! Fuzz target: h1-codec's chunked decoder. The input is the body of a request whose head says
-//! `Transfer-Encoding: chunked`; the limits are tight, so that 413 and 431 are within reach.
+//! `Transfer-Encoding: chunked`; the limits are tight, so that 413, 431 and the bound on what a partial body may buffer
+//! are within reach.
 //!
 //! Besides the properties of `properties::parse_checked`, h1-codec's answer must match the
 //! reference decoder (`reference_chunked`, RFC 9112, 7.1):
@@ -12,7 +13,7 @@
 #![no_main]
 
 use h1_codec::{ParseError, Parsed};
-use h1_codec_fuzz::properties::{TIGHT, parse_checked};
+use h1_codec_fuzz::properties::{TIGHT_CHUNKED, parse_checked};
 use h1_codec_fuzz::reference_chunked::{Decoded, decode};
 use libfuzzer_sys::fuzz_target;
 
@@ -21,7 +22,7 @@ const HEAD: &[u8] = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunk
 fuzz_target!(|body: &[u8]| {
     let mut request = HEAD.to_vec();
     request.extend_from_slice(body);
-    let ours = parse_checked(&request, &TIGHT);
+    let ours = parse_checked(&request, &TIGHT_CHUNKED);
     let limit = |e: &ParseError| matches!(e, ParseError::BodyTooLarge | ParseError::HeadTooLarge);
     match (decode(body), ours) {
         (Decoded::Complete { body: data, len }, Ok(Parsed::Complete(req))) => {

@@ -82,9 +82,15 @@ pub fn decode(buf: &[u8]) -> Decoded {
         let line = match line(buf, pos) {
             Line::Complete(line) => line,
             Line::Incomplete(start) => {
-                let start = start.strip_suffix(b"\r").unwrap_or(start);
-                let name_so_far = !start.contains(&b':') && start.iter().all(|&b| is_tchar(b));
-                return if name_so_far || is_field_line(start) {
+                let could_be = match start.strip_suffix(b"\r") {
+                    // The line ends with the LF to come: it must be whole now.
+                    Some(line) => line.is_empty() || is_field_line(line),
+                    None => {
+                        let name_so_far = start.iter().all(|&b| is_tchar(b));
+                        name_so_far || is_field_line(start)
+                    }
+                };
+                return if could_be {
                     Decoded::Incomplete
                 } else {
                     Decoded::Invalid("a trailer line that is no field line")
@@ -185,6 +191,7 @@ mod tests {
         );
         assert!(matches!(decode(b"0\r\nT r"), Decoded::Invalid(_)));
         assert!(matches!(decode(b"100\x0c"), Decoded::Invalid(_)));
+        assert!(matches!(decode(b"0\r\n#\r"), Decoded::Invalid(_)));
         for bad in [
             &b"\r\n\r\n"[..],
             b"3\nabc\r\n0\r\n\r\n",
