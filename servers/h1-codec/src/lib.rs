@@ -312,6 +312,10 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
         Ok(httparse::Status::Complete((len, _))) if !lines_end_in_crlf(&buf[pos..pos + len]) => {
             Err(ParseError::Malformed("trailer line not ended by CRLF"))
         }
+        // The same limit whether the section arrives whole or in pieces (the branch below).
+        Ok(httparse::Status::Complete((len, _))) if len > limits.max_head_bytes => {
+            Err(ParseError::HeadTooLarge)
+        }
         Ok(httparse::Status::Complete((len, _))) => Ok(Some((body, pos + len))),
         Ok(httparse::Status::Partial) if buf.len() - pos > limits.max_head_bytes => {
             Err(ParseError::HeadTooLarge)
