@@ -984,8 +984,53 @@ mod fuzz_regressions {
         };
         let mut request = CHUNKED_HEAD.to_vec();
         request.extend_from_slice(b"0\r\nQQQQQQQQ::\xff:\xee\xedm&&&&;\x8fe&&&&&&;\x8f\x8f\x8f$\x8f\x8f\x8f\x8f&&&;\x8f\x8f\x8f\x8f\x8f\x8f\x8f\xed\x80\xa1\xd9e\xff0\xd6\x9c\x9c\x8f:-0\r\n\r\nQ\r\n-\xd6-QD");
-        assert_eq!(parse(&request[..128], &limits), Err(ParseError::HeadTooLarge));
+        assert_eq!(
+            parse(&request[..128], &limits),
+            Err(ParseError::HeadTooLarge)
+        );
         assert_eq!(parse(&request, &limits), Err(ParseError::HeadTooLarge));
+    }
+
+    /// `chunked` target, under limits of 64 head bytes and 16 body bytes: a chunk extension
+    /// without end. httparse takes extensions of any length, so a partial request grew without
+    /// bound (here 501 bytes, over the 484 the limits allow, `fuzz/src/properties.rs`), and a
+    /// server buffered it. Extensions and trailers now count against the head's limit.
+    #[test]
+    fn a_chunk_extension_without_end_is_refused() {
+        let limits = Limits {
+            max_head_bytes: 64,
+            max_headers: 4,
+            max_body_bytes: 16,
+        };
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(
+            b"0;ssssssss\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xff\xff\xff\xff\xff\xff\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+            \x00\x00\x00\x00\x00\x00\x00\x00\x00ss\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd+\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfdssssssssss\x00\x00\x00\x00\x00\x00\x00\x00^\x00\x00\x00sssssssssssssssss\
+            sssss\x01\x00\x00\x01ss|s\x1f\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+            \x00\x00\x00\x00\x00^\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00;\xff\xff\xff\xff\xff\
+            \xff\xff\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+            \x00\x00\x00\x00ss\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd+\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfdssssssssss\x00\x00\x00\x00\x00\x00\x00\x00^\x00\x00\x00sssssssssssssssss\
+            sssss\x01\x00\x00\x01ss|s\x1f\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\n",
+        );
+        assert_eq!(parse(&request, &limits), Err(ParseError::HeadTooLarge));
+        let mut endless = CHUNKED_HEAD.to_vec();
+        endless.extend_from_slice(b"1;");
+        endless.resize(CHUNKED_HEAD.len() + contract::MAX_HEAD_BYTES + 3, b'a');
+        assert_eq!(
+            parse(&endless, &Limits::default()),
+            Err(ParseError::HeadTooLarge)
+        );
     }
 
     /// `chunked` target, `0;;\n\xdd\xeb\r\n\r\n...`: httparse takes any byte in a chunk
@@ -993,7 +1038,8 @@ mod fuzz_regressions {
     /// trailers; hyper refuses the line ("invalid chunk extension contains newline").
     #[test]
     fn an_lf_inside_a_chunk_extension_is_refused() {
-        let found = b"0;;\n\xdd\xeb\r\n\r\nr\xdb\n\xff\x0e\x19\0\0\0\0\0\0\0\xd4\xdf\xe5\xcd \n\xdd";
+        let found =
+            b"0;;\n\xdd\xeb\r\n\r\nr\xdb\n\xff\x0e\x19\0\0\0\0\0\0\0\xd4\xdf\xe5\xcd \n\xdd";
         let smuggled = b"1;a\n5\r\nx\r\n0\r\n\r\n";
         for body in [&found[..], smuggled] {
             assert_eq!(
