@@ -271,9 +271,19 @@ fn parse_content_length(value: &[u8]) -> Result<usize, ParseError> {
 fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
     let mut body = Vec::new();
     let mut pos = 0;
+    // Chunk extensions and trailers are bytes a client can send as many of as it likes: together
+    // they count against the head's limit, or a partial body would grow without bound.
+    let mut extensions = 0;
     loop {
         let (size_len, size) = match httparse::parse_chunk_size(&buf[pos..]) {
             Ok(httparse::Status::Complete(found)) => found,
+            // A line without its LF holds at most 16 digits (httparse's most) and a CR besides
+            // its extension.
+            Ok(httparse::Status::Partial)
+                if extensions + (buf.len() - pos).saturating_sub(17) > limits.max_head_bytes =>
+            {
+                return Err(ParseError::HeadTooLarge);
+            }
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::InvalidChunkSize) => return Err(ParseError::Malformed("bad chunk size")),
         };
@@ -284,6 +294,10 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
         let line = &buf[pos..pos + size_len - 2];
         if !buf[pos].is_ascii_hexdigit() || line.contains(&b'\n') {
             return Err(ParseError::Malformed("bad chunk size"));
+        }
+        extensions += line.iter().skip_while(|b| b.is_ascii_hexdigit()).count();
+        if extensions > limits.max_head_bytes {
+            return Err(ParseError::HeadTooLarge);
         }
         pos += size_len;
         if size == 0 {
@@ -313,11 +327,11 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
             Err(ParseError::Malformed("trailer line not ended by CRLF"))
         }
         // The same limit whether the section arrives whole or in pieces (the branch below).
-        Ok(httparse::Status::Complete((len, _))) if len > limits.max_head_bytes => {
+        Ok(httparse::Status::Complete((len, _))) if extensions + len > limits.max_head_bytes => {
             Err(ParseError::HeadTooLarge)
         }
         Ok(httparse::Status::Complete((len, _))) => Ok(Some((body, pos + len))),
-        Ok(httparse::Status::Partial) if buf.len() - pos > limits.max_head_bytes => {
+        Ok(httparse::Status::Partial) if extensions + buf.len() - pos > limits.max_head_bytes => {
             Err(ParseError::HeadTooLarge)
         }
         Ok(httparse::Status::Partial) => Ok(None),
@@ -1026,7 +1040,7 @@ mod fuzz_regressions {
         assert_eq!(parse(&request, &limits), Err(ParseError::HeadTooLarge));
         let mut endless = CHUNKED_HEAD.to_vec();
         endless.extend_from_slice(b"1;");
-        endless.resize(CHUNKED_HEAD.len() + contract::MAX_HEAD_BYTES + 3, b'a');
+        endless.resize(CHUNKED_HEAD.len() + contract::MAX_HEAD_BYTES + 20, b'a');
         assert_eq!(
             parse(&endless, &Limits::default()),
             Err(ParseError::HeadTooLarge)
