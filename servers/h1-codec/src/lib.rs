@@ -1047,6 +1047,33 @@ mod fuzz_regressions {
         );
     }
 
+    /// `chunked` target (the input is `fuzz/regressions/chunked-101-trailer-lines`): more
+    /// trailer lines than h1-codec's array holds were a 400, "bad trailer field", though every
+    /// line was valid. Too many field lines is a limit, 431, as in the head.
+    #[test]
+    fn too_many_trailer_lines_are_a_431() {
+        let limits = Limits {
+            max_head_bytes: 64,
+            max_headers: 4,
+            max_body_bytes: 16,
+        };
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(include_bytes!(
+            "../fuzz/regressions/chunked-101-trailer-lines"
+        ));
+        assert_eq!(parse(&request, &limits), Err(ParseError::HeadTooLarge));
+        let mut many = CHUNKED_HEAD.to_vec();
+        many.extend_from_slice(b"0\r\n");
+        for _ in 0..=MAX_HEADERS {
+            many.extend_from_slice(b"a:\r\n");
+        }
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(
+            parse(&many, &Limits::default()),
+            Err(ParseError::HeadTooLarge)
+        );
+    }
+
     /// `chunked` target, `0;;\n\xdd\xeb\r\n\r\n...`: httparse takes any byte in a chunk
     /// extension, an LF too. A parser that ends the line there reads the rest of it as data or
     /// trailers; hyper refuses the line ("invalid chunk extension contains newline").
