@@ -335,6 +335,8 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
             Err(ParseError::HeadTooLarge)
         }
         Ok(httparse::Status::Partial) => Ok(None),
+        // Too many field lines is a limit, as in the head.
+        Err(httparse::Error::TooManyHeaders) => Err(ParseError::HeadTooLarge),
         Err(_) => Err(ParseError::Malformed("bad trailer field")),
     }
 }
