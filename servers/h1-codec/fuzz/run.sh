@@ -46,7 +46,8 @@ for target in $(cargo +nightly fuzz list); do
     echo "== $target: ${seconds}s"
     # -timeout: one input that runs for 10 s is a hang, and a failure.
     if cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+        -dict=http.dict -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+        >"$log" 2>&1; then
         :
     else
         failed+=("$target")

@@ -1076,6 +1076,23 @@ mod fuzz_regressions {
         );
     }
 
+    /// Found by the differential's comparison (`fuzz/src/verdict.rs`) on a request written to
+    /// probe it, before the fuzzer had reached it: an HTTP/1.0 request with `close` and then
+    /// `keep-alive` kept the connection open, and the request behind it was served; hyper
+    /// closes. RFC 9112, 9.6: a server that receives `close` MUST close after its response.
+    #[test]
+    fn close_wins_over_a_later_keep_alive() {
+        for buf in [
+            &b"GET / HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\n"[..],
+            b"GET / HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n",
+        ] {
+            match parse(buf, &Limits::default()) {
+                Ok(Parsed::Complete(req)) => assert!(!req.keep_alive),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     /// `chunked` target, `0;;\n\xdd\xeb\r\n\r\n...`: httparse takes any byte in a chunk
     /// extension, an LF too. A parser that ends the line there reads the rest of it as data or
     /// trailers; hyper refuses the line ("invalid chunk extension contains newline").

@@ -106,7 +106,16 @@ pub enum Disagreement {
 ///   answer an invalid request-line with 400, not MUST).
 /// - `invalid HTTP method parsed`: `http::Method` refuses some tokens httparse takes; the same
 ///   argument holds.
-pub const HYPER_ONLY_REFUSALS: &[&str] = &["invalid URI", "invalid HTTP method parsed"];
+/// - `invalid HTTP version parsed (found HTTP2 preface)`: hyper words any error in a head this
+///   way when the bytes left in its buffer start with the HTTP/2 preface (`on_parse_error` in
+///   hyper's `proto/h1/conn.rs`), and for a target it refuses the head has been taken out of the
+///   buffer by then: behind a request line with such a target, `PRI * HTTP/2.0` turns an
+///   `invalid URI` into this message.
+pub const HYPER_ONLY_REFUSALS: &[&str] = &[
+    "invalid URI",
+    "invalid HTTP method parsed",
+    "invalid HTTP version parsed (found HTTP2 preface)",
+];
 
 /// h1-codec's refusals that hyper does not make, each a policy the RFC allows:
 /// - `missing or repeated Host`: RFC 9112, 3.2, a server MUST answer 400; hyper leaves it to
@@ -117,12 +126,17 @@ pub const HYPER_ONLY_REFUSALS: &[&str] = &["invalid URI", "invalid HTTP method p
 ///   and closing leaves nothing behind the request to smuggle.
 /// - `Content-Length with Transfer-Encoding`: RFC 9112, 6.3: a server MAY reject such a
 ///   request, or frame it by chunked and close after it, which hyper does.
+/// - `trailer line not ended by CRLF`: a bare LF in the trailer section. RFC 9112, 2.2 lets a
+///   recipient take a bare LF as a line end (MAY), and hyper reads it two ways: its chunked
+///   decoder collects the trailer section up to a CRLF CRLF, then httparse parses it and stops at
+///   the first LF LF, and the bytes between are dropped unseen. h1-codec refuses the section.
 /// - the limits of the contract (413, 431): a server sets its own (RFC 9110, 15.5.14; RFC 6585,
 ///   5); hyper's are larger.
 pub const CODEC_ONLY_REFUSALS: &[&str] = &[
     "missing or repeated Host",
     "unsupported Transfer-Encoding",
     "Content-Length with Transfer-Encoding",
+    "trailer line not ended by CRLF",
 ];
 
 /// Compares h1-codec's verdict with hyper's on the same bytes. Both refusing, for any reasons,
@@ -160,5 +174,39 @@ pub fn compare(codec: &Verdict, hyper: &Verdict) -> Result<(), Disagreement> {
     match (&codec.end, &hyper.end) {
         (End::Closed, End::Refused(_)) => Err(Disagreement::ClosedVersusRefused),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hyper_reference::hyper;
+
+    /// The keep-alive disagreement the comparison found (h1-codec's `fuzz_regressions`).
+    #[test]
+    fn close_ends_an_http10_connection_for_both() {
+        let bytes =
+            b"GET / HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n";
+        assert_eq!(compare(&codec(bytes), &hyper(bytes)), Ok(()));
+    }
+
+    #[test]
+    fn a_body_read_two_ways_is_a_bug() {
+        let served = |body: &[u8]| Served {
+            method: "POST".to_owned(),
+            body: body.to_vec(),
+        };
+        let ours = Verdict {
+            served: vec![served(b"ab")],
+            end: End::Waiting,
+        };
+        let theirs = Verdict {
+            served: vec![served(b"abc")],
+            end: End::Waiting,
+        };
+        assert_eq!(
+            compare(&ours, &theirs),
+            Err(Disagreement::FramedDifferently { index: 0 })
+        );
     }
 }
