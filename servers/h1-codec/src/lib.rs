@@ -162,6 +162,7 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
     };
 
     let mut keep_alive = minor_version == 1;
+    let mut close = false;
     let mut content_type = None;
     let mut content_length: Option<usize> = None;
     let mut chunked = false;
@@ -188,7 +189,10 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
             for token in header.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                 if token.eq_ignore_ascii_case(b"close") {
                     keep_alive = false;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && minor_version == 0 {
+                    // RFC 9112, 9.6: once `close` is seen, no `keep-alive` undoes it.
+                    close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") && minor_version == 0 && !close
+                {
                     keep_alive = true;
                 }
             }
