@@ -22,7 +22,8 @@ use thiserror::Error;
 /// How much a request may carry before it is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Bytes of request line and headers, together (beyond it: 431).
+    /// Bytes of request line and headers, together (beyond it: 431); and, apart, bytes of a
+    /// chunked body's extensions and trailers, together.
     pub max_head_bytes: usize,
     /// Number of header lines (beyond it: 431).
     pub max_headers: usize,
