@@ -991,6 +991,12 @@ mod fuzz_regressions {
         assert!(matches!(chunked(body), Err(ParseError::Malformed(_))));
         let trailer = b"1\r\na\r\n0\r\nX-T: 1\n\r\n";
         assert!(matches!(chunked(trailer), Err(ParseError::Malformed(_))));
+        // The input of `framing_vs_hyper` that shows hyper dropping the bytes in between.
+        let found = include_bytes!("../fuzz/regressions/framing-bare-lf-in-trailers-hyper-drops");
+        assert_eq!(
+            parse(found, &Limits::default()),
+            Err(ParseError::Malformed("trailer line not ended by CRLF"))
+        );
     }
 
     /// `chunked` target, under limits of 64 head bytes: a trailer section longer than the

@@ -190,6 +190,19 @@ mod tests {
         assert_eq!(compare(&codec(bytes), &hyper(bytes)), Ok(()));
     }
 
+    /// Inputs on which the target stopped, each a policy now listed with its reason.
+    #[test]
+    fn the_policies_found_by_the_fuzzer_are_allowed() {
+        for bytes in [
+            &include_bytes!("../regressions/framing-bare-lf-in-trailers-hyper-drops")[..],
+            include_bytes!("../regressions/framing-uri-refused-as-h2-preface"),
+        ] {
+            let (ours, theirs) = (codec(bytes), hyper(bytes));
+            assert_ne!(ours, theirs, "no longer a difference: drop the policy?");
+            assert_eq!(compare(&ours, &theirs), Ok(()));
+        }
+    }
+
     #[test]
     fn a_body_read_two_ways_is_a_bug() {
         let served = |body: &[u8]| Served {
