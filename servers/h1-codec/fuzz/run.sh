@@ -51,7 +51,9 @@ for target in $(cargo +nightly fuzz list); do
         :
     else
         failed+=("$target")
-        grep -v '^\s*[0-9]*: \|^\s*at ' "$log" | tail -40
+        # The panic (the property or the disagreement, with both verdicts), then libFuzzer's end.
+        grep -A6 'panicked at' "$log" | grep -v '^stack backtrace' | head -12 || true
+        grep -E '^(SUMMARY|stat::)' "$log" || true
         for input in "artifacts/$target"/*; do
             [ -f "$input" ] || continue
             echo "-- the input, $input (a regression test takes these bytes):"

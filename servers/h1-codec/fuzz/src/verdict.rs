@@ -130,6 +130,10 @@ pub const HYPER_ONLY_REFUSALS: &[&str] = &[
 ///   recipient take a bare LF as a line end (MAY), and hyper reads it two ways: its chunked
 ///   decoder collects the trailer section up to a CRLF CRLF, then httparse parses it and stops at
 ///   the first LF LF, and the bytes between are dropped unseen. h1-codec refuses the section.
+/// - `bad Content-Length`, `Content-Length overflows`: an invalid Content-Length is refused
+///   wherever it stands (RFC 9110, 8.6: a recipient MUST treat it as an unrecoverable error).
+///   hyper does not parse a Content-Length that follows `Transfer-Encoding` and frames the
+///   request by chunked, then closes (RFC 9112, 6.3 allows either).
 /// - the limits of the contract (413, 431): a server sets its own (RFC 9110, 15.5.14; RFC 6585,
 ///   5); hyper's are larger.
 pub const CODEC_ONLY_REFUSALS: &[&str] = &[
@@ -137,6 +141,8 @@ pub const CODEC_ONLY_REFUSALS: &[&str] = &[
     "unsupported Transfer-Encoding",
     "Content-Length with Transfer-Encoding",
     "trailer line not ended by CRLF",
+    "bad Content-Length",
+    "Content-Length overflows",
 ];
 
 /// Compares h1-codec's verdict with hyper's on the same bytes. Both refusing, for any reasons,
@@ -196,6 +202,7 @@ mod tests {
         for bytes in [
             &include_bytes!("../regressions/framing-bare-lf-in-trailers-hyper-drops")[..],
             include_bytes!("../regressions/framing-uri-refused-as-h2-preface"),
+            include_bytes!("../regressions/framing-bad-content-length-after-chunked"),
         ] {
             let (ours, theirs) = (codec(bytes), hyper(bytes));
             assert_ne!(ours, theirs, "no longer a difference: drop the policy?");
