@@ -64,6 +64,10 @@ test-go:
         (cd "$module" && GOTOOLCHAIN=local "$go" vet ./... && GOTOOLCHAIN=local "$go" test ./...)
     done
 
+# Fuzz h1-codec, each target for SECONDS (CI runs 60): needs cargo-fuzz and a nightly Rust.
+fuzz seconds="600":
+    bash servers/h1-codec/fuzz/run.sh {{seconds}}
+
 # What CI runs: formatting, lints as errors, and the tests.
 ci:
     cargo fmt --all --check

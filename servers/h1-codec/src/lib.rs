@@ -22,7 +22,8 @@ use thiserror::Error;
 /// How much a request may carry before it is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Bytes of request line and headers, together (beyond it: 431).
+    /// Bytes of request line and headers, together (beyond it: 431); and, apart, bytes of a
+    /// chunked body's extensions and trailers, together.
     pub max_head_bytes: usize,
     /// Number of header lines (beyond it: 431).
     pub max_headers: usize,
@@ -162,6 +163,7 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
     };
 
     let mut keep_alive = minor_version == 1;
+    let mut close = false;
     let mut content_type = None;
     let mut content_length: Option<usize> = None;
     let mut chunked = false;
@@ -188,7 +190,10 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
             for token in header.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                 if token.eq_ignore_ascii_case(b"close") {
                     keep_alive = false;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && minor_version == 0 {
+                    // RFC 9112, 9.6: once `close` is seen, no `keep-alive` undoes it.
+                    close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") && minor_version == 0 && !close
+                {
                     keep_alive = true;
                 }
             }
@@ -271,12 +276,34 @@ fn parse_content_length(value: &[u8]) -> Result<usize, ParseError> {
 fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
     let mut body = Vec::new();
     let mut pos = 0;
+    // Chunk extensions and trailers are bytes a client can send as many of as it likes: together
+    // they count against the head's limit, or a partial body would grow without bound.
+    let mut extensions = 0;
     loop {
         let (size_len, size) = match httparse::parse_chunk_size(&buf[pos..]) {
             Ok(httparse::Status::Complete(found)) => found,
+            // A line without its LF holds at most 16 digits (httparse's most) and a CR besides
+            // its extension.
+            Ok(httparse::Status::Partial)
+                if extensions + (buf.len() - pos).saturating_sub(17) > limits.max_head_bytes =>
+            {
+                return Err(ParseError::HeadTooLarge);
+            }
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::InvalidChunkSize) => return Err(ParseError::Malformed("bad chunk size")),
         };
+        // httparse reads a line without a digit as size 0, the last chunk, and takes an LF
+        // inside an extension; the grammar is 1*HEXDIG and no LF before the CRLF (RFC 9112,
+        // 7.1). A parser that keeps to it (hyper) refuses the line, one that ends it at the LF
+        // reads the rest as data: refuse, so only one reading is left.
+        let line = &buf[pos..pos + size_len - 2];
+        if !buf[pos].is_ascii_hexdigit() || line.contains(&b'\n') {
+            return Err(ParseError::Malformed("bad chunk size"));
+        }
+        extensions += line.iter().skip_while(|b| b.is_ascii_hexdigit()).count();
+        if extensions > limits.max_head_bytes {
+            return Err(ParseError::HeadTooLarge);
+        }
         pos += size_len;
         if size == 0 {
             break;
@@ -299,13 +326,30 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
     // a request sent behind a last chunk that lacks its empty line would be swallowed.
     let mut trailers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     match httparse::parse_headers(&buf[pos..], &mut trailers) {
+        // httparse also ends a line at a bare LF; a parser that does not (hyper) reads on to the
+        // next CRLF CRLF and takes what follows for trailers: refuse, so only one reading is left.
+        Ok(httparse::Status::Complete((len, _))) if !lines_end_in_crlf(&buf[pos..pos + len]) => {
+            Err(ParseError::Malformed("trailer line not ended by CRLF"))
+        }
+        // The same limit whether the section arrives whole or in pieces (the branch below).
+        Ok(httparse::Status::Complete((len, _))) if extensions + len > limits.max_head_bytes => {
+            Err(ParseError::HeadTooLarge)
+        }
         Ok(httparse::Status::Complete((len, _))) => Ok(Some((body, pos + len))),
-        Ok(httparse::Status::Partial) if buf.len() - pos > limits.max_head_bytes => {
+        Ok(httparse::Status::Partial) if extensions + buf.len() - pos > limits.max_head_bytes => {
             Err(ParseError::HeadTooLarge)
         }
         Ok(httparse::Status::Partial) => Ok(None),
+        // Too many field lines is a limit, as in the head.
+        Err(httparse::Error::TooManyHeaders) => Err(ParseError::HeadTooLarge),
         Err(_) => Err(ParseError::Malformed("bad trailer field")),
     }
+}
+
+/// Whether every LF in `bytes` follows a CR.
+fn lines_end_in_crlf(bytes: &[u8]) -> bool {
+    let lf = bytes.iter().filter(|&&b| b == b'\n').count();
+    lf == bytes.windows(2).filter(|pair| pair == b"\r\n").count()
 }
 
 /// What goes into a response besides its status, type and body.
@@ -900,6 +944,181 @@ mod tests {
                 }
                 other => prop_assert!(false, "not complete: {:?}", other),
             }
+        }
+    }
+}
+
+/// Inputs the fuzz targets (`fuzz/`) found, byte for byte, each with what it broke.
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    const CHUNKED_HEAD: &[u8] =
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+    fn chunked(body: &[u8]) -> Result<Parsed<'static>, ParseError> {
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(body);
+        let request: &'static [u8] = request.leak();
+        parse(request, &Limits::default())
+    }
+
+    /// `chunked` target, `\r\n\n#r`: httparse reads a chunk-size line without a digit as size
+    /// 0, the last chunk (RFC 9112, 7.1: chunk-size = 1*HEXDIG). hyper refuses it.
+    #[test]
+    fn a_chunk_size_line_without_a_digit_is_refused() {
+        for body in [
+            &b"\r\n\r\n"[..],
+            b" \r\n\r\n",
+            b";x\r\n\r\n",
+            b"\t;x\r\n\r\n",
+        ] {
+            assert_eq!(
+                chunked(body),
+                Err(ParseError::Malformed("bad chunk size")),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    /// `chunked` target, `\r\n\n#r`: the trailer section ended by a bare LF. hyper reads on to
+    /// the next CRLF CRLF and takes the request behind it for trailers, h1-codec served that
+    /// request: the two would frame the connection two ways.
+    #[test]
+    fn a_trailer_section_ended_by_a_bare_lf_is_refused() {
+        let body = b"1\r\na\r\n0\r\n\nGET /error HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert!(matches!(chunked(body), Err(ParseError::Malformed(_))));
+        let trailer = b"1\r\na\r\n0\r\nX-T: 1\n\r\n";
+        assert!(matches!(chunked(trailer), Err(ParseError::Malformed(_))));
+        // The input of `framing_vs_hyper` that shows hyper dropping the bytes in between.
+        let found = include_bytes!("../fuzz/regressions/framing-bare-lf-in-trailers-hyper-drops");
+        assert_eq!(
+            parse(found, &Limits::default()),
+            Err(ParseError::Malformed("trailer line not ended by CRLF"))
+        );
+    }
+
+    /// `chunked` target, under limits of 64 head bytes: a trailer section longer than the
+    /// head's limit was refused (431) while it arrived, yet served when it came in one read.
+    /// Whether a request is served must not depend on how the bytes are split.
+    #[test]
+    fn a_trailer_section_over_the_head_limit_is_refused_however_it_arrives() {
+        let limits = Limits {
+            max_head_bytes: 64,
+            max_headers: 4,
+            max_body_bytes: 16,
+        };
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(b"0\r\nQQQQQQQQ::\xff:\xee\xedm&&&&;\x8fe&&&&&&;\x8f\x8f\x8f$\x8f\x8f\x8f\x8f&&&;\x8f\x8f\x8f\x8f\x8f\x8f\x8f\xed\x80\xa1\xd9e\xff0\xd6\x9c\x9c\x8f:-0\r\n\r\nQ\r\n-\xd6-QD");
+        assert_eq!(
+            parse(&request[..128], &limits),
+            Err(ParseError::HeadTooLarge)
+        );
+        assert_eq!(parse(&request, &limits), Err(ParseError::HeadTooLarge));
+    }
+
+    /// `chunked` target, under limits of 64 head bytes and 16 body bytes: a chunk extension
+    /// without end. httparse takes extensions of any length, so a partial request grew without
+    /// bound (here 501 bytes, over the 484 the limits allow, `fuzz/src/properties.rs`), and a
+    /// server buffered it. Extensions and trailers now count against the head's limit.
+    #[test]
+    fn a_chunk_extension_without_end_is_refused() {
+        let limits = Limits {
+            max_head_bytes: 64,
+            max_headers: 4,
+            max_body_bytes: 16,
+        };
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(
+            b"0;ssssssss\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xff\xff\xff\xff\xff\xff\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+            \x00\x00\x00\x00\x00\x00\x00\x00\x00ss\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd+\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfdssssssssss\x00\x00\x00\x00\x00\x00\x00\x00^\x00\x00\x00sssssssssssssssss\
+            sssss\x01\x00\x00\x01ss|s\x1f\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+            \x00\x00\x00\x00\x00^\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00;\xff\xff\xff\xff\xff\
+            \xff\xff\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+            \x00\x00\x00\x00ss\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd+\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\xfd\
+            \xfd\xfd\xfdssssssssss\x00\x00\x00\x00\x00\x00\x00\x00^\x00\x00\x00sssssssssssssssss\
+            sssss\x01\x00\x00\x01ss|s\x1f\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\n",
+        );
+        assert_eq!(parse(&request, &limits), Err(ParseError::HeadTooLarge));
+        let mut endless = CHUNKED_HEAD.to_vec();
+        endless.extend_from_slice(b"1;");
+        endless.resize(CHUNKED_HEAD.len() + contract::MAX_HEAD_BYTES + 20, b'a');
+        assert_eq!(
+            parse(&endless, &Limits::default()),
+            Err(ParseError::HeadTooLarge)
+        );
+    }
+
+    /// `chunked` target (the input is `fuzz/regressions/chunked-101-trailer-lines`): more
+    /// trailer lines than h1-codec's array holds were a 400, "bad trailer field", though every
+    /// line was valid. Too many field lines is a limit, 431, as in the head.
+    #[test]
+    fn too_many_trailer_lines_are_a_431() {
+        let limits = Limits {
+            max_head_bytes: 64,
+            max_headers: 4,
+            max_body_bytes: 16,
+        };
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(include_bytes!(
+            "../fuzz/regressions/chunked-101-trailer-lines"
+        ));
+        assert_eq!(parse(&request, &limits), Err(ParseError::HeadTooLarge));
+        let mut many = CHUNKED_HEAD.to_vec();
+        many.extend_from_slice(b"0\r\n");
+        for _ in 0..=MAX_HEADERS {
+            many.extend_from_slice(b"a:\r\n");
+        }
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(
+            parse(&many, &Limits::default()),
+            Err(ParseError::HeadTooLarge)
+        );
+    }
+
+    /// Found by the differential's comparison (`fuzz/src/verdict.rs`) on a request written to
+    /// probe it, before the fuzzer had reached it: an HTTP/1.0 request with `close` and then
+    /// `keep-alive` kept the connection open, and the request behind it was served; hyper
+    /// closes. RFC 9112, 9.6: a server that receives `close` MUST close after its response.
+    #[test]
+    fn close_wins_over_a_later_keep_alive() {
+        for buf in [
+            &b"GET / HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\n"[..],
+            b"GET / HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n",
+        ] {
+            match parse(buf, &Limits::default()) {
+                Ok(Parsed::Complete(req)) => assert!(!req.keep_alive),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    /// `chunked` target, `0;;\n\xdd\xeb\r\n\r\n...`: httparse takes any byte in a chunk
+    /// extension, an LF too. A parser that ends the line there reads the rest of it as data or
+    /// trailers; hyper refuses the line ("invalid chunk extension contains newline").
+    #[test]
+    fn an_lf_inside_a_chunk_extension_is_refused() {
+        let found =
+            b"0;;\n\xdd\xeb\r\n\r\nr\xdb\n\xff\x0e\x19\0\0\0\0\0\0\0\xd4\xdf\xe5\xcd \n\xdd";
+        let smuggled = b"1;a\n5\r\nx\r\n0\r\n\r\n";
+        for body in [&found[..], smuggled] {
+            assert_eq!(
+                chunked(body),
+                Err(ParseError::Malformed("bad chunk size")),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }
