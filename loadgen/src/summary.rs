@@ -239,9 +239,7 @@ impl RunReport {
             merged_from: Vec::new(),
             ..first.clone()
         };
-        let mut latency = LatencyHistogram::default();
-        let mut uncorrected: Option<LatencyHistogram> = None;
-        let mut send_lag: Option<LatencyHistogram> = None;
+        let mut histograms = Histograms::default();
         let sum = |into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>| {
             for (key, n) in from {
                 *into.entry(key.clone()).or_default() += n;
@@ -261,23 +259,12 @@ impl RunReport {
                     found: report.schema_version,
                 });
             }
-            let histogram_error = |source| MergeError::Histogram {
-                file: file.clone(),
-                source,
-            };
-            latency.merge(&report.latency_histogram().map_err(histogram_error)?);
-            if let Some(text) = &report.histogram_uncorrected {
-                let h = LatencyHistogram::from_base64(text).map_err(histogram_error)?;
-                uncorrected
-                    .get_or_insert_with(LatencyHistogram::default)
-                    .merge(&h);
-            }
-            if let Some(text) = &report.histogram_send_lag {
-                let h = LatencyHistogram::from_base64(text).map_err(histogram_error)?;
-                send_lag
-                    .get_or_insert_with(LatencyHistogram::default)
-                    .merge(&h);
-            }
+            histograms
+                .add(report)
+                .map_err(|source| MergeError::Histogram {
+                    file: file.clone(),
+                    source,
+                })?;
             sum(&mut status, &report.status);
             sum(&mut errors, &report.errors);
             requests += report.requests;
@@ -298,6 +285,11 @@ impl RunReport {
             merged.partial |= report.partial;
             merged.merged_from.push(file.clone());
         }
+        let Histograms {
+            latency,
+            uncorrected,
+            send_lag,
+        } = histograms;
         Ok(Self {
             requests,
             responses,
@@ -323,6 +315,34 @@ impl RunReport {
             reconnects,
             ..merged
         })
+    }
+}
+
+/// The histograms of runs being merged, added up.
+#[derive(Default)]
+struct Histograms {
+    latency: LatencyHistogram,
+    uncorrected: Option<LatencyHistogram>,
+    send_lag: Option<LatencyHistogram>,
+}
+
+impl Histograms {
+    /// Adds `report`'s histograms.
+    fn add(&mut self, report: &RunReport) -> Result<(), HistogramError> {
+        self.latency.merge(&report.latency_histogram()?);
+        if let Some(text) = &report.histogram_uncorrected {
+            let h = LatencyHistogram::from_base64(text)?;
+            self.uncorrected
+                .get_or_insert_with(LatencyHistogram::default)
+                .merge(&h);
+        }
+        if let Some(text) = &report.histogram_send_lag {
+            let h = LatencyHistogram::from_base64(text)?;
+            self.send_lag
+                .get_or_insert_with(LatencyHistogram::default)
+                .merge(&h);
+        }
+        Ok(())
     }
 }
 

@@ -1,14 +1,15 @@
-//! `summary.md`: what a person reads first. How noisy the machine was, the headline table
-//! (servers as rows, scenarios as columns: throughput and server CPU per answer with their
-//! intervals, the open-loop p99 at a common rate), which differences are real and which are
-//! ties, the latency sweep, and what went wrong.
+//! `summary.md`: what a person reads first. How noisy the machine was, the headline tables
+//! (servers as rows, scenarios as columns, a table per figure: throughput and server CPU per
+//! answer with their intervals, the open-loop p99 at a common rate), which differences are
+//! real and which are ties (every pair folded away), the latency sweep, and what went wrong.
 
 use std::fmt::Write as _;
 
+use super::pairs::{cell_text, pair_rows};
 use super::{Export, ReportError, cpu_text, memory_text};
 use crate::analysis::{
     ALPHA, Change, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, NOISY_OTHER_CPUS,
-    NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, Status, Verdict,
+    NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL, Ranking, ScenarioResult, Status, Verdict,
 };
 use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::remote::NOT_MEASURED_REMOTE;
@@ -289,94 +290,176 @@ pub fn machine_paragraph(run: &Comparison) -> String {
     )
 }
 
-/// Servers as rows, scenarios as columns: median req/s and server CPU µs per answer with their
-/// intervals, and the open-loop p99 at the scenario's common rate; flags marked, with the
-/// legend. The README's headline table is this, generated from the reference run.
+/// Servers as rows, scenarios as columns, one table per figure: median req/s with its
+/// interval, server CPU µs per answer, and the open-loop p99 at the scenario's common rate;
+/// flags marked, with the legend. The README's headline tables are these, generated from the
+/// reference run.
 pub fn headline_table(run: &Comparison) -> String {
-    let scenarios = &run.record.settings.scenarios;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Median throughput of the rounds (req/s) ± its 95 % interval, server CPU per answer, and the open-loop p99 latency at the rate named in the column, the same rate for every server:\n"
     );
-    let headers: Vec<String> = scenarios
-        .iter()
-        .map(
-            |s| match run.record.sweep(s).and_then(|w| w.headline_rate()) {
-                Some(rate) => format!(
-                    "{}<br>p99 @ {} req/s",
-                    run.record.scenario_label(s),
-                    short_rate(rate.rate)
-                ),
-                None => run.record.scenario_label(s),
-            },
-        )
-        .collect();
-    let _ = writeln!(out, "| server | {} |", headers.join(" | "));
-    let _ = writeln!(out, "|---|{}", "---:|".repeat(scenarios.len()));
-    let mut flags_used = (false, false, false, false);
-    for server in &run.contenders {
-        let cells: Vec<String> = server
-            .scenarios
-            .iter()
-            .map(|s| {
-                if s.status == Status::Failed {
-                    flags_used.2 = true;
-                    return "✗ failed".to_owned();
-                }
-                let mut flags = String::new();
-                if s.client_bound {
-                    flags.push_str(" ⚠");
-                    flags_used.0 = true;
-                }
-                if s.noisy {
-                    flags.push_str(" ~");
-                    flags_used.1 = true;
-                }
-                let mut cell = format!(
-                    "**{}** {}{flags}<br>{}",
-                    group(s.rps.median.round() as u64),
-                    plus_minus(s.rps.relative_half_width()),
-                    cpu_text(s.server_cpu_us.as_ref())
-                );
-                if let Some(point) = run.headline_point(s) {
-                    let lagged = if point.client_lagged {
-                        flags_used.3 = true;
-                        " ⏱"
-                    } else {
-                        ""
-                    };
-                    let _ = write!(
-                        cell,
-                        "<br>p99 {}{lagged}",
-                        format_latency(point.latency_us.p99)
-                    );
-                }
-                cell
-            })
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", server.label, cells.join(" | "));
-    }
-    let mut legend = Vec::new();
-    if flags_used.0 {
-        legend.push("⚠ client-bound: the load generator was saturated, so the throughput is a lower bound for the server".to_owned());
-    }
-    if flags_used.1 {
-        legend.push(format!(
-            "~ noisy: the 95 % interval is wider than ±{:.0} % of the median",
-            NOISY_HALF_WIDTH * 100.0
-        ));
-    }
-    if flags_used.2 {
-        legend.push("✗ failed: not measured (see what went wrong)".to_owned());
-    }
-    if flags_used.3 {
-        legend.push("⏱ the load generator fell behind its schedule at that rate, so the latency includes its own delay".to_owned());
-    }
+    let mut flags = Flags::default();
+    out.push_str(&throughput_table(run, &mut flags));
+    out.push_str(&server_cpu_table(run));
+    out.push_str(&latency_table(run, &mut flags));
+    let legend = flags.legend();
     if !legend.is_empty() {
         let _ = writeln!(out, "\n{}", legend.join(". ") + ".");
     }
     out
+}
+
+/// The flags a headline table used, so that the legend explains those and no others.
+#[derive(Debug, Default)]
+struct Flags {
+    client_bound: bool,
+    noisy: bool,
+    failed: bool,
+    lagged: bool,
+}
+
+impl Flags {
+    fn legend(&self) -> Vec<String> {
+        let mut legend = Vec::new();
+        if self.client_bound {
+            legend.push("⚠ client-bound: the load generator was saturated, so the throughput is a lower bound for the server".to_owned());
+        }
+        if self.noisy {
+            legend.push(format!(
+                "~ noisy: the 95 % interval is wider than ±{:.0} % of the median",
+                NOISY_HALF_WIDTH * 100.0
+            ));
+        }
+        if self.failed {
+            legend.push("✗ failed: not measured (see what went wrong)".to_owned());
+        }
+        if self.lagged {
+            legend.push("⏱ the load generator fell behind its schedule at that rate, so the latency includes its own delay".to_owned());
+        }
+        legend
+    }
+}
+
+/// A Markdown table: a header row and its alignment (the first column left, the others right),
+/// then one row per server.
+fn table(headers: &[String], rows: &[(String, Vec<String>)]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "| server | {} |", headers.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(headers.len()));
+    for (server, cells) in rows {
+        let _ = writeln!(out, "| {server} | {} |", cells.join(" | "));
+    }
+    out
+}
+
+/// Each server's cells, one per scenario of the run; a failed scenario reads `✗ failed`.
+fn rows(
+    run: &Comparison,
+    flags: &mut Flags,
+    mut cell: impl FnMut(&ScenarioResult, &mut Flags) -> String,
+) -> Vec<(String, Vec<String>)> {
+    run.contenders
+        .iter()
+        .map(|server| {
+            let cells = server
+                .scenarios
+                .iter()
+                .map(|s| {
+                    if s.status == Status::Failed {
+                        flags.failed = true;
+                        "✗ failed".to_owned()
+                    } else {
+                        cell(s, flags)
+                    }
+                })
+                .collect();
+            (server.label.clone(), cells)
+        })
+        .collect()
+}
+
+/// Median req/s ± its interval, with the client-bound and noisy flags.
+fn throughput_table(run: &Comparison, flags: &mut Flags) -> String {
+    let labels = run.record.scenario_labels(&run.record.settings.scenarios);
+    let rows = rows(run, flags, |s, flags| {
+        let mut marks = String::new();
+        if s.client_bound {
+            marks.push_str(" ⚠");
+            flags.client_bound = true;
+        }
+        if s.noisy {
+            marks.push_str(" ~");
+            flags.noisy = true;
+        }
+        format!(
+            "**{}** {}{marks}",
+            group(s.rps.median.round() as u64),
+            plus_minus(s.rps.relative_half_width())
+        )
+    });
+    format!("**Throughput** (req/s)\n\n{}\n", table(&labels, &rows))
+}
+
+/// Server CPU per answer with its interval.
+fn server_cpu_table(run: &Comparison) -> String {
+    let labels = run.record.scenario_labels(&run.record.settings.scenarios);
+    let rows = rows(run, &mut Flags::default(), |s, _| {
+        cpu_text(s.server_cpu_us.as_ref())
+    });
+    format!("**Server CPU per answer**\n\n{}\n", table(&labels, &rows))
+}
+
+/// The open-loop p99 of each swept scenario at its common rate, named in the column; empty
+/// when no scenario was swept.
+fn latency_table(run: &Comparison, flags: &mut Flags) -> String {
+    let swept: Vec<(usize, String)> = run
+        .record
+        .settings
+        .scenarios
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let rate = run.record.sweep(s).and_then(|w| w.headline_rate())?;
+            Some((
+                i,
+                format!(
+                    "{} p99 @ {} req/s",
+                    run.record.scenario_label(s),
+                    short_rate(rate.rate)
+                ),
+            ))
+        })
+        .collect();
+    if swept.is_empty() {
+        return String::new();
+    }
+    let headers: Vec<String> = swept.iter().map(|(_, header)| header.clone()).collect();
+    let rows: Vec<(String, Vec<String>)> = rows(run, flags, |s, flags| {
+        run.headline_point(s).map_or_else(
+            || "–".to_owned(),
+            |point| {
+                let lagged = if point.client_lagged {
+                    flags.lagged = true;
+                    " ⏱"
+                } else {
+                    ""
+                };
+                format!("{}{lagged}", format_latency(point.latency_us.p99))
+            },
+        )
+    })
+    .into_iter()
+    .map(|(server, cells)| {
+        let cells = swept.iter().map(|(i, _)| cells[*i].clone()).collect();
+        (server, cells)
+    })
+    .collect();
+    format!(
+        "**Open-loop p99 latency** (the same rate for every server)\n\n{}",
+        table(&headers, &rows)
+    )
 }
 
 /// `hyper > actix-web ≈ axum > std`: best first; `>` where the two neighbours differ
@@ -430,47 +513,35 @@ fn rankings_section(run: &Comparison) -> String {
             line(Metric::ServerCpu)
         );
     }
-    // Every pair of servers, every scenario: how far apart and whether it counts.
-    let names: Vec<&str> = run.contenders.iter().map(|s| s.label.as_str()).collect();
-    if names.len() > 2 {
+    out.push_str(&pairs_details(run));
+    out
+}
+
+/// Every pair of servers, every scenario: how far apart and whether it counts, folded away
+/// (the same rows are in `pairs.csv`). Empty for two servers, whose one pair the rankings say.
+fn pairs_details(run: &Comparison) -> String {
+    if run.contenders.len() <= 2 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Every pair on throughput: the first server's median over the second's, `≈` for a tie (also in pairs.csv).</summary>\n"
+    );
+    let labels = run.record.scenario_labels(&run.record.settings.scenarios);
+    let _ = writeln!(out, "| pair | {} |", labels.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(labels.len()));
+    for row in pair_rows(run) {
+        let cells: Vec<String> = row.cells.into_iter().map(cell_text).collect();
         let _ = writeln!(
             out,
-            "\nEvery pair on throughput: the first server's median over the second's, `≈` for a tie.\n"
+            "| {} / {} | {} |",
+            row.first,
+            row.second,
+            cells.join(" | ")
         );
-        let labels = run.record.scenario_labels(&run.record.settings.scenarios);
-        let _ = writeln!(out, "| pair | {} |", labels.join(" | "));
-        let _ = writeln!(out, "|---|{}", "---:|".repeat(labels.len()));
-        for (i, a) in names.iter().enumerate() {
-            for b in &names[i + 1..] {
-                let cells: Vec<String> = run
-                    .record
-                    .settings
-                    .scenarios
-                    .iter()
-                    .map(|scenario| {
-                        let Some(pair) = run
-                            .ranking(scenario, Metric::Throughput)
-                            .and_then(|r| r.pair(a, b))
-                        else {
-                            return "–".to_owned();
-                        };
-                        let ratio = if pair.better == *a {
-                            pair.difference.ratio
-                        } else {
-                            1.0 / pair.difference.ratio
-                        };
-                        let text = format!("{:+.1} %", (ratio - 1.0) * 100.0);
-                        if pair.difference.significant {
-                            text
-                        } else {
-                            format!("≈ ({text})")
-                        }
-                    })
-                    .collect();
-                let _ = writeln!(out, "| {a} / {b} | {} |", cells.join(" | "));
-            }
-        }
     }
+    out.push_str("\n</details>\n");
     out
 }
 
@@ -567,6 +638,29 @@ mod tests {
         assert_eq!(
             change_line(&change(0.996, 0.011, false, Figure::Throughput)),
             "hyper@HEAD over hyper@abc123: ≈ (-0.4 % ±1.1 %)"
+        );
+    }
+
+    #[test]
+    fn the_headline_is_a_table_per_figure_without_line_breaks_in_cells() {
+        let run = crate::report::page::tests::sample_run();
+        let text = headline_table(&run);
+        assert!(!text.contains("<br>"), "{text}");
+        for title in [
+            "**Throughput** (req/s)",
+            "**Server CPU per answer**",
+            "**Open-loop p99 latency**",
+        ] {
+            assert!(text.contains(title), "{title}: {text}");
+        }
+        assert!(text.contains("p99 @ "), "{text}");
+        let rows = text.lines().filter(|l| l.starts_with("| ")).count();
+        // A header and a row per server in each of the three tables.
+        assert_eq!(rows, 3 * (1 + run.contenders.len()), "{text}");
+        let summary = String::from_utf8(Markdown.render(&run).unwrap()).unwrap();
+        assert!(
+            summary.contains("<details><summary>Every pair"),
+            "{summary}"
         );
     }
 }
