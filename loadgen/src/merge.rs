@@ -618,7 +618,7 @@ mod tests {
         );
         assert_eq!(cut.responses, inside.len() as u64);
         let unavailable = inside.iter().filter(|s| s.2 == 503).count() as u64;
-        assert_eq!(cut.status["503"], unavailable);
+        assert_eq!(cut.status[&503], unavailable);
         assert_eq!(cut.duration_s, 2.0);
         assert_eq!(cut.body_bytes, 2 * inside.len() as u64);
     }

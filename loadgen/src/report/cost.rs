@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::code::escape;
 use crate::analysis::Comparison;
 use crate::analysis::cost::CostRanking;
-use crate::format::{group, number};
+use crate::format::number;
 use crate::results::cost::{CostTable, Count};
 
 /// The columns of a cost table, after the contender's, with each count's decimals.
@@ -91,17 +91,14 @@ pub fn preamble(table: &CostTable) -> Vec<String> {
     let s = &table.settings;
     let mut lines = vec![format!(
         "Exact counts per request, each the marginal count between two request counts so start-up and shutdown cancel out: \
-         user-space instructions and heap allocations (valgrind callgrind; an allocation is a call into `malloc` and its kin, or Go's `runtime.mallocgc`) between {} and {} requests on one connection, \
-         bytes allocated (valgrind DHAT) between {} and {}; \
-         syscalls and context switches (the kernel's counters, natively, over all the server's threads) between {} and {} requests over {} connections. \
+         user-space instructions and heap allocations (valgrind callgrind; an allocation is a call into `malloc` and its kin, or Go's `runtime.mallocgc`) between {} requests on one connection, \
+         bytes allocated (valgrind DHAT) between {}; \
+         syscalls and context switches (the kernel's counters, natively, over all the server's threads) between {} requests over {} connections. \
          Measured {} time(s), one server thread; the rank is exact: under 1 % apart is a tie, on any machine. \
          Instructions leave out the kernel's TCP work, which the syscall count stands in for. Took {:.0} s{}.",
-        group(s.callgrind_requests.low),
-        group(s.callgrind_requests.high),
-        group(s.dhat_requests.low),
-        group(s.dhat_requests.high),
-        group(s.load_requests.low),
-        group(s.load_requests.high),
+        s.callgrind_requests,
+        s.dhat_requests,
+        s.load_requests,
         s.connections,
         s.repeat,
         table.seconds,

@@ -76,10 +76,10 @@ fn method(table: &CostTable) -> String {
     format!(
         "Each figure is the marginal count between two request counts, so start-up, connections and shutdown cancel out; \
          {}. \
-         Instructions and allocations: callgrind, {} and {} requests on one connection; an allocation is a call into the allocator \
-         (`malloc` and its kin; `runtime.mallocgc` in a Go server). Bytes: DHAT, {} and {} requests on one connection \
+         Instructions and allocations: callgrind, {} requests on one connection; an allocation is a call into the allocator \
+         (`malloc` and its kin; `runtime.mallocgc` in a Go server). Bytes: DHAT, {} requests on one connection \
          (DHAT cannot dump mid-run: a run per count). Syscalls and context switches: the kernel's counters, natively, \
-         {} and {} requests over {} connections (closed loop, the h1 engine). {} unmeasured requests come first in each scenario. \
+         {} requests over {} connections (closed loop, the h1 engine). {} unmeasured requests come first in each scenario. \
          Servers run with `--threads {}` on CPUs {:?}, the load generator on {:?}; the valgrind runs, whose counts do not depend \
          on timing, run side by side, one on each CPU.",
         if s.repeat == 1 {
@@ -90,12 +90,9 @@ fn method(table: &CostTable) -> String {
                 s.repeat
             )
         },
-        group(s.callgrind_requests.low),
-        group(s.callgrind_requests.high),
-        group(s.dhat_requests.low),
-        group(s.dhat_requests.high),
-        group(s.load_requests.low),
-        group(s.load_requests.high),
+        s.callgrind_requests,
+        s.dhat_requests,
+        s.load_requests,
         s.connections,
         group(s.warmup_requests),
         s.server_threads,

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::marginal::{self, Marginal};
+use super::marginal::{self, Marginal};
+use crate::format::group;
 
 /// A figure per request: measured (each measurement with its two samples), or not available,
 /// with the reason in its place.
@@ -196,6 +197,13 @@ pub struct RequestPair {
 impl From<[u64; 2]> for RequestPair {
     fn from([low, high]: [u64; 2]) -> Self {
         Self { low, high }
+    }
+}
+
+impl std::fmt::Display for RequestPair {
+    /// `1,000 and 3,000`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} and {}", group(self.low), group(self.high))
     }
 }
 
