@@ -428,6 +428,7 @@ impl ShardRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntervalCounts {
     /// Answers per status code (written as `"200"`, as JSON keys are).
+    #[serde(deserialize_with = "crate::summary::status_codes")]
     pub status: BTreeMap<u16, u64>,
     /// Failures per kind; a kind this load generator does not know is refused when the file
     /// is read, by name.

@@ -98,6 +98,7 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub latency_uncorrected_us: Option<LatencySummary>,
     /// Answers per status code.
+    #[serde(deserialize_with = "status_codes")]
     pub status: BTreeMap<u16, u64>,
     /// Failures per kind (refused, reset, timeout, other).
     pub errors: BTreeMap<ErrorKind, u64>,
@@ -304,6 +305,24 @@ impl RunReport {
         self.partial |= report.partial;
         self.merged_from.push(file.to_owned());
     }
+}
+
+/// Reads a map of status codes, written as JSON keys (`"200"`), whichever way serde hands the
+/// keys over: a shard's report is read flattened, which gives map keys as strings only.
+pub fn status_codes<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<u16, u64>, D::Error> {
+    use serde::de::Error as _;
+    let by_text = BTreeMap::<String, u64>::deserialize(deserializer)?;
+    by_text
+        .into_iter()
+        .map(|(code, n)| {
+            let status = code
+                .parse()
+                .map_err(|_| D::Error::custom(format!("{code:?} is not a status code")))?;
+            Ok((status, n))
+        })
+        .collect()
 }
 
 /// The histograms of runs being merged, added up.
