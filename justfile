@@ -10,22 +10,24 @@ serve NAME *ARGS:
     #!/usr/bin/env bash
     set -euo pipefail
     if [ -f servers/{{NAME}}/go.mod ]; then
-        # A Go server: go build, into the folder where cargo puts the Rust servers' binaries.
-        go=$(command -v go || echo /usr/local/go/bin/go)
-        bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/server-{{NAME}}"
-        mkdir -p "$(dirname "$bin")"
-        (cd servers/{{NAME}} && GOTOOLCHAIN=local "$go" build -o "$bin" .)
+        # A Go server: the harness's one `go build`, into the folder where cargo puts the Rust
+        # servers' binaries; it prints the binary's path.
+        bin=$(cargo run -q --release -p harness --bin build-server -- {{NAME}})
         exec "$bin" {{ARGS}}
     fi
     exec cargo run --release -p server-{{NAME}} -- {{ARGS}}
 
-# Benchmark all sixteen servers side by side into a new folder under results/ (about 11 minutes after the build).
+# Benchmark all sixteen servers side by side into a new folder under results/ (the reference run took 9 min 50 s after the build: docs/results.md).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 
-# A first look in under a minute: two rounds, three short scenarios, a short sweep.
+# A first look: two rounds, three short scenarios, a short sweep (the committed quick run of sixteen took 4 min 59 s without its cost phase).
 bench-quick:
     cargo run --release -- compare --quick
+
+# Make the generated tables of README.md and docs/*.md again from their sources (docs/testing.md).
+docs:
+    cargo run --release -- docs
 
 # Render the summary, charts and page of a results folder again from its run.json.
 report DIR:

@@ -24,8 +24,8 @@ command -v python3 >/dev/null || { echo "python3 is missing: apt-get install pyt
 has_oha=false
 command -v oha >/dev/null && has_oha=true
 
-# conformance: its die-with-parent binary starts the servers.
-cargo build --release -q -p server-hyper -p server-tokio -p loadgen -p conformance
+# harness: its die-with-parent binary starts the servers.
+cargo build --release -q -p server-hyper -p server-tokio -p loadgen -p harness
 bin=${CARGO_TARGET_DIR:-target}/release
 tmp=$(mktemp -d)
 server=

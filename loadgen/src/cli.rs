@@ -37,6 +37,9 @@ pub enum Command {
     /// Count what one request costs each server: instructions (callgrind), allocations and
     /// bytes (DHAT), syscalls and context switches (the kernel's counters), per scenario.
     Cost(CostArgs),
+    /// Make the generated tables of README.md and docs/*.md again from their sources (the
+    /// reference run, a cost run, `contract::SERVERS`).
+    Docs(DocsArgs),
 }
 
 /// `loadgen run`.
@@ -208,8 +211,13 @@ pub struct CompareArgs {
     /// No cost phase (instructions, allocations, syscalls per request after the sweep).
     #[arg(long, conflicts_with_all = ["cost_scenarios", "cost_requests", "cost_load_requests"])]
     pub no_cost: bool,
-    /// Scenarios of the cost phase (`loadgen cost` measures all of them).
-    #[arg(long, value_delimiter = ',', default_value = "json,pipelined")]
+    /// Scenarios of the cost phase (`loadgen cost` measures all of them); db and fortunes only
+    /// when the run has a database.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "json,pipelined,db,fortunes"
+    )]
     pub cost_scenarios: Vec<String>,
     /// Requests of the cost phase's two valgrind samples (callgrind and DHAT), one connection.
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "200,600")]
@@ -237,6 +245,18 @@ pub struct CompareArgs {
     /// are not measured.
     #[arg(long, value_name = "NAME=URL,...", conflicts_with_all = ["contenders", "servers", "server_bin_dir"])]
     pub targets: Option<String>,
+    /// An existing PostgreSQL with the schema of servers/contract/data/database.sql for the
+    /// database scenarios (`postgres://user:password@host:port/hello_world`): its schema is
+    /// checked, its data never dropped [default: a throwaway cluster this run starts and
+    /// removes, when PostgreSQL is installed].
+    #[arg(long, value_name = "URL", conflicts_with = "no_database")]
+    pub database_url: Option<String>,
+    /// No database scenarios (db, queries, fortunes, updates), and no PostgreSQL started.
+    #[arg(long)]
+    pub no_database: bool,
+    /// CPUs for the throwaway PostgreSQL, for example `2-3` [default: the servers' CPUs].
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["database_url", "no_database"])]
+    pub db_cpus: Option<String>,
     /// No live progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -251,6 +271,17 @@ pub struct ReportArgs {
     /// `<!-- results:end -->`) with this run's headline table.
     #[arg(long, value_name = "FILE")]
     pub update_readme: Option<PathBuf>,
+}
+
+/// `loadgen docs`.
+#[derive(Debug, Clone, Args)]
+pub struct DocsArgs {
+    /// Change nothing: name the documents whose generated blocks differ, and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+    /// The workspace root, which holds README.md and docs/.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
 }
 
 /// `loadgen cost`.

@@ -29,6 +29,7 @@ pub mod analysis;
 pub mod cli;
 pub mod compare;
 pub mod cost;
+pub mod docs;
 pub mod engine;
 pub mod format;
 pub mod interval_log;
@@ -59,7 +60,9 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 
 use crate::analysis::Status;
-use crate::cli::{Cli, Command, CompareArgs, CostArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
+use crate::cli::{
+    Cli, Command, CompareArgs, CostArgs, DocsArgs, MergeArgs, ReportArgs, RunArgs, VerifyArgs,
+};
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare(args) => compare_command(&args),
         Command::Report(args) => report_command(&args),
         Command::Cost(args) => cost_command(&args),
+        Command::Docs(args) => docs_command(&args),
     }
 }
 
@@ -203,7 +207,7 @@ fn run_command(args: &RunArgs) -> Result<ExitCode> {
 
 fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let plan = compare::plan::make_plan(args, &started_at)?;
+    let mut plan = compare::plan::make_plan(args, &started_at)?;
     // Every check that can fail comes before the first load.
     verify_remote(&plan, args.timeout)?;
     output::create_run_dir(&plan.out, args.force)?;
@@ -223,9 +227,23 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     if split.pinned {
         machine::pin_self(&split.client).context("cannot pin the load generator to its CPUs")?;
     }
+    // The database last, just before the loads: a throwaway cluster lives as long as `database`.
+    let database = compare::database::Database::open(&plan.database)?;
+    if let Some(database) = &database {
+        eprintln!("database: {}", database.settings.source);
+        plan.database_url = Some(database.url().to_owned());
+        plan.settings.database = Some(database.settings.clone());
+        if let Some(cost) = &mut plan.cost {
+            cost.database_url = Some(database.url().to_owned());
+        }
+    } else if let Some(why) = plan.database.off() {
+        eprintln!("no database scenarios: {why}");
+    }
     let stop = stop_on_signals(false)?;
     let mut bar = CompareBar::new(&plan, !args.no_progress);
-    let measured = compare::run(&plan, &stop, &mut |event| bar.observe(event));
+    let measured = compare::run(&plan, database.as_ref(), &stop, &mut |event| {
+        bar.observe(event)
+    });
     bar.finish();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     if plan.cost.is_some() && !stop.load(Ordering::Relaxed) {
@@ -364,7 +382,28 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let work = tempfile::tempdir().context("cannot create a folder for the tools' files")?;
     let tools = cost::ToolPaths::detect(std::env::var_os("PATH").as_deref());
-    let plan = cost::make_plan(args, tools, work.path())?;
+    let mut plan = cost::make_plan(args, tools, work.path())?;
+    // The database scenarios get a throwaway PostgreSQL, or are left out without one.
+    let _database = if plan.needs_database() {
+        match harness::postgres::Postgres::start() {
+            Ok(cluster) => {
+                plan.database_url = Some(cluster.url());
+                Some(cluster)
+            }
+            Err(harness::postgres::PostgresError::NotInstalled) => {
+                eprintln!(
+                    "db and fortunes left out: {}",
+                    harness::postgres::PostgresError::NotInstalled
+                );
+                plan.scenarios
+                    .retain(|s| !cost::DATABASE_SCENARIOS.contains(&s.name));
+                None
+            }
+            Err(err) => return Err(err).context("cannot start a throwaway PostgreSQL"),
+        }
+    } else {
+        None
+    };
     let out = args.out.clone().unwrap_or_else(|| {
         workspace::workspace_root().join("results").join(format!(
             "cost-{}-{}",
@@ -476,6 +515,19 @@ fn verify_command(args: &VerifyArgs) -> Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+fn docs_command(args: &DocsArgs) -> Result<ExitCode> {
+    let differ = docs::update(&args.root, args.check)?;
+    for path in &differ {
+        let verb = if args.check { "differs" } else { "updated" };
+        eprintln!("{verb}: {}", path.display());
+    }
+    Ok(if args.check && !differ.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -294,6 +294,10 @@ pub struct RoundResult {
     pub steal: f64,
     /// CPUs' worth of work by other processes during the load.
     pub other_cpus: f64,
+    /// CPU time of the database during the load, µs, when it ran on this machine (the
+    /// database scenarios with a throwaway cluster); `None` otherwise.
+    #[serde(default)]
+    pub database_cpu_us: Option<f64>,
     /// µs a fixed piece of work took on the server CPU just before the load (0: not probed).
     #[serde(default)]
     pub probe_us: f64,
@@ -386,9 +390,22 @@ pub struct CompareSettings {
     /// Whether this was a `--quick` run.
     pub quick: bool,
     /// Scenarios asked for but left out, with why (the pipelined one with an engine that
-    /// cannot pipeline).
+    /// cannot pipeline, the database ones without a database).
     #[serde(default)]
     pub left_out: Vec<LeftOut>,
+    /// The database of the database scenarios, when they ran (runs before 2026-12-03 had none).
+    #[serde(default)]
+    pub database: Option<DatabaseSettings>,
+}
+
+/// What a run records of the database behind its database scenarios.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    /// Where it came from: `throwaway PostgreSQL 15.x …`, or `existing, at URL` (password
+    /// hidden).
+    pub source: String,
+    /// The CPUs it was pinned to, if any.
+    pub cpus: Option<String>,
 }
 
 /// A scenario the plan left out, and why.
@@ -460,6 +477,7 @@ pub(crate) mod sample {
             client_bound: busy >= 0.9,
             steal: 0.0,
             other_cpus: 0.0,
+            database_cpu_us: None,
             probe_us: 2000.0,
             histogram: h.to_base64(),
         }
@@ -552,6 +570,7 @@ pub(crate) mod sample {
                 timeout_s: 5.0,
                 quick: false,
                 left_out: Vec::new(),
+                database: None,
             },
             contenders: contenders
                 .iter()

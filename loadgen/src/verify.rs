@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use conformance::{RawClient, check, request_bytes};
+use conformance::check;
+use harness::{RawClient, request_bytes};
 use thiserror::Error;
 
 use crate::target::{Target, TargetError};

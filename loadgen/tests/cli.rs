@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Output};
 
 use common::{Faults, TestServer};
-use conformance::ServerProcess;
+use harness::ServerProcess;
 
 fn loadgen(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_loadgen"))

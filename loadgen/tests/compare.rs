@@ -13,8 +13,7 @@ use serde_json::Value;
 fn server_dir(servers: &[&str]) -> PathBuf {
     let mut dir = PathBuf::new();
     for server in servers {
-        let binary =
-            conformance::server_binary(server).expect("the server binary exists or builds");
+        let binary = harness::server_binary(server).expect("the server binary exists or builds");
         dir = binary
             .parent()
             .expect("a binary is in a folder")
@@ -33,7 +32,7 @@ fn compare(servers: &[&str], out: &Path, extra: &[&str]) -> Command {
 fn compare_with_cost(servers: &[&str], out: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
     // Should this test be killed, its compare goes too (and takes its servers along).
-    conformance::parent_death::die_with_this_thread(&mut command);
+    harness::parent_death::die_with_this_thread(&mut command);
     command
         .args([
             "compare",
@@ -542,7 +541,7 @@ fn the_reqwest_engine_compares_two_servers_and_leaves_pipelining_out_saying_so()
 #[test]
 fn sigkill_mid_run_takes_the_server_down_within_a_second() {
     // SIGKILL runs no handler and no Drop: only the parent-death signal set by the spawner
-    // (conformance::parent_death) stops the server, pinned by taskset as in every real run.
+    // (harness::parent_death) stops the server, pinned by taskset as in every real run.
     let dir = tempfile::tempdir().unwrap();
     let args = [
         "--scenarios",

@@ -16,7 +16,7 @@ fn cost(args: &[&str], path: Option<&Path>) -> Output {
 }
 
 fn tokio_binary() -> PathBuf {
-    conformance::server_binary("tokio").expect("server-tokio is built")
+    harness::server_binary("tokio").expect("server-tokio is built")
 }
 
 fn read_table(out: &Path) -> CostTable {
@@ -115,7 +115,7 @@ fn a_go_server_gets_instructions_and_allocations_and_the_reason_for_no_bytes() {
         eprintln!("skipped: valgrind is not installed (`apt-get install valgrind`)");
         return;
     }
-    let binary = match conformance::server_binary("go-nethttp") {
+    let binary = match harness::server_binary("go-nethttp") {
         Ok(path) => path,
         Err(err) => {
             eprintln!("skipped: {err}");

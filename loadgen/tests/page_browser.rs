@@ -55,7 +55,7 @@ fn the_page_renders_in_headless_chromium() {
     let out = dir.path().join("run");
     let mut servers = PathBuf::new();
     for server in ["std", "hyper"] {
-        servers = conformance::server_binary(server)
+        servers = harness::server_binary(server)
             .unwrap()
             .parent()
             .unwrap()

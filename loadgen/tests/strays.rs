@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use conformance::parent_death::die_with_this_thread;
+use harness::parent_death::die_with_this_thread;
 use loadgen::machine::{CpuSplit, available_cpus};
 use loadgen::strays::{find_strays, in_the_way_of};
 use nix::sys::signal::{Signal, kill};
@@ -21,7 +21,7 @@ struct Stray {
 
 impl Stray {
     fn start(cpu: usize) -> Self {
-        let binary = conformance::server_binary("hyper").expect("server-hyper exists or builds");
+        let binary = harness::server_binary("hyper").expect("server-hyper exists or builds");
         let script = format!(
             "taskset -c {cpu} {} --addr 127.0.0.1:0 --threads 1 & echo \"server pid $!\"; wait",
             binary.display()
@@ -96,7 +96,7 @@ fn a_server_started_outside_the_run_is_found_on_its_cpu_and_left_running() {
             .any(|s| s.pid == pid)
     );
     // Under the given folder: ours, whatever its name.
-    let binary = conformance::server_binary("hyper").expect("server-hyper exists");
+    let binary = harness::server_binary("hyper").expect("server-hyper exists");
     let folder = binary.parent().expect("a folder");
     assert!(
         find_strays(&[], &[folder], &[cpu])
@@ -121,7 +121,7 @@ fn compare_names_a_stray_server_in_its_noise_note_and_page_and_leaves_it_running
     // compare gives the servers the first half of the CPUs, so the first CPU is theirs (and on a
     // one-CPU machine it is everybody's).
     let stray = Stray::start(available_cpus()[0]);
-    let std_binary = conformance::server_binary("std").expect("server-std exists or builds");
+    let std_binary = harness::server_binary("std").expect("server-std exists or builds");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("with-stray");
     let output = Command::new(env!("CARGO_BIN_EXE_loadgen"))

@@ -6,12 +6,12 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use conformance::ServerProcess;
+use harness::ServerProcess;
 use serde_json::Value;
 
 fn compare(targets: &str, out: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
-    conformance::parent_death::die_with_this_thread(&mut command);
+    harness::parent_death::die_with_this_thread(&mut command);
     command
         .args([
             "compare",
@@ -47,7 +47,7 @@ fn compare(targets: &str, out: &Path) -> Output {
 
 #[test]
 fn a_remote_server_is_measured_without_cpu_or_memory_figures() {
-    let binary = conformance::server_binary("hyper").expect("server-hyper exists or builds");
+    let binary = harness::server_binary("hyper").expect("server-hyper exists or builds");
     // Dies with this test, whatever happens to it.
     let mut server = ServerProcess::spawn(
         "hyper",

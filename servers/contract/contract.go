@@ -67,6 +67,15 @@ var (
 	shutdownGraceSecs string
 	//go:embed data/cases.json
 	casesJSON []byte
+
+	// ServiceUnavailable is the body of a 503: a database route of a server without a database.
+	//go:embed data/service_unavailable.txt
+	ServiceUnavailable string
+	// ExtraFortune is the fortune every /fortunes answer adds, with id 0, before sorting.
+	//go:embed data/extra_fortune.txt
+	ExtraFortune string
+	//go:embed data/max_queries.txt
+	maxQueries string
 )
 
 // The limits, from data/.
@@ -77,6 +86,8 @@ var (
 	MaxBodyBytes = number(maxBodyBytes)
 	// ShutdownGrace is how long in-flight requests may run after SIGINT or SIGTERM.
 	ShutdownGrace = time.Duration(number(shutdownGraceSecs)) * time.Second
+	// MaxQueries is the most rows /queries and /updates answer with, however large q is.
+	MaxQueries = number(maxQueries)
 )
 
 // LogEnv is the environment variable that turns on logging of each 500's cause (to stderr);
@@ -139,6 +150,48 @@ func ParseUserID(text string) (uint32, error) {
 	return uint32(id), err
 }
 
+// World is one row of the World table: the answer of /db, and each element of /queries and
+// /updates.
+type World struct {
+	ID           int32 `json:"id"`
+	RandomNumber int32 `json:"randomNumber"`
+}
+
+// Fortune is one row of the Fortune table, as /fortunes renders it.
+type Fortune struct {
+	ID      int32
+	Message string
+}
+
+// WorldRows is the number of rows of World: ids 1..WorldRows, random numbers 1..WorldRows.
+const WorldRows = 10000
+
+// DatabaseURLEnv is the environment variable a server reads its database URL from when
+// --database-url is not given.
+const DatabaseURLEnv = "DATABASE_URL"
+
+// QueryCount is how many rows /queries?q= and /updates?q= answer with, from the raw value of q,
+// as the Rust contract::query_count reads it: a missing, empty or non-numeric q counts as 1, a
+// number below 1 as 1, and one above MaxQueries, however many digits it has, as MaxQueries.
+func QueryCount(q string) int {
+	text := strings.TrimSpace(q)
+	digits := strings.TrimPrefix(text, "+")
+	// Negative, empty or not a whole number: 1.
+	if strings.HasPrefix(text, "-") || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 1
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	switch {
+	case err != nil:
+		return MaxQueries // too many digits for any integer: still just "above the limit"
+	case n < 1:
+		return 1
+	case n > uint64(MaxQueries):
+		return MaxQueries
+	}
+	return int(n)
+}
+
 // IsJSON says whether a Content-Type header names JSON (parameters such as charset allowed).
 func IsJSON(contentType string) bool {
 	mediaType, _, _ := strings.Cut(contentType, ";")
@@ -153,6 +206,12 @@ type Args struct {
 	Threads int
 	// HeaderTimeout is how long a client may take to send a whole request head.
 	HeaderTimeout time.Duration
+	// DatabaseURL is the PostgreSQL URL of the database routes (--database-url, or
+	// DATABASE_URL); empty when there is none, and the database routes answer 503.
+	DatabaseURL string
+	// PoolSize is the most database connections the pool opens (--pool-size); 0 leaves it to
+	// the stack's own default, which each server's README names.
+	PoolSize int
 }
 
 // ParseArgs reads `server-<name> [--addr HOST:PORT] [--threads N] [--header-timeout D]` and
@@ -160,13 +219,15 @@ type Args struct {
 func ParseArgs(name string, port int) Args {
 	flags := flag.NewFlagSet("server-"+name, flag.ExitOnError)
 	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "The http-rosetta service, written with %s.\n\nUsage: server-%s [--addr HOST:PORT] [--threads N] [--header-timeout DURATION]\n\n", name, name)
+		fmt.Fprintf(flags.Output(), "The http-rosetta service, written with %s.\n\nUsage: server-%s [--addr HOST:PORT] [--threads N] [--header-timeout DURATION] [--database-url URL] [--pool-size N]\n\n", name, name)
 		flags.PrintDefaults()
 	}
 	var args Args
 	flags.StringVar(&args.Addr, "addr", fmt.Sprintf("127.0.0.1:%d", port), "address to listen on; port 0 picks a free port")
 	flags.IntVar(&args.Threads, "threads", runtime.NumCPU(), "threads that run Go code at once (GOMAXPROCS) [default: the available cores]")
 	flags.DurationVar(&args.HeaderTimeout, "header-timeout", 10*time.Second, "how long a client may take to send a whole request head (slowloris defence)")
+	flags.StringVar(&args.DatabaseURL, "database-url", os.Getenv(DatabaseURLEnv), "PostgreSQL URL of the database routes (postgres://user:password@host:port/db) [env: DATABASE_URL]; without one they answer 503")
+	flags.IntVar(&args.PoolSize, "pool-size", 0, "most database connections in the pool [default: the stack's own]")
 	// ExitOnError: a bad flag has already printed its error and exited.
 	_ = flags.Parse(os.Args[1:])
 	switch {
@@ -176,6 +237,8 @@ func ParseArgs(name string, port int) Args {
 		fail(flags, "--threads must be at least 1")
 	case args.HeaderTimeout <= 0:
 		fail(flags, "--header-timeout must be longer than zero")
+	case args.PoolSize < 0:
+		fail(flags, "--pool-size must not be negative")
 	}
 	runtime.GOMAXPROCS(args.Threads)
 	return args

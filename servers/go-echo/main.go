@@ -5,32 +5,47 @@
 //
 // Run it: `go run . --addr 127.0.0.1:8093`, then `curl -i http://127.0.0.1:8093/json`.
 //
-// Layout: main parses the command line, builds the app, binds and serves until a signal; newApp
-// is the Echo with its routes and settings; the handlers follow in contract order, then the
-// error handler, the JSON serializer and the shutdown. Tests are in main_test.go.
+// Layout: main parses the command line, opens the database pool, builds the app, binds and
+// serves until a signal; newApp is the Echo with its routes and settings; the handlers follow
+// in contract order, then the error handler, the JSON serializer and the shutdown. The pool's
+// settings, the queries and the row mapping are in db.go, the /fortunes page in
+// templates/fortunes.html. Tests are in main_test.go.
 package main
 
 import (
+	"cmp"
 	"context"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 
 	"github.com/http-rosetta/http-rosetta/servers/contract"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
 
+//go:embed templates/fortunes.html
+var templates embed.FS
+
 func main() {
 	args := contract.ParseArgs("go-echo", 8093)
+	pool, err := openPool(args.DatabaseURL, args.PoolSize)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error: --database-url:", err)
+		os.Exit(2)
+	}
 	// Installed before the ready line, so that a signal sent right after it is not lost.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -39,7 +54,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cannot bind the address:", err)
 		os.Exit(1)
 	}
-	e := newApp()
+	e := newApp(pool)
 	// echo's own http.Server, so that Echo.Shutdown stops it.
 	e.Listener = ln
 	// aspect: header-timeout: the ReadHeaderTimeout of echo's http.Server
@@ -55,13 +70,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
 	}
+	if pool != nil {
+		pool.Close()
+	}
 }
 
 // getOrHead: echo routes HEAD only where it is registered, so each GET route takes both.
 var getOrHead = []string{http.MethodGet, http.MethodHead}
 
+// handler holds what the database routes need; its methods are those routes, as in echo's
+// cookbook.
+type handler struct {
+	// aspect: pool: a *pgxpool.Pool in a handler struct whose methods are the routes (echo's cookbook); nil without a database URL
+	db *pgxpool.Pool
+}
+
 // newApp is the whole service, without a socket: tests call its ServeHTTP.
-func newApp() *echo.Echo {
+func newApp(pool *pgxpool.Pool) *echo.Echo {
+	h := &handler{db: pool}
 	e := echo.New()
 	// No start-up banner: a harness waits for the one ready line.
 	e.HideBanner = true
@@ -74,6 +100,12 @@ func newApp() *echo.Echo {
 	e.Match(getOrHead, "/users/:id", user)
 	e.POST("/echo", echoMessage)
 	e.Match(getOrHead, "/error", serverError)
+	e.Match(getOrHead, "/db", h.singleQuery)
+	e.Match(getOrHead, "/queries", h.queries)
+	e.Match(getOrHead, "/fortunes", h.fortunes)
+	e.Match(getOrHead, "/updates", h.updates)
+	// echo's html/template renderer, with the page parsed once at start-up.
+	e.Renderer = &echo.TemplateRenderer{Template: template.Must(template.ParseFS(templates, "templates/fortunes.html"))}
 	e.HTTPErrorHandler = errorHandler
 	e.JSONSerializer = jsonSerializer{}
 	// First, so that the answers of the middleware after it carry the header too.
@@ -146,6 +178,78 @@ func serverError(c echo.Context) error {
 
 // end route
 
+// route: db
+// GET /db
+func (h *handler) singleQuery(c echo.Context) error {
+	world, err := randomWorld(c.Request().Context(), h.db)
+	if err != nil {
+		return databaseError(err)
+	}
+	return c.JSON(http.StatusOK, world)
+}
+
+// end route
+
+// route: queries
+// GET /queries?q=N
+func (h *handler) queries(c echo.Context) error {
+	worlds, err := randomWorlds(c.Request().Context(), h.db, queryCount(c))
+	if err != nil {
+		return databaseError(err)
+	}
+	return c.JSON(http.StatusOK, worlds)
+}
+
+// end route
+
+// route: fortunes
+// GET /fortunes
+func (h *handler) fortunes(c echo.Context) error {
+	rows, err := allFortunes(c.Request().Context(), h.db)
+	if err != nil {
+		return databaseError(err)
+	}
+	rows = append(rows, contract.Fortune{ID: 0, Message: contract.ExtraFortune})
+	slices.SortFunc(rows, func(a, b contract.Fortune) int { return cmp.Compare(a.Message, b.Message) })
+	// Set first, Render keeps it; alone it would say "text/html; charset=UTF-8".
+	c.Response().Header().Set(echo.HeaderContentType, contract.TextHTML)
+	// aspect: template: Context.Render through the Echo's Renderer, echo.TemplateRenderer around html/template
+	return c.Render(http.StatusOK, "fortunes.html", rows)
+}
+
+// end route
+
+// route: updates
+// GET /updates?q=N
+func (h *handler) updates(c echo.Context) error {
+	worlds, err := randomWorlds(c.Request().Context(), h.db, queryCount(c))
+	if err != nil {
+		return databaseError(err)
+	}
+	for i := range worlds {
+		worlds[i].RandomNumber = randomID()
+	}
+	if err := updateWorlds(c.Request().Context(), h.db, worlds); err != nil {
+		return databaseError(err)
+	}
+	return c.JSON(http.StatusOK, worlds)
+}
+
+// end route
+
+// queryCount is the number of rows asked for by ?q=, read with Context.QueryParam.
+func queryCount(c echo.Context) int {
+	return contract.QueryCount(c.QueryParam("q"))
+}
+
+// aspect: db-error: no database or no connection in time becomes echo.ErrServiceUnavailable (503), which the error handler writes; any other error a 500
+func databaseError(err error) error {
+	if unavailable(err) {
+		return echo.ErrServiceUnavailable.WithInternal(err)
+	}
+	return err
+}
+
 // aspect: error-500: Echo.HTTPErrorHandler: every error a handler returns becomes its answer here
 func errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
@@ -170,6 +274,11 @@ func errorHandler(err error, c echo.Context) {
 		body = contract.MethodNotAllowed
 	case http.StatusRequestEntityTooLarge:
 		body = contract.PayloadTooLarge
+	case http.StatusServiceUnavailable:
+		body = contract.ServiceUnavailable
+		if contract.Logging {
+			log.Printf("503 Service Unavailable: %v", err)
+		}
 	default:
 		status = http.StatusInternalServerError
 		if contract.Logging {

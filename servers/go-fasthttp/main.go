@@ -6,13 +6,19 @@
 //
 // Run it: `go run . --addr 127.0.0.1:8095`, then `curl -i http://127.0.0.1:8095/json`.
 //
-// Layout: main parses the command line, builds the server, binds and serves until a signal;
-// newServer holds fasthttp's settings; handler is the switch; the handlers follow in contract
-// order, then the error handler and the shutdown. Tests are in main_test.go.
+// Layout: main parses the command line, opens the database pool, builds the server, binds and
+// serves until a signal; newServer holds fasthttp's settings; handler is the switch; the
+// handlers follow in contract order, then the error handler and the shutdown. The pool's
+// settings, the queries and the row mapping are in db.go, the /fortunes page in
+// templates/fortunes.qtpl (compiled by quicktemplate's qtc to templates/fortunes.qtpl.go).
+// Tests are in main_test.go.
 package main
+
+//go:generate go tool qtc -dir=templates
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,15 +28,23 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/http-rosetta/http-rosetta/servers/contract"
+	"github.com/http-rosetta/http-rosetta/servers/go-fasthttp/templates"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/valyala/fasthttp"
 )
 
 func main() {
 	args := contract.ParseArgs("go-fasthttp", 8095)
+	pool, err := openPool(args.DatabaseURL, args.PoolSize)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error: --database-url:", err)
+		os.Exit(2)
+	}
 	// Installed before the ready line, so that a signal sent right after it is not lost.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -39,18 +53,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cannot bind the address:", err)
 		os.Exit(1)
 	}
-	srv := newServer(args.HeaderTimeout)
+	srv := newServer(args.HeaderTimeout, pool)
 	contract.PrintReadyLine(ln.Addr())
 	if err := serve(ctx, srv, ln); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
 	}
+	if pool != nil {
+		pool.Close()
+	}
+}
+
+// app holds what the database routes need; its handler method is the RequestHandler.
+type app struct {
+	// aspect: pool: a *pgxpool.Pool in the struct whose method is the RequestHandler; nil without a database URL
+	db *pgxpool.Pool
 }
 
 // newServer is the whole service, without a socket: tests serve it on an in-memory listener.
-func newServer(headerTimeout time.Duration) *fasthttp.Server {
+func newServer(headerTimeout time.Duration, pool *pgxpool.Pool) *fasthttp.Server {
+	a := &app{db: pool}
 	return &fasthttp.Server{
-		Handler: handler,
+		Handler: a.handler,
 		// The Server header of every answer.
 		Name: "go-fasthttp",
 		// aspect: header-timeout: Server.ReadTimeout: the whole request (head and body) must arrive in time
@@ -65,7 +89,7 @@ func newServer(headerTimeout time.Duration) *fasthttp.Server {
 }
 
 // aspect: routing: one RequestHandler with a switch on ctx.Path()
-func handler(ctx *fasthttp.RequestCtx) {
+func (a *app) handler(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	switch string(path) {
 	case "/":
@@ -82,6 +106,14 @@ func handler(ctx *fasthttp.RequestCtx) {
 		}
 	case "/error":
 		onlyGet(ctx, serverError)
+	case "/db":
+		onlyGet(ctx, a.singleQuery)
+	case "/queries":
+		onlyGet(ctx, a.queries)
+	case "/fortunes":
+		onlyGet(ctx, a.fortunes)
+	case "/updates":
+		onlyGet(ctx, a.updates)
 	default:
 		// aspect: path-parameter: bytes.CutPrefix on ctx.Path(), then strconv
 		if id, ok := bytes.CutPrefix(path, []byte("/users/")); ok && len(id) > 0 && bytes.IndexByte(id, '/') < 0 {
@@ -171,6 +203,77 @@ func notFound(ctx *fasthttp.RequestCtx) {
 
 // end route
 
+// The database routes run their queries under context.Background() and the deadline of db.go:
+// a RequestCtx is a context.Context too, but one that is done only when the server shuts down.
+
+// route: db
+// GET /db
+func (a *app) singleQuery(ctx *fasthttp.RequestCtx) {
+	world, err := randomWorld(context.Background(), a.db)
+	if err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	writeJSON(ctx, world)
+}
+
+// end route
+
+// route: queries
+// GET /queries?q=N
+func (a *app) queries(ctx *fasthttp.RequestCtx) {
+	worlds, err := randomWorlds(context.Background(), a.db, queryCount(ctx))
+	if err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	writeJSON(ctx, worlds)
+}
+
+// end route
+
+// route: fortunes
+// GET /fortunes
+func (a *app) fortunes(ctx *fasthttp.RequestCtx) {
+	rows, err := allFortunes(context.Background(), a.db)
+	if err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	rows = append(rows, contract.Fortune{ID: 0, Message: contract.ExtraFortune})
+	slices.SortFunc(rows, func(a, b contract.Fortune) int { return cmp.Compare(a.Message, b.Message) })
+	ctx.SetContentType(contract.TextHTML)
+	// aspect: template: quicktemplate: the Go function qtc compiled from templates/fortunes.qtpl writes into the RequestCtx
+	templates.WriteFortunesPage(ctx, rows)
+}
+
+// end route
+
+// route: updates
+// GET /updates?q=N
+func (a *app) updates(ctx *fasthttp.RequestCtx) {
+	worlds, err := randomWorlds(context.Background(), a.db, queryCount(ctx))
+	if err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	for i := range worlds {
+		worlds[i].RandomNumber = randomID()
+	}
+	if err := updateWorlds(context.Background(), a.db, worlds); err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	writeJSON(ctx, worlds)
+}
+
+// end route
+
+// queryCount is the number of rows asked for by ?q=, read with ctx.QueryArgs().Peek.
+func queryCount(ctx *fasthttp.RequestCtx) int {
+	return contract.QueryCount(string(ctx.QueryArgs().Peek("q")))
+}
+
 func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.Error(contract.MethodNotAllowed, fasthttp.StatusMethodNotAllowed)
 	ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
@@ -193,6 +296,18 @@ func internalError(ctx *fasthttp.RequestCtx, cause error) {
 		log.Printf("500 Internal Server Error: %v", cause)
 	}
 	ctx.Error(contract.InternalServerError, fasthttp.StatusInternalServerError)
+}
+
+// aspect: db-error: a function of ours: no database or no connection in time is a 503 (ctx.Error), a failed query a 500
+func databaseError(ctx *fasthttp.RequestCtx, cause error) {
+	if !unavailable(cause) {
+		internalError(ctx, cause)
+		return
+	}
+	if contract.Logging {
+		log.Printf("503 Service Unavailable: %v", cause)
+	}
+	ctx.Error(contract.ServiceUnavailable, fasthttp.StatusServiceUnavailable)
 }
 
 // errorHandler answers a request that fasthttp refused while reading it (the handler never

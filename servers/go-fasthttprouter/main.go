@@ -6,12 +6,18 @@
 //
 // Run it: `go run . --addr 127.0.0.1:8096`, then `curl -i http://127.0.0.1:8096/json`.
 //
-// Layout: main parses the command line, builds the server, binds and serves until a signal;
-// newServer holds fasthttp's settings; newRouter is the route table; the handlers follow in
-// contract order, then the error handler and the shutdown. Tests are in main_test.go.
+// Layout: main parses the command line, opens the database pool, builds the server, binds and
+// serves until a signal; newServer holds fasthttp's settings; newRouter is the route table;
+// the handlers follow in contract order, then the error handler and the shutdown. The pool's
+// settings, the queries and the row mapping are in db.go, the /fortunes page in
+// templates/fortunes.qtpl (compiled by quicktemplate's qtc to templates/fortunes.qtpl.go).
+// Tests are in main_test.go.
 package main
 
+//go:generate go tool qtc -dir=templates
+
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,16 +27,24 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/http-rosetta/http-rosetta/servers/contract"
+	"github.com/http-rosetta/http-rosetta/servers/go-fasthttprouter/templates"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/valyala/fasthttp"
 )
 
 func main() {
 	args := contract.ParseArgs("go-fasthttprouter", 8096)
+	pool, err := openPool(args.DatabaseURL, args.PoolSize)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error: --database-url:", err)
+		os.Exit(2)
+	}
 	// Installed before the ready line, so that a signal sent right after it is not lost.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -39,18 +53,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cannot bind the address:", err)
 		os.Exit(1)
 	}
-	srv := newServer(args.HeaderTimeout)
+	srv := newServer(args.HeaderTimeout, pool)
 	contract.PrintReadyLine(ln.Addr())
 	if err := serve(ctx, srv, ln); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
 	}
+	if pool != nil {
+		pool.Close()
+	}
 }
 
 // newServer is the whole service, without a socket: tests serve it on an in-memory listener.
-func newServer(headerTimeout time.Duration) *fasthttp.Server {
+func newServer(headerTimeout time.Duration, pool *pgxpool.Pool) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler: newRouter().Handler,
+		Handler: newRouter(pool).Handler,
 		// The Server header of every answer.
 		Name: "go-fasthttprouter",
 		// aspect: header-timeout: Server.ReadTimeout: the whole request (head and body) must arrive in time
@@ -67,8 +84,15 @@ func newServer(headerTimeout time.Duration) *fasthttp.Server {
 // getOrHead: the router routes HEAD only where it is registered, so each GET route takes both.
 var getOrHead = []string{fasthttp.MethodGet, fasthttp.MethodHead}
 
+// handler holds what the database routes need; its methods are those routes.
+type handler struct {
+	// aspect: pool: a *pgxpool.Pool in a handler struct whose methods are the routes; nil without a database URL
+	db *pgxpool.Pool
+}
+
 // newRouter is the route table. The router writes the 405's Allow header itself.
-func newRouter() *router.Router {
+func newRouter(pool *pgxpool.Pool) *router.Router {
+	h := &handler{db: pool}
 	r := router.New()
 	for _, method := range getOrHead {
 		// aspect: routing: router.Router.Handle per method and path, a radix tree like httprouter
@@ -77,6 +101,10 @@ func newRouter() *router.Router {
 		r.Handle(method, "/html", html)
 		r.Handle(method, "/users/{id}", user)
 		r.Handle(method, "/error", serverError)
+		r.Handle(method, "/db", h.singleQuery)
+		r.Handle(method, "/queries", h.queries)
+		r.Handle(method, "/fortunes", h.fortunes)
+		r.Handle(method, "/updates", h.updates)
 	}
 	r.POST("/echo", echoMessage)
 	// aspect: not-found: Router.NotFound
@@ -155,6 +183,77 @@ func notFound(ctx *fasthttp.RequestCtx) {
 
 // end route
 
+// The database routes run their queries under context.Background() and the deadline of db.go:
+// a RequestCtx is a context.Context too, but one that is done only when the server shuts down.
+
+// route: db
+// GET /db
+func (h *handler) singleQuery(ctx *fasthttp.RequestCtx) {
+	world, err := randomWorld(context.Background(), h.db)
+	if err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	writeJSON(ctx, world)
+}
+
+// end route
+
+// route: queries
+// GET /queries?q=N
+func (h *handler) queries(ctx *fasthttp.RequestCtx) {
+	worlds, err := randomWorlds(context.Background(), h.db, queryCount(ctx))
+	if err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	writeJSON(ctx, worlds)
+}
+
+// end route
+
+// route: fortunes
+// GET /fortunes
+func (h *handler) fortunes(ctx *fasthttp.RequestCtx) {
+	rows, err := allFortunes(context.Background(), h.db)
+	if err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	rows = append(rows, contract.Fortune{ID: 0, Message: contract.ExtraFortune})
+	slices.SortFunc(rows, func(a, b contract.Fortune) int { return cmp.Compare(a.Message, b.Message) })
+	ctx.SetContentType(contract.TextHTML)
+	// aspect: template: quicktemplate: the Go function qtc compiled from templates/fortunes.qtpl writes into the RequestCtx
+	templates.WriteFortunesPage(ctx, rows)
+}
+
+// end route
+
+// route: updates
+// GET /updates?q=N
+func (h *handler) updates(ctx *fasthttp.RequestCtx) {
+	worlds, err := randomWorlds(context.Background(), h.db, queryCount(ctx))
+	if err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	for i := range worlds {
+		worlds[i].RandomNumber = randomID()
+	}
+	if err := updateWorlds(context.Background(), h.db, worlds); err != nil {
+		databaseError(ctx, err)
+		return
+	}
+	writeJSON(ctx, worlds)
+}
+
+// end route
+
+// queryCount is the number of rows asked for by ?q=, read with ctx.QueryArgs().Peek.
+func queryCount(ctx *fasthttp.RequestCtx) int {
+	return contract.QueryCount(string(ctx.QueryArgs().Peek("q")))
+}
+
 func methodNotAllowed(ctx *fasthttp.RequestCtx) {
 	// ctx.Error would reset the Allow header that the router has set.
 	ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
@@ -179,6 +278,18 @@ func internalError(ctx *fasthttp.RequestCtx, cause error) {
 		log.Printf("500 Internal Server Error: %v", cause)
 	}
 	ctx.Error(contract.InternalServerError, fasthttp.StatusInternalServerError)
+}
+
+// aspect: db-error: a function of ours: no database or no connection in time is a 503 (ctx.Error), a failed query a 500
+func databaseError(ctx *fasthttp.RequestCtx, cause error) {
+	if !unavailable(cause) {
+		internalError(ctx, cause)
+		return
+	}
+	if contract.Logging {
+		log.Printf("503 Service Unavailable: %v", cause)
+	}
+	ctx.Error(contract.ServiceUnavailable, fasthttp.StatusServiceUnavailable)
 }
 
 // errorHandler answers a request that fasthttp refused while reading it (the handler never

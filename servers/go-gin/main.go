@@ -5,29 +5,46 @@
 //
 // Run it: `go run . --addr 127.0.0.1:8094`, then `curl -i http://127.0.0.1:8094/json`.
 //
-// Layout: main parses the command line, builds the engine, binds and serves until a signal;
-// newApp is the gin.Engine with its routes; the handlers follow in contract order, then the
-// middleware (body limit, Server header, errors) and the shutdown. Tests are in main_test.go.
+// Layout: main parses the command line, opens the database pool, builds the engine, binds and
+// serves until a signal; newApp is the gin.Engine with its routes; the handlers follow in
+// contract order, then the middleware (body limit, Server header, errors) and the shutdown.
+// The pool's settings, the queries and the row mapping are in db.go, the /fortunes page in
+// templates/fortunes.html. Tests are in main_test.go.
 package main
 
 import (
+	"cmp"
 	"context"
+	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"syscall"
 
 	"github.com/gin-gonic/gin"
 	"github.com/http-rosetta/http-rosetta/servers/contract"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+//go:embed templates/fortunes.html
+var templates embed.FS
 
 func main() {
 	args := contract.ParseArgs("go-gin", 8094)
+	pool, err := openPool(args.DatabaseURL, args.PoolSize)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error: --database-url:", err)
+		os.Exit(2)
+	}
 	// Release mode, as gin's docs say for production: no debug output, no route listing.
 	gin.SetMode(gin.ReleaseMode)
 	// Installed before the ready line, so that a signal sent right after it is not lost.
@@ -39,7 +56,7 @@ func main() {
 		os.Exit(1)
 	}
 	srv := &http.Server{
-		Handler: newApp(),
+		Handler: newApp(pool),
 		// aspect: header-timeout: http.Server's ReadHeaderTimeout (gin runs on net/http)
 		ReadHeaderTimeout: args.HeaderTimeout,
 		// A larger head is refused with 431.
@@ -52,19 +69,32 @@ func main() {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
 	}
+	if pool != nil {
+		pool.Close()
+	}
 }
 
 // getOrHead: gin routes HEAD only where it is registered, so each GET route takes both.
 var getOrHead = []string{http.MethodGet, http.MethodHead}
 
+// handler holds what the database routes need; its methods are those routes.
+type handler struct {
+	// aspect: pool: a *pgxpool.Pool in a handler struct whose methods are the routes; nil without a database URL
+	db *pgxpool.Pool
+}
+
 // newApp is the whole service, without a socket: tests call its ServeHTTP.
-func newApp() *gin.Engine {
+func newApp(pool *pgxpool.Pool) *gin.Engine {
+	h := &handler{db: pool}
 	// gin.New, not gin.Default: no Logger middleware on the request path. Recovery stays, as
 	// gin's docs keep it, so that a panicking handler answers 500.
 	r := gin.New()
 	r.Use(gin.Recovery(), serverHeader, limitBody, errorHandler)
 	// Off by default: without it, a known path with another method is a 404.
 	r.HandleMethodNotAllowed = true
+	// The /fortunes page, parsed once from the embedded file, as gin's docs build templates
+	// into a single binary (LoadHTMLGlob would read them from the working directory).
+	r.SetHTMLTemplate(template.Must(template.ParseFS(templates, "templates/fortunes.html")))
 	// aspect: routing: Engine.Match and Engine.POST, one line per route
 	r.Match(getOrHead, "/", plaintext)
 	r.Match(getOrHead, "/json", jsonMessage)
@@ -72,6 +102,10 @@ func newApp() *gin.Engine {
 	r.Match(getOrHead, "/users/:id", user)
 	r.POST("/echo", echoMessage)
 	r.Match(getOrHead, "/error", serverError)
+	r.Match(getOrHead, "/db", h.singleQuery)
+	r.Match(getOrHead, "/queries", h.queries)
+	r.Match(getOrHead, "/fortunes", h.fortunes)
+	r.Match(getOrHead, "/updates", h.updates)
 	// aspect: not-found: Engine.NoRoute
 	r.NoRoute(notFound)
 	// gin sets the Allow header of this answer itself.
@@ -159,6 +193,86 @@ func notFound(c *gin.Context) {
 
 // end route
 
+// route: db
+// GET /db
+func (h *handler) singleQuery(c *gin.Context) {
+	world, err := randomWorld(c.Request.Context(), h.db)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	writeJSON(c, world)
+}
+
+// end route
+
+// route: queries
+// GET /queries?q=N
+func (h *handler) queries(c *gin.Context) {
+	worlds, err := randomWorlds(c.Request.Context(), h.db, queryCount(c))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	writeJSON(c, worlds)
+}
+
+// end route
+
+// route: fortunes
+// GET /fortunes
+func (h *handler) fortunes(c *gin.Context) {
+	rows, err := allFortunes(c.Request.Context(), h.db)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	rows = append(rows, contract.Fortune{ID: 0, Message: contract.ExtraFortune})
+	slices.SortFunc(rows, func(a, b contract.Fortune) int { return cmp.Compare(a.Message, b.Message) })
+	// aspect: template: Context.HTML with the engine's html/template, set by SetHTMLTemplate from an embedded file
+	c.HTML(http.StatusOK, "fortunes.html", rows)
+}
+
+// end route
+
+// route: updates
+// GET /updates?q=N
+func (h *handler) updates(c *gin.Context) {
+	worlds, err := randomWorlds(c.Request.Context(), h.db, queryCount(c))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	for i := range worlds {
+		worlds[i].RandomNumber = randomID()
+	}
+	if err := updateWorlds(c.Request.Context(), h.db, worlds); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	writeJSON(c, worlds)
+}
+
+// end route
+
+// writeJSON answers v as JSON with its length said. c.JSON streams into net/http's 2 KiB
+// buffer without a length, so the rows of /queries?q=500 would go out chunked; the other Go
+// servers say the length too.
+func writeJSON(c *gin.Context, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Header("Content-Length", strconv.Itoa(len(body)))
+	c.Data(http.StatusOK, contract.ApplicationJSON, body)
+}
+
+// queryCount is the number of rows asked for by ?q=, read with Context.Query.
+func queryCount(c *gin.Context) int {
+	return contract.QueryCount(c.Query("q"))
+}
+
 func methodNotAllowed(c *gin.Context) {
 	c.Data(http.StatusMethodNotAllowed, contract.TextPlain, []byte(contract.MethodNotAllowed))
 }
@@ -180,8 +294,17 @@ func errorHandler(c *gin.Context) {
 	if len(c.Errors) == 0 || c.Writer.Written() {
 		return
 	}
+	cause := c.Errors.Last().Err
+	// aspect: db-error: the handler's Context.Error; this middleware makes no database or no connection in time a 503, any other error a 500
+	if unavailable(cause) {
+		if contract.Logging {
+			log.Printf("503 Service Unavailable: %v", cause)
+		}
+		c.Data(http.StatusServiceUnavailable, contract.TextPlain, []byte(contract.ServiceUnavailable))
+		return
+	}
 	if contract.Logging {
-		log.Printf("500 Internal Server Error: %v", c.Errors.Last())
+		log.Printf("500 Internal Server Error: %v", cause)
 	}
 	c.Data(http.StatusInternalServerError, contract.TextPlain, []byte(contract.InternalServerError))
 }

@@ -5,22 +5,30 @@
 //
 // Run it: `go run . --addr 127.0.0.1:8092`, then `curl -i http://127.0.0.1:8092/json`.
 //
-// Layout: main parses the command line, binds and serves until a signal; newApp is the table;
-// ServeHTTP walks it; the handlers follow in contract order, then the helpers that write
-// answers and the shutdown. Tests are in main_test.go.
+// Layout: main parses the command line, opens the database pool, binds and serves until a
+// signal; newApp is the table; ServeHTTP walks it; the handlers follow in contract order, then
+// the helpers that write answers and the shutdown. The pool's settings, the queries and the
+// row mapping are in db.go, the /fortunes page in templates/fortunes.html. Tests are in
+// main_test.go.
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,8 +36,20 @@ import (
 	"github.com/http-rosetta/http-rosetta/servers/contract"
 )
 
+// The /fortunes page, parsed once at start-up from the embedded file.
+var (
+	//go:embed templates/fortunes.html
+	templates    embed.FS
+	fortunesPage = template.Must(template.ParseFS(templates, "templates/fortunes.html"))
+)
+
 func main() {
 	args := contract.ParseArgs("go-handler", 8092)
+	db, err := openDatabase(args.DatabaseURL, args.PoolSize)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error: --database-url:", err)
+		os.Exit(2)
+	}
 	// Installed before the ready line, so that a signal sent right after it is not lost.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -39,7 +59,7 @@ func main() {
 		os.Exit(1)
 	}
 	srv := &http.Server{
-		Handler: newApp(),
+		Handler: newApp(db),
 		// aspect: header-timeout: http.Server's ReadHeaderTimeout
 		ReadHeaderTimeout: args.HeaderTimeout,
 		// A larger head is refused with 431.
@@ -52,11 +72,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
 	}
+	if db != nil {
+		db.Close()
+	}
 }
 
-// app is the whole service: an http.Handler of our own that routes from a table.
+// app is the whole service: an http.Handler of our own that routes from a table, and the
+// database pool its database routes share.
 type app struct {
 	routes []route
+	// aspect: pool: a *sql.DB field of our Handler type, whose methods are the database routes; nil without a database URL
+	db *sql.DB
 }
 
 // route is one row of the table. A path ending in "{id}" takes any one segment there, which
@@ -67,16 +93,22 @@ type route struct {
 	handle http.HandlerFunc
 }
 
-func newApp() *app {
+func newApp(db *sql.DB) *app {
+	a := &app{db: db}
 	// aspect: routing: a table of method, path and handler that ServeHTTP walks
-	return &app{routes: []route{
+	a.routes = []route{
 		{http.MethodGet, "/", plaintext},
 		{http.MethodGet, "/json", jsonMessage},
 		{http.MethodGet, "/html", html},
 		{http.MethodGet, "/users/{id}", user},
 		{http.MethodPost, "/echo", echoMessage},
 		{http.MethodGet, "/error", serverError},
-	}}
+		{http.MethodGet, "/db", a.singleQuery},
+		{http.MethodGet, "/queries", a.queries},
+		{http.MethodGet, "/fortunes", a.fortunes},
+		{http.MethodGet, "/updates", a.updates},
+	}
+	return a
 }
 
 // ServeHTTP finds the route of the path: its handler when the method fits, a 405 naming the
@@ -193,6 +225,80 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 
 // end route
 
+// route: db
+// GET /db
+func (a *app) singleQuery(w http.ResponseWriter, r *http.Request) {
+	world, err := randomWorld(r.Context(), a.db)
+	if err != nil {
+		databaseError(w, err)
+		return
+	}
+	writeJSON(w, world)
+}
+
+// end route
+
+// route: queries
+// GET /queries?q=N
+func (a *app) queries(w http.ResponseWriter, r *http.Request) {
+	worlds, err := randomWorlds(r.Context(), a.db, queryCount(r))
+	if err != nil {
+		databaseError(w, err)
+		return
+	}
+	writeJSON(w, worlds)
+}
+
+// end route
+
+// route: fortunes
+// GET /fortunes
+func (a *app) fortunes(w http.ResponseWriter, r *http.Request) {
+	rows, err := allFortunes(r.Context(), a.db)
+	if err != nil {
+		databaseError(w, err)
+		return
+	}
+	rows = append(rows, contract.Fortune{ID: 0, Message: contract.ExtraFortune})
+	slices.SortFunc(rows, func(x, y contract.Fortune) int { return cmp.Compare(x.Message, y.Message) })
+	var page bytes.Buffer
+	// aspect: template: html/template's Execute, escaping by context, into a buffer so that an error is still a 500
+	if err := fortunesPage.Execute(&page, rows); err != nil {
+		internalError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", contract.TextHTML)
+	w.Header().Set("Content-Length", strconv.Itoa(page.Len()))
+	w.Write(page.Bytes())
+}
+
+// end route
+
+// route: updates
+// GET /updates?q=N
+func (a *app) updates(w http.ResponseWriter, r *http.Request) {
+	worlds, err := randomWorlds(r.Context(), a.db, queryCount(r))
+	if err != nil {
+		databaseError(w, err)
+		return
+	}
+	for i := range worlds {
+		worlds[i].RandomNumber = randomID()
+	}
+	if err := updateWorlds(r.Context(), a.db, worlds); err != nil {
+		databaseError(w, err)
+		return
+	}
+	writeJSON(w, worlds)
+}
+
+// end route
+
+// queryCount is the number of rows asked for by ?q=, from the parsed query string.
+func queryCount(r *http.Request) int {
+	return contract.QueryCount(r.URL.Query().Get("q"))
+}
+
 func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	text(w, http.StatusMethodNotAllowed, contract.MethodNotAllowed)
@@ -225,6 +331,18 @@ func internalError(w http.ResponseWriter, cause error) {
 		log.Printf("500 Internal Server Error: %v", cause)
 	}
 	text(w, http.StatusInternalServerError, contract.InternalServerError)
+}
+
+// aspect: db-error: a function of ours: no database or no connection in time is a 503, a failed query a 500
+func databaseError(w http.ResponseWriter, cause error) {
+	if !unavailable(cause) {
+		internalError(w, cause)
+		return
+	}
+	if contract.Logging {
+		log.Printf("503 Service Unavailable: %v", cause)
+	}
+	text(w, http.StatusServiceUnavailable, contract.ServiceUnavailable)
 }
 
 func errorLog() *log.Logger {

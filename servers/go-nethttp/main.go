@@ -5,30 +5,54 @@
 //
 // Run it: `go run . --addr 127.0.0.1:8091`, then `curl -i http://127.0.0.1:8091/json`.
 //
-// Layout: main parses the command line, registers the handlers, binds and serves until a
-// signal; routes is the list of patterns; the handlers follow in contract order, then the
-// helpers that write answers, the Server header and the shutdown. Tests are in main_test.go.
+// Layout: main parses the command line, opens the database pool, registers the handlers, binds
+// and serves until a signal; routes is the list of patterns; the handlers follow in contract
+// order, then the helpers that write answers, the Server header and the shutdown. The pool's
+// settings, the queries and the row mapping are in db.go, the /fortunes page in
+// templates/fortunes.html. Tests are in main_test.go.
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 
 	"github.com/http-rosetta/http-rosetta/servers/contract"
 )
 
+// aspect: pool: a package-level *sql.DB, as Go's database/sql tutorial keeps it; nil without a database URL
+var db *sql.DB
+
+// The /fortunes page, parsed once at start-up from the embedded file.
+var (
+	//go:embed templates/fortunes.html
+	templates    embed.FS
+	fortunesPage = template.Must(template.ParseFS(templates, "templates/fortunes.html"))
+)
+
 func main() {
 	args := contract.ParseArgs("go-nethttp", 8091)
+	var err error
+	db, err = openDatabase(args.DatabaseURL, args.PoolSize)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error: --database-url:", err)
+		os.Exit(2)
+	}
 	routes()
 	// Installed before the ready line, so that a signal sent right after it is not lost.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,6 +77,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
 	}
+	if db != nil {
+		db.Close()
+	}
 }
 
 // routes registers the handlers on the default mux. A pattern with a method answers that
@@ -72,6 +99,14 @@ func routes() {
 	http.HandleFunc("/echo", methodNotAllowed("POST"))
 	http.HandleFunc("GET /error", serverError)
 	http.HandleFunc("/error", methodNotAllowed("GET, HEAD"))
+	http.HandleFunc("GET /db", singleQuery)
+	http.HandleFunc("/db", methodNotAllowed("GET, HEAD"))
+	http.HandleFunc("GET /queries", queries)
+	http.HandleFunc("/queries", methodNotAllowed("GET, HEAD"))
+	http.HandleFunc("GET /fortunes", fortunes)
+	http.HandleFunc("/fortunes", methodNotAllowed("GET, HEAD"))
+	http.HandleFunc("GET /updates", updates)
+	http.HandleFunc("/updates", methodNotAllowed("GET, HEAD"))
 	// aspect: not-found: the pattern "/" matches every path no other pattern does
 	http.HandleFunc("/", notFound)
 }
@@ -156,6 +191,80 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 
 // end route
 
+// route: db
+// GET /db
+func singleQuery(w http.ResponseWriter, r *http.Request) {
+	world, err := randomWorld(r.Context(), db)
+	if err != nil {
+		databaseError(w, err)
+		return
+	}
+	writeJSON(w, world)
+}
+
+// end route
+
+// route: queries
+// GET /queries?q=N
+func queries(w http.ResponseWriter, r *http.Request) {
+	worlds, err := randomWorlds(r.Context(), db, queryCount(r))
+	if err != nil {
+		databaseError(w, err)
+		return
+	}
+	writeJSON(w, worlds)
+}
+
+// end route
+
+// route: fortunes
+// GET /fortunes
+func fortunes(w http.ResponseWriter, r *http.Request) {
+	rows, err := allFortunes(r.Context(), db)
+	if err != nil {
+		databaseError(w, err)
+		return
+	}
+	rows = append(rows, contract.Fortune{ID: 0, Message: contract.ExtraFortune})
+	slices.SortFunc(rows, func(a, b contract.Fortune) int { return cmp.Compare(a.Message, b.Message) })
+	var page bytes.Buffer
+	// aspect: template: html/template's Execute, escaping by context, into a buffer so that an error is still a 500
+	if err := fortunesPage.Execute(&page, rows); err != nil {
+		internalError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", contract.TextHTML)
+	w.Header().Set("Content-Length", strconv.Itoa(page.Len()))
+	w.Write(page.Bytes())
+}
+
+// end route
+
+// route: updates
+// GET /updates?q=N
+func updates(w http.ResponseWriter, r *http.Request) {
+	worlds, err := randomWorlds(r.Context(), db, queryCount(r))
+	if err != nil {
+		databaseError(w, err)
+		return
+	}
+	for i := range worlds {
+		worlds[i].RandomNumber = randomID()
+	}
+	if err := updateWorlds(r.Context(), db, worlds); err != nil {
+		databaseError(w, err)
+		return
+	}
+	writeJSON(w, worlds)
+}
+
+// end route
+
+// queryCount is the number of rows asked for by ?q=, from the parsed query string.
+func queryCount(r *http.Request) int {
+	return contract.QueryCount(r.URL.Query().Get("q"))
+}
+
 func methodNotAllowed(allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
@@ -190,6 +299,18 @@ func internalError(w http.ResponseWriter, cause error) {
 		log.Printf("500 Internal Server Error: %v", cause)
 	}
 	text(w, http.StatusInternalServerError, contract.InternalServerError)
+}
+
+// aspect: db-error: a function of ours: no database or no connection in time is a 503, a failed query a 500
+func databaseError(w http.ResponseWriter, cause error) {
+	if !unavailable(cause) {
+		internalError(w, cause)
+		return
+	}
+	if contract.Logging {
+		log.Printf("503 Service Unavailable: %v", cause)
+	}
+	text(w, http.StatusServiceUnavailable, contract.ServiceUnavailable)
 }
 
 // withServerHeader names the server on every answer; net/http sends no Server header itself.

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/http-rosetta/http-rosetta/servers/contract"
 	"github.com/http-rosetta/http-rosetta/servers/contract/contracttest"
 )
 
@@ -37,6 +42,140 @@ func TestUsersInProcess(t *testing.T) {
 		http.DefaultServeMux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		if rec.Code != want {
 			t.Errorf("%s: want %d, got %d (%q)", path, want, rec.Code, rec.Body)
+		}
+	}
+}
+
+// The four database routes, whose answers every test below checks the same way.
+var databaseRoutes = []string{"/db", "/queries?q=2", "/fortunes", "/updates?q=2"}
+
+// useDatabase points the package's pool at url for one test (nil for none).
+func useDatabase(t *testing.T, url string) {
+	t.Helper()
+	pool, err := openDatabase(url, 0)
+	if err != nil {
+		t.Fatalf("openDatabase(%q): %v", url, err)
+	}
+	db = pool
+	t.Cleanup(func() {
+		if pool != nil {
+			pool.Close()
+		}
+		db = nil
+	})
+}
+
+func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, string) {
+	t.Helper()
+	res, err := srv.Client().Get(srv.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading the body: %v", path, err)
+	}
+	return res, string(body)
+}
+
+// expect503 checks that every database route answers the contract's 503.
+func expect503(t *testing.T) {
+	t.Helper()
+	srv := httptest.NewServer(withServerHeader(http.DefaultServeMux))
+	defer srv.Close()
+	for _, path := range databaseRoutes {
+		res, body := get(t, srv, path)
+		if res.StatusCode != http.StatusServiceUnavailable || body != contract.ServiceUnavailable ||
+			res.Header.Get("Content-Type") != contract.TextPlain {
+			t.Errorf("GET %s: %d %q %q, want the contract's 503", path, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
+}
+
+// Without a database URL the routes answer 503 and the server still runs.
+func TestDatabaseRoutesWithoutADatabase(t *testing.T) {
+	useDatabase(t, "")
+	expect503(t)
+}
+
+// A database that refuses connections is a 503 too, well within the deadline.
+func TestDatabaseRoutesWithTheDatabaseDown(t *testing.T) {
+	// A port that was free a moment ago: nothing listens there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	useDatabase(t, "postgres://benchmarkdbuser:benchmarkdbpass@"+addr+"/hello_world")
+	start := time.Now()
+	expect503(t)
+	if took := time.Since(start); took > databaseTimeout {
+		t.Errorf("the 503s took %v, longer than the deadline %v", took, databaseTimeout)
+	}
+}
+
+// The q rule as the handlers read q: r.URL.Query().Get, then contract.QueryCount.
+func TestQueryCountFromTheQueryString(t *testing.T) {
+	for target, want := range map[string]int{
+		"/queries":                        1,
+		"/queries?q=":                     1,
+		"/queries?q=foo":                  1,
+		"/queries?q=0":                    1,
+		"/queries?q=-3":                   1,
+		"/queries?q=20":                   20,
+		"/queries?q=%2B20":                20,
+		"/queries?q=500":                  500,
+		"/queries?q=501":                  500,
+		"/queries?q=99999999999999999999": 500,
+		"/queries?p=7&q=7":                7,
+	} {
+		if got := queryCount(httptest.NewRequest(http.MethodGet, target, nil)); got != want {
+			t.Errorf("%s: %d rows, want %d", target, got, want)
+		}
+	}
+}
+
+// One round of the four routes against a real database, when ROSETTA_TEST_DATABASE_URL names
+// one (for example the URL that `just db` prints).
+func TestDatabaseRoutes(t *testing.T) {
+	url := os.Getenv("ROSETTA_TEST_DATABASE_URL")
+	if url == "" {
+		t.Skip("set ROSETTA_TEST_DATABASE_URL to a database with servers/contract/data/database.sql (`just db` starts one)")
+	}
+	useDatabase(t, url)
+	srv := httptest.NewServer(withServerHeader(http.DefaultServeMux))
+	defer srv.Close()
+	for path, rows := range map[string]int{"/db": 1, "/queries?q=3": 3, "/queries?q=100": 100, "/updates?q=3": 3} {
+		res, body := get(t, srv, path)
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != contract.ApplicationJSON {
+			t.Fatalf("GET %s: %d %q %q", path, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+		// Said, not chunked, however long the body (net/http chunks what outgrows 2 KiB).
+		if res.ContentLength != int64(len(body)) {
+			t.Errorf("GET %s: Content-Length %d for %d bytes", path, res.ContentLength, len(body))
+		}
+		var worlds []contract.World
+		if path == "/db" {
+			body = "[" + body + "]"
+		}
+		if err := json.Unmarshal([]byte(body), &worlds); err != nil || len(worlds) != rows {
+			t.Errorf("GET %s: %q is not %d rows (%v)", path, body, rows, err)
+		}
+		for _, w := range worlds {
+			if w.ID < 1 || w.ID > contract.WorldRows || w.RandomNumber < 1 || w.RandomNumber > contract.WorldRows {
+				t.Errorf("GET %s: row %+v is out of range", path, w)
+			}
+		}
+	}
+	res, page := get(t, srv, "/fortunes")
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != contract.TextHTML {
+		t.Fatalf("GET /fortunes: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{"<td>0</td><td>" + contract.ExtraFortune + "</td>", "&lt;script&gt;", "フレームワークのベンチマーク"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("GET /fortunes: the page lacks %q:\n%s", want, page)
 		}
 	}
 }

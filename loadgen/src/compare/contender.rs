@@ -300,20 +300,14 @@ fn build_group(
         .filter(|c| c.server.build == contract::Build::Go)
     {
         let name = contender.server.name;
-        let go = conformance::go_tool().ok_or_else(|| ContenderError::Command {
-            label: contender.label.clone(),
-            what: "go build".to_owned(),
-            detail: "Go is not installed (no `go` on PATH nor in /usr/local/go/bin)".to_owned(),
+        let binary = target.join("release").join(format!("server-{name}"));
+        harness::build_go(&root.join("servers").join(name), &binary).map_err(|detail| {
+            ContenderError::Command {
+                label: contender.label.clone(),
+                what: "go build".to_owned(),
+                detail,
+            }
         })?;
-        let mut command = Command::new(go);
-        command
-            .current_dir(root.join("servers").join(name))
-            // This machine's Go, never a toolchain download.
-            .env("GOTOOLCHAIN", "local")
-            .args(["build", "-o"])
-            .arg(target.join("release").join(format!("server-{name}")))
-            .arg(".");
-        run(&mut command, &contender.label, "go build")?;
     }
     let cargo_built: Vec<&str> = contenders
         .iter()

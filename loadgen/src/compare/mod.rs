@@ -23,6 +23,7 @@
 //! Nothing here prints or writes results: the command's edge (`lib.rs`) does.
 
 pub mod contender;
+pub mod database;
 pub mod plan;
 pub mod round;
 pub mod scenario;
@@ -54,11 +55,17 @@ pub struct Measured {
 
 /// Runs `plan`: the closed-loop rounds, then the sweep at rates fixed from their maxima.
 /// `stop` ends it early (what was measured so far is returned).
-pub fn run(plan: &Plan, stop: &Arc<AtomicBool>, observe: &mut Observer<'_>) -> Measured {
+pub fn run(
+    plan: &Plan,
+    database: Option<&database::Database>,
+    stop: &Arc<AtomicBool>,
+    observe: &mut Observer<'_>,
+) -> Measured {
     let mut rounds = Rounds {
         plan,
         stop,
         observe,
+        database,
     };
     let mut measurements = Measurements::default();
     // The closed loop: each round starts every contender afresh, in a new order.

@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use thiserror::Error;
 
 use super::contender::{self, BuildSite, Contender};
+use super::database::DatabasePlan;
 use super::scenario::{self, DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, Scenario};
 use crate::analysis::median;
 use crate::cli::CompareArgs;
@@ -90,6 +91,26 @@ pub struct Plan {
     /// The cost phase after the sweep (`None` with `--no-cost`): the contenders' binaries,
     /// the scenarios and counts, the tools found.
     pub cost: Option<CostPlan>,
+    /// Where the database scenarios' database comes from.
+    pub database: DatabasePlan,
+    /// The URL every local server gets (`--database-url`), once the database is open.
+    pub database_url: Option<String>,
+}
+
+impl Plan {
+    /// The command line of a local server, on port 0 with the run's threads and database.
+    pub fn server_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--threads".to_owned(),
+            self.settings.server_threads.to_string(),
+        ];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url".to_owned(), url.clone()]);
+        }
+        args
+    }
 }
 
 /// The unrecorded start of every open-loop load, in which its connections open. Without it
@@ -266,10 +287,11 @@ fn closed_loop_rounds(given: Option<u32>, quick: bool, comparing_builds: bool) -
 /// is built yet ([`contender::build_all`] does that).
 pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
     let engine = args.engine;
-    let (scenarios, left_out) = scenarios(args, engine)?;
+    let cpus = cpu_split(args)?;
+    let database = DatabasePlan::of(args, &cpus);
+    let (scenarios, left_out) = scenarios(args, engine, &database)?;
     let rates = rates(args)?;
     let swept = swept_scenarios(args, &scenarios)?;
-    let cpus = cpu_split(args)?;
     let client_threads = u32::try_from(cpus.client.len()).unwrap_or(1).max(1);
     if args.connections < client_threads {
         bail!(
@@ -314,6 +336,8 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         timeout_s: args.timeout.as_secs_f64(),
         quick: args.quick,
         left_out,
+        // Filled in once the database is open ([`super::database::Database::open`]).
+        database: None,
     };
     let out = out_dir(args, started_at);
     // A remote server's process is not here to run under valgrind or to count syscalls of.
@@ -322,7 +346,14 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         None
     } else {
         let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
-        Some(cost_plan(args, &contenders, &settings.cpus, tools, &out)?)
+        Some(cost_plan(
+            args,
+            &contenders,
+            &settings.cpus,
+            tools,
+            &out,
+            &database,
+        )?)
     };
     Ok(Plan {
         settings,
@@ -333,6 +364,8 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         site,
         out,
         cost,
+        database,
+        database_url: None,
     })
 }
 
@@ -345,7 +378,12 @@ pub fn cost_plan(
     cpus: &CpuSplit,
     tools: ToolPaths,
     out: &Path,
+    database: &DatabasePlan,
 ) -> Result<CostPlan> {
+    let mut scenarios = crate::cost::scenarios(&args.cost_scenarios)?;
+    if database.off().is_some() {
+        scenarios.retain(|s| !crate::cost::DATABASE_SCENARIOS.contains(&s.name));
+    }
     Ok(CostPlan {
         servers: contenders
             .iter()
@@ -355,7 +393,7 @@ pub fn cost_plan(
                 path: c.binary.clone(),
             })
             .collect(),
-        scenarios: crate::cost::scenarios(&args.cost_scenarios)?,
+        scenarios,
         settings: CostSettings {
             callgrind_requests: args.cost_requests,
             dhat_requests: args.cost_requests,
@@ -371,6 +409,7 @@ pub fn cost_plan(
         },
         tools,
         work_dir: out.join(COST_WORK_DIR),
+        database_url: None,
     })
 }
 
@@ -431,7 +470,7 @@ fn contender_names(args: &CompareArgs) -> Vec<String> {
         })
         .collect();
     if named.is_empty() {
-        conformance::runnable_servers()
+        harness::runnable_servers()
             .iter()
             .map(|s| s.name.to_owned())
             .collect()
@@ -450,7 +489,11 @@ fn or_default(given: &[String], default: &[&str]) -> Vec<String> {
 }
 
 /// The scenarios asked for, less those `engine` cannot run (with why).
-fn scenarios(args: &CompareArgs, engine: EngineKind) -> Result<(Vec<Scenario>, Vec<LeftOut>)> {
+fn scenarios(
+    args: &CompareArgs,
+    engine: EngineKind,
+    database: &DatabasePlan,
+) -> Result<(Vec<Scenario>, Vec<LeftOut>)> {
     let all: Vec<&str> = scenario::all().iter().map(|s| s.name).collect();
     let default = if args.quick {
         QUICK_SCENARIOS
@@ -461,7 +504,7 @@ fn scenarios(args: &CompareArgs, engine: EngineKind) -> Result<(Vec<Scenario>, V
     let (kept, dropped): (Vec<Scenario>, Vec<Scenario>) = asked
         .into_iter()
         .partition(|s| s.pipeline == 1 || engine.pipelines());
-    let left_out = dropped
+    let mut left_out: Vec<LeftOut> = dropped
         .iter()
         .map(|s| LeftOut {
             scenario: s.name.to_owned(),
@@ -471,6 +514,13 @@ fn scenarios(args: &CompareArgs, engine: EngineKind) -> Result<(Vec<Scenario>, V
             ),
         })
         .collect();
+    let (kept, no_database): (Vec<Scenario>, Vec<Scenario>) = kept
+        .into_iter()
+        .partition(|s| !s.needs_database() || database.off().is_none());
+    left_out.extend(no_database.iter().map(|s| LeftOut {
+        scenario: s.name.to_owned(),
+        why: format!("no database: {}", database.off().unwrap_or_default()),
+    }));
     if kept.is_empty() {
         bail!(
             "nothing to measure: the {} engine cannot pipeline, and only pipelined scenarios were asked for",

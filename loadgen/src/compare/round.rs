@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use conformance::{ServerProcess, StartError};
+use harness::{ServerProcess, StartError};
 use thiserror::Error;
 
 use super::contender::Contender;
+use super::database::Database;
 use super::plan::{OPEN_LOOP_WARMUP, Plan};
 use super::scenario::Scenario;
 use crate::load::{self, LoadError, LoadOutcome, LoadSpec, Stop};
@@ -125,6 +126,9 @@ pub struct Rounds<'a, 'o> {
     pub stop: &'a Arc<AtomicBool>,
     /// Told what happens.
     pub observe: &'a mut Observer<'o>,
+    /// The database of the database scenarios, when it runs here: its CPU time is read around
+    /// each of their loads.
+    pub database: Option<&'a Database>,
 }
 
 impl std::fmt::Debug for Rounds<'_, '_> {
@@ -340,16 +344,10 @@ impl Rounds<'_, '_> {
         };
         let mut log = open_log(&path).map_err(log_error)?;
         writeln!(log, "--- {} {round} ---", phase.round_name()).map_err(log_error)?;
-        let args = [
-            "--addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--threads".to_owned(),
-            self.plan.settings.server_threads.to_string(),
-        ];
         let process = ServerProcess::spawn_with_stderr(
             contender.server.name,
             &contender.binary,
-            &args,
+            &self.plan.server_args(),
             &self.plan.settings.cpus.server_launcher(),
             START_TIMEOUT,
             Stdio::from(log),
@@ -378,6 +376,8 @@ impl Rounds<'_, '_> {
         let cpu_of = |pid| sample_process(pid).unwrap_or_default().cpu;
         let own = std::process::id();
         let machine_before = MachineTimes::read().ok();
+        let database = self.database.filter(|_| scenario.needs_database());
+        let database_before = database.and_then(Database::cpu_time);
         let server_before = pid.map(cpu_of);
         let own_before = sample_process(own).unwrap_or_default();
         let started = Instant::now();
@@ -386,6 +386,10 @@ impl Rounds<'_, '_> {
         let server_cpu = pid
             .zip(server_before)
             .map(|(pid, before)| cpu_of(pid).saturating_sub(before));
+        let database_cpu = database
+            .and_then(Database::cpu_time)
+            .zip(database_before)
+            .map(|(after, before)| after.saturating_sub(before));
         let own_cpu = sample_process(own)
             .unwrap_or_default()
             .cpu
@@ -400,11 +404,14 @@ impl Rounds<'_, '_> {
                 answers: outcome.tally.responses(),
             });
         }
-        let ours = (server_cpu.unwrap_or_default() + own_cpu).as_secs_f64() / wall.max(1e-9);
+        let ours = (server_cpu.unwrap_or_default() + own_cpu + database_cpu.unwrap_or_default())
+            .as_secs_f64()
+            / wall.max(1e-9);
         let mut result = round_result(round, scenario, &outcome, server_cpu);
         result.steal = machine.steal;
         result.other_cpus = (machine.busy_cpus - ours).max(0.0);
         result.probe_us = probe.map_or(0.0, |p| p.as_secs_f64() * 1e6);
+        result.database_cpu_us = database_cpu.map(|cpu| cpu.as_secs_f64() * 1e6);
         Ok(result)
     }
 
@@ -520,6 +527,7 @@ fn round_result(
         client_bound: outcome.client_bound(),
         steal: 0.0,
         other_cpus: 0.0,
+        database_cpu_us: None,
         probe_us: 0.0,
         histogram: tally.latency.to_base64(),
     }

@@ -56,8 +56,53 @@ impl Scenario {
     }
 }
 
+/// TechEmpower's four database tests, on the routes of [`contract::DATABASE_ROUTES`]: one row,
+/// twenty rows read one by one, the fortunes page, and twenty rows read and written back (q=20,
+/// the count TechEmpower's tables are most often quoted at).
+pub const DATABASE: &[Scenario] = &[
+    Scenario {
+        name: "db",
+        method: "GET",
+        path: "/db",
+        body: None,
+        expect_status: 200,
+        pipeline: 1,
+    },
+    Scenario {
+        name: "queries",
+        method: "GET",
+        path: "/queries?q=20",
+        body: None,
+        expect_status: 200,
+        pipeline: 1,
+    },
+    Scenario {
+        name: "fortunes",
+        method: "GET",
+        path: "/fortunes",
+        body: None,
+        expect_status: 200,
+        pipeline: 1,
+    },
+    Scenario {
+        name: "updates",
+        method: "GET",
+        path: "/updates?q=20",
+        body: None,
+        expect_status: 200,
+        pipeline: 1,
+    },
+];
+
+impl Scenario {
+    /// Whether it reads the database (one of [`DATABASE`]).
+    pub fn needs_database(&self) -> bool {
+        DATABASE.iter().any(|s| s.name == self.name)
+    }
+}
+
 /// Every scenario, in report order: each route of [`contract::ROUTES`], the plaintext route
-/// pipelined right after it, and a path no route matches.
+/// pipelined right after it, a path no route matches, then the [`DATABASE`] scenarios.
 pub fn all() -> Vec<Scenario> {
     let mut scenarios = Vec::new();
     for route in contract::ROUTES {
@@ -72,6 +117,7 @@ pub fn all() -> Vec<Scenario> {
         }
     }
     scenarios.push(NOT_FOUND);
+    scenarios.extend_from_slice(DATABASE);
     scenarios
 }
 
@@ -129,7 +175,7 @@ mod tests {
     #[test]
     fn every_scenario_hits_a_route_of_the_contract_with_the_expected_status() {
         let cases = contract::cases();
-        for scenario in &all() {
+        for scenario in all().iter().filter(|s| !s.needs_database()) {
             let path = scenario.path.replace("{id}", "42");
             let case = cases
                 .iter()
@@ -143,6 +189,17 @@ mod tests {
             .map(Scenario::label)
             .collect();
         assert_eq!(pipelined, ["pipelined ×16"]);
+        // Each database scenario loads a database route of the contract.
+        for scenario in DATABASE {
+            let path = scenario.path.split('?').next().unwrap_or_default();
+            assert!(
+                contract::DATABASE_ROUTES
+                    .iter()
+                    .any(|r| r.path == path && r.name == scenario.name),
+                "{}",
+                scenario.name
+            );
+        }
         assert!(
             Scenario::select(
                 &QUICK_SCENARIOS

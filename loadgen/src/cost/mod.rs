@@ -44,8 +44,8 @@ use thiserror::Error;
 use crate::results::cost::{CostResult, Figure, ServerCost, SyscallKind};
 use crate::results::marginal::Marginal;
 pub use plan::{
-    CostPlan, CostScenario, INSTALL_VALGRIND, PIPELINE_DEPTH, PlanError, ServerBinary, ToolMissing,
-    ToolPaths, find_in_path, make_plan, scenario_names, scenarios,
+    CostPlan, CostScenario, DATABASE_SCENARIOS, INSTALL_VALGRIND, PIPELINE_DEPTH, PlanError,
+    ServerBinary, ToolMissing, ToolPaths, find_in_path, make_plan, scenario_names, scenarios,
 };
 use runs::{CallCounts, NativeSample, callgrind_run, dhat_run, native_run, probe_io_uring};
 pub use runs::{RunError, holds_io_uring, is_go_binary};

@@ -8,8 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use conformance::ServerProcess;
 use contract::Case;
+use harness::ServerProcess;
 use thiserror::Error;
 
 use super::counters;
@@ -77,11 +77,40 @@ impl CostScenario {
     }
 }
 
+/// The database scenarios the cost phase can measure: what one row through the driver and the
+/// pool costs, and what the template adds (`/queries` and `/updates` are twenty of the first).
+pub const DATABASE_SCENARIOS: &[&str] = &["db", "fortunes"];
+
 /// The names of every scenario, in report order.
 pub fn scenario_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = contract::ROUTES.iter().map(|r| r.name).collect();
     names.insert(1, "pipelined");
+    names.extend_from_slice(DATABASE_SCENARIOS);
     names
+}
+
+/// The request of a database scenario as a case: its answers are random rows, so only the
+/// status (200) and the content type are known ahead.
+fn database_case(name: &'static str) -> Option<Case> {
+    let route = contract::DATABASE_ROUTES.iter().find(|r| r.name == name)?;
+    Some(Case {
+        name: route.name,
+        method: route.method,
+        path: route.path.to_owned(),
+        content_type: None,
+        body: Vec::new(),
+        status: 200,
+        response_content_type: if name == "fortunes" {
+            contract::TEXT_HTML
+        } else {
+            contract::APPLICATION_JSON
+        },
+        response_body: Vec::new(),
+        content_length: 0,
+        allow: None,
+        host: contract::HostHeader::One,
+        chunked: false,
+    })
 }
 
 /// The scenarios named (all of them when `names` is empty), in the order given: each route of
@@ -110,6 +139,7 @@ pub fn scenarios(names: &[String]) -> Result<Vec<CostScenario>, PlanError> {
                 .iter()
                 .find(|c| c.name == case_name)
                 .cloned()
+                .or_else(|| database_case(scenario))
                 .ok_or_else(unknown)?;
             Ok(CostScenario {
                 name: scenario,
@@ -242,16 +272,29 @@ pub struct CostPlan {
     pub tools: ToolPaths,
     /// Where the tools' files go while they are read.
     pub work_dir: PathBuf,
+    /// The database URL every server gets, when the database scenarios are measured.
+    pub database_url: Option<String>,
 }
 
 impl CostPlan {
     fn server_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--addr".to_owned(),
             "127.0.0.1:0".to_owned(),
             "--threads".to_owned(),
             self.settings.server_threads.to_string(),
-        ]
+        ];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url".to_owned(), url.clone()]);
+        }
+        args
+    }
+
+    /// Whether any scenario reads the database.
+    pub fn needs_database(&self) -> bool {
+        self.scenarios
+            .iter()
+            .any(|s| DATABASE_SCENARIOS.contains(&s.name))
     }
 
     /// Starts `server` through `launcher` (`taskset`, a valgrind command line, or nothing)
@@ -332,6 +375,7 @@ pub fn make_plan(
         },
         tools,
         work_dir: work_dir.to_owned(),
+        database_url: None,
     })
 }
 

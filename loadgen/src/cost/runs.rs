@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use conformance::RawClient;
+use harness::RawClient;
 use thiserror::Error;
 
 use super::counters::{CounterSnapshot, ProcessCounters};
@@ -240,7 +240,7 @@ pub(super) fn probe_io_uring(plan: &CostPlan, server: &ServerBinary) -> Result<b
 /// Sends `requests` of `scenario` on `client` (rounded up to whole pipelined batches), checks
 /// every answer's status, and returns how many were answered.
 fn drive(client: &mut RawClient, scenario: &CostScenario, requests: u64) -> Result<u64, RunError> {
-    let one = conformance::request_bytes(&scenario.case, &[]);
+    let one = harness::request_bytes(&scenario.case, &[]);
     let batch = one.repeat(scenario.pipeline as usize);
     let batches = requests.div_ceil(u64::from(scenario.pipeline));
     for _ in 0..batches {

@@ -22,8 +22,9 @@ pub struct ServerSource {
     pub path: &'static str,
     /// The text of its `main.rs`.
     pub text: &'static str,
-    /// Path and text of its `serve.rs`, the plumbing `main.rs` calls, when it has one.
-    pub serve: Option<(&'static str, &'static str)>,
+    /// Path and text of its other files, in reading order: `serve.rs` (the plumbing `main.rs`
+    /// calls) and `db.rs` (or `db.go`) first, then its templates.
+    pub others: &'static [(&'static str, &'static str)],
 }
 
 impl ServerSource {
@@ -38,13 +39,13 @@ impl ServerSource {
     }
 }
 
-/// A row of `build.rs`'s table: name, path and text of `main.rs` (or `main.go`), and `serve.rs`
-/// if any.
+/// A row of `build.rs`'s table: name, path and text of `main.rs` (or `main.go`), and the other
+/// files as (path, text).
 type SourceRow = (
     &'static str,
     &'static str,
     &'static str,
-    Option<(&'static str, &'static str)>,
+    &'static [(&'static str, &'static str)],
 );
 
 /// Every `servers/<name>/src/main.rs` (and `serve.rs`) and `servers/<name>/main.go`, found by
@@ -57,11 +58,11 @@ pub fn sources() -> Vec<ServerSource> {
     contract::SERVERS
         .iter()
         .filter_map(|server| MAIN_RS.iter().find(|row| row.0 == server.name))
-        .map(|&(name, path, text, serve)| ServerSource {
+        .map(|&(name, path, text, others)| ServerSource {
             name,
             path,
             text,
-            serve,
+            others,
         })
         .collect()
 }
@@ -69,10 +70,18 @@ pub fn sources() -> Vec<ServerSource> {
 impl ServerSource {
     /// Its files, `main.rs` first, as (path, text).
     pub fn files(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
-        std::iter::once((self.path, self.text)).chain(self.serve)
+        std::iter::once((self.path, self.text)).chain(self.others.iter().copied())
     }
 
-    /// The mark of aspect `slug` in `main.rs` or `serve.rs`, with the name of the file it is in.
+    /// Its `serve.rs`, the plumbing `main.rs` calls, when it has one.
+    pub fn serve(&self) -> Option<(&'static str, &'static str)> {
+        self.others
+            .iter()
+            .copied()
+            .find(|(path, _)| path.ends_with("/serve.rs"))
+    }
+
+    /// The mark of aspect `slug` in any of its files, with the name of the file it is in.
     pub fn aspect_mark(&self, slug: &str) -> Option<(&'static str, AspectMark<'static>)> {
         self.files().find_map(|(path, text)| {
             let file = path.rsplit('/').next().unwrap_or(path);
@@ -81,16 +90,17 @@ impl ServerSource {
     }
 }
 
-/// How many lines a framework server's `main.rs` may run before its tests: two screens. The
-/// plumbing goes to `serve.rs`, so that `main`, `app` and the handlers are read at a glance.
-pub const MAIN_RS_MAX_LINES: usize = 250;
+/// How many lines a framework server's `main.rs` may run before its tests: one or two screens.
+/// The plumbing (connections, shutdown, the Host rules, response helpers) goes to `serve.rs`, so
+/// that `main`, `app` and the handlers are read at a glance.
+pub const MAIN_RS_MAX_LINES: usize = 200;
 
 /// Every server with a `serve.rs` whose `main.rs` runs longer than [`MAIN_RS_MAX_LINES`] before
 /// its tests; the page test fails on any.
 pub fn long_main_rs() -> Vec<String> {
     sources()
         .into_iter()
-        .filter(|source| source.serve.is_some())
+        .filter(|source| source.serve().is_some())
         .filter_map(|source| {
             let before_tests = source
                 .text
@@ -104,7 +114,7 @@ pub fn long_main_rs() -> Vec<String> {
 }
 
 /// The routes shown side by side, each marked in every server: `(marker name, title)` for each
-/// route of [`contract::ROUTES`], then what any other path gets.
+/// route of [`contract::ROUTES`], what any other path gets, then the database routes.
 pub fn routes_shown() -> Vec<(&'static str, String)> {
     let mut shown: Vec<(&'static str, String)> = contract::ROUTES
         .iter()
@@ -120,6 +130,13 @@ pub fn routes_shown() -> Vec<(&'static str, String)> {
         })
         .collect();
     shown.push(("not-found", "any other path → 404".to_owned()));
+    shown.extend(contract::DATABASE_ROUTES.iter().map(|route| {
+        let path = match route.name {
+            "queries" | "updates" => format!("{}?q=N", route.path),
+            _ => route.path.to_owned(),
+        };
+        (route.name, format!("{} {path}", route.method))
+    }));
     shown
 }
 
@@ -282,6 +299,10 @@ pub const ASPECTS: &[(&str, &str)] = &[
     ("header-timeout", "header timeout"),
     ("graceful-shutdown", "graceful shutdown"),
     ("connection-errors", "connection errors"),
+    ("pool", "database pool in the app state"),
+    ("query", "a database query"),
+    ("template", "HTML template"),
+    ("db-error", "database error → 503/500"),
 ];
 
 /// How a marker line starts: `// aspect: SLUG: how this stack does it`, directly above the
@@ -395,7 +416,7 @@ mod tests {
     #[test]
     fn framework_servers_keep_main_rs_to_two_screens() {
         assert_eq!(long_main_rs(), Vec::<String>::new());
-        let with_serve = sources().iter().filter(|s| s.serve.is_some()).count();
+        let with_serve = sources().iter().filter(|s| s.serve().is_some()).count();
         assert!(
             with_serve >= 8,
             "the eight framework servers have a serve.rs"

@@ -130,7 +130,7 @@ fn security_part(page: &mut String, run: &Comparison) {
     if !rows.is_empty() {
         let _ = write!(
             page,
-            "<p class=\"badge\">⛔ framing: these servers carry a known request-framing deviation; do not expose them behind a proxy that frames requests differently (README, \"Safe to expose?\").</p><ul class=\"security\">{}</ul>",
+            "<p class=\"badge\">⛔ framing: these servers carry a known request-framing deviation; do not expose them behind a proxy that frames requests differently (docs/safety.md, \"Safe to expose?\").</p><ul class=\"security\">{}</ul>",
             rows.concat()
         );
     }

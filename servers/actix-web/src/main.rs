@@ -8,28 +8,31 @@
 //! `curl -i http://127.0.0.1:8085/json`.
 //!
 //! # Layout
-//! `main` binds and calls `serve`; `app` is the App; the handlers follow in contract order,
-//! then the helper `app` uses (GET-and-HEAD resources) and the error type; tests last.
-//! `serve.rs` holds actix's HttpServer until `shutdown_signal`, and the head limit.
+//! `main` binds and calls `serve`; `app` is the App; the handlers follow in contract order, then
+//! the error type; tests last. `serve.rs` holds actix's HttpServer until `shutdown_signal`, the
+//! head limit, and the route helpers `app` uses (GET-and-HEAD resources, the 405).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::{App, HttpResponse, Resource, Responder, ResponseError, middleware, web};
-use contract::{Message, ServerArgs, User};
+use actix_web::{App, HttpResponse, Responder, ResponseError, middleware, web};
+use contract::{Message, User};
+use startup::ServerArgs;
 
 mod serve;
+
+use serve::{get_and_head, method_not_allowed};
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = ServerArgs::parse_for("actix-web");
-    let listener = contract::bind_listener(args.addr).expect("cannot bind the address");
+    let listener = startup::bind_listener(args.addr).expect("cannot bind the address");
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
     // Installed before the ready line, so that a signal sent right after it is not lost.
     let shutdown = serve::shutdown_signal();
-    contract::print_ready_line(addr);
+    startup::print_ready_line(addr);
     serve::serve(listener, &args, shutdown).await
 }
 
@@ -125,27 +128,6 @@ async fn not_found() -> impl Responder {
 }
 // end route
 
-async fn method_not_allowed(allow: &'static str) -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .content_type(contract::TEXT_PLAIN)
-        .insert_header((header::ALLOW, allow))
-        .body(contract::METHOD_NOT_ALLOWED)
-}
-
-/// A resource that answers GET and HEAD with `handler` (actix strips the body from HEAD
-/// answers) and any other method with a 405.
-fn get_and_head<F, Args>(path: &str, handler: F) -> Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
-        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
-}
-
 /// What a handler or an extractor can fail with; actix turns it into a response through
 /// `ResponseError`.
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +166,7 @@ impl ResponseError for Error {
             Self::BadRequest => contract::BAD_REQUEST,
             Self::PayloadTooLarge => contract::PAYLOAD_TOO_LARGE,
             Self::Internal(cause) => {
-                if contract::log_requests() {
+                if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
                 }
                 contract::INTERNAL_SERVER_ERROR

@@ -1,14 +1,15 @@
 //! The connection side of server-actix-web: actix's `HttpServer` with its header timeout and
 //! graceful shutdown on SIGINT or SIGTERM, and the limit on a request head that actix-http does
-//! not let us lower. `main.rs` calls [`serve`]; `app` wraps [`limit_head`].
+//! not let us lower, and the route helpers `app` uses ([`get_and_head`], [`method_not_allowed`]).
+//! `main.rs` calls [`serve`]; `app` wraps [`limit_head`].
 
 use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, HttpServer, middleware};
-use contract::ServerArgs;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, HttpServer, Resource, Responder, middleware, web};
+use startup::ServerArgs;
 use tokio::signal::unix::{SignalKind, signal};
 
 /// actix-http's own limit on a request head is 128 KiB and cannot be lowered, so heads over the
@@ -40,7 +41,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // aspect: connection-errors: actix-http logs them through `log`; env_logger prints them
-    if contract::log_requests() {
+    if startup::log_requests() {
         env_logger::Builder::new()
             .filter_module("actix_http::h1::dispatcher", log::LevelFilter::Trace)
             .init();
@@ -70,4 +71,26 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             _ = terminate.recv() => {}
         }
     }
+}
+
+/// A 405 that lists the methods the path takes.
+pub async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .content_type(contract::TEXT_PLAIN)
+        .insert_header((header::ALLOW, allow))
+        .body(contract::METHOD_NOT_ALLOWED)
+}
+
+/// A resource that answers GET and HEAD with `handler` (actix strips the body from HEAD
+/// answers) and any other method with a 405.
+pub fn get_and_head<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
 }

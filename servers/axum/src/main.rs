@@ -17,7 +17,8 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use contract::{Message, ServerArgs, User};
+use contract::{Message, User};
+use startup::ServerArgs;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -31,7 +32,7 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = contract::bind_listener(args.addr)
+        let listener = startup::bind_listener(args.addr)
             .and_then(|listener| {
                 listener.set_nonblocking(true)?;
                 TcpListener::from_std(listener)
@@ -42,7 +43,7 @@ fn main() {
             .expect("a bound listener has an address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = serve::shutdown_signal();
-        contract::print_ready_line(addr);
+        startup::print_ready_line(addr);
         serve::serve(listener, app(), args.header_timeout, shutdown).await;
     });
 }
@@ -159,7 +160,7 @@ impl IntoResponse for Error {
             Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
             Self::Internal(cause) => {
-                if contract::log_requests() {
+                if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
                 }
                 (

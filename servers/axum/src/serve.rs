@@ -71,7 +71,7 @@ pub async fn serve(
         tokio::spawn(async move {
             // aspect: connection-errors: returned by the connection's future, printed in its task
             if let Err(err) = connection.await
-                && contract::log_requests()
+                && startup::log_requests()
             {
                 eprintln!("connection error: {err}");
             }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use contract::FramingCase;
 
-use crate::{Parsed, parse_response};
+use harness::{Parsed, parse_response};
 
 /// Every answer a server gave to one case and its follow-up, and whether it closed.
 #[derive(Debug, Clone, PartialEq, Eq)]

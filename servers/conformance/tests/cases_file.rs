@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use conformance::request_bytes;
+use harness::request_bytes;
 
 fn table() -> String {
     let cases: Vec<serde_json::Value> = contract::cases()

@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use conformance::check;
 use conformance::deviations::{self, Deviation};
-use conformance::{RawClient, RawResponse, ServerProcess, check, request_bytes};
 use contract::{Case, HostHeader};
+use harness::{RawClient, RawResponse, ServerProcess, request_bytes};
 use nix::sys::signal::Signal;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -16,7 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// Starts each server in turn, runs `test` against it, and fails with every server's failures.
 fn for_each_server(test: impl Fn(&ServerProcess) -> Result<(), String>) {
     let mut failures = Vec::new();
-    for server in conformance::runnable_servers() {
+    for server in harness::runnable_servers() {
         let outcome = ServerProcess::start(server.name, 2)
             .map_err(|err| err.to_string())
             .and_then(|process| test(&process));
@@ -268,7 +269,7 @@ fn http10_keep_alive_is_honoured() {
 fn sigterm_and_sigint_stop_the_server_with_exit_code_zero() {
     let plaintext = case("plaintext");
     for signal in [Signal::SIGTERM, Signal::SIGINT] {
-        for server in conformance::runnable_servers() {
+        for server in harness::runnable_servers() {
             let mut process = ServerProcess::start(server.name, 2).expect("the server starts");
             // An idle keep-alive connection must not hold the shutdown up past the grace period.
             let mut idle = RawClient::connect(process.addr(), TIMEOUT).expect("connect");

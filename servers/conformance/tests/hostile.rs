@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use conformance::deviations::{self, Deviation};
-use conformance::{RawClient, ServerProcess, framing, request_bytes};
+use conformance::framing;
+use harness::{RawClient, ServerProcess, request_bytes};
 use nix::sys::signal::Signal;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn start(name: &str, extra: &[&str]) -> Result<ServerProcess, String> {
-    let binary = conformance::server_binary(name).map_err(|e| e.to_string())?;
+    let binary = harness::server_binary(name).map_err(|e| e.to_string())?;
     let mut args: Vec<String> = ["--addr", "127.0.0.1:0", "--threads", "2"]
         .iter()
         .map(|s| s.to_string())
@@ -35,7 +36,7 @@ fn for_each_server(extra: &[&str], test: impl Fn(&mut ServerProcess) -> Result<(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut failures = Vec::new();
-    for server in conformance::runnable_servers() {
+    for server in harness::runnable_servers() {
         let outcome = start(server.name, extra).and_then(|mut process| test(&mut process));
         if let Err(failure) = outcome {
             failures.push(format!("server-{}: {failure}", server.name));
@@ -639,8 +640,8 @@ fn read_answers(mut stream: &TcpStream, want: usize) -> (usize, bool, &'static s
     let mut chunk = [0u8; 64 * 1024];
     let (mut answered, mut last_says_close) = (0, false);
     loop {
-        while let Ok(conformance::Parsed::Complete(response, len)) =
-            conformance::parse_response(&buf, false)
+        while let Ok(harness::Parsed::Complete(response, len)) =
+            harness::parse_response(&buf, false)
         {
             if response.status != 200 || response.body != contract::HELLO.as_bytes() {
                 return (answered, last_says_close, "a wrong answer");

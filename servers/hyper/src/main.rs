@@ -11,19 +11,23 @@
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the service (routing, then
 //! errors into responses); the handlers follow in contract order, then the error type; tests
-//! last. `serve.rs` holds the accept loop until `shutdown_signal`, and the Host rule.
+//! last. `serve.rs` holds the accept loop until `shutdown_signal`, the Host rule, and the
+//! helpers that build a response (`response`, `method_not_allowed`, `Error::into_response`).
 
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use contract::{Message, ServerArgs, User};
+use contract::{Message, User};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use startup::ServerArgs;
 use tokio::net::TcpListener;
 
 mod serve;
+
+use serve::{method_not_allowed, response};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -35,7 +39,7 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = contract::bind_listener(args.addr)
+        let listener = startup::bind_listener(args.addr)
             .and_then(|listener| {
                 listener.set_nonblocking(true)?;
                 TcpListener::from_std(listener)
@@ -46,7 +50,7 @@ fn main() {
             .expect("a bound listener has an address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = serve::shutdown_signal();
-        contract::print_ready_line(addr);
+        startup::print_ready_line(addr);
         serve::serve(listener, args.header_timeout, shutdown).await;
     });
 }
@@ -174,27 +178,6 @@ fn not_found() -> Response<Full<Bytes>> {
 }
 // end route
 
-fn method_not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
-    let status = StatusCode::METHOD_NOT_ALLOWED;
-    let mut res = response(status, contract::TEXT_PLAIN, contract::METHOD_NOT_ALLOWED);
-    res.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    res
-}
-
-/// A response with a status, a content type and a body; hyper adds `Content-Length` and `Date`.
-fn response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(body.into()));
-    *res.status_mut() = status;
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    res
-}
-
 /// What a handler can fail with; `app` turns it into a response.
 #[derive(Debug)]
 enum Error {
@@ -206,24 +189,6 @@ enum Error {
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
         Self::Internal(err.into())
-    }
-}
-
-impl Error {
-    // aspect: error-500: Error::into_response, called by app
-    fn into_response(self) -> Response<Full<Bytes>> {
-        let (status, body) = match self {
-            Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
-            Self::Internal(cause) => {
-                if contract::log_requests() {
-                    eprintln!("500 Internal Server Error: {cause}");
-                }
-                let status = StatusCode::INTERNAL_SERVER_ERROR;
-                (status, contract::INTERNAL_SERVER_ERROR)
-            }
-        };
-        response(status, contract::TEXT_PLAIN, body)
     }
 }
 

@@ -1,17 +1,22 @@
 //! The connection side of server-hyper: the accept loop, with hyper's header timeout and
 //! pipelined flushing, graceful shutdown on SIGINT or SIGTERM, and the Host rule that hyper leaves
-//! to the service. `main.rs` calls [`serve`] with the service `app`.
+//! to the service, and the helpers that build a response. `main.rs` calls [`serve`] with the
+//! service `app`.
 
 use std::time::Duration;
 
-use hyper::header;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Version};
+use hyper::{Request, Response, StatusCode, Version};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
+
+use crate::Error;
 
 /// An HTTP/1.1 request has exactly one Host line; an HTTP/1.0 one at most one.
 pub fn has_valid_host<B>(req: &Request<B>) -> bool {
@@ -63,7 +68,7 @@ pub async fn serve(
         tokio::spawn(async move {
             // aspect: connection-errors: returned by the connection's future, printed in its task
             if let Err(err) = connection.await
-                && contract::log_requests()
+                && startup::log_requests()
             {
                 eprintln!("connection error: {err}");
             }
@@ -84,5 +89,45 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
+    }
+}
+
+/// A 405 that lists the methods the path takes.
+pub fn method_not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
+    let status = StatusCode::METHOD_NOT_ALLOWED;
+    let mut res = response(status, contract::TEXT_PLAIN, contract::METHOD_NOT_ALLOWED);
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    res
+}
+
+/// A response with a status, a content type and a body; hyper adds `Content-Length` and `Date`.
+pub fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(body.into()));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+impl Error {
+    // aspect: error-500: Error::into_response, called by app
+    pub(crate) fn into_response(self) -> Response<Full<Bytes>> {
+        let (status, body) = match self {
+            Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
+            Self::Internal(cause) => {
+                if startup::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                let status = StatusCode::INTERNAL_SERVER_ERROR;
+                (status, contract::INTERNAL_SERVER_ERROR)
+            }
+        };
+        response(status, contract::TEXT_PLAIN, body)
     }
 }

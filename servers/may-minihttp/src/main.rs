@@ -13,16 +13,17 @@
 //! `curl -i http://127.0.0.1:8090/json`.
 //!
 //! # Layout
-//! `main` configures may and calls `serve`; `App` is the service, `app` its router; the handlers
-//! follow in contract order, then the error type; tests last. `serve.rs` starts the accept
-//! coroutine, checks each request head before `app` routes it, and ends the process on a signal.
+//! `main` configures may and calls `serve`; `app` is the router; the handlers follow in contract
+//! order, then the error type; tests last. `serve.rs` holds `App`, the service may_minihttp calls
+//! once per request (it checks the request head before `app` routes it, and writes an `Error` as
+//! the answer), starts the accept coroutine, and ends the process on a signal.
 
-use std::io::{self, Read};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::Read;
 
 use bytes::BufMut;
-use contract::{Message, ServerArgs, User};
-use may_minihttp::{HttpService, Request, Response};
+use contract::{Message, User};
+use may_minihttp::{Request, Response};
+use startup::ServerArgs;
 
 mod serve;
 
@@ -36,47 +37,9 @@ fn main() {
     let (server, addr) = serve::serve(args.addr).expect("cannot bind the address");
     // Installed before the ready line, so that a signal sent right after it is not lost.
     serve::shutdown_signal();
-    contract::print_ready_line(addr);
+    startup::print_ready_line(addr);
     // The accept coroutine runs until the process exits.
     let _ = server.join();
-}
-
-/// The service: may_minihttp clones it into every connection's coroutine and calls it once per
-/// request, in order (pipelined requests included), so its state is the connection's.
-#[derive(Debug, Clone, Copy, Default)]
-struct App {
-    /// A request's body framing was refused: may_minihttp cannot close the connection, and
-    /// would read the rest of that body as the next request, so nothing more on it is served.
-    framing_lost: bool,
-}
-
-/// Requests being answered right now, for the shutdown to wait on.
-static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
-
-impl HttpService for App {
-    fn call(&mut self, req: Request, rsp: &mut Response) -> io::Result<()> {
-        IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
-        let head = req.method() == "HEAD";
-        let keep_alive = serve::http10_keep_alive(&req);
-        let answer = match self.framing_lost {
-            true => Err(Error::BadFraming),
-            false => serve::check_head(&req).and_then(|()| app(req, rsp)),
-        };
-        if let Err(err) = answer {
-            self.framing_lost |= matches!(err, Error::BadFraming);
-            err.write_to(rsp);
-        }
-        if keep_alive && !self.framing_lost {
-            rsp.header("Connection: keep-alive");
-        }
-        // may_minihttp sends the body for HEAD too, and counts its length from what is sent.
-        if head {
-            rsp.body("");
-        }
-        IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
-        // An `Err` here would make may_minihttp answer 500 with the error's text: never.
-        Ok(())
-    }
 }
 
 /// Routing by hand: the path first, then the method, so that a known path with another method
@@ -211,40 +174,6 @@ enum Error {
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
         Self::Internal(err.into())
-    }
-}
-
-impl Error {
-    // aspect: error-500: Error::write_to, called by App::call for every handler's Err
-    fn write_to(self, rsp: &mut Response) {
-        match self {
-            Self::BadRequest => text(rsp, 400, "Bad Request", contract::BAD_REQUEST),
-            Self::BadFraming => {
-                // The client should close, since may_minihttp will not.
-                rsp.header("Connection: close");
-                text(rsp, 400, "Bad Request", contract::BAD_REQUEST);
-            }
-            Self::PayloadTooLarge => {
-                text(rsp, 413, "Payload Too Large", contract::PAYLOAD_TOO_LARGE)
-            }
-            Self::HeadTooLarge => text(
-                rsp,
-                431,
-                "Request Header Fields Too Large",
-                "Request Header Fields Too Large",
-            ),
-            Self::Internal(cause) => {
-                if contract::log_requests() {
-                    eprintln!("500 Internal Server Error: {cause}");
-                }
-                text(
-                    rsp,
-                    500,
-                    "Internal Server Error",
-                    contract::INTERNAL_SERVER_ERROR,
-                );
-            }
-        }
     }
 }
 

@@ -1,17 +1,90 @@
 //! The connection side of server-may-minihttp: starting may_minihttp's accept coroutine, the
 //! checks of a request head that the engine leaves to the service (its size, the Host rule, a
-//! body framing it can trust, HTTP/1.0 keep-alive), and the exit on SIGINT or SIGTERM. `main.rs`
-//! calls [`serve`]; `App::call` calls [`check_head`] before it routes, and `app` [`path_of`].
+//! body framing it can trust, HTTP/1.0 keep-alive), [`App`], the service that checks each head
+//! before `app` routes it and writes an `Error` as the answer, and the exit on SIGINT or SIGTERM.
+//! `main.rs` calls [`serve`]; `app` calls [`path_of`].
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use may::coroutine::JoinHandle;
-use may_minihttp::{HttpServer, Request};
+use may_minihttp::{HttpServer, HttpService, Request, Response};
 
-use crate::{App, Error, IN_FLIGHT};
+use crate::{Error, app, text};
+
+/// The service: may_minihttp clones it into every connection's coroutine and calls it once per
+/// request, in order (pipelined requests included), so its state is the connection's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct App {
+    /// A request's body framing was refused: may_minihttp cannot close the connection, and
+    /// would read the rest of that body as the next request, so nothing more on it is served.
+    framing_lost: bool,
+}
+
+/// Requests being answered right now, for the shutdown to wait on.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+impl HttpService for App {
+    fn call(&mut self, req: Request, rsp: &mut Response) -> io::Result<()> {
+        IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
+        let head = req.method() == "HEAD";
+        let keep_alive = http10_keep_alive(&req);
+        let answer = match self.framing_lost {
+            true => Err(Error::BadFraming),
+            false => check_head(&req).and_then(|()| app(req, rsp)),
+        };
+        if let Err(err) = answer {
+            self.framing_lost |= matches!(err, Error::BadFraming);
+            err.write_to(rsp);
+        }
+        if keep_alive && !self.framing_lost {
+            rsp.header("Connection: keep-alive");
+        }
+        // may_minihttp sends the body for HEAD too, and counts its length from what is sent.
+        if head {
+            rsp.body("");
+        }
+        IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+        // An `Err` here would make may_minihttp answer 500 with the error's text: never.
+        Ok(())
+    }
+}
+
+impl Error {
+    // aspect: error-500: Error::write_to, called by App::call for every handler's Err
+    fn write_to(self, rsp: &mut Response) {
+        match self {
+            Self::BadRequest => text(rsp, 400, "Bad Request", contract::BAD_REQUEST),
+            Self::BadFraming => {
+                // The client should close, since may_minihttp will not.
+                rsp.header("Connection: close");
+                text(rsp, 400, "Bad Request", contract::BAD_REQUEST);
+            }
+            Self::PayloadTooLarge => {
+                text(rsp, 413, "Payload Too Large", contract::PAYLOAD_TOO_LARGE)
+            }
+            Self::HeadTooLarge => text(
+                rsp,
+                431,
+                "Request Header Fields Too Large",
+                "Request Header Fields Too Large",
+            ),
+            Self::Internal(cause) => {
+                if startup::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                text(
+                    rsp,
+                    500,
+                    "Internal Server Error",
+                    contract::INTERNAL_SERVER_ERROR,
+                );
+            }
+        }
+    }
+}
 
 /// What may_minihttp leaves to the service: the head's size, the `Host` rules of RFC 9112, and
 /// a body framing it can trust. may_minihttp frames a body by the first `Content-Length` alone
@@ -78,7 +151,7 @@ pub fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
         .as_socket()
         .ok_or_else(|| io::Error::other("not an IP address"))?;
     // aspect: connection-errors: may_minihttp logs them through `log`; env_logger prints them
-    if contract::log_requests() {
+    if startup::log_requests() {
         env_logger::Builder::new()
             .filter_module("may_minihttp", log::LevelFilter::Error)
             .init();
@@ -109,6 +182,7 @@ pub fn shutdown_signal() {
         }
     });
 }
+
 /// The path of a request target: an absolute-form target (`http://host/json`) is served by its
 /// path (RFC 9112, 3.2.2), and the query is not part of the route.
 pub fn path_of(target: &str) -> &str {

@@ -9,42 +9,37 @@
 //!
 //! # Layout
 //! `main` binds, starts `serve` and waits; `app` is the App; the handlers follow in contract
-//! order, then the route helper `app` uses, and the error type; tests last. `serve.rs` holds
-//! ntex's HttpServer with one worker per `--threads`, stopped by `shutdown_signal`, and the Host
-//! middleware of the request rules.
+//! order, then the error type; tests last. `serve.rs` holds ntex's HttpServer with one worker per
+//! `--threads`, stopped by `shutdown_signal`, the Host middleware of the request rules, and the
+//! route helpers `app` uses (`get`, `method_not_allowed`).
 
-use contract::{Message, ServerArgs, User};
+use contract::{Message, User};
 use ntex::SharedCfg;
 use ntex::http::{StatusCode, header};
-use ntex::service::{Identity, ServiceFactory};
+use ntex::service::ServiceFactory;
 use ntex::web::error::{JsonPayloadError, PathError};
 use ntex::web::middleware::DefaultHeaders;
-use ntex::web::stack::WebStack;
 use ntex::web::types::{Json, JsonConfig, Path};
 use ntex::web::{self, App, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponseError};
+use startup::ServerArgs;
 
-use crate::serve::RequestRules;
+use crate::serve::{Middleware, RequestRules, get, method_not_allowed};
 
 mod serve;
 
 #[ntex::main]
 async fn main() -> std::io::Result<()> {
     let args = ServerArgs::parse_for("ntex");
-    let listener = contract::bind_listener(args.addr).expect("cannot bind the address");
+    let listener = startup::bind_listener(args.addr).expect("cannot bind the address");
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
     let server = serve::serve(listener, args.threads(), args.header_timeout)?;
     // Installed before the ready line, so that a signal sent right after it is not lost.
     serve::shutdown_signal(server.clone());
-    contract::print_ready_line(addr);
+    startup::print_ready_line(addr);
     server.await
 }
-
-/// The App's middleware: the request rules (Host, Transfer-Encoding), with the Server header
-/// around them.
-type Middleware =
-    WebStack<WebStack<Identity, RequestRules, DefaultError>, DefaultHeaders, DefaultError>;
 
 /// The whole service, without a socket: tests drive it with `test::init_service`.
 fn app() -> App<
@@ -137,27 +132,6 @@ async fn not_found() -> HttpResponse {
 }
 // end route
 
-async fn method_not_allowed(allow: &'static str) -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .content_type(contract::TEXT_PLAIN)
-        .header(header::ALLOW, allow)
-        .body(contract::METHOD_NOT_ALLOWED)
-}
-
-/// A resource that answers GET and HEAD with `handler` (ntex strips the body from HEAD
-/// answers) and any other method with a 405.
-fn get<F, Args>(path: &str, handler: F) -> web::Resource<DefaultError>
-where
-    F: web::Handler<Args, DefaultError> + Clone + 'static,
-    Args: web::FromRequest<DefaultError> + 'static,
-    Args::Error: Into<web::Error>,
-{
-    web::resource(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
-        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
-}
-
 /// What a handler, an extractor or the filter can fail with; ntex renders it through
 /// `WebResponseError`.
 #[derive(Debug, thiserror::Error)]
@@ -203,7 +177,7 @@ impl WebResponseError<DefaultError> for Error {
             Self::BadRequest | Self::BadFraming => contract::BAD_REQUEST,
             Self::PayloadTooLarge => contract::PAYLOAD_TOO_LARGE,
             Self::Internal(cause) => {
-                if contract::log_requests() {
+                if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
                 }
                 contract::INTERNAL_SERVER_ERROR

@@ -1,17 +1,25 @@
 //! The connection side of server-ntex: ntex's `HttpServer` with its header timeout and head
 //! limit, graceful shutdown on SIGINT or SIGTERM, and the rules of a request head that ntex leaves
-//! to the application (Host, Transfer-Encoding), as a middleware that `app` wraps. `main.rs` calls [`serve`].
+//! to the application (Host, Transfer-Encoding), as a middleware that `app` wraps, and the route
+//! helpers `app` uses ([`get`], [`method_not_allowed`]). `main.rs` calls [`serve`].
 
 use std::time::Duration;
 
 use ntex::SharedCfg;
 use ntex::http::{HttpServiceConfig, Version, header};
 use ntex::server::Server;
-use ntex::service::{Service, ServiceCtx};
+use ntex::service::{Identity, Service, ServiceCtx};
 use ntex::time::Seconds;
-use ntex::web::{self, DefaultError, WebRequest, WebResponse};
+use ntex::web::middleware::DefaultHeaders;
+use ntex::web::stack::WebStack;
+use ntex::web::{self, DefaultError, HttpResponse, WebRequest, WebResponse};
 
 use crate::Error;
+
+/// The App's middleware: the request rules (Host, Transfer-Encoding), with the Server header
+/// around them.
+pub type Middleware =
+    WebStack<WebStack<Identity, RequestRules, DefaultError>, DefaultHeaders, DefaultError>;
 
 /// The rules of RFC 9112 that ntex leaves to the application: an HTTP/1.1 request has exactly
 /// one `Host` line, an HTTP/1.0 one at most one (3.2), and a `Transfer-Encoding` ends in chunked
@@ -79,7 +87,7 @@ pub fn serve(
     header_timeout: Duration,
 ) -> std::io::Result<Server> {
     // aspect: connection-errors: ntex logs them through `log`; env_logger prints them
-    if contract::log_requests() {
+    if startup::log_requests() {
         env_logger::Builder::new()
             .filter_module("ntex::http", log::LevelFilter::Debug)
             .init();
@@ -115,4 +123,26 @@ pub fn shutdown_signal(server: Server) {
             let _stopping = server.stop(true);
         }
     });
+}
+
+/// A 405 that lists the methods the path takes.
+pub async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .content_type(contract::TEXT_PLAIN)
+        .header(header::ALLOW, allow)
+        .body(contract::METHOD_NOT_ALLOWED)
+}
+
+/// A resource that answers GET and HEAD with `handler` (ntex strips the body from HEAD
+/// answers) and any other method with a 405.
+pub fn get<F, Args>(path: &str, handler: F) -> web::Resource<DefaultError>
+where
+    F: web::Handler<Args, DefaultError> + Clone + 'static,
+    Args: web::FromRequest<DefaultError> + 'static,
+    Args::Error: Into<web::Error>,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
 }

@@ -13,18 +13,18 @@
 //! # Layout
 //! `main` builds the runtime and calls `serve`; `app` is the Rocket; the handlers and catchers
 //! follow in contract order, then the error type; tests last. `serve.rs` holds `config`, launches
-//! the Rocket until `shutdown_signal`, and holds the head rules.
+//! the Rocket until `shutdown_signal`, and holds the fairings `app` attaches (the head rules, the
+//! ready line) and the error's response.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use contract::{Message, ServerArgs, User};
+use contract::{Message, User};
 use rocket::config::Config;
-use rocket::fairing::AdHoc;
-use rocket::http::{ContentType, Header, Method, Status};
+use rocket::http::{ContentType, Method, Status};
 use rocket::response::content::RawHtml;
 use rocket::serde::json::{Error as JsonError, Json};
 use rocket::{Build, Request, Rocket, catch, catchers, get, post, routes};
+use startup::ServerArgs;
 
 mod serve;
 
@@ -53,20 +53,8 @@ fn app(config: Config) -> Rocket<Build> {
         .mount("/", routes![plaintext, json, html, user, echo, error])
         // aspect: not-found: a #[catch(404)] catcher, which also finds the 405s
         .register("/", catchers![not_found, other_errors])
-        .attach(AdHoc::on_response("request head rules", |req, res| {
-            Box::pin(async move {
-                if let Err(refusal) = serve::head_rules(req) {
-                    let _ = res.body_mut().take();
-                    res.merge(refusal.response());
-                }
-            })
-        }))
-        .attach(AdHoc::on_liftoff("ready line", |rocket| {
-            Box::pin(async move {
-                let config = rocket.config();
-                contract::print_ready_line(SocketAddr::new(config.address, config.port));
-            })
-        }))
+        .attach(serve::head_rules_fairing())
+        .attach(serve::ready_line())
 }
 
 // route: plaintext
@@ -190,36 +178,6 @@ impl From<JsonError<'_>> for Error {
     }
 }
 
-impl Error {
-    fn response(self) -> rocket::Response<'static> {
-        let (status, body) = match &self {
-            Self::BadRequest => (Status::BadRequest, contract::BAD_REQUEST),
-            Self::PayloadTooLarge => (Status::PayloadTooLarge, contract::PAYLOAD_TOO_LARGE),
-            Self::HeadTooLarge => (
-                Status::RequestHeaderFieldsTooLarge,
-                "Request Header Fields Too Large",
-            ),
-            Self::NotFound => (Status::NotFound, contract::NOT_FOUND),
-            Self::MethodNotAllowed(_) => (Status::MethodNotAllowed, contract::METHOD_NOT_ALLOWED),
-            Self::Internal(cause) => {
-                if contract::log_requests() {
-                    eprintln!("500 Internal Server Error: {cause}");
-                }
-                (Status::InternalServerError, contract::INTERNAL_SERVER_ERROR)
-            }
-        };
-        let mut response = rocket::Response::build()
-            .status(status)
-            .header(ContentType::Plain)
-            .sized_body(body.len(), std::io::Cursor::new(body))
-            .finalize();
-        if let Self::MethodNotAllowed(allow) = self {
-            response.set_header(Header::new("Allow", allow));
-        }
-        response
-    }
-}
-
 // aspect: error-500: impl Responder for the error: handlers return Result and use ?
 impl<'r> rocket::response::Responder<'r, 'static> for Error {
     fn respond_to(self, _req: &'r Request<'_>) -> rocket::response::Result<'static> {
@@ -229,6 +187,9 @@ impl<'r> rocket::response::Responder<'r, 'static> for Error {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use rocket::http::Header;
     use rocket::local::asynchronous::Client;
 
     use super::*;

@@ -1,7 +1,7 @@
 //! The connection side of server-rocket: its `Config` from the command line, launching the Rocket
 //! until the shutdown signal, the rules on a request head that Rocket leaves to the application
-//! (its size, the Host rule), run by the fairing that `app` attaches, and the exit code.
-//! `main.rs` calls [`config`] and [`serve`].
+//! (its size, the Host rule), run by the fairing that `app` attaches, the fairing that prints the
+//! ready line, the error's response, and the exit code. `main.rs` calls [`config`] and [`serve`].
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use rocket::config::{Config, Ident, LogLevel, Shutdown};
 use rocket::data::{Limits, ToByteUnit};
+use rocket::fairing::AdHoc;
+use rocket::http::{ContentType, Header, Status};
 use rocket::{Build, Request, Rocket};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -34,7 +36,7 @@ pub fn config(addr: SocketAddr, threads: usize) -> Config {
         limits: Limits::default().limit("json", contract::MAX_BODY_BYTES.bytes()),
         shutdown,
         // aspect: connection-errors: Rocket's own log, which reports them; off unless ROSETTA_LOG
-        log_level: match contract::log_requests() {
+        log_level: match startup::log_requests() {
             true => LogLevel::Normal,
             false => LogLevel::Off,
         },
@@ -61,6 +63,28 @@ pub fn head_rules(req: &Request<'_>) -> Result<(), Error> {
         return Err(Error::BadRequest);
     }
     Ok(())
+}
+
+/// The fairing that runs [`head_rules`] on every request and answers a refusal instead.
+pub fn head_rules_fairing() -> AdHoc {
+    AdHoc::on_response("request head rules", |req, res| {
+        Box::pin(async move {
+            if let Err(refusal) = head_rules(req) {
+                let _ = res.body_mut().take();
+                res.merge(refusal.response());
+            }
+        })
+    })
+}
+
+/// The fairing that prints the ready line at liftoff, once Rocket listens.
+pub fn ready_line() -> AdHoc {
+    AdHoc::on_liftoff("ready line", |rocket| {
+        Box::pin(async move {
+            let config = rocket.config();
+            startup::print_ready_line(SocketAddr::new(config.address, config.port));
+        })
+    })
 }
 
 /// Launches `app` and waits until `shutdown` has shut it down: Rocket's `Shutdown` handle stops
@@ -108,5 +132,35 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
+    }
+}
+
+impl Error {
+    pub(crate) fn response(self) -> rocket::Response<'static> {
+        let (status, body) = match &self {
+            Self::BadRequest => (Status::BadRequest, contract::BAD_REQUEST),
+            Self::PayloadTooLarge => (Status::PayloadTooLarge, contract::PAYLOAD_TOO_LARGE),
+            Self::HeadTooLarge => (
+                Status::RequestHeaderFieldsTooLarge,
+                "Request Header Fields Too Large",
+            ),
+            Self::NotFound => (Status::NotFound, contract::NOT_FOUND),
+            Self::MethodNotAllowed(_) => (Status::MethodNotAllowed, contract::METHOD_NOT_ALLOWED),
+            Self::Internal(cause) => {
+                if startup::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                (Status::InternalServerError, contract::INTERNAL_SERVER_ERROR)
+            }
+        };
+        let mut response = rocket::Response::build()
+            .status(status)
+            .header(ContentType::Plain)
+            .sized_body(body.len(), std::io::Cursor::new(body))
+            .finalize();
+        if let Self::MethodNotAllowed(allow) = self {
+            response.set_header(Header::new("Allow", allow));
+        }
+        response
     }
 }

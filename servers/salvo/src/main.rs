@@ -9,20 +9,22 @@
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the Service with its Router;
 //! the handlers follow in contract order, then the error type; tests last.
-//! `serve.rs` holds salvo's Server until `shutdown_signal`, and the hoops `app` installs.
+//! `serve.rs` holds salvo's Server until `shutdown_signal`, the hoops `app` installs, and
+//! `render_json`.
 
-use contract::{Message, ServerArgs, User};
+use contract::{Message, User};
 use salvo::Writer;
 use salvo::catcher::Catcher;
 use salvo::conn::tcp::TcpAcceptor;
-use salvo::http::header::{self, HeaderValue};
 use salvo::http::request::SecureMaxSize;
 use salvo::http::{ParseError, Request, Response, StatusCode};
-use salvo::prelude::{Json, Text};
+use salvo::prelude::Text;
 use salvo::{Depot, FlowCtrl, Router, Service, async_trait, handler};
-use serde::Serialize;
+use startup::ServerArgs;
 
 mod serve;
+
+use serve::render_json;
 
 fn main() {
     let args = ServerArgs::parse_for("salvo");
@@ -32,7 +34,7 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = contract::bind_listener(args.addr).expect("cannot bind the address");
+        let listener = startup::bind_listener(args.addr).expect("cannot bind the address");
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
@@ -43,7 +45,7 @@ fn main() {
             .expect("cannot listen on the address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = serve::shutdown_signal();
-        contract::print_ready_line(addr);
+        startup::print_ready_line(addr);
         serve::serve(listener, app(), args.header_timeout, shutdown).await;
     });
 }
@@ -140,16 +142,6 @@ async fn not_found(res: &mut Response, ctrl: &mut FlowCtrl) {
 }
 // end route
 
-/// salvo's `Json` says `application/json; charset=utf-8`; the contract says `application/json`,
-/// and salvo keeps a content type that is already set.
-fn render_json(res: &mut Response, value: &(impl Serialize + Sync)) {
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(contract::APPLICATION_JSON),
-    );
-    res.render(Json(value));
-}
-
 /// What a handler can fail with; salvo writes it through `Writer`.
 #[derive(Debug)]
 enum Error {
@@ -173,7 +165,7 @@ impl Error {
             Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
             Self::Internal(cause) => {
-                if contract::log_requests() {
+                if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
                 }
                 (
@@ -197,6 +189,7 @@ impl Writer for Error {
 
 #[cfg(test)]
 mod tests {
+    use salvo::http::header;
     use salvo::test::{RequestBuilder, ResponseExt};
 
     use super::*;

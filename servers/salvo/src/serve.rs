@@ -1,6 +1,7 @@
 //! The connection side of server-salvo: salvo's `Server` with its header timeout, head limit and
 //! pipelined flushing, graceful shutdown on SIGINT or SIGTERM, and the hoops that `app` installs
-//! around every request: the Host rule, the `Server` header and the length of HEAD answers. `main.rs` calls [`serve`].
+//! around every request: the Host rule, the `Server` header and the length of HEAD answers; and
+//! [`render_json`], for the contract's JSON content type. `main.rs` calls [`serve`].
 
 use std::time::Duration;
 
@@ -8,7 +9,9 @@ use salvo::conn::tcp::TcpAcceptor;
 use salvo::fuse::FuseConfig;
 use salvo::http::header::{self, HeaderValue};
 use salvo::http::{Method, Request, Response};
+use salvo::prelude::Json;
 use salvo::{Depot, FlowCtrl, Server, Service, handler};
+use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::Error;
@@ -33,7 +36,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     // aspect: connection-errors: salvo reports them as tracing events; a subscriber prints them
-    if contract::log_requests() {
+    if startup::log_requests() {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
         let connections = tracing_subscriber::filter::Targets::new()
@@ -97,4 +100,14 @@ pub async fn head_length(
         res.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
+}
+
+/// salvo's `Json` says `application/json; charset=utf-8`; the contract says `application/json`,
+/// and salvo keeps a content type that is already set.
+pub fn render_json(res: &mut Response, value: &(impl Serialize + Sync)) {
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(contract::APPLICATION_JSON),
+    );
+    res.render(Json(value));
 }

@@ -21,22 +21,23 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use contract::{Message, ServerArgs, User};
+use contract::{Message, User};
 use h1_codec::{DateCache, Limits, Request, Response, Session};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+use startup::ServerArgs;
 
 const SERVER: &str = "std";
 
 fn main() {
     let args = ServerArgs::parse_for(SERVER);
-    let listener = contract::bind_listener(args.addr).expect("cannot bind the address");
+    let listener = startup::bind_listener(args.addr).expect("cannot bind the address");
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
     // Installed before the ready line, so that a signal sent right after it is not lost.
     let shutdown = shutdown_signal();
-    contract::print_ready_line(addr);
+    startup::print_ready_line(addr);
     serve(listener, args.threads(), args.header_timeout, shutdown);
 }
 
@@ -152,7 +153,7 @@ impl Error {
         match self {
             Self::BadRequest => Response::text(400, contract::BAD_REQUEST),
             Self::Internal(cause) => {
-                if contract::log_requests() {
+                if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
                 }
                 Response::text(500, contract::INTERNAL_SERVER_ERROR)
@@ -248,7 +249,7 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
             .spawn(move || {
                 // aspect: connection-errors: returned by the connection's thread, printed there
                 if let Err(err) = serve_connection(stream, &state_for_thread)
-                    && contract::log_requests()
+                    && startup::log_requests()
                 {
                     eprintln!("connection error: {err}");
                 }

@@ -18,8 +18,9 @@ use std::io;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use contract::{Message, ServerArgs, User};
+use contract::{Message, User};
 use h1_codec::{Limits, Request, Response, Session};
+use startup::ServerArgs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -37,7 +38,7 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = contract::bind_listener(args.addr)
+        let listener = startup::bind_listener(args.addr)
             .and_then(|listener| {
                 listener.set_nonblocking(true)?;
                 TcpListener::from_std(listener)
@@ -48,7 +49,7 @@ fn main() {
             .expect("a bound listener has an address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = shutdown_signal();
-        contract::print_ready_line(addr);
+        startup::print_ready_line(addr);
         serve(listener, args.header_timeout, shutdown).await;
     });
 }
@@ -181,7 +182,7 @@ impl Error {
                 res.body.extend_from_slice(contract::BAD_REQUEST.as_bytes());
             }
             Self::Internal(cause) => {
-                if contract::log_requests() {
+                if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
                 }
                 res.status = 500;
@@ -224,7 +225,7 @@ async fn serve(
         connections.spawn(async move {
             // aspect: connection-errors: returned by the connection's task, printed there
             if let Err(err) = serve_connection(stream, request_timeout, stopped).await
-                && contract::log_requests()
+                && startup::log_requests()
             {
                 eprintln!("connection error: {err}");
             }

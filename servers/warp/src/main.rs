@@ -7,17 +7,19 @@
 //!
 //! # Layout
 //! `main` binds and calls `serve`; `app` is the filter of all routes; the handlers follow in
-//! contract order, then the filters `app` is built from, the error type and `recover`; tests
-//! last. `serve.rs`: the accept loop, `shutdown_signal`, GET-with-HEAD and the Host rule.
+//! contract order, then the error type; tests last. `serve.rs`: the accept loop,
+//! `shutdown_signal`, the filters `app` is built from (GET-with-HEAD, the Host rule, the JSON
+//! content type, `known`) and `recover`.
 
 use std::convert::Infallible;
 
 use bytes::{Buf, BufMut};
-use contract::{Message, ServerArgs, User};
+use contract::{Message, User};
 use futures_util::{Stream, TryStreamExt};
+use startup::ServerArgs;
 use tokio::net::TcpListener;
 use warp::http::{StatusCode, header};
-use warp::reject::{MethodNotAllowed, Reject};
+use warp::reject::Reject;
 use warp::reply::{self, Reply, Response};
 use warp::{Filter, Rejection};
 
@@ -31,7 +33,7 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = contract::bind_listener(args.addr)
+        let listener = startup::bind_listener(args.addr)
             .and_then(|listener| {
                 listener.set_nonblocking(true)?;
                 TcpListener::from_std(listener)
@@ -42,7 +44,7 @@ fn main() {
             .expect("a bound listener has an address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = serve::shutdown_signal();
-        contract::print_ready_line(addr);
+        startup::print_ready_line(addr);
         serve::serve(listener, args.header_timeout, shutdown).await;
     });
 }
@@ -52,21 +54,21 @@ fn main() {
 fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // route: plaintext
     // GET /
-    let plaintext = known(
+    let plaintext = serve::known(
         warp::path::end().and(serve::get_or_head()).map(plaintext),
         "GET, HEAD",
     );
     // end route
     // route: json
     // GET /json
-    let json = known(
+    let json = serve::known(
         warp::path!("json").and(serve::get_or_head()).map(json),
         "GET, HEAD",
     );
     // end route
     // route: html
     // GET /html
-    let html = known(
+    let html = serve::known(
         warp::path!("html").and(serve::get_or_head()).map(html),
         "GET, HEAD",
     );
@@ -77,20 +79,20 @@ fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let user = warp::path!("users" / String)
         .and(serve::get_or_head())
         .and_then(user);
-    let user = known(user, "GET, HEAD");
+    let user = serve::known(user, "GET, HEAD");
     // end route
     // route: echo
     // POST /echo
     let echo = warp::path!("echo")
         .and(warp::post())
-        .and(json_content_type())
+        .and(serve::json_content_type())
         .and(warp::body::stream())
         .and_then(echo);
-    let echo = known(echo, "POST");
+    let echo = serve::known(echo, "POST");
     // end route
     // route: error
     // GET /error
-    let error = known(
+    let error = serve::known(
         warp::path!("error")
             .and(serve::get_or_head())
             .and_then(error),
@@ -175,42 +177,9 @@ async fn not_found(_: Rejection) -> Result<impl Reply, Infallible> {
 }
 // end route
 
-/// warp's `json()` takes a body without any content type; the contract wants JSON declared.
-fn json_content_type() -> impl Filter<Extract = (), Error = Rejection> + Copy {
-    warp::header::optional::<String>(header::CONTENT_TYPE.as_str())
-        .and_then(|content_type: Option<String>| async move {
-            let essence = content_type
-                .as_deref()
-                .and_then(|ct| ct.split(';').next())
-                .map(str::trim);
-            match essence {
-                Some(essence) if essence.eq_ignore_ascii_case(contract::APPLICATION_JSON) => Ok(()),
-                _ => Err(warp::reject::custom(Error::BadRequest)),
-            }
-        })
-        .untuple_one()
-}
-
 fn text(status: StatusCode, body: &'static str) -> Response {
     let body = reply::with_header(body, header::CONTENT_TYPE, contract::TEXT_PLAIN);
     reply::with_status(body, status).into_response()
-}
-
-/// A route on a known path, its rejections recovered here: another method is a 405 that lists
-/// `allow`, a bad body a 400 or 413. Only "not this path" goes on to the next route; otherwise
-/// `or()` would try the next route, and a bad body would end as a 404.
-fn known<F, R>(
-    route: F,
-    allow: &'static str,
-) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone
-where
-    F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
-    R: Reply,
-{
-    route
-        .map(Reply::into_response)
-        .recover(move |rejection| recover(rejection, allow))
-        .unify()
 }
 
 /// What a handler can fail with, carried in a rejection.
@@ -222,31 +191,6 @@ enum Error {
 }
 
 impl Reject for Error {}
-
-/// Turns a rejection on a known path into its response; "not this path" is passed on.
-// aspect: error-500: a custom rejection turned into a reply by recover
-async fn recover(rejection: Rejection, allow: &'static str) -> Result<Response, Rejection> {
-    let response = if rejection.is_not_found() {
-        return Err(rejection);
-    } else if rejection.find::<MethodNotAllowed>().is_some() {
-        let body = text(StatusCode::METHOD_NOT_ALLOWED, contract::METHOD_NOT_ALLOWED);
-        reply::with_header(body, header::ALLOW, allow).into_response()
-    } else if let Some(Error::PayloadTooLarge) = rejection.find::<Error>() {
-        text(StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE)
-    } else if let Some(Error::Internal(cause)) = rejection.find::<Error>() {
-        if contract::log_requests() {
-            eprintln!("500 Internal Server Error: {cause}");
-        }
-        text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            contract::INTERNAL_SERVER_ERROR,
-        )
-    } else {
-        // Our own bad request, a body that is not the JSON we want, a missing length.
-        text(StatusCode::BAD_REQUEST, contract::BAD_REQUEST)
-    };
-    Ok(response)
-}
 
 #[cfg(test)]
 mod tests {

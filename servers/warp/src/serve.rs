@@ -1,7 +1,8 @@
 //! The connection side of server-warp: hyper-util's accept loop with a header timeout and
 //! pipelined flushing (what `warp::serve` lacks), graceful shutdown on SIGINT or SIGTERM, and the
-//! filters of the protocol rules that `app` combines with the routes: GET with HEAD, and the Host
-//! rule that hyper leaves to the service.
+//! filters of the protocol rules that `app` combines with the routes: GET with HEAD, the Host
+//! rule that hyper leaves to the service, the JSON content type, and `known` with its `recover`,
+//! which turns a rejection on a known path into its response.
 //! `main.rs` calls [`serve`].
 
 use std::time::Duration;
@@ -12,10 +13,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use warp::http::{HeaderMap, header};
+use warp::http::{HeaderMap, StatusCode, header};
+use warp::reject::MethodNotAllowed;
+use warp::reply::{self, Reply, Response};
 use warp::{Filter, Rejection};
 
-use crate::Error;
+use crate::{Error, text};
 
 /// RFC 9112, 3.2, which hyper leaves to the service: one Host line, no more, no less. A filter
 /// cannot see the HTTP version, so an HTTP/1.0 request without Host is refused too.
@@ -72,7 +75,7 @@ pub async fn serve(
         tokio::spawn(async move {
             // aspect: connection-errors: returned by the connection's future, printed in its task
             if let Err(err) = connection.await
-                && contract::log_requests()
+                && startup::log_requests()
             {
                 eprintln!("connection error: {err}");
             }
@@ -94,7 +97,66 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
         }
     }
 }
+
 /// GET and HEAD (`warp::get()` alone does not take HEAD; hyper strips the body of HEAD answers).
 pub fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
     warp::get().or(warp::head()).unify()
+}
+
+/// warp's `json()` takes a body without any content type; the contract wants JSON declared.
+pub fn json_content_type() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::header::optional::<String>(header::CONTENT_TYPE.as_str())
+        .and_then(|content_type: Option<String>| async move {
+            let essence = content_type
+                .as_deref()
+                .and_then(|ct| ct.split(';').next())
+                .map(str::trim);
+            match essence {
+                Some(essence) if essence.eq_ignore_ascii_case(contract::APPLICATION_JSON) => Ok(()),
+                _ => Err(warp::reject::custom(Error::BadRequest)),
+            }
+        })
+        .untuple_one()
+}
+
+/// A route on a known path, its rejections recovered here: another method is a 405 that lists
+/// `allow`, a bad body a 400 or 413. Only "not this path" goes on to the next route; otherwise
+/// `or()` would try the next route, and a bad body would end as a 404.
+pub fn known<F, R>(
+    route: F,
+    allow: &'static str,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone
+where
+    F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
+    R: Reply,
+{
+    route
+        .map(Reply::into_response)
+        .recover(move |rejection| recover(rejection, allow))
+        .unify()
+}
+
+/// Turns a rejection on a known path into its response; "not this path" is passed on.
+// aspect: error-500: a custom rejection turned into a reply by recover
+pub async fn recover(rejection: Rejection, allow: &'static str) -> Result<Response, Rejection> {
+    let response = if rejection.is_not_found() {
+        return Err(rejection);
+    } else if rejection.find::<MethodNotAllowed>().is_some() {
+        let body = text(StatusCode::METHOD_NOT_ALLOWED, contract::METHOD_NOT_ALLOWED);
+        reply::with_header(body, header::ALLOW, allow).into_response()
+    } else if let Some(Error::PayloadTooLarge) = rejection.find::<Error>() {
+        text(StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE)
+    } else if let Some(Error::Internal(cause)) = rejection.find::<Error>() {
+        if startup::log_requests() {
+            eprintln!("500 Internal Server Error: {cause}");
+        }
+        text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            contract::INTERNAL_SERVER_ERROR,
+        )
+    } else {
+        // Our own bad request, a body that is not the JSON we want, a missing length.
+        text(StatusCode::BAD_REQUEST, contract::BAD_REQUEST)
+    };
+    Ok(response)
 }

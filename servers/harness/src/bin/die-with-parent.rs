@@ -1,7 +1,7 @@
 //! `die-with-parent --parent PID -- PROGRAM [ARGS...]`: runs PROGRAM so that the kernel kills it
 //! (SIGKILL) the moment process PID, its parent, dies, however it dies.
 //!
-//! It is the shell scripts' door to the workspace's one spawner (`conformance::parent_death`):
+//! It is the shell scripts' door to the workspace's one spawner (`harness::parent_death`):
 //! it sets the parent-death signal on itself, checks that PID is still its parent, and execs
 //! PROGRAM in its place, which keeps the signal. The shell's `$!` is then the program's own PID,
 //! so `kill` and `wait` work as before:
@@ -19,7 +19,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
 
 use clap::Parser;
-use conformance::parent_death::die_with_parent;
+use harness::parent_death::die_with_parent;
 use nix::unistd::Pid;
 
 /// Runs a program that the kernel kills when this program's parent dies.

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use conformance::ServerProcess;
-use conformance::parent_death::die_with_this_thread;
+use harness::ServerProcess;
+use harness::parent_death::die_with_this_thread;
 use nix::sched::{CpuSet, sched_getaffinity};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
@@ -22,7 +22,7 @@ const HARNESS_LAUNCHER: &str = "PARENT_DEATH_HARNESS_LAUNCHER";
 const GRACE: Duration = Duration::from_secs(1);
 
 fn server_binary() -> PathBuf {
-    conformance::server_binary("std").expect("server-std exists or builds")
+    harness::server_binary("std").expect("server-std exists or builds")
 }
 
 /// `taskset -c N` with N the first CPU this process may use.

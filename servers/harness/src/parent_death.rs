@@ -40,7 +40,13 @@ use nix::unistd::{Pid, getpid, getppid};
 /// It only makes two system calls (`prctl`, `getppid`) and allocates nothing, so it is safe to
 /// call between fork and exec.
 pub fn die_with_parent(parent: Pid) -> io::Result<()> {
-    prctl::set_pdeathsig(Signal::SIGKILL)?;
+    die_with_parent_by(parent, Signal::SIGKILL)
+}
+
+/// As [`die_with_parent`], with `signal` instead of SIGKILL: PostgreSQL takes SIGQUIT as its
+/// immediate shutdown, which also ends its own children ([`crate::postgres`]).
+pub fn die_with_parent_by(parent: Pid, signal: Signal) -> io::Result<()> {
+    prctl::set_pdeathsig(signal)?;
     if getppid() != parent {
         return Err(io::Error::from(Errno::ESRCH));
     }
@@ -50,15 +56,22 @@ pub fn die_with_parent(parent: Pid) -> io::Result<()> {
 /// Makes the process that `command` starts get SIGKILL when the thread that spawns it ends (see
 /// the module documentation for why the thread matters). If this process is already gone by the
 /// time the child runs, the child exits before exec and never becomes a server.
-#[allow(unsafe_code)] // `pre_exec` is unsafe; the workspace denies unsafe code everywhere else.
 pub fn die_with_this_thread(command: &mut Command) -> &mut Command {
+    die_with_this_thread_by(command, Signal::SIGKILL)
+}
+
+/// As [`die_with_this_thread`], with `signal` instead of SIGKILL. The signal is asked for after
+/// any user change that `command` makes (std runs `pre_exec` last), so a server started as
+/// another user keeps it: the kernel clears it on a change of credentials.
+#[allow(unsafe_code)] // `pre_exec` is unsafe; the workspace denies unsafe code everywhere else.
+pub fn die_with_this_thread_by(command: &mut Command, signal: Signal) -> &mut Command {
     let parent = getpid();
     // SAFETY: `pre_exec` runs the closure in the child between fork and exec. The child is a copy
     // of a possibly multi-threaded process with only the forking thread left, so any lock another
     // thread held (malloc's, stdio's) stays locked forever: the closure may only make
     // async-signal-safe calls. It makes two system calls, prctl(2) and getppid(2), reads errno,
-    // compares two integers and builds an `io::Error` from a raw OS error code (no allocation);
+    // compares two integers (`signal` is a `Copy` enum moved in) and builds an `io::Error` from a raw OS error code (no allocation);
     // `parent` is a `Copy` integer moved in. It touches no lock, allocates nothing and cannot
     // panic. On error std reports the code to the parent and the child exits without exec.
-    unsafe { command.pre_exec(move || die_with_parent(parent)) }
+    unsafe { command.pre_exec(move || die_with_parent_by(parent, signal)) }
 }

@@ -1,0 +1,1378 @@
+//! The README and `docs/` hold no link that points nowhere, no generated block that drifted from
+//! its source, and no quoted figure that its committed source does not back.
+//!
+//! Figures: [`FIGURES`] lists, per document, the committed files a figure comes from and a
+//! function that reads them and makes the exact text the document must quote. A figure that a
+//! new run changes fails here by name; correct the text and its entry together (docs/testing.md).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use loadgen::analysis::{Comparison, analyze};
+use loadgen::format::{format_latency, group, short_rate};
+use serde_json::Value;
+
+type Quote = Result<Vec<String>, String>;
+
+/// A figure (or a few that belong together) quoted in a document.
+struct Figure {
+    /// The document, from the workspace root.
+    doc: &'static str,
+    /// The committed files it is read from, from the workspace root; the document names each
+    /// (the file or its results folder).
+    sources: &'static [&'static str],
+    /// What it says, in brief, for the failure message.
+    what: &'static str,
+    /// The texts the document must contain, made from the sources.
+    quote: fn() -> Quote,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("loadgen sits in the workspace root")
+        .to_path_buf()
+}
+
+fn documents() -> Vec<(String, String)> {
+    let root = root();
+    loadgen::docs::documents(&root)
+        .expect("README.md and docs/ can be listed")
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let name = path
+                .strip_prefix(&root)
+                .expect("the documents lie under the root")
+                .display()
+                .to_string();
+            (name, text)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Links
+
+/// Every `[text](target)` outside code, with its line: fenced blocks and inline code spans are
+/// skipped, since a `](` there is code, not a link.
+fn links(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut fenced = false;
+    // A code span may go on over a line break, but not over a blank line.
+    let mut in_span = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        if line.trim().is_empty() {
+            in_span = false;
+        }
+        let mut outside_code = String::new();
+        for (k, part) in line.split('`').enumerate() {
+            if k > 0 {
+                in_span = !in_span;
+            }
+            if !in_span {
+                outside_code.push_str(part);
+                outside_code.push(' ');
+            }
+        }
+        let mut rest = outside_code.as_str();
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let Some(end) = after.find(')') else { break };
+            found.push((i + 1, after[..end].to_owned()));
+            rest = &after[end..];
+        }
+    }
+    found
+}
+
+/// GitHub's anchor of a heading: lower case, punctuation dropped but `-` and `_`, spaces as `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a Markdown file's headings; a repeated heading gets `-1`, `-2`, … as on GitHub.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut fenced = false;
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        }
+        if fenced || !line.starts_with('#') {
+            continue;
+        }
+        let heading = line.trim_start_matches('#');
+        if !heading.starts_with(' ') {
+            continue;
+        }
+        let base = slug(&heading.replace('`', ""));
+        let n = seen.entry(base.clone()).or_insert(0);
+        out.insert(if *n == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        });
+        *n += 1;
+    }
+    out
+}
+
+fn broken_links(root: &Path, doc: &str, text: &str) -> Vec<String> {
+    let mut broken = Vec::new();
+    for (line, target) in links(text) {
+        // A URL leaves the repository: not checked here.
+        if target.contains("://") || target.starts_with("mailto:") {
+            continue;
+        }
+        let (path, anchor) = match target.split_once('#') {
+            Some((path, anchor)) => (path, Some(anchor)),
+            None => (target.as_str(), None),
+        };
+        if path.is_empty() {
+            let anchor = anchor.unwrap_or_default();
+            if !anchors(text).contains(anchor) {
+                broken.push(format!(
+                    "{doc}:{line}: `{target}`: no heading with that anchor here"
+                ));
+            }
+            continue;
+        }
+        let file = root
+            .join(doc)
+            .parent()
+            .expect("a document lies in a folder")
+            .join(path);
+        let Ok(file) = file.canonicalize() else {
+            broken.push(format!("{doc}:{line}: `{target}`: no such file"));
+            continue;
+        };
+        if !file.starts_with(root) {
+            broken.push(format!("{doc}:{line}: `{target}` leaves the repository"));
+            continue;
+        }
+        let Some(anchor) = anchor else { continue };
+        let heads = std::fs::read_to_string(&file)
+            .map(|t| anchors(&t))
+            .unwrap_or_default();
+        if !heads.contains(anchor) {
+            broken.push(format!(
+                "{doc}:{line}: `{target}`: {} has no heading with the anchor `#{anchor}`",
+                file.display()
+            ));
+        }
+    }
+    broken
+}
+
+#[test]
+fn every_link_of_the_readme_and_docs_points_somewhere() {
+    let root = root().canonicalize().unwrap();
+    let docs = documents();
+    assert!(docs.len() > 1, "docs/ holds no Markdown file");
+    let broken: Vec<String> = docs
+        .iter()
+        .flat_map(|(doc, text)| broken_links(&root, doc, text))
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "links that point nowhere:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn the_link_check_finds_a_missing_file_and_a_missing_anchor() {
+    let root = root().canonicalize().unwrap();
+    let text = "# Here\n[ok](#here) [gone](#nowhere) [file](docs/no-such.md) `[code](x.md)`\n\
+                [readme](README.md#the-servers) [up](../../etc/passwd)\n";
+    let broken = broken_links(&root, "README.md", text);
+    assert_eq!(broken.len(), 3, "{broken:#?}");
+    assert!(broken[0].contains("#nowhere"), "{broken:#?}");
+    assert!(broken[1].contains("docs/no-such.md"), "{broken:#?}");
+    assert!(
+        broken[2].contains("no such file") || broken[2].contains("leaves"),
+        "{broken:#?}"
+    );
+    assert_eq!(
+        slug("The servers' command line"),
+        "the-servers-command-line"
+    );
+    assert_eq!(slug("Safe to expose?"), "safe-to-expose");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated blocks
+
+#[test]
+fn generated_blocks_are_what_their_sources_make_today() {
+    let root = root();
+    let mut blocks = 0;
+    for (doc, text) in documents() {
+        blocks += loadgen::docs::blocks(&doc, &text).unwrap().len();
+        let made = loadgen::docs::regenerate(&doc, &text, &root).unwrap_or_else(|e| panic!("{e}"));
+        if made != text {
+            let first = made
+                .lines()
+                .zip(text.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "{doc}: a generated block differs from its source at line {} \
+                 (run `cargo run --release -- docs`):\n  committed: {:?}\n  generated: {:?}",
+                first + 1,
+                text.lines().nth(first),
+                made.lines().nth(first)
+            );
+        }
+    }
+    // The README's server tables and headline, the tuning links, the run's and the cost tables.
+    assert!(blocks >= 6, "only {blocks} generated blocks");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for server in contract::SERVERS {
+        assert!(
+            readme.contains(&format!("| [servers/{0}](servers/{0}) |", server.name)),
+            "the README's server table lacks {}",
+            server.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures and their sources
+
+const CALIBRATION: &str = "results/calibrate-2026-11-25-vm.txt";
+const REFERENCE: &str = "results/2026-11-25T18-13-00Z-vm";
+const REFERENCE_RUN: &str = "results/2026-11-25T18-13-00Z-vm/run.json";
+const REFERENCE_CSV: &str = "results/2026-11-25T18-13-00Z-vm/summary.csv";
+const REFERENCE_MD: &str = "results/2026-11-25T18-13-00Z-vm/summary.md";
+const TEN_MD: &str = "results/2026-11-22T06-35-35Z-vm/summary.md";
+const TEN_CSV: &str = "results/2026-11-22T06-35-35Z-vm/summary.csv";
+const ENGINE_H1_CSV: &str = "results/2026-11-25-engine-h1-vm/summary.csv";
+const ENGINE_H1_MD: &str = "results/2026-11-25-engine-h1-vm/summary.md";
+const ENGINE_REQWEST_CSV: &str = "results/2026-11-25-engine-reqwest-vm/summary.csv";
+const ENGINE_REQWEST_MD: &str = "results/2026-11-25-engine-reqwest-vm/summary.md";
+const QUICK_RUN: &str = "results/2026-11-25-quick-sixteen-vm/run.json";
+const COST_SIXTEEN: &str = "results/cost-2026-11-25-sixteen-vm/cost.json";
+const TIMING_1: &str = "results/cost-phase-timing-2026-11-25T16-22Z-vm/cost.json";
+const TIMING_2: &str = "results/cost-phase-timing-2026-11-25T16-24Z-vm/cost.json";
+
+/// The four Go servers built on net/http, which flush each answer.
+const NET_HTTP: [&str; 4] = ["go-nethttp", "go-handler", "go-echo", "go-gin"];
+
+fn read(source: &str) -> Result<String, String> {
+    std::fs::read_to_string(root().join(source)).map_err(|e| format!("{source}: {e}"))
+}
+
+fn json(source: &str) -> Result<Value, String> {
+    serde_json::from_str(&read(source)?).map_err(|e| format!("{source}: {e}"))
+}
+
+/// A CSV file as rows of column → value (the committed summaries quote no commas).
+fn csv(source: &str) -> Result<Vec<HashMap<String, String>>, String> {
+    let text = read(source)?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .ok_or(format!("{source}: empty"))?
+        .split(',')
+        .collect();
+    Ok(lines
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split(','))
+                .map(|(h, v)| ((*h).to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect())
+}
+
+fn cell<'a>(
+    rows: &'a [HashMap<String, String>],
+    server: &str,
+    scenario: &str,
+) -> Result<&'a HashMap<String, String>, String> {
+    rows.iter()
+        .find(|r| r["server"] == server && r["scenario"] == scenario)
+        .ok_or(format!("no cell {server} / {scenario}"))
+}
+
+fn number(row: &HashMap<String, String>, column: &str) -> Result<f64, String> {
+    row.get(column)
+        .and_then(|v| v.parse().ok())
+        .ok_or(format!("no number in column {column}"))
+}
+
+/// The reference run, analysed once for every figure that needs its analysis.
+fn reference() -> Result<&'static Comparison, String> {
+    static RUN: OnceLock<Result<Comparison, String>> = OnceLock::new();
+    RUN.get_or_init(|| {
+        loadgen::report::read_run(&root().join(REFERENCE))
+            .map(analyze)
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// The word after the first `marker` on the first line that holds `key` (and `marker`).
+fn word_after(text: &str, key: &str, marker: &str) -> Result<String, String> {
+    let line = text
+        .lines()
+        .find(|l| l.contains(key) && l.contains(marker))
+        .ok_or(format!("no line with `{key}` and `{marker}`"))?;
+    let at = line.find(marker).ok_or(format!("no `{marker}`"))?;
+    let rest = &line[at + marker.len()..];
+    rest.split_whitespace()
+        .next()
+        .map(|w| w.trim_end_matches([',', ';', ')']).to_owned())
+        .ok_or(format!("nothing after `{marker}`"))
+}
+
+/// A ratio of the calibration: its median and each round's.
+struct Ratio {
+    median: f64,
+    rounds: Vec<f64>,
+}
+
+impl Ratio {
+    fn read(text: &str, server: &str, ratio: &str) -> Result<Ratio, String> {
+        let key = format!("{server} {ratio} ");
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&key))
+            .ok_or(format!("no ratio `{key}`"))?;
+        let median = word_after(line, &key, "median ")?
+            .parse()
+            .map_err(|_| format!("no median in `{line}`"))?;
+        let rounds = line[line.find("rounds:").ok_or("no rounds")? + 7..]
+            .trim_end_matches(')')
+            .split_whitespace()
+            .map(|w| w.trim_end_matches(')').parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("`{line}`: {e}"))?;
+        Ok(Ratio { median, rounds })
+    }
+
+    /// `1.03 (1.03, 1.31, 0.95)`.
+    fn text(&self) -> String {
+        let rounds: Vec<String> = self.rounds.iter().map(|r| format!("{r:.2}")).collect();
+        format!("{:.2} ({})", self.median, rounds.join(", "))
+    }
+}
+
+/// Each client's req/s and busy share in each round against `server`.
+fn calibration_rounds(text: &str, server: &str) -> HashMap<String, Vec<(f64, f64)>> {
+    let mut clients: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{server} round ")))
+    {
+        let Some((_, figures)) = line.split_once(": ") else {
+            continue;
+        };
+        let words: Vec<&str> = figures.split_whitespace().collect();
+        for triple in words.chunks(3) {
+            if let [client, rps, busy] = triple {
+                let busy = busy.trim_matches(['(', ')', '%']);
+                if let (Ok(rps), Ok(busy)) = (rps.parse(), busy.parse()) {
+                    clients
+                        .entry((*client).to_owned())
+                        .or_default()
+                        .push((rps, busy));
+                }
+            }
+        }
+    }
+    clients
+}
+
+fn range<I: IntoIterator<Item = f64>>(values: I) -> (f64, f64) {
+    values
+        .into_iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+fn calibration_ratio_table() -> Quote {
+    let text = read(CALIBRATION)?;
+    let rows = [
+        ("h1 ÷ wrk", "h1/wrk"),
+        ("h1 `--pipeline 16` ÷ wrk pipelined 16", "h1-p16/wrk-p16"),
+        ("hyper engine ÷ wrk", "hyper/wrk"),
+        ("reqwest engine ÷ oha", "reqwest/oha"),
+        ("hyper engine ÷ oha", "hyper/oha"),
+    ];
+    rows.iter()
+        .map(|(label, ratio)| {
+            Ok(format!(
+                "| {label} | {} | {} |",
+                Ratio::read(&text, "server-hyper", ratio)?.text(),
+                Ratio::read(&text, "server-tokio", ratio)?.text()
+            ))
+        })
+        .collect()
+}
+
+fn calibration_pacing() -> Quote {
+    let text = read(CALIBRATION)?;
+    let slow = "2,000 req/s, 1 connection:";
+    let corrected = word_after(&text, slow, "corrected p50 ")?;
+    let uncorrected = word_after(&text, slow, "uncorrected p50 ")?;
+    let closed = word_after(&text, slow, "closed-loop mean ")?;
+    let fast = "20,000 req/s, 64 connections:";
+    let sent: u64 = word_after(&text, fast, "sent ")?
+        .parse()
+        .map_err(|e| format!("sent: {e}"))?;
+    Ok(vec![
+        format!(
+            "| {corrected} ÷ {uncorrected} µs = {} |",
+            word_after(
+                &text,
+                "corrected/uncorrected p50",
+                "corrected/uncorrected p50 "
+            )?
+        ),
+        format!(
+            "| {corrected} ÷ {closed} µs = {} |",
+            word_after(&text, "closed mean", "corrected p50/closed mean ")?
+        ),
+        format!(
+            "| {} µs (p50 {} µs), {} req/s sent |",
+            word_after(&text, fast, "p99 ")?,
+            word_after(&text, fast, "send lag p50 ")?,
+            group(sent)
+        ),
+    ])
+}
+
+fn calibration_prose() -> Quote {
+    let text = read(CALIBRATION)?;
+    let both = ["server-hyper", "server-tokio"];
+    let medians = |ratio: &str| -> Result<(f64, f64), String> {
+        Ok(range(
+            both.iter()
+                .map(|s| Ratio::read(&text, s, ratio).map(|r| r.median))
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+    };
+    let (h1_lo, h1_hi) = medians("h1/wrk")?;
+    let (reqwest_lo, reqwest_hi) = medians("reqwest/oha")?;
+    let (hyper_lo, hyper_hi) = medians("hyper/oha")?;
+    let piped = Ratio::read(&text, "server-tokio", "h1-p16/wrk-p16")?;
+    if piped.median >= 1.0 {
+        return Err(format!(
+            "pipelined against server-tokio h1 is {:.2} of wrk: ahead",
+            piped.median
+        ));
+    }
+    let (piped_lo, piped_hi) = range(piped.rounds.iter().copied());
+    let hyper = calibration_rounds(&text, "server-hyper");
+    let tokio = calibration_rounds(&text, "server-tokio");
+    let busy = |rounds: &HashMap<String, Vec<(f64, f64)>>, client: &str| -> Vec<f64> {
+        rounds
+            .get(client)
+            .map(|r| r.iter().map(|x| x.1).collect())
+            .unwrap_or_default()
+    };
+    let (plain_lo, plain_hi) = range(
+        [&hyper, &tokio]
+            .iter()
+            .flat_map(|r| [busy(r, "wrk"), busy(r, "h1")].concat()),
+    );
+    let (piped_busy_lo, piped_busy_hi) =
+        range([busy(&hyper, "wrk-p16"), busy(&hyper, "h1-p16")].concat());
+    let spread = [&hyper, &tokio]
+        .iter()
+        .flat_map(|r| r.values())
+        .map(|rounds| {
+            let (lo, hi) = range(rounds.iter().map(|x| x.0));
+            (hi / lo - 1.0) * 100.0
+        })
+        .fold(0.0, f64::max);
+    Ok(vec![
+        format!("the rounds differ by up to {spread:.0} %"),
+        format!(
+            "is {:.0}–{:.0} % ahead of it",
+            (h1_lo - 1.0) * 100.0,
+            (h1_hi - 1.0) * 100.0
+        ),
+        format!("h1 is not ahead: {:.2} of wrk", piped.median),
+        format!(
+            "The pipelined ratio on tokio, {:.2}, comes from rounds that range from {piped_lo:.2} to {piped_hi:.2}",
+            piped.median
+        ),
+        format!("stays at {reqwest_lo:.2}–{reqwest_hi:.2} of oha"),
+        format!("is {hyper_lo:.2}–{hyper_hi:.2}× oha"),
+        format!("(both run {plain_lo:.0}–{plain_hi:.0} % busy)"),
+        format!("neither client is fully busy ({piped_busy_lo:.0}–{piped_busy_hi:.0} %)"),
+    ])
+}
+
+fn engines_against_the_calibration() -> Quote {
+    let text = read(CALIBRATION)?;
+    let both = |ratio: &str| -> Result<String, String> {
+        let (lo, hi) = range(
+            ["server-hyper", "server-tokio"]
+                .iter()
+                .map(|s| Ratio::read(&text, s, ratio).map(|r| r.median))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        Ok(format!("{lo:.2}–{hi:.2}"))
+    };
+    Ok(vec![format!(
+        "it runs at {}× wrk, the hyper engine at {}× wrk and the reqwest engine at {}× oha",
+        both("h1/wrk")?,
+        both("hyper/wrk")?,
+        both("reqwest/oha")?
+    )])
+}
+
+fn pacing_on_a_quiet_machine() -> Quote {
+    let text = read(CALIBRATION)?;
+    let sent: u64 = word_after(&text, "20,000 req/s, 64 connections:", "sent ")?
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    Ok(vec![format!(
+        "the same pacing met {} µs at {} req/s",
+        word_after(&text, "20,000 req/s, 64 connections:", "p99 ")?,
+        group(sent)
+    )])
+}
+
+fn client_bound_cells(rows: &[HashMap<String, String>]) -> (usize, Vec<String>) {
+    let bound = rows.iter().filter(|r| r["client_bound"] == "true").count();
+    let free = rows
+        .iter()
+        .filter(|r| r["client_bound"] != "true")
+        .map(|r| format!("{} {}", r["server"], r["scenario"]))
+        .collect();
+    (bound, free)
+}
+
+/// A row of the "Which differences are real" table: the throughput and the CPU column.
+fn ranking_row(summary: &str, scenario: &str) -> Result<(String, String), String> {
+    let prefix = format!("| {scenario} | ");
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with(&prefix) && (l.contains(" ≈ ") || l.contains(" > ")))
+        .ok_or(format!("no ranking row for {scenario}"))?;
+    let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+    match &cells[..] {
+        [_, throughput, cpu] => Ok(((*throughput).to_owned(), (*cpu).to_owned())),
+        _ => Err(format!("`{line}` is not a ranking row")),
+    }
+}
+
+/// The cells of the "Every pair on throughput" table told apart (not `≈`), and all of them.
+fn pairs_told_apart(summary: &str) -> (usize, usize) {
+    let mut apart = 0;
+    let mut all = 0;
+    let mut inside = false;
+    for line in summary.lines() {
+        if line.starts_with("| pair |") {
+            inside = true;
+            continue;
+        }
+        if inside && line.starts_with("|---") {
+            continue;
+        }
+        if inside && line.starts_with("| ") {
+            for cell in line.trim_matches('|').split(" | ").skip(1) {
+                all += 1;
+                if !cell.trim().starts_with('≈') {
+                    apart += 1;
+                }
+            }
+        } else if inside {
+            break;
+        }
+    }
+    (apart, all)
+}
+
+fn engine_table() -> Quote {
+    let h1 = csv(ENGINE_H1_CSV)?;
+    let reqwest = csv(ENGINE_REQWEST_CSV)?;
+    let (h1_bound, h1_free) = client_bound_cells(&h1);
+    let (reqwest_bound, reqwest_free) = client_bound_cells(&reqwest);
+    let [h1_free_cell] = &h1_free[..] else {
+        return Err(format!(
+            "h1: not one cell free of the client but {h1_free:?}"
+        ));
+    };
+    if !reqwest_free.is_empty() {
+        return Err(format!(
+            "reqwest: cells free of the client: {reqwest_free:?}"
+        ));
+    }
+    let medians = |rows: &[HashMap<String, String>]| -> Result<String, String> {
+        let mut plain: Vec<(f64, &str)> = rows
+            .iter()
+            .filter(|r| r["scenario"] == "plaintext")
+            .map(|r| Ok((number(r, "rps")?, r["server"].as_str())))
+            .collect::<Result<_, String>>()?;
+        plain.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(plain
+            .iter()
+            .map(|(rps, s)| format!("{s} {}", short_rate(*rps)))
+            .collect::<Vec<_>>()
+            .join(", "))
+    };
+    let h1_md = read(ENGINE_H1_MD)?;
+    let reqwest_md = read(ENGINE_REQWEST_MD)?;
+    let (h1_plain, h1_plain_cpu) = ranking_row(&h1_md, "plaintext")?;
+    let (h1_piped, _) = ranking_row(&h1_md, "pipelined ×16")?;
+    let (h1_json, _) = ranking_row(&h1_md, "json")?;
+    let (reqwest_plain, reqwest_plain_cpu) = ranking_row(&reqwest_md, "plaintext")?;
+    let (reqwest_json, _) = ranking_row(&reqwest_md, "json")?;
+    if reqwest_plain != reqwest_json {
+        return Err("reqwest ranks plaintext and json differently".into());
+    }
+    let (h1_apart, h1_pairs) = pairs_told_apart(&h1_md);
+    let (reqwest_apart, reqwest_pairs) = pairs_told_apart(&reqwest_md);
+    let ratio = |server: &str| -> Result<String, String> {
+        Ok(format!(
+            "{server} {:.2}×",
+            number(cell(&reqwest, server, "plaintext")?, "rps")?
+                / number(cell(&h1, server, "plaintext")?, "rps")?
+        ))
+    };
+    let (lo, hi) = range(h1.iter().chain(&reqwest).map(|r| {
+        let (low, high, rps) = (
+            number(r, "rps_low"),
+            number(r, "rps_high"),
+            number(r, "rps"),
+        );
+        match (low, high, rps) {
+            (Ok(low), Ok(high), Ok(rps)) => (high - low) / 2.0 / rps * 100.0,
+            _ => f64::NAN,
+        }
+    }));
+    Ok(vec![
+        format!("a noisy spell, with cells ±{lo:.0}–{hi:.0} %"),
+        format!(
+            "| client-bound cells | {h1_bound} of {} (all but {h1_free_cell}) | {reqwest_bound} of {} |",
+            h1.len(),
+            reqwest.len()
+        ),
+        format!(
+            "| plaintext req/s, medians | {} | {} |",
+            medians(&h1)?,
+            medians(&reqwest)?
+        ),
+        format!(
+            "| throughput, neighbours (best first) | plaintext `{h1_plain}`; pipelined `{h1_piped}`; json `{h1_json}` | plaintext and json `{reqwest_plain}` |"
+        ),
+        format!("| throughput, every pair | {h1_apart} of {h1_pairs} pairs told apart"),
+        format!("| {reqwest_apart} of {reqwest_pairs}: std below axum on json |"),
+        format!("| CPU per answer, plaintext | `{h1_plain_cpu}` | `{reqwest_plain_cpu}` |"),
+        format!("({}, {})", ratio("tokio")?, ratio("hyper")?),
+    ])
+}
+
+fn non_pipelined_client_bound() -> Quote {
+    let rows = csv(REFERENCE_CSV)?;
+    let plain: Vec<_> = rows.into_iter().filter(|r| r["pipeline"] == "1").collect();
+    let (bound, _) = client_bound_cells(&plain);
+    Ok(vec![format!(
+        "{bound} of the {} non-pipelined cells of the comparison are client-bound",
+        plain.len()
+    )])
+}
+
+/// The per-request figure of each measurement of `count` in `scenario` of `server`.
+fn samples(cost: &Value, server: &str, scenario: &str, count: &str) -> Result<Vec<f64>, String> {
+    let server_entry = cost["servers"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["server"] == server))
+        .ok_or(format!("no server {server}"))?;
+    let result = server_entry["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["scenario"] == scenario))
+        .ok_or(format!("no {scenario} of {server}"))?;
+    let measured = result[count]["measured"]
+        .as_array()
+        .ok_or(format!("{count} of {server} {scenario} not measured"))?;
+    Ok(measured
+        .iter()
+        .filter_map(|m| m["per_request"].as_f64())
+        .collect())
+}
+
+/// `(max - min) / mean`, in per cent.
+fn spread(samples: &[f64]) -> f64 {
+    let (lo, hi) = range(samples.iter().copied());
+    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+    (hi - lo) / mean * 100.0
+}
+
+fn names(cost: &Value) -> Vec<String> {
+    cost["servers"]
+        .as_array()
+        .map(|s| {
+            s.iter()
+                .filter_map(|s| s["server"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn is_go(server: &str) -> bool {
+    contract::server(server).is_some_and(|s| s.build == contract::Build::Go)
+}
+
+fn cost_repeatability() -> Quote {
+    let cost = json(COST_SIXTEEN)?;
+    let servers = names(&cost);
+    let rust: Vec<&str> = servers
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !is_go(s))
+        .collect();
+    let go: Vec<&str> = servers
+        .iter()
+        .map(String::as_str)
+        .filter(|s| is_go(s))
+        .collect();
+    // On json: the widest spread of the Rust servers' instructions, and of their bytes; and
+    // their allocations, the same in both measurements.
+    let mut widest = (0.0, String::new());
+    let mut bytes = 0.0_f64;
+    for server in &rust {
+        if let Ok(s) = samples(&cost, server, "json", "instructions")
+            && spread(&s) > widest.0
+        {
+            widest = (spread(&s), (*server).to_owned());
+        }
+        if let Ok(s) = samples(&cost, server, "json", "bytes_allocated") {
+            bytes = bytes.max(spread(&s));
+        }
+        if let Ok(s) = samples(&cost, server, "json", "allocations") {
+            let each: BTreeSet<String> = s.iter().map(|x| format!("{x:.2}")).collect();
+            if each.len() != 1 {
+                return Err(format!("{server}'s json allocations differ: {each:?}"));
+            }
+        }
+    }
+    let allocations = |server: &str| -> Result<String, String> {
+        let s = samples(&cost, server, "json", "allocations")?;
+        let each: BTreeSet<String> = s.iter().map(|x| format!("{x:.2}")).collect();
+        match &each.into_iter().collect::<Vec<_>>()[..] {
+            [one] => Ok(one.clone()),
+            more => Err(format!("{server}'s allocations differ: {more:?}")),
+        }
+    };
+    let mut go_spreads: Vec<(f64, &str, Vec<f64>)> = go
+        .iter()
+        .map(|s| samples(&cost, s, "json", "instructions").map(|x| (spread(&x), *s, x)))
+        .collect::<Result<_, _>>()?;
+    go_spreads.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (outlier_spread, outlier, outlier_samples) = go_spreads.pop().ok_or("no Go server")?;
+    let (lo, hi) = range(go_spreads.iter().map(|g| g.0));
+    let gin: Vec<String> = samples(&cost, "go-gin", "pipelined", "allocations")?
+        .iter()
+        .map(|x| format!("{x:.2}"))
+        .collect();
+    let grouped: Vec<String> = outlier_samples
+        .iter()
+        .map(|x| group(x.round() as u64))
+        .collect();
+    Ok(vec![
+        format!(
+            "all sixteen release servers, {:.0} s",
+            cost["seconds"].as_f64().ok_or("no seconds")?
+        ),
+        format!(
+            "on json: instructions within {:.2} % ({} the widest)",
+            widest.0, widest.1
+        ),
+        format!("bytes within {bytes:.2} %"),
+        format!(
+            "actix-web shows {}, may-minihttp {}",
+            allocations("actix-web")?,
+            allocations("may-minihttp")?
+        ),
+        format!(
+            "instructions repeat within {lo:.2}–{hi:.2} % on json but {outlier}'s are {outlier_spread:.1} % apart ({})",
+            grouped.join(" and ")
+        ),
+        format!("go-gin's pipelined allocations are {}", gin.join(" and ")),
+    ])
+}
+
+fn cost_syscalls() -> Quote {
+    let cost = json(COST_SIXTEEN)?;
+    let servers = names(&cost);
+    let all = |list: &[&str], scenario: &str| -> Result<Vec<f64>, String> {
+        let mut out = Vec::new();
+        for s in list {
+            out.extend(samples(&cost, s, scenario, "syscalls")?);
+        }
+        Ok(out)
+    };
+    let epoll: Vec<&str> = servers
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !is_go(s) && !["ntex", "may-minihttp"].contains(s))
+        .collect();
+    let second_read: Vec<&str> = servers
+        .iter()
+        .map(String::as_str)
+        .filter(|s| is_go(s) || *s == "may-minihttp")
+        .collect();
+    let batching: Vec<&str> = servers
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !NET_HTTP.contains(s) && !["rocket", "ntex"].contains(s))
+        .collect();
+    let (epoll_lo, epoll_hi) = range(all(&epoll, "json")?);
+    let (read_lo, read_hi) = range(all(&second_read, "json")?);
+    let ntex = samples(&cost, "ntex", "json", "syscalls")?;
+    let ntex: BTreeSet<String> = ntex.iter().map(|x| format!("{x:.2}")).collect();
+    let rocket = samples(&cost, "rocket", "pipelined", "syscalls")?;
+    let rocket = rocket.iter().sum::<f64>() / rocket.len() as f64;
+    let (net_lo, net_hi) = range(all(&NET_HTTP, "pipelined")?);
+    let (batch_lo, batch_hi) = range(all(&batching, "pipelined")?);
+    let json_spread = servers
+        .iter()
+        .filter_map(|s| samples(&cost, s, "json", "syscalls").ok())
+        .map(|s| spread(&s))
+        .fold(0.0, f64::max);
+    let mut piped: Vec<(f64, &str, Vec<f64>)> = servers
+        .iter()
+        .filter(|s| s.as_str() != "ntex")
+        .filter_map(|s| {
+            samples(&cost, s, "pipelined", "syscalls")
+                .ok()
+                .map(|x| (spread(&x), s.as_str(), x))
+        })
+        .collect();
+    piped.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (widest, widest_server, widest_samples) = piped.pop().ok_or("no pipelined syscalls")?;
+    let ntex_piped: Vec<String> = samples(&cost, "ntex", "pipelined", "syscalls")?
+        .iter()
+        .map(|x| format!("{x:.3}"))
+        .collect();
+    let ntex: Vec<String> = ntex.into_iter().collect();
+    let [ntex_json] = &ntex[..] else {
+        return Err("ntex's json syscalls differ at two decimals".into());
+    };
+    let widest_samples: Vec<String> = widest_samples.iter().map(|x| format!("{x:.3}")).collect();
+    Ok(vec![
+        format!("json {epoll_lo:.1}–{epoll_hi:.1} per request for the Rust servers on epoll"),
+        format!(
+            "{read_lo:.1}–{read_hi:.1} for the Go ones (a second read that finds the socket empty) and may-minihttp, {ntex_json} for ntex"
+        ),
+        format!(
+            "(Rocket {rocket:.2} syscalls per request, the net/http ones {net_lo:.2}–{net_hi:.2}) against {batch_lo:.2}–{batch_hi:.2} for the others but ntex"
+        ),
+        format!("They repeat within {json_spread:.0} % on json"),
+        format!(
+            "{widest_server}'s two measurements are {widest:.1} % apart ({}), and ntex's, near zero, are {}",
+            widest_samples.join(" and "),
+            ntex_piped.join(" and ")
+        ),
+    ])
+}
+
+fn seconds(source: &str, pointer: &str) -> Result<String, String> {
+    let value = json(source)?;
+    let s = value
+        .pointer(pointer)
+        .and_then(Value::as_f64)
+        .ok_or(format!("{source}: no {pointer}"))?;
+    Ok(format!("{s:.0} s"))
+}
+
+fn cost_phase_timings() -> Quote {
+    Ok(vec![
+        format!("took **{}**", seconds(REFERENCE_RUN, "/cost/seconds")?),
+        format!(
+            "took {}\n([cost-phase-timing-2026-11-25T16-22Z-vm]",
+            seconds(TIMING_1, "/seconds")?
+        ),
+        format!(
+            "and {}\n([cost-phase-timing-2026-11-25T16-24Z-vm]",
+            seconds(TIMING_2, "/seconds")?
+        ),
+    ])
+}
+
+/// Seconds from `started_at` to `finished_at` of a run (times of one UTC day: `…THH:MM:SSZ`).
+fn run_length(source: &str) -> Result<u64, String> {
+    let run = json(source)?;
+    let clock = |field: &str| -> Result<u64, String> {
+        let text = run[field].as_str().ok_or(format!("{source}: no {field}"))?;
+        let time = text
+            .split_once('T')
+            .map(|(_, t)| t.trim_end_matches('Z'))
+            .ok_or(format!("{source}: {field} `{text}`"))?;
+        let parts: Vec<u64> = time
+            .split(':')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{source}: {field}: {e}"))?;
+        match parts[..] {
+            [h, m, s] => Ok(h * 3600 + m * 60 + s),
+            _ => Err(format!("{source}: {field} `{text}`")),
+        }
+    };
+    Ok(clock("finished_at")? - clock("started_at")?)
+}
+
+fn minutes(seconds: u64) -> String {
+    format!("{} min {} s", seconds / 60, seconds % 60)
+}
+
+fn reference_length() -> Quote {
+    let length = minutes(run_length(REFERENCE_RUN)?);
+    Ok(vec![
+        format!("It took **{length}** from its start to its end"),
+        format!(
+            "of which {} were the cost phase",
+            seconds(REFERENCE_RUN, "/cost/seconds")?
+        ),
+    ])
+}
+
+fn readme_lengths() -> Quote {
+    Ok(vec![
+        format!(
+            "The comparison of all sixteen took {} on 2 cores",
+            minutes(run_length(REFERENCE_RUN)?)
+        ),
+        format!("took {}\nwith `--no-cost`", minutes(run_length(QUICK_RUN)?)),
+    ])
+}
+
+fn round_spread(summary: &str) -> Result<String, String> {
+    Ok(format!(
+        "{} %",
+        word_after(summary, "scenario varied by", "scenario varied by ")?
+    ))
+}
+
+fn noise_first() -> Quote {
+    let reference = read(REFERENCE_MD)?;
+    let ten = read(TEN_MD)?;
+    let now = number(cell(&csv(REFERENCE_CSV)?, "tokio", "plaintext")?, "rps")?;
+    let then = number(cell(&csv(TEN_CSV)?, "tokio", "plaintext")?, "rps")?;
+    Ok(vec![
+        format!(
+            "varied by {} (p90 over p10, the median cell), against {} in",
+            round_spread(&reference)?,
+            round_spread(&ten)?
+        ),
+        format!(
+            "(tokio plaintext {} against {} req/s)",
+            short_rate(now),
+            short_rate(then)
+        ),
+    ])
+}
+
+fn swings() -> Quote {
+    Ok(vec![format!(
+        "varied by {} in [the reference run]",
+        round_spread(&read(REFERENCE_MD)?)?
+    )])
+}
+
+fn what_still_separates() -> Quote {
+    let summary = read(REFERENCE_MD)?;
+    let (plain, _) = ranking_row(&summary, "plaintext")?;
+    if plain.contains('>') {
+        return Err(format!("plaintext no longer ties everything: {plain}"));
+    }
+    let (_, piped) = ranking_row(&summary, "pipelined ×16")?;
+    let (_, json) = ranking_row(&summary, "json")?;
+    Ok(vec![format!(
+        "pipelined `{piped}`; json `{json}`. Plaintext ties everything"
+    )])
+}
+
+/// `1` for a whole count, `1.02` otherwise.
+fn count_text(x: f64) -> String {
+    if (x - x.round()).abs() < 0.005 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn reference_counts() -> Quote {
+    let run = json(REFERENCE_RUN)?;
+    let cost = &run["cost"];
+    let one = |server: &str, scenario: &str, count: &str| -> Result<f64, String> {
+        samples(cost, server, scenario, count)?
+            .first()
+            .copied()
+            .ok_or(format!("no {count} of {server}"))
+    };
+    let shown = |server: &str| {
+        if server == "rocket" {
+            "Rocket".to_owned()
+        } else {
+            server.to_owned()
+        }
+    };
+    let mut quotes = Vec::new();
+    for server in [
+        "std",
+        "may-minihttp",
+        "tokio",
+        "hyper",
+        "go-fasthttp",
+        "go-fasthttprouter",
+        "warp",
+        "actix-web",
+        "axum",
+        "salvo",
+        "rocket",
+    ] {
+        quotes.push(format!(
+            "{} {}",
+            shown(server),
+            group(one(server, "json", "instructions")?.round() as u64)
+        ));
+    }
+    let net = NET_HTTP
+        .iter()
+        .map(|s| one(s, "json", "instructions"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (lo, hi) = range(net);
+    quotes.push(format!(
+        "the four net/http-based Go servers {}–{}",
+        group(lo.round() as u64),
+        group(hi.round() as u64)
+    ));
+    for server in [
+        "tokio",
+        "may-minihttp",
+        "std",
+        "hyper",
+        "warp",
+        "actix-web",
+        "salvo",
+        "axum",
+        "rocket",
+    ] {
+        quotes.push(format!(
+            "{} {}",
+            shown(server),
+            count_text(one(server, "json", "allocations")?)
+        ));
+    }
+    let fast = [
+        one("go-fasthttp", "json", "allocations")?,
+        one("go-fasthttprouter", "json", "allocations")?,
+    ];
+    if count_text(fast[0]) != count_text(fast[1]) {
+        return Err(format!("the two fasthttp servers allocate apart: {fast:?}"));
+    }
+    quotes.push(format!("fasthttp {}", count_text(fast[0])));
+    let net = NET_HTTP
+        .iter()
+        .map(|s| one(s, "json", "allocations"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (lo, hi) = range(net);
+    quotes.push(format!("the net/http-based Go servers {lo:.0}–{hi:.0}"));
+    let piped = |list: &[&str]| -> Result<(f64, f64), String> {
+        Ok(range(
+            list.iter()
+                .map(|s| one(s, "pipelined", "syscalls"))
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+    };
+    let (net_lo, net_hi) = piped(&NET_HTTP)?;
+    let others: Vec<String> = names(cost)
+        .into_iter()
+        .filter(|s| !NET_HTTP.contains(&s.as_str()) && s != "rocket")
+        .collect();
+    let others: Vec<&str> = others.iter().map(String::as_str).collect();
+    let (lo, hi) = piped(&others)?;
+    quotes.push(format!(
+        "Rocket still makes a syscall per answer ({:.2}) and the net/http-based Go servers too ({net_lo:.2}–{net_hi:.2}: net/http flushes each answer), where the others batch ({lo:.2}–{hi:.2})",
+        one("rocket", "pipelined", "syscalls")?
+    ));
+    Ok(quotes)
+}
+
+fn side_by_side() -> Quote {
+    let rows = csv(REFERENCE_CSV)?;
+    let cpu = |server: &str| -> Result<String, String> {
+        Ok(format!(
+            "{server} {:.1}",
+            number(cell(&rows, server, "plaintext")?, "server_cpu_us_per_req")?
+        ))
+    };
+    // Each Go server and the Rust servers it is set beside.
+    let mut quotes = Vec::new();
+    for go in contract::SERVERS.iter().filter(|s| is_go(s.name)) {
+        quotes.push(cpu(go.name)?);
+        for rust in go.rust_counterparts {
+            quotes.push(cpu(rust)?);
+        }
+    }
+    let mib = |server: &str| -> Result<f64, String> {
+        Ok((number(cell(&rows, server, "plaintext")?, "rss_peak_kib")? as u64 / 1024) as f64)
+    };
+    let go: Vec<f64> = contract::SERVERS
+        .iter()
+        .filter(|s| is_go(s.name))
+        .map(|s| mib(s.name))
+        .collect::<Result<_, _>>()?;
+    let rust: Vec<f64> = contract::SERVERS
+        .iter()
+        .filter(|s| !is_go(s.name) && s.name != "may-minihttp")
+        .map(|s| mib(s.name))
+        .collect::<Result<_, _>>()?;
+    let (go_lo, go_hi) = range(go);
+    let (rust_lo, rust_hi) = range(rust);
+    quotes.push(format!(
+        "Peak memory {go_lo:.0}–{go_hi:.0} MiB for the Go servers, {rust_lo:.0}–{rust_hi:.0} MiB for the Rust ones but may-minihttp ({:.0})",
+        mib("may-minihttp")?
+    ));
+    Ok(quotes)
+}
+
+fn latency_spread() -> Quote {
+    let run = reference()?;
+    let rate = |scenario: &str| -> Result<String, String> {
+        run.record
+            .sweep(scenario)
+            .and_then(|w| w.headline_rate())
+            .map(|r| short_rate(r.rate))
+            .ok_or(format!("no common rate for {scenario}"))
+    };
+    let p99: Vec<f64> = run
+        .cells()
+        .filter_map(|c| run.headline_point(c))
+        .map(|p| p.latency_us.p99 as f64)
+        .collect();
+    let (lo, hi) = range(p99);
+    Ok(vec![format!(
+        "({} req/s plaintext, {} json) runs from {} to {}",
+        rate("plaintext")?,
+        rate("json")?,
+        format_latency(lo as u64),
+        format_latency(hi as u64)
+    )])
+}
+
+fn framing_corpus() -> Quote {
+    let cases = contract::framing_cases().len();
+    Ok(vec![
+        format!(
+            "(`contract::framing_cases` in [servers/contract/src/framing.rs](../servers/contract/src/framing.rs): {cases} requests"
+        ),
+        format!("| server | framing cases refused (of {cases}) |"),
+    ])
+}
+
+/// Every figure quoted outside a generated block, with its source.
+const FIGURES: &[Figure] = &[
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[REFERENCE_MD],
+        what: "how throughput swings",
+        quote: swings,
+    },
+    Figure {
+        doc: "docs/safety.md",
+        sources: &["servers/contract/src/framing.rs"],
+        what: "the size of the framing corpus",
+        quote: framing_corpus,
+    },
+    Figure {
+        doc: "README.md",
+        sources: &[REFERENCE_RUN, QUICK_RUN],
+        what: "how long the reference run and the quick run took",
+        quote: readme_lengths,
+    },
+    Figure {
+        doc: "docs/load-generator.md",
+        sources: &[CALIBRATION],
+        what: "the calibration's ratios",
+        quote: calibration_ratio_table,
+    },
+    Figure {
+        doc: "docs/load-generator.md",
+        sources: &[CALIBRATION],
+        what: "the calibration's pacing",
+        quote: calibration_pacing,
+    },
+    Figure {
+        doc: "docs/load-generator.md",
+        sources: &[CALIBRATION],
+        what: "what the calibration says",
+        quote: calibration_prose,
+    },
+    Figure {
+        doc: "docs/method.md",
+        sources: &[CALIBRATION],
+        what: "each engine against wrk and oha",
+        quote: engines_against_the_calibration,
+    },
+    Figure {
+        doc: "docs/method.md",
+        sources: &[
+            ENGINE_H1_CSV,
+            ENGINE_H1_MD,
+            ENGINE_REQWEST_CSV,
+            ENGINE_REQWEST_MD,
+        ],
+        what: "the engines side by side",
+        quote: engine_table,
+    },
+    Figure {
+        doc: "docs/shards.md",
+        sources: &[REFERENCE_CSV],
+        what: "client-bound cells of the reference run",
+        quote: non_pipelined_client_bound,
+    },
+    Figure {
+        doc: "docs/shards.md",
+        sources: &[CALIBRATION],
+        what: "the send lag on a quiet machine",
+        quote: pacing_on_a_quiet_machine,
+    },
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[COST_SIXTEEN],
+        what: "how the counts of sixteen repeat",
+        quote: cost_repeatability,
+    },
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[COST_SIXTEEN],
+        what: "the syscalls of sixteen",
+        quote: cost_syscalls,
+    },
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[REFERENCE_RUN, TIMING_1, TIMING_2],
+        what: "how long the cost phase took",
+        quote: cost_phase_timings,
+    },
+    Figure {
+        doc: "docs/results.md",
+        sources: &[REFERENCE_RUN],
+        what: "how long the reference run took",
+        quote: reference_length,
+    },
+    Figure {
+        doc: "docs/results.md",
+        sources: &[REFERENCE_MD, TEN_MD, REFERENCE_CSV, TEN_CSV],
+        what: "noise first",
+        quote: noise_first,
+    },
+    Figure {
+        doc: "docs/results.md",
+        sources: &[REFERENCE_MD],
+        what: "what still separates",
+        quote: what_still_separates,
+    },
+    Figure {
+        doc: "docs/results.md",
+        sources: &[REFERENCE_RUN],
+        what: "the exact counts of the reference run",
+        quote: reference_counts,
+    },
+    Figure {
+        doc: "docs/results.md",
+        sources: &[REFERENCE_CSV],
+        what: "Rust and Go side by side",
+        quote: side_by_side,
+    },
+    Figure {
+        doc: "docs/results.md",
+        sources: &[REFERENCE_RUN],
+        what: "the latency at the common rate",
+        quote: latency_spread,
+    },
+];
+
+/// Runs of white space as one space, so that a quote may break across lines.
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A source is named when the document mentions its path, or the results folder it sits in.
+fn names_source(doc: &str, source: &str) -> bool {
+    let folder = Path::new(source).parent().map(|p| p.display().to_string());
+    doc.contains(source) || folder.is_some_and(|f| f != "results" && doc.contains(&f))
+}
+
+#[test]
+fn every_quoted_figure_is_what_its_source_says() {
+    let docs: HashMap<String, String> = documents().into_iter().collect();
+    let mut wrong = Vec::new();
+    for figure in FIGURES {
+        let text = docs
+            .get(figure.doc)
+            .unwrap_or_else(|| panic!("{} is not among the documents", figure.doc));
+        for source in figure.sources {
+            if !names_source(text, source) {
+                wrong.push(format!(
+                    "{}: {}: does not name its source {source}",
+                    figure.doc, figure.what
+                ));
+            }
+        }
+        match (figure.quote)() {
+            Err(e) => wrong.push(format!("{}: {}: {e}", figure.doc, figure.what)),
+            Ok(quotes) => {
+                let squeezed = squeeze(text);
+                for quote in quotes {
+                    if !squeezed.contains(&squeeze(&quote)) {
+                        wrong.push(format!(
+                            "{}: {}: the source says `{}`, which the text does not quote",
+                            figure.doc,
+                            figure.what,
+                            squeeze(&quote)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "figures their sources do not back:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn a_figure_that_its_source_does_not_back_fails() {
+    // The check itself: a text that quotes 12 µs where the calibration says otherwise.
+    let quotes = pacing_on_a_quiet_machine().unwrap();
+    let text = squeeze("the same pacing met 12 µs at 20,000 req/s on a quiet machine");
+    assert!(
+        quotes.iter().any(|q| !text.contains(&squeeze(q))),
+        "{quotes:?} would accept a wrong figure"
+    );
+}
