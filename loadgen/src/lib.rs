@@ -383,27 +383,7 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
     let work = tempfile::tempdir().context("cannot create a folder for the tools' files")?;
     let tools = cost::ToolPaths::detect(std::env::var_os("PATH").as_deref());
     let mut plan = cost::make_plan(args, tools, work.path())?;
-    // The database scenarios get a throwaway PostgreSQL, or are left out without one.
-    let _database = if plan.needs_database() {
-        match harness::postgres::Postgres::start() {
-            Ok(cluster) => {
-                plan.database_url = Some(cluster.url());
-                Some(cluster)
-            }
-            Err(harness::postgres::PostgresError::NotInstalled) => {
-                eprintln!(
-                    "db and fortunes left out: {}",
-                    harness::postgres::PostgresError::NotInstalled
-                );
-                plan.scenarios
-                    .retain(|s| !cost::DATABASE_SCENARIOS.contains(&s.name));
-                None
-            }
-            Err(err) => return Err(err).context("cannot start a throwaway PostgreSQL"),
-        }
-    } else {
-        None
-    };
+    let _database = cost_database(&mut plan)?;
     let out = args.out.clone().unwrap_or_else(|| {
         workspace::workspace_root().join("results").join(format!(
             "cost-{}-{}",
@@ -460,6 +440,30 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The database scenarios of a cost run get a throwaway PostgreSQL (kept running while the
+/// returned value lives), or are left out without one.
+fn cost_database(plan: &mut cost::CostPlan) -> Result<Option<harness::postgres::Postgres>> {
+    if !plan.needs_database() {
+        return Ok(None);
+    }
+    match harness::postgres::Postgres::start() {
+        Ok(cluster) => {
+            plan.database_url = Some(cluster.url());
+            Ok(Some(cluster))
+        }
+        Err(harness::postgres::PostgresError::NotInstalled) => {
+            eprintln!(
+                "db and fortunes left out: {}",
+                harness::postgres::PostgresError::NotInstalled
+            );
+            plan.scenarios
+                .retain(|s| !cost::DATABASE_SCENARIOS.contains(&s.name));
+            Ok(None)
+        }
+        Err(err) => Err(err).context("cannot start a throwaway PostgreSQL"),
+    }
 }
 
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
