@@ -340,21 +340,7 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         database: None,
     };
     let out = out_dir(args, started_at);
-    // A remote server's process is not here to run under valgrind or to count syscalls of.
-    let local = |c: &&Contender| !matches!(c.checkout, contender::Checkout::Remote { .. });
-    let cost = if args.no_cost || !contenders.iter().any(|c| local(&c)) {
-        None
-    } else {
-        let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
-        Some(cost_plan(
-            args,
-            &contenders,
-            &settings.cpus,
-            tools,
-            &out,
-            &database,
-        )?)
-    };
+    let cost = cost_phase(args, &contenders, &settings.cpus, &out, &database)?;
     Ok(Plan {
         settings,
         contenders,
@@ -367,6 +353,25 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         database,
         database_url: None,
     })
+}
+
+/// The cost phase's plan, unless `--no-cost` leaves it out or no contender runs here: a
+/// remote server's process is not here to run under valgrind or to count syscalls of.
+fn cost_phase(
+    args: &CompareArgs,
+    contenders: &[Contender],
+    cpus: &CpuSplit,
+    out: &Path,
+    database: &DatabasePlan,
+) -> Result<Option<CostPlan>> {
+    let local = |c: &Contender| !matches!(c.checkout, contender::Checkout::Remote { .. });
+    if args.no_cost || !contenders.iter().any(local) {
+        return Ok(None);
+    }
+    let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
+    Ok(Some(cost_plan(
+        args, contenders, cpus, tools, out, database,
+    )?))
 }
 
 /// The cost phase of a comparison: every contender's binary, the few scenarios and small
