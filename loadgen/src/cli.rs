@@ -1,13 +1,16 @@
 //! The command line: one struct per subcommand, parsed with clap's derive API.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use thiserror::Error;
 
 use crate::engine::EngineKind;
+use crate::format::parse_duration;
 use crate::merge::Window;
-use crate::shard::ShardChoice;
+use crate::results::cost::RequestPair;
+use crate::shard::ShardArgs;
 
 /// The http-rosetta load generator.
 #[derive(Debug, Parser)]
@@ -104,32 +107,6 @@ pub struct RunArgs {
     /// Several load machines: this process's share of the run, and when the shards start.
     #[command(flatten)]
     pub shard: ShardArgs,
-}
-
-/// The flags of `run` for one run spread over several processes (see `loadgen::shard`).
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Several load machines")]
-pub struct ShardArgs {
-    /// Do shard I of N of the run: its share of the connections (-c), of the rate (--rate) and
-    /// of -n, the totals of the run. `auto`: from a Kubernetes Indexed Job
-    /// (JOB_COMPLETION_INDEX, with --shard-count), Slurm (SLURM_PROCID/SLURM_NTASKS) or MPI
-    /// (OMPI_COMM_WORLD_RANK/SIZE, PMI_RANK/PMI_SIZE).
-    #[arg(long, value_name = "I/N|auto", value_parser = crate::shard::parse_shard)]
-    pub shard: Option<ShardChoice>,
-    /// The number of shards for `--shard auto` in a Kubernetes Indexed Job (its completions).
-    #[arg(long, value_name = "N", env = "LOADGEN_SHARDS", value_parser = clap::value_parser!(u32).range(1..))]
-    pub shard_count: Option<u32>,
-    /// Start measuring at this time, RFC 3339 in UTC (2026-11-25T14:30:00Z) or Unix seconds:
-    /// connect and warm up before it. It must be ahead.
-    #[arg(long, value_name = "TIME", env = "LOADGEN_START_AT", value_parser = crate::shard::parse_start_at)]
-    pub start_at: Option<SystemTime>,
-    /// Write the latency of each interval as an HdrHistogram interval log to this file
-    /// [default: beside --json, with .hlog for .json, when --shard or --start-at is given].
-    #[arg(long, value_name = "FILE")]
-    pub interval_log: Option<PathBuf>,
-    /// The length of an interval of the interval log.
-    #[arg(long, value_parser = parse_duration, default_value = "1s")]
-    pub interval: Duration,
 }
 
 /// `loadgen merge`.
@@ -244,10 +221,10 @@ pub struct CompareArgs {
     pub cost_scenarios: Vec<String>,
     /// Requests of the cost phase's two valgrind samples (callgrind and DHAT), one connection.
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "200,600")]
-    pub cost_requests: [u64; 2],
+    pub cost_requests: RequestPair,
     /// Requests of the cost phase's two native samples (syscalls, context switches).
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "4000,12000")]
-    pub cost_load_requests: [u64; 2],
+    pub cost_load_requests: RequestPair,
     /// The results folder [default: results/<UTC date-time>-<host>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -328,13 +305,13 @@ pub struct CostArgs {
     pub server_bin_dir: Option<PathBuf>,
     /// Requests of callgrind's two samples, on one connection.
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "1000,3000")]
-    pub requests: [u64; 2],
+    pub requests: RequestPair,
     /// Requests of DHAT's two samples, on one connection (each sample is a run of its own).
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "1000,3000")]
-    pub dhat_requests: [u64; 2],
+    pub dhat_requests: RequestPair,
     /// Requests of the two native samples, under the closed-loop load.
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "20000,60000")]
-    pub load_requests: [u64; 2],
+    pub load_requests: RequestPair,
     /// Connections of the closed-loop load.
     #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
@@ -355,50 +332,54 @@ pub struct CostArgs {
     pub force: bool,
 }
 
+/// A `LOW,HIGH` that is not two request counts.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PairError {
+    /// No comma.
+    #[error("{0:?} is not LOW,HIGH (two request counts)")]
+    NotAPair(String),
+    /// A side that is not a number.
+    #[error("{count:?} in {text:?} is not a request count: {source}")]
+    NotACount {
+        /// The side.
+        count: String,
+        /// The whole text.
+        text: String,
+        /// Why.
+        source: std::num::ParseIntError,
+    },
+    /// Zero, or the second not the larger.
+    #[error("{0:?}: the counts must be LOW,HIGH with 0 < LOW < HIGH")]
+    Order(String),
+}
+
 /// Parses `LOW,HIGH`: two request counts, the second the larger.
-pub fn parse_pair(text: &str) -> Result<[u64; 2], String> {
+pub fn parse_pair(text: &str) -> Result<RequestPair, PairError> {
     let parse = |s: &str| {
         s.trim()
             .parse::<u64>()
-            .map_err(|e| format!("{s:?} in {text:?} is not a request count: {e}"))
+            .map_err(|source| PairError::NotACount {
+                count: s.to_owned(),
+                text: text.to_owned(),
+                source,
+            })
     };
-    match text.split_once(',') {
-        Some((low, high)) => {
-            let pair = [parse(low)?, parse(high)?];
-            if pair[0] == 0 || pair[1] <= pair[0] {
-                return Err(format!(
-                    "{text:?}: the counts must be LOW,HIGH with 0 < LOW < HIGH"
-                ));
-            }
-            Ok(pair)
-        }
-        None => Err(format!("{text:?} is not LOW,HIGH (two request counts)")),
+    let (low, high) = text
+        .split_once(',')
+        .ok_or_else(|| PairError::NotAPair(text.to_owned()))?;
+    let pair = RequestPair {
+        low: parse(low)?,
+        high: parse(high)?,
+    };
+    if pair.low == 0 || pair.high <= pair.low {
+        return Err(PairError::Order(text.to_owned()));
     }
-}
-
-/// Parses `10s`, `500ms`, `1m`, `1h 30m`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{text:?} is not a duration like 10s, 500ms or 1m: {e}"))
+    Ok(pair)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_in_the_usual_forms() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-1").is_err());
-    }
 
     #[test]
     fn run_rejects_conflicting_and_empty_settings() {
@@ -413,7 +394,13 @@ mod tests {
 
     #[test]
     fn request_pairs_are_low_then_high() {
-        assert_eq!(parse_pair("1000,3000"), Ok([1000, 3000]));
+        assert_eq!(
+            parse_pair("1000,3000"),
+            Ok(RequestPair {
+                low: 1000,
+                high: 3000
+            })
+        );
         assert!(parse_pair("3000,1000").is_err());
         assert!(parse_pair("0,10").is_err());
         assert!(parse_pair("1000").is_err());

@@ -1,5 +1,10 @@
 //! Numbers as people read them: thousands grouped, latencies in the unit that suits them,
-//! intervals as ± shares. Shared by the text of `loadgen run` and every report of a comparison.
+//! intervals as ± shares. Shared by the text of `loadgen run` and every report of a comparison;
+//! and durations as people write them (`10s`, `500ms`), read back for the command line.
+
+use std::time::Duration;
+
+use thiserror::Error;
 
 /// `1234567` as `1,234,567`.
 pub fn group(n: u64) -> String {
@@ -44,6 +49,57 @@ pub fn plus_minus(share: f64) -> String {
     format!("±{:.1} %", share * 100.0)
 }
 
+/// `value` with `decimals` decimals, thousands grouped.
+pub fn number(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let grouped = whole
+        .parse::<u64>()
+        .map(group)
+        .unwrap_or_else(|_| whole.to_owned());
+    if fraction.is_empty() {
+        grouped
+    } else {
+        format!("{grouped}.{fraction}")
+    }
+}
+
+/// A text that is not a duration.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum DurationError {
+    /// A number of seconds that no duration holds (below zero, too large, not finite).
+    #[error("{text:?}: {source}")]
+    Seconds {
+        /// What was given.
+        text: String,
+        /// Why.
+        source: std::time::TryFromFloatSecsError,
+    },
+    /// Neither a number nor a duration with units.
+    #[error("{text:?} is not a duration like 10s, 500ms or 1m: {source}")]
+    Units {
+        /// What was given.
+        text: String,
+        /// Why.
+        source: humantime::DurationError,
+    },
+}
+
+/// Parses `10s`, `500ms`, `1m`, `1h 30m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|source| DurationError::Seconds {
+            text: text.to_owned(),
+            source,
+        });
+    }
+    humantime::parse_duration(text).map_err(|source| DurationError::Units {
+        text: text.to_owned(),
+        source,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +120,15 @@ mod tests {
         assert_eq!(short_rate(4_300.0), "4.3k");
         assert_eq!(short_rate(950.0), "950");
         assert_eq!(plus_minus(0.0123), "±1.2 %");
+    }
+
+    #[test]
+    fn durations_parse_in_the_usual_forms() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1").is_err());
     }
 }

@@ -48,6 +48,7 @@ pub mod strays;
 pub mod summary;
 pub mod target;
 pub mod verify;
+pub mod workspace;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -65,7 +66,7 @@ use crate::cli::{
 use crate::load::{LoadSpec, Stop};
 use crate::output::OutputFile;
 use crate::progress::{CompareBar, LoadBar};
-use crate::report::RunText;
+use crate::report::{CostMarkdown, CostSvg, Export as _, RunText};
 use crate::shard::{ShardReport, ShardSetup};
 use crate::summary::{RunReport, RunSettings};
 use crate::target::Target;
@@ -382,41 +383,19 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
     let work = tempfile::tempdir().context("cannot create a folder for the tools' files")?;
     let tools = cost::ToolPaths::detect(std::env::var_os("PATH").as_deref());
     let mut plan = cost::make_plan(args, tools, work.path())?;
-    // The database scenarios get a throwaway PostgreSQL, or are left out without one.
-    let _database = if plan.needs_database() {
-        match harness::postgres::Postgres::start() {
-            Ok(cluster) => {
-                plan.database_url = Some(cluster.url());
-                Some(cluster)
-            }
-            Err(harness::postgres::PostgresError::NotInstalled) => {
-                eprintln!(
-                    "db and fortunes left out: {}",
-                    harness::postgres::PostgresError::NotInstalled
-                );
-                plan.scenarios
-                    .retain(|s| !cost::DATABASE_SCENARIOS.contains(&s.name));
-                None
-            }
-            Err(err) => return Err(err).context("cannot start a throwaway PostgreSQL"),
-        }
-    } else {
-        None
-    };
+    let _database = cost_database(&mut plan)?;
     let out = args.out.clone().unwrap_or_else(|| {
-        compare::plan::workspace_root()
-            .join("results")
-            .join(format!(
-                "cost-{}-{}",
-                started_at.replace(':', "-"),
-                machine::hostname()
-            ))
+        workspace::workspace_root().join("results").join(format!(
+            "cost-{}-{}",
+            started_at.replace(':', "-"),
+            machine::hostname()
+        ))
     });
     // Every check that can fail comes before the first measurement.
     output::create_run_dir(&out, args.force)?;
     let json = OutputFile::check(&out.join("cost.json"), args.force)?;
-    let markdown = OutputFile::check(&out.join("cost.md"), args.force)?;
-    let chart = OutputFile::check(&out.join("cost.svg"), args.force)?;
+    let markdown = OutputFile::check(&out.join(CostMarkdown.file_name()), args.force)?;
+    let chart = OutputFile::check(&out.join(CostSvg.file_name()), args.force)?;
     let status = plan.tools.status();
     for reason in [&status.valgrind, &status.perf_events]
         .into_iter()
@@ -435,7 +414,7 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
             step.server, step.tool, step.measurement, plan.settings.repeat
         );
     });
-    let table = cost::table::CostTable {
+    let table = results::cost::CostTable {
         started_at,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         settings: plan.settings.clone(),
@@ -444,20 +423,47 @@ fn cost_command(args: &CostArgs) -> Result<ExitCode> {
         servers,
         seconds: started.elapsed().as_secs_f64(),
     };
-    let text = cost::render::markdown(&table);
+    let text = CostMarkdown.render(&table)?;
     json.write(&serde_json::to_vec_pretty(&table)?)?;
-    markdown.write(text.as_bytes())?;
-    match cost::render::instructions_chart(&table) {
-        Ok(svg) => chart.write(svg.as_bytes())?,
-        Err(reason) => eprintln!("warning: no chart: {reason}"),
+    markdown.write(&text)?;
+    match CostSvg.render(&table) {
+        Ok(svg) => chart.write(&svg)?,
+        Err(report::ReportError::Render { reason, .. }) => {
+            eprintln!("warning: no chart: {reason}");
+        }
+        Err(e) => return Err(e.into()),
     }
-    print!("{text}");
+    print!("{}", String::from_utf8_lossy(&text));
     eprintln!("results in {}", out.display());
     Ok(if table.partial {
         ExitCode::from(EXIT_PARTIAL)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The database scenarios of a cost run get a throwaway PostgreSQL (kept running while the
+/// returned value lives), or are left out without one.
+fn cost_database(plan: &mut cost::CostPlan) -> Result<Option<harness::postgres::Postgres>> {
+    if !plan.needs_database() {
+        return Ok(None);
+    }
+    match harness::postgres::Postgres::start() {
+        Ok(cluster) => {
+            plan.database_url = Some(cluster.url());
+            Ok(Some(cluster))
+        }
+        Err(harness::postgres::PostgresError::NotInstalled) => {
+            eprintln!(
+                "db and fortunes left out: {}",
+                harness::postgres::PostgresError::NotInstalled
+            );
+            plan.scenarios
+                .retain(|s| !cost::DATABASE_SCENARIOS.contains(&s.name));
+            Ok(None)
+        }
+        Err(err) => Err(err).context("cannot start a throwaway PostgreSQL"),
+    }
 }
 
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {

@@ -237,80 +237,12 @@ pub fn run_placed(
     observe: &mut dyn FnMut(Progress),
 ) -> Result<PlacedOutcome, LoadError> {
     check(spec)?;
-    let threads = spec.threads as usize;
-    let live: Arc<[PaddedCounter]> = (0..threads).map(|_| PaddedCounter::default()).collect();
-    let shared_spec = Arc::new(spec.clone());
     let now = Instant::now();
-    // With a start time, the measurement starts then and the warmup just before; a warmup
-    // that would have started before now is cut short.
-    let measure_start = placement.start_at.map_or(now + spec.warmup, |at| {
-        now + at
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-    });
-    let start = measure_start.checked_sub(spec.warmup).unwrap_or(now);
-    let clock = Clock {
-        measure_start,
-        end: match spec.stop {
-            Stop::After(duration) => Some(measure_start + duration),
-            Stop::Requests(_) => None,
-        },
-        start,
-        schedule_offset: placement.schedule_offset,
-        connect_first: placement.start_at.is_some(),
-        interval: placement.interval,
-    };
-    let results = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|index| {
-                let plan = ThreadPlan::new(spec, index);
-                let live = Arc::clone(&live);
-                let stop = Arc::clone(stop);
-                let shared_spec = Arc::clone(&shared_spec);
-                std::thread::Builder::new()
-                    .name(format!("load-{index}"))
-                    .spawn_scoped(scope, move || {
-                        load_thread(shared_spec, plan, clock, stop, live, index)
-                    })
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| LoadError::Thread(e.to_string()))?;
-        // Naps end at the load's end, and are short after it, so that a load is over within a
-        // millisecond of its threads (a fixed 100 ms nap cost a comparison 50 ms a load).
-        let mut observed = start;
-        while !handles
-            .iter()
-            .all(std::thread::ScopedJoinHandle::is_finished)
-        {
-            let now = Instant::now();
-            let nap = match clock.end {
-                Some(end) if end > now => OBSERVE_EVERY.min(end - now),
-                Some(_) => Duration::from_millis(1),
-                None => OBSERVE_EVERY,
-            };
-            std::thread::sleep(nap);
-            let now = Instant::now();
-            if now - observed >= OBSERVE_EVERY {
-                observed = now;
-                observe(Progress {
-                    elapsed: now - start,
-                    measuring: now >= clock.measure_start,
-                    responses: live.iter().map(|c| c.0.load(Ordering::Relaxed)).sum(),
-                });
-            }
-        }
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| LoadError::Thread("a load thread panicked".into()))?
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-
+    let clock = Clock::placed(spec, placement, now);
+    let results = run_threads(spec, clock, stop, observe)?;
+    let records = || results.iter().map(|r| &r.records);
     let mut tally = Tally::default();
     let mut intervals = placement.interval.map(IntervalTallies::new);
-    let records = || results.iter().map(|r| &r.records);
     for result in records() {
         tally.merge(&result.tally);
         if let (Some(all), Some(theirs)) = (&mut intervals, &result.intervals) {
@@ -349,8 +281,94 @@ pub fn run_placed(
         outcome,
         intervals,
         connected,
-        warmup_done: measure_start.saturating_duration_since(start.max(now)),
+        warmup_done: clock
+            .measure_start
+            .saturating_duration_since(clock.start.max(now)),
         sent,
+    })
+}
+
+impl Clock {
+    /// The instants of a load placed by `placement`, starting `now`. With a start time, the
+    /// measurement starts then and the warmup just before; a warmup that would have started
+    /// before now is cut short.
+    fn placed(spec: &LoadSpec, placement: &Placement, now: Instant) -> Self {
+        let measure_start = placement.start_at.map_or(now + spec.warmup, |at| {
+            now + at
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        });
+        Self {
+            measure_start,
+            end: match spec.stop {
+                Stop::After(duration) => Some(measure_start + duration),
+                Stop::Requests(_) => None,
+            },
+            start: measure_start.checked_sub(spec.warmup).unwrap_or(now),
+            schedule_offset: placement.schedule_offset,
+            connect_first: placement.start_at.is_some(),
+            interval: placement.interval,
+        }
+    }
+}
+
+/// Runs the load's threads to `clock`, telling `observe` how far they are about every
+/// [`OBSERVE_EVERY`] meanwhile; returns what each thread measured.
+fn run_threads(
+    spec: &LoadSpec,
+    clock: Clock,
+    stop: &Arc<AtomicBool>,
+    observe: &mut dyn FnMut(Progress),
+) -> Result<Vec<ThreadResult>, LoadError> {
+    let threads = spec.threads as usize;
+    let live: Arc<[PaddedCounter]> = (0..threads).map(|_| PaddedCounter::default()).collect();
+    let shared_spec = Arc::new(spec.clone());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|index| {
+                let plan = ThreadPlan::new(spec, index);
+                let live = Arc::clone(&live);
+                let stop = Arc::clone(stop);
+                let shared_spec = Arc::clone(&shared_spec);
+                std::thread::Builder::new()
+                    .name(format!("load-{index}"))
+                    .spawn_scoped(scope, move || {
+                        load_thread(shared_spec, plan, clock, stop, live, index)
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| LoadError::Thread(e.to_string()))?;
+        // Naps end at the load's end, and are short after it, so that a load is over within a
+        // millisecond of its threads (a fixed 100 ms nap cost a comparison 50 ms a load).
+        let mut observed = clock.start;
+        while !handles
+            .iter()
+            .all(std::thread::ScopedJoinHandle::is_finished)
+        {
+            let now = Instant::now();
+            let nap = match clock.end {
+                Some(end) if end > now => OBSERVE_EVERY.min(end - now),
+                Some(_) => Duration::from_millis(1),
+                None => OBSERVE_EVERY,
+            };
+            std::thread::sleep(nap);
+            let now = Instant::now();
+            if now - observed >= OBSERVE_EVERY {
+                observed = now;
+                observe(Progress {
+                    elapsed: now - clock.start,
+                    measuring: now >= clock.measure_start,
+                    responses: live.iter().map(|c| c.0.load(Ordering::Relaxed)).sum(),
+                });
+            }
+        }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| LoadError::Thread("a load thread panicked".into()))?
+            })
+            .collect::<Result<Vec<_>, _>>()
     })
 }
 
@@ -648,127 +666,56 @@ struct Request {
 /// or the failure.
 async fn worker<C: Connector>(connector: Arc<C>, context: Arc<ThreadContext>, connection: u64) {
     let spec = &*context.spec;
-    let clock = context.clock;
     let depth = spec.pipeline.max(1) as usize;
-    let schedule = spec
-        .rate
-        .map(|rate| Schedule::new(rate, connection, u64::from(spec.connections)));
-    let variants = spec.target.urls.len();
-    let mut variant = connection as usize % variants;
-    let mut conn: Option<C::Conn> = None;
-    let mut opened = false;
-    let mut k = 0;
+    let mut pacer = Pacer {
+        context: &context,
+        schedule: spec
+            .rate
+            .map(|rate| Schedule::new(rate, connection, u64::from(spec.connections))),
+        depth,
+        variants: spec.target.urls.len(),
+        variant: connection as usize % spec.target.urls.len(),
+        next: 0,
+    };
+    let mut link = Link {
+        connector,
+        conn: None,
+        opened: false,
+    };
     let mut batch: Vec<Request> = Vec::with_capacity(depth);
     let mut indexes: Vec<usize> = Vec::with_capacity(depth);
     let mut answers: Vec<Answer> = Vec::with_capacity(depth);
     // When the connection last became free to send: a request is ready from then or from its
     // due time, whichever is later, and the send lag counts from there.
-    let mut free_since = clock.start;
-    if clock.connect_first {
-        // A start time: be connected before it, so that no measured request pays for the
-        // handshake; a failure here is retried by the first request, as usual.
-        if let Ok(open) = connector.connect().await {
-            conn = Some(open);
-            opened = true;
-            let mut records = lock(&context.records);
-            records.connected += 1;
-            records.last_connected = Some(Instant::now());
-        }
-        tokio::time::sleep_until(clock.start.into()).await;
-        // Warmup requests whose time passed before the start was reached are not sent late
-        // all at once: the schedule resumes with the next one due.
-        if let Some(schedule) = schedule {
-            let now = Instant::now();
-            while clock.start + clock.schedule_offset + schedule.due(k)
-                < now.min(clock.measure_start)
-            {
-                k += 1;
-            }
-        }
+    let mut free_since = context.clock.start;
+    if context.clock.connect_first {
+        link.connect_first(&context).await;
+        tokio::time::sleep_until(context.clock.start.into()).await;
+        pacer.skip_missed();
         free_since = Instant::now();
     }
-    // Adds the next request to the batch, unless `-n` has run out.
-    let take = |batch: &mut Vec<Request>, variant: &mut usize, due: Instant| {
-        let measuring = due >= clock.measure_start;
-        if measuring && !take_ticket(&context.tickets) {
-            return false;
-        }
-        batch.push(Request {
-            variant: *variant,
-            due,
-            measuring,
-        });
-        *variant = (*variant + 1) % variants;
-        true
-    };
     while !context.stop.load(Ordering::Relaxed) {
-        match schedule {
-            Some(schedule) => {
-                let due_of = |k: u64| clock.start + clock.schedule_offset + schedule.due(k);
-                let past_end = |due: Instant| clock.end.is_some_and(|end| due >= end);
-                if batch.is_empty() {
-                    let due = due_of(k);
-                    if past_end(due) {
-                        break;
-                    }
-                    pace_until(due).await;
-                    if !take(&mut batch, &mut variant, due) {
-                        break;
-                    }
-                    k += 1;
-                }
-                let now = Instant::now();
-                while batch.len() < depth {
-                    let due = due_of(k);
-                    if due > now || past_end(due) || !take(&mut batch, &mut variant, due) {
-                        break;
-                    }
-                    k += 1;
-                }
-            }
-            None => {
-                let now = Instant::now();
-                if clock.end.is_some_and(|end| now >= end) {
-                    break;
-                }
-                while batch.len() < depth && take(&mut batch, &mut variant, now) {}
-                if batch.is_empty() {
-                    break;
-                }
-            }
+        if !pacer.fill(&mut batch).await {
+            break;
         }
-
         indexes.clear();
         indexes.extend(batch.iter().map(|r| r.variant));
         let sent = Instant::now();
-        let result = match conn.as_mut() {
-            Some(open) => send(open, &indexes, &mut answers, spec.timeout).await,
-            None => match connector.connect().await {
-                Ok(open) => {
-                    if opened {
-                        lock(&context.records).tally.reconnects += 1;
-                    }
-                    opened = true;
-                    send(conn.insert(open), &indexes, &mut answers, spec.timeout).await
-                }
-                Err(kind) => {
-                    answers.clear();
-                    Err(kind)
-                }
-            },
-        };
+        let result = link
+            .send(&context, &indexes, &mut answers, spec.timeout)
+            .await;
         let recorded = record(&context, &batch, &answers, &result, sent, free_since);
         match result {
             Ok(After::Open) => batch.clear(),
             // The server said it closes: what it did not answer goes again on a new
             // connection, at the front of the next batch.
             Ok(After::Closed) => {
-                conn = None;
+                link.conn = None;
                 batch.drain(..answers.len());
             }
             Err(kind) => {
                 // A failed connection is never reused: the next request opens a new one.
-                conn = None;
+                link.conn = None;
                 batch.clear();
                 // A refusing target answers at once; pause so the loop does not spin.
                 if kind == ErrorKind::Refused {
@@ -781,6 +728,138 @@ async fn worker<C: Connector>(connector: Arc<C>, context: Arc<ThreadContext>, co
             context.live[context.thread]
                 .0
                 .fetch_add(recorded, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Which requests a connection sends next: the open loop's schedule or the closed loop's
+/// next free moment, the URL variants in turn, and `-n`'s tickets.
+struct Pacer<'a> {
+    context: &'a ThreadContext,
+    /// The open loop's schedule of this connection; `None` in the closed loop.
+    schedule: Option<Schedule>,
+    /// Requests per batch (`--pipeline`).
+    depth: usize,
+    variants: usize,
+    /// The URL variant of the next request.
+    variant: usize,
+    /// The next request's place in the schedule.
+    next: u64,
+}
+
+impl Pacer<'_> {
+    /// Warmup requests whose time passed before the start was reached are not sent late all at
+    /// once: the schedule resumes with the next one due.
+    fn skip_missed(&mut self) {
+        let clock = self.context.clock;
+        if let Some(schedule) = self.schedule {
+            let now = Instant::now();
+            while clock.start + clock.schedule_offset + schedule.due(self.next)
+                < now.min(clock.measure_start)
+            {
+                self.next += 1;
+            }
+        }
+    }
+
+    /// Adds the next request, due at `due`, to the batch, unless `-n` has run out.
+    fn take(&mut self, batch: &mut Vec<Request>, due: Instant) -> bool {
+        let measuring = due >= self.context.clock.measure_start;
+        if measuring && !take_ticket(&self.context.tickets) {
+            return false;
+        }
+        batch.push(Request {
+            variant: self.variant,
+            due,
+            measuring,
+        });
+        self.variant = (self.variant + 1) % self.variants;
+        true
+    }
+
+    /// Fills `batch` up to the depth: in the open loop, waits for the next request's due time
+    /// when the batch is empty, then adds those already due; in the closed loop, adds requests
+    /// now. Returns false when this connection's load is over (its end, or `-n` used up).
+    async fn fill(&mut self, batch: &mut Vec<Request>) -> bool {
+        let clock = self.context.clock;
+        let Some(schedule) = self.schedule else {
+            let now = Instant::now();
+            if clock.end.is_some_and(|end| now >= end) {
+                return false;
+            }
+            while batch.len() < self.depth && self.take(batch, now) {}
+            return !batch.is_empty();
+        };
+        let due_of = |k: u64| clock.start + clock.schedule_offset + schedule.due(k);
+        let past_end = |due: Instant| clock.end.is_some_and(|end| due >= end);
+        if batch.is_empty() {
+            let due = due_of(self.next);
+            if past_end(due) {
+                return false;
+            }
+            pace_until(due).await;
+            if !self.take(batch, due) {
+                return false;
+            }
+            self.next += 1;
+        }
+        let now = Instant::now();
+        while batch.len() < self.depth {
+            let due = due_of(self.next);
+            if due > now || past_end(due) || !self.take(batch, due) {
+                break;
+            }
+            self.next += 1;
+        }
+        true
+    }
+}
+
+/// A connection's socket: open, or opened by the next send.
+struct Link<C: Connector> {
+    connector: Arc<C>,
+    conn: Option<C::Conn>,
+    /// A connection was opened before: opening another is a reconnect.
+    opened: bool,
+}
+
+impl<C: Connector> Link<C> {
+    /// With a start time: be connected before it, so that no measured request pays for the
+    /// handshake; a failure here is retried by the first request, as usual.
+    async fn connect_first(&mut self, context: &ThreadContext) {
+        if let Ok(open) = self.connector.connect().await {
+            self.conn = Some(open);
+            self.opened = true;
+            let mut records = lock(&context.records);
+            records.connected += 1;
+            records.last_connected = Some(Instant::now());
+        }
+    }
+
+    /// Sends the requests of `indexes` on the open connection, or on a new one, and reads
+    /// their answers into `answers`.
+    async fn send(
+        &mut self,
+        context: &ThreadContext,
+        indexes: &[usize],
+        answers: &mut Vec<Answer>,
+        timeout: Duration,
+    ) -> Result<After, ErrorKind> {
+        if let Some(open) = self.conn.as_mut() {
+            return send(open, indexes, answers, timeout).await;
+        }
+        match self.connector.connect().await {
+            Ok(open) => {
+                if self.opened {
+                    lock(&context.records).tally.reconnects += 1;
+                }
+                self.opened = true;
+                send(self.conn.insert(open), indexes, answers, timeout).await
+            }
+            Err(kind) => {
+                answers.clear();
+                Err(kind)
+            }
         }
     }
 }

@@ -10,12 +10,37 @@ use std::time::{Duration, Instant};
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A CPU list or a split of the CPUs that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CpuError {
+    /// Not a list like `0,1` or `0-3`.
+    #[error("{0:?} is not a CPU list like 0,1 or 0-3")]
+    NotAList(String),
+    /// A list without a CPU in it.
+    #[error("{0:?} names no CPU")]
+    Empty(String),
+    /// A CPU given to both the servers and the load generator.
+    #[error(
+        "CPU {0} is in both --server-cpus and --client-cpus: server and client would compete for it"
+    )]
+    Shared(usize),
+    /// A CPU this process may not run on.
+    #[error("CPU {cpu} is not available to this process (it may use {available:?})")]
+    NotAvailable {
+        /// The CPU given.
+        cpu: usize,
+        /// The CPUs it may use.
+        available: Vec<usize>,
+    },
+}
 
 /// Parses a CPU list such as `0`, `0,2` or `0-3,6`.
-pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
+pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, CpuError> {
     let mut cpus = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("{text:?} is not a CPU list like 0,1 or 0-3");
+        let bad = || CpuError::NotAList(text.to_owned());
         match part.split_once('-') {
             Some((from, to)) => {
                 let (from, to): (usize, usize) = (
@@ -31,7 +56,7 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
         }
     }
     if cpus.is_empty() {
-        return Err(format!("{text:?} names no CPU"));
+        return Err(CpuError::Empty(text.to_owned()));
     }
     cpus.sort_unstable();
     cpus.dedup();
@@ -88,21 +113,17 @@ impl CpuSplit {
     }
 
     /// A split given on the command line; the lists must not overlap.
-    pub fn given(server: Vec<usize>, client: Vec<usize>) -> Result<Self, String> {
-        if let Some(cpu) = server.iter().find(|cpu| client.contains(cpu)) {
-            return Err(format!(
-                "CPU {cpu} is in both --server-cpus and --client-cpus: server and client would compete for it"
-            ));
+    pub fn given(server: Vec<usize>, client: Vec<usize>) -> Result<Self, CpuError> {
+        if let Some(&cpu) = server.iter().find(|cpu| client.contains(cpu)) {
+            return Err(CpuError::Shared(cpu));
         }
         let available = available_cpus();
-        if let Some(cpu) = server
+        if let Some(&cpu) = server
             .iter()
             .chain(&client)
             .find(|cpu| !available.contains(cpu))
         {
-            return Err(format!(
-                "CPU {cpu} is not available to this process (it may use {available:?})"
-            ));
+            return Err(CpuError::NotAvailable { cpu, available });
         }
         Ok(Self {
             server,

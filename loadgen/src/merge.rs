@@ -9,10 +9,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::format::{DurationError, parse_duration};
 use crate::interval_log::{self, IntervalLogError, TAG_SEND_LAG, TAG_UNCORRECTED};
 use crate::load::LoadOutcome;
 use crate::shard::{ShardRecord, ShardReport};
-use crate::stats::{ErrorKind, LatencyHistogram, Tally};
+use crate::stats::{LatencyHistogram, Tally};
 use crate::summary::{MergeError, RunReport};
 
 /// `--window START..END`: seconds from the start of the measurement.
@@ -24,15 +25,29 @@ pub struct Window {
     pub end: Duration,
 }
 
+/// A `--window` that is not `START..END`.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum WindowError {
+    /// No `..` in it.
+    #[error("{0:?} is not a window like 5..25 (seconds from the start)")]
+    NotAWindow(String),
+    /// A side that is not a duration.
+    #[error(transparent)]
+    Duration(#[from] DurationError),
+    /// The end is not after the start.
+    #[error("{0:?}: the window must end after it starts")]
+    Backwards(String),
+}
+
 /// Parses `START..END`, each side a number of seconds or a duration (`5..25`, `5s..25s`).
-pub fn parse_window(text: &str) -> Result<Window, String> {
+pub fn parse_window(text: &str) -> Result<Window, WindowError> {
     let (start, end) = text
         .split_once("..")
-        .ok_or_else(|| format!("{text:?} is not a window like 5..25 (seconds from the start)"))?;
-    let start = crate::cli::parse_duration(start)?;
-    let end = crate::cli::parse_duration(end)?;
+        .ok_or_else(|| WindowError::NotAWindow(text.to_owned()))?;
+    let start = parse_duration(start)?;
+    let end = parse_duration(end)?;
     if end <= start {
-        return Err(format!("{text:?}: the window must end after it starts"));
+        return Err(WindowError::Backwards(text.to_owned()));
     }
     Ok(Window { start, end })
 }
@@ -397,23 +412,7 @@ fn cut(
     let first = (start / length).round() as usize;
     let last = (end / length).round() as usize;
     let mut tally = Tally::default();
-    let mut per_interval: BTreeMap<usize, u64> = BTreeMap::new();
-    for interval in &logged {
-        let index = (interval.start.as_secs_f64() / length).round() as usize;
-        if !(first..last).contains(&index) {
-            continue;
-        }
-        let into: &mut LatencyHistogram = match interval.tag.as_deref() {
-            None => {
-                *per_interval.entry(index).or_default() += interval.histogram.len();
-                &mut tally.latency
-            }
-            Some(TAG_UNCORRECTED) => &mut tally.latency_uncorrected,
-            Some(TAG_SEND_LAG) => &mut tally.send_lag,
-            Some(_) => continue,
-        };
-        into.merge(&interval.histogram);
-    }
+    let per_interval = add_histograms(&mut tally, &logged, length, first..last);
     for (index, counts) in record.intervals.iter().enumerate().take(last).skip(first) {
         let counted: u64 = counts.status.values().sum();
         let logged = per_interval.get(&index).copied().unwrap_or(0);
@@ -425,15 +424,10 @@ fn cut(
                 counted,
             });
         }
-        for (code, n) in &counts.status {
-            let code = code.parse().unwrap_or(0);
+        for (&code, n) in &counts.status {
             *tally.status.entry(code).or_default() += n;
         }
-        for (kind, n) in &counts.errors {
-            let kind = ErrorKind::ALL
-                .into_iter()
-                .find(|k| k.to_string() == *kind)
-                .unwrap_or(ErrorKind::Other);
+        for (&kind, n) in &counts.errors {
             *tally.errors.entry(kind).or_default() += n;
         }
         tally.body_bytes += counts.body_bytes;
@@ -452,6 +446,34 @@ fn cut(
     Ok(RunReport::new(settings.clone(), &outcome))
 }
 
+/// Adds the histograms of the intervals `within` (their indexes, each `length` seconds) of an
+/// interval log to `tally`; returns how many answers each interval's latency histogram holds.
+fn add_histograms(
+    tally: &mut Tally,
+    logged: &[interval_log::LoggedInterval],
+    length: f64,
+    within: std::ops::Range<usize>,
+) -> BTreeMap<usize, u64> {
+    let mut per_interval: BTreeMap<usize, u64> = BTreeMap::new();
+    for interval in logged {
+        let index = (interval.start.as_secs_f64() / length).round() as usize;
+        if !within.contains(&index) {
+            continue;
+        }
+        let into: &mut LatencyHistogram = match interval.tag.as_deref() {
+            None => {
+                *per_interval.entry(index).or_default() += interval.histogram.len();
+                &mut tally.latency
+            }
+            Some(TAG_UNCORRECTED) => &mut tally.latency_uncorrected,
+            Some(TAG_SEND_LAG) => &mut tally.send_lag,
+            Some(_) => continue,
+        };
+        into.merge(&interval.histogram);
+    }
+    per_interval
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::SystemTime;
@@ -460,6 +482,7 @@ mod tests {
     use crate::engine::EngineKind;
     use crate::interval_log::IntervalTallies;
     use crate::shard::{IntervalCounts, RunPlan, Shard};
+    use crate::stats::ErrorKind;
     use crate::summary::RunSettings;
 
     /// A sample: when it was answered (ms from the start), its latency (µs), its status.
@@ -595,7 +618,7 @@ mod tests {
         );
         assert_eq!(cut.responses, inside.len() as u64);
         let unavailable = inside.iter().filter(|s| s.2 == 503).count() as u64;
-        assert_eq!(cut.status["503"], unavailable);
+        assert_eq!(cut.status[&503], unavailable);
         assert_eq!(cut.duration_s, 2.0);
         assert_eq!(cut.body_bytes, 2 * inside.len() as u64);
     }
@@ -627,6 +650,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ShardMergeError::LogMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_error_kind_in_a_shard_file_is_refused_by_name() {
+        let mut file = shard_file(0, &samples(1, 10), plan(10.0));
+        let record = file.report.shard.as_mut().unwrap();
+        record.intervals[0].errors.insert(ErrorKind::Reset, 1);
+        let text = serde_json::to_string(&file.report).unwrap();
+        assert!(text.contains(r#""errors":{"reset":1}"#), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shard-0.json");
+        std::fs::write(&path, &text).unwrap();
+        let read = ShardFile::read(&path, false).unwrap();
+        assert_eq!(
+            read.report.shard.unwrap().intervals,
+            file.report.shard.unwrap().intervals,
+            "the kinds and codes read back as written"
+        );
+        std::fs::write(&path, text.replace(r#"{"reset":1}"#, r#"{"eaten":1}"#)).unwrap();
+        let err = ShardFile::read(&path, false).unwrap_err().to_string();
+        assert!(err.contains("eaten"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,9 @@ use crate::machine::{CpuSplit, Environment};
 use crate::stats::LatencySummary;
 use crate::strays::StrayServer;
 
+pub mod cost;
 pub mod legacy;
+pub mod marginal;
 
 /// Version of the layout of `run.json`. Layout 3 keeps the raw measurements keyed by contender;
 /// layout 2 kept figures computed at run time, one entry per server, and is read by
@@ -49,7 +51,7 @@ pub struct RunRecord {
     pub stray_servers: Vec<StrayServer>,
     /// The cost phase's counts per request (absent with `--no-cost`, and in older runs).
     #[serde(default)]
-    pub cost: Option<crate::cost::table::CostTable>,
+    pub cost: Option<cost::CostTable>,
 }
 
 impl RunRecord {
@@ -85,6 +87,8 @@ impl RunRecord {
 
 /// The name of the pipelined scenario (the plaintext route, requests written together).
 pub const PIPELINED: &str = "pipelined";
+/// Requests per write in the pipelined scenario, as in TechEmpower's plaintext test.
+pub const PIPELINE_DEPTH: u32 = 16;
 
 /// A scenario's name as tables and charts show it: a pipelined one carries its depth
 /// (`pipelined ×16`).
@@ -258,7 +262,7 @@ pub struct CostSample {
     /// Round number, from 1 (counts repeat, so one round is usual).
     pub round: u32,
     /// What was counted: `instructions`, `allocations`, `syscalls`, …
-    pub count: String,
+    pub count: cost::Count,
     /// The count per request (lower is better).
     pub per_request: f64,
 }

@@ -13,12 +13,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use clap::Args;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::cli::ShardArgs;
+use crate::format::parse_duration;
+
 use crate::load::{LoadSpec, PlacedOutcome, Placement, Stop};
-use crate::stats::Tally;
+use crate::stats::{ErrorKind, Tally};
 use crate::summary::RunReport;
 
 /// This process's place among the shards of one run.
@@ -37,6 +39,32 @@ pub enum ShardChoice {
     Fixed(Shard),
     /// `auto`: from the environment of a Kubernetes Indexed Job, Slurm, or an MPI launcher.
     Auto,
+}
+
+/// The flags of `run` for one run spread over several processes (see `loadgen::shard`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Several load machines")]
+pub struct ShardArgs {
+    /// Do shard I of N of the run: its share of the connections (-c), of the rate (--rate) and
+    /// of -n, the totals of the run. `auto`: from a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, with --shard-count), Slurm (SLURM_PROCID/SLURM_NTASKS) or MPI
+    /// (OMPI_COMM_WORLD_RANK/SIZE, PMI_RANK/PMI_SIZE).
+    #[arg(long, value_name = "I/N|auto", value_parser = parse_shard)]
+    pub shard: Option<ShardChoice>,
+    /// The number of shards for `--shard auto` in a Kubernetes Indexed Job (its completions).
+    #[arg(long, value_name = "N", env = "LOADGEN_SHARDS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
+    /// Start measuring at this time, RFC 3339 in UTC (2026-11-25T14:30:00Z) or Unix seconds:
+    /// connect and warm up before it. It must be ahead.
+    #[arg(long, value_name = "TIME", env = "LOADGEN_START_AT", value_parser = parse_start_at)]
+    pub start_at: Option<SystemTime>,
+    /// Write the latency of each interval as an HdrHistogram interval log to this file
+    /// [default: beside --json, with .hlog for .json, when --shard or --start-at is given].
+    #[arg(long, value_name = "FILE")]
+    pub interval_log: Option<PathBuf>,
+    /// The length of an interval of the interval log.
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub interval: Duration,
 }
 
 /// A shard that cannot be placed.
@@ -211,17 +239,36 @@ pub fn parse_shard(text: &str) -> Result<ShardChoice, ShardError> {
 
 /// Parses `--start-at`: RFC 3339 in UTC (`2026-11-25T14:30:00Z`, fractions allowed), or Unix
 /// seconds (`1795617000`, `1795617000.25`).
-pub fn parse_start_at(text: &str) -> Result<SystemTime, String> {
+pub fn parse_start_at(text: &str) -> Result<SystemTime, StartAtError> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<f64>() {
         return Duration::try_from_secs_f64(seconds)
             .ok()
             .and_then(|since| SystemTime::UNIX_EPOCH.checked_add(since))
-            .ok_or_else(|| format!("{text:?} is not a time in Unix seconds"));
+            .ok_or_else(|| StartAtError::Seconds(text.to_owned()));
     }
-    humantime::parse_rfc3339_weak(text).map_err(|e| {
-        format!("{text:?} is not a time: give RFC 3339 in UTC (2026-11-25T14:30:00Z) or Unix seconds ({e})")
+    humantime::parse_rfc3339_weak(text).map_err(|source| StartAtError::Time {
+        text: text.to_owned(),
+        source,
     })
+}
+
+/// A `--start-at` that is not a time.
+#[derive(Debug, Error)]
+pub enum StartAtError {
+    /// A number that is no time in Unix seconds.
+    #[error("{0:?} is not a time in Unix seconds")]
+    Seconds(String),
+    /// Neither a number nor RFC 3339.
+    #[error(
+        "{text:?} is not a time: give RFC 3339 in UTC (2026-11-25T14:30:00Z) or Unix seconds ({source})"
+    )]
+    Time {
+        /// What was given.
+        text: String,
+        /// What the RFC 3339 parser said.
+        source: humantime::TimestampError,
+    },
 }
 
 /// A start time that has passed.
@@ -380,11 +427,13 @@ impl ShardRecord {
 /// The counts of one interval.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntervalCounts {
-    /// Answers per status code.
-    pub status: BTreeMap<String, u64>,
-    /// Failures per kind.
+    /// Answers per status code (written as `"200"`, as JSON keys are).
+    #[serde(deserialize_with = "crate::summary::status_codes")]
+    pub status: BTreeMap<u16, u64>,
+    /// Failures per kind; a kind this load generator does not know is refused when the file
+    /// is read, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub errors: BTreeMap<String, u64>,
+    pub errors: BTreeMap<ErrorKind, u64>,
     /// Body bytes read.
     pub body_bytes: u64,
 }
@@ -510,16 +559,8 @@ impl IntervalCounts {
     /// The counts of `tally`.
     pub fn of(tally: &Tally) -> Self {
         Self {
-            status: tally
-                .status
-                .iter()
-                .map(|(code, n)| (code.to_string(), *n))
-                .collect(),
-            errors: tally
-                .errors
-                .iter()
-                .map(|(kind, n)| (kind.to_string(), *n))
-                .collect(),
+            status: tally.status.clone(),
+            errors: tally.errors.clone(),
             body_bytes: tally.body_bytes,
         }
     }

@@ -98,9 +98,10 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub latency_uncorrected_us: Option<LatencySummary>,
     /// Answers per status code.
-    pub status: BTreeMap<String, u64>,
+    #[serde(deserialize_with = "status_codes")]
+    pub status: BTreeMap<u16, u64>,
     /// Failures per kind (refused, reset, timeout, other).
-    pub errors: BTreeMap<String, u64>,
+    pub errors: BTreeMap<ErrorKind, u64>,
     /// Body bytes read.
     pub body_bytes: u64,
     /// How busy each load thread was (CPU time / wall time).
@@ -187,20 +188,11 @@ impl RunReport {
             rps: outcome.rps(),
             latency_us: tally.latency.summary(),
             latency_uncorrected_us: open_loop.then(|| tally.latency_uncorrected.summary()),
-            status: tally
-                .status
-                .iter()
-                .map(|(code, n)| (code.to_string(), *n))
-                .collect(),
+            status: tally.status.clone(),
             // Every kind, zero or not, so that readers of the JSON find all four keys.
             errors: ErrorKind::ALL
                 .iter()
-                .map(|kind| {
-                    (
-                        kind.to_string(),
-                        tally.errors.get(kind).copied().unwrap_or(0),
-                    )
-                })
+                .map(|&kind| (kind, tally.errors.get(&kind).copied().unwrap_or(0)))
                 .collect(),
             body_bytes: tally.body_bytes,
             client_cpu: outcome.client_cpu.clone(),
@@ -237,23 +229,20 @@ impl RunReport {
         let mut merged = Self {
             settings: None,
             merged_from: Vec::new(),
+            requests: 0,
+            responses: 0,
+            body_bytes: 0,
+            rps: 0.0,
+            duration_s: 0.0,
+            achieved_rate: None,
+            reconnects: 0,
+            status: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            client_cpu: Vec::new(),
+            client_waited: Vec::new(),
             ..first.clone()
         };
-        let mut latency = LatencyHistogram::default();
-        let mut uncorrected: Option<LatencyHistogram> = None;
-        let mut send_lag: Option<LatencyHistogram> = None;
-        let sum = |into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>| {
-            for (key, n) in from {
-                *into.entry(key.clone()).or_default() += n;
-            }
-        };
-        let (mut status, mut errors) = (BTreeMap::new(), BTreeMap::new());
-        let (mut requests, mut responses, mut body_bytes, mut rps, mut duration_s) =
-            (0, 0, 0, 0.0, 0.0_f64);
-        let mut achieved: Option<f64> = None;
-        let mut reconnects = 0;
-        merged.client_cpu.clear();
-        merged.client_waited.clear();
+        let mut histograms = Histograms::default();
         for (file, report) in reports {
             if report.schema_version != RUN_SCHEMA_VERSION {
                 return Err(MergeError::Schema {
@@ -261,54 +250,22 @@ impl RunReport {
                     found: report.schema_version,
                 });
             }
-            let histogram_error = |source| MergeError::Histogram {
-                file: file.clone(),
-                source,
-            };
-            latency.merge(&report.latency_histogram().map_err(histogram_error)?);
-            if let Some(text) = &report.histogram_uncorrected {
-                let h = LatencyHistogram::from_base64(text).map_err(histogram_error)?;
-                uncorrected
-                    .get_or_insert_with(LatencyHistogram::default)
-                    .merge(&h);
-            }
-            if let Some(text) = &report.histogram_send_lag {
-                let h = LatencyHistogram::from_base64(text).map_err(histogram_error)?;
-                send_lag
-                    .get_or_insert_with(LatencyHistogram::default)
-                    .merge(&h);
-            }
-            sum(&mut status, &report.status);
-            sum(&mut errors, &report.errors);
-            requests += report.requests;
-            responses += report.responses;
-            body_bytes += report.body_bytes;
-            rps += report.rps;
-            duration_s = duration_s.max(report.duration_s);
-            if let Some(rate) = report.achieved_rate {
-                *achieved.get_or_insert(0.0) += rate;
-            }
-            merged.client_cpu.extend_from_slice(&report.client_cpu);
-            merged
-                .client_waited
-                .extend_from_slice(&report.client_waited);
-            merged.client_bound |= report.client_bound;
-            merged.client_lagged |= report.client_lagged;
-            reconnects += report.reconnects;
-            merged.partial |= report.partial;
-            merged.merged_from.push(file.clone());
+            histograms
+                .add(report)
+                .map_err(|source| MergeError::Histogram {
+                    file: file.clone(),
+                    source,
+                })?;
+            merged.add(file, report);
         }
+        let Histograms {
+            latency,
+            uncorrected,
+            send_lag,
+        } = histograms;
         Ok(Self {
-            requests,
-            responses,
-            duration_s,
-            rps,
             latency_us: latency.summary(),
             latency_uncorrected_us: uncorrected.as_ref().map(LatencyHistogram::summary),
-            status,
-            errors,
-            body_bytes,
-            achieved_rate: achieved,
             histogram: latency.to_base64(),
             histogram_uncorrected: uncorrected.as_ref().map(LatencyHistogram::to_base64),
             // Runs at the same time each put their own share of load in flight: Little's law
@@ -320,9 +277,79 @@ impl RunReport {
                     .as_ref()
                     .is_some_and(|h| h.quantile(0.99) > CLIENT_LAG_BOUND_US),
             histogram_send_lag: send_lag.as_ref().map(LatencyHistogram::to_base64),
-            reconnects,
             ..merged
         })
+    }
+
+    /// Adds the counts, rates and flags of `report`, read from `file`, to this merge.
+    fn add(&mut self, file: &str, report: &Self) {
+        for (&code, n) in &report.status {
+            *self.status.entry(code).or_default() += n;
+        }
+        for (&kind, n) in &report.errors {
+            *self.errors.entry(kind).or_default() += n;
+        }
+        self.requests += report.requests;
+        self.responses += report.responses;
+        self.body_bytes += report.body_bytes;
+        self.rps += report.rps;
+        self.duration_s = self.duration_s.max(report.duration_s);
+        if let Some(rate) = report.achieved_rate {
+            *self.achieved_rate.get_or_insert(0.0) += rate;
+        }
+        self.client_cpu.extend_from_slice(&report.client_cpu);
+        self.client_waited.extend_from_slice(&report.client_waited);
+        self.client_bound |= report.client_bound;
+        self.client_lagged |= report.client_lagged;
+        self.reconnects += report.reconnects;
+        self.partial |= report.partial;
+        self.merged_from.push(file.to_owned());
+    }
+}
+
+/// Reads a map of status codes, written as JSON keys (`"200"`), whichever way serde hands the
+/// keys over: a shard's report is read flattened, which gives map keys as strings only.
+pub fn status_codes<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<u16, u64>, D::Error> {
+    use serde::de::Error as _;
+    let by_text = BTreeMap::<String, u64>::deserialize(deserializer)?;
+    by_text
+        .into_iter()
+        .map(|(code, n)| {
+            let status = code
+                .parse()
+                .map_err(|_| D::Error::custom(format!("{code:?} is not a status code")))?;
+            Ok((status, n))
+        })
+        .collect()
+}
+
+/// The histograms of runs being merged, added up.
+#[derive(Default)]
+struct Histograms {
+    latency: LatencyHistogram,
+    uncorrected: Option<LatencyHistogram>,
+    send_lag: Option<LatencyHistogram>,
+}
+
+impl Histograms {
+    /// Adds `report`'s histograms.
+    fn add(&mut self, report: &RunReport) -> Result<(), HistogramError> {
+        self.latency.merge(&report.latency_histogram()?);
+        if let Some(text) = &report.histogram_uncorrected {
+            let h = LatencyHistogram::from_base64(text)?;
+            self.uncorrected
+                .get_or_insert_with(LatencyHistogram::default)
+                .merge(&h);
+        }
+        if let Some(text) = &report.histogram_send_lag {
+            let h = LatencyHistogram::from_base64(text)?;
+            self.send_lag
+                .get_or_insert_with(LatencyHistogram::default)
+                .merge(&h);
+        }
+        Ok(())
     }
 }
 
@@ -422,9 +449,9 @@ mod tests {
             RunReport::merge(&[("a.json".into(), a.clone()), ("b.json".into(), b)]).unwrap();
         assert_eq!(merged.responses, 40);
         assert_eq!(merged.requests, 42);
-        assert_eq!(merged.status["200"], 10);
-        assert_eq!(merged.status["404"], 30);
-        assert_eq!(merged.errors["timeout"], 2);
+        assert_eq!(merged.status[&200], 10);
+        assert_eq!(merged.status[&404], 30);
+        assert_eq!(merged.errors[&ErrorKind::Timeout], 2);
         assert_eq!(merged.latency_histogram().unwrap().len(), 40);
         assert!((merged.latency_us.p50 as f64 - 10_000.0).abs() < 10.0);
         assert_eq!(merged.rps, 5.0 + 15.0);

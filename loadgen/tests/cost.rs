@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use loadgen::cost::table::{CostTable, Figure};
+use loadgen::results::cost::{CostTable, Figure};
 
 fn cost(args: &[&str], path: Option<&Path>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));

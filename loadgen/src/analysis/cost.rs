@@ -3,8 +3,24 @@
 //! the machine's speed, so the ranking needs no interval: the spread of the measurements is
 //! shown beside each figure instead.
 
-use crate::cost::marginal::{TIE, rank_with_ties};
-use crate::cost::table::CostTable;
+use thiserror::Error;
+
+use crate::results::cost::{CostTable, Count};
+use crate::results::marginal::{TIE, rank_with_ties};
+
+/// Why a contender has no figure of a count.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NoFigure {
+    /// The cost phase could not measure it: its reason.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The contender or the scenario was not measured.
+    #[error("not measured")]
+    NotMeasured,
+    /// The run has no cost phase.
+    #[error("no cost phase")]
+    NoCostPhase,
+}
 
 /// The contenders' ranks on one count of one scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,8 +29,8 @@ pub struct CostRanking {
     pub scenario: String,
     /// The scenario as tables show it (`pipelined ×16`).
     pub label: String,
-    /// The count, as [`crate::cost::table::CostResult::figures`] names it.
-    pub count: &'static str,
+    /// What was counted.
+    pub count: Count,
     /// One entry per contender, in the table's order.
     pub entries: Vec<CostRank>,
 }
@@ -25,7 +41,7 @@ pub struct CostRank {
     /// The contender's label.
     pub contender: String,
     /// The count per request, or why there is none.
-    pub per_request: Result<f64, String>,
+    pub per_request: Result<f64, NoFigure>,
     /// 1 for the cheapest; ties share a rank; `None` when not measured.
     pub rank: Option<usize>,
 }
@@ -44,17 +60,19 @@ pub fn cost_rankings(table: &CostTable) -> Vec<CostRanking> {
     };
     let mut rankings = Vec::new();
     for (s, result) in first.results.iter().enumerate() {
-        for (c, (count, _)) in result.figures().iter().enumerate() {
-            let values: Vec<Result<f64, String>> = table
+        for (c, &(count, _)) in result.figures().iter().enumerate() {
+            let values: Vec<Result<f64, NoFigure>> = table
                 .servers
                 .iter()
                 .map(|server| {
                     let figure = server.results.get(s).map(|r| r.figures()[c].1);
                     match figure {
-                        Some(f) => f
-                            .per_request()
-                            .ok_or_else(|| f.reason().unwrap_or("not measured").to_owned()),
-                        None => Err("not measured".to_owned()),
+                        Some(f) => f.per_request().ok_or_else(|| {
+                            f.reason().map_or(NoFigure::NotMeasured, |reason| {
+                                NoFigure::Unavailable(reason.to_owned())
+                            })
+                        }),
+                        None => Err(NoFigure::NotMeasured),
                     }
                 })
                 .collect();
@@ -84,8 +102,8 @@ pub fn cost_rankings(table: &CostTable) -> Vec<CostRanking> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::cost::marginal::{Marginal, Sample};
-    use crate::cost::table::{CostResult, CostSettings, Figure, ServerCost, ToolStatus, Tools};
+    use crate::results::cost::{CostResult, CostSettings, Figure, ServerCost, ToolStatus, Tools};
+    use crate::results::marginal::{Marginal, Sample};
 
     /// A figure of `per_request` from two samples 1,000 requests apart.
     pub(crate) fn figure(per_request: f64) -> Figure {
@@ -123,9 +141,9 @@ pub(crate) mod tests {
             started_at: "2026-11-25T16:00:00Z".into(),
             command: "loadgen compare".into(),
             settings: CostSettings {
-                callgrind_requests: [1000, 2000],
-                dhat_requests: [1000, 2000],
-                load_requests: [4000, 12000],
+                callgrind_requests: [1000, 2000].into(),
+                dhat_requests: [1000, 2000].into(),
+                load_requests: [4000, 12000].into(),
                 connections: 64,
                 warmup_requests: 50,
                 repeat: 1,
@@ -152,7 +170,7 @@ pub(crate) mod tests {
         ]));
         assert_eq!(rankings.len(), 5, "five counts of one scenario");
         let instructions = &rankings[0];
-        assert_eq!(instructions.count, "instructions");
+        assert_eq!(instructions.count, Count::Instructions);
         let rank = |name: &str| instructions.of(name).unwrap().rank;
         assert_eq!(rank("hyper@HEAD~1"), Some(1));
         assert_eq!(rank("hyper"), Some(1), "0.13 % apart: a tie");
@@ -160,9 +178,9 @@ pub(crate) mod tests {
         assert_eq!(rank("ntex"), None);
         assert_eq!(
             instructions.of("ntex").unwrap().per_request,
-            Err("n/a: io_uring".to_owned())
+            Err(NoFigure::Unavailable("n/a: io_uring".to_owned()))
         );
-        let switches = rankings.iter().find(|r| r.count == "context_switches");
+        let switches = rankings.iter().find(|r| r.count == Count::ContextSwitches);
         assert!(switches.unwrap().entries.iter().all(|e| e.rank.is_none()));
     }
 }

@@ -23,6 +23,7 @@ pub use self::noise::{
     MachineNoise, NOISY_OTHER_CPUS, NOISY_ROUND_SPREAD, NOISY_SPEED_SPREAD, NOISY_STEAL,
 };
 pub use self::verdict::{Change, Figure, Metric, PairVerdict, Ranking, Verdict};
+use crate::results::cost::Count;
 use crate::results::{
     ClosedSample, ContenderRecord, FailureRecord, OpenSample, Percentiles, RoundResult, RunRecord,
 };
@@ -496,8 +497,9 @@ fn cell_changes(
             p99(older),
         ));
     }
-    let mut counts: Vec<&str> = m.costs.iter().map(|c| c.count.as_str()).collect();
-    counts.sort_unstable();
+    let mut counts: Vec<Count> = m.costs.iter().map(|c| c.count).collect();
+    // In the order of their names, as the changes have always been listed.
+    counts.sort_unstable_by_key(|c| c.name());
     counts.dedup();
     for count in counts {
         let costs = |c: &ContenderRecord| -> Vec<(u32, f64)> {
@@ -507,13 +509,7 @@ fn cell_changes(
                 .map(|s| (s.round, s.per_request))
                 .collect()
         };
-        figures.push((
-            Figure::Cost {
-                count: count.to_owned(),
-            },
-            costs(newer),
-            costs(older),
-        ));
+        figures.push((Figure::Cost { count }, costs(newer), costs(older)));
     }
     figures
         .into_iter()
@@ -613,7 +609,7 @@ mod tests {
                 contender: label.into(),
                 scenario: "json".into(),
                 round: 1,
-                count: "instructions".into(),
+                count: Count::Instructions,
                 per_request: count,
             });
         }
@@ -624,7 +620,7 @@ mod tests {
             .find(|c| {
                 c.figure
                     == Figure::Cost {
-                        count: "instructions".into(),
+                        count: Count::Instructions,
                     }
             })
             .expect("a change of the instruction count");

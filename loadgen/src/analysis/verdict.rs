@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::estimate::{self, Difference, Estimate, PerRound};
 use crate::results::RoundResult;
+use crate::results::cost::Count;
 
 /// Which figure a ranking orders by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,8 +112,8 @@ pub enum Figure {
     },
     /// An exact count per request from the cost phase (lower is better).
     Cost {
-        /// What was counted (`instructions`).
-        count: String,
+        /// What was counted.
+        count: Count,
     },
 }
 

@@ -13,8 +13,8 @@ use std::process::Command;
 
 use thiserror::Error;
 
-use super::scenario::UnknownName;
 use crate::results::ContenderRecord;
+use crate::workspace::{UnknownName, find_server};
 
 /// A server at one build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,19 +151,6 @@ pub fn parse_all(texts: &[String]) -> Result<Vec<ContenderSpec>, ContenderError>
         }
     }
     Ok(specs)
-}
-
-/// Looks a server up by name.
-pub fn find_server(name: &str) -> Result<&'static contract::ServerInfo, UnknownName> {
-    contract::server(name).ok_or_else(|| UnknownName {
-        what: "server",
-        name: name.to_owned(),
-        valid: contract::SERVERS
-            .iter()
-            .map(|s| s.name)
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
 }
 
 /// Where contenders are built.

@@ -35,8 +35,9 @@ use std::time::{Instant, SystemTime};
 
 use self::plan::Plan;
 use self::round::{Observer, Rounds, VisitOutcome};
-use crate::cost::{self, table::CostTable};
+use crate::cost;
 use crate::machine::Environment;
+use crate::results::cost::CostTable;
 use crate::results::{COMPARE_SCHEMA_VERSION, CostSample, Measurements, RunRecord, ScenarioSweep};
 use crate::strays::StrayServer;
 
@@ -146,7 +147,7 @@ pub fn cost_samples(table: &CostTable) -> Vec<CostSample> {
                         contender: server.server.clone(),
                         scenario: result.scenario.clone(),
                         round: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                        count: count.to_owned(),
+                        count,
                         per_request,
                     });
                 }
@@ -212,6 +213,7 @@ mod tests {
     use super::*;
     use crate::analysis::cost::tests::{figure, server, table};
     use crate::analysis::{self, Figure};
+    use crate::results::cost::Count;
     use crate::results::sample;
 
     #[test]
@@ -242,7 +244,7 @@ mod tests {
                 c.scenario == "json"
                     && c.figure
                         == Figure::Cost {
-                            count: "instructions".into(),
+                            count: Count::Instructions,
                         }
             })
             .expect("the json scenario, which only the cost phase measured, is compared");

@@ -3,22 +3,23 @@
 //! binaries come from, and, once the closed-loop maxima are known, the open-loop rates every
 //! contender is given ([`Plan::sweeps`], derived once).
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use thiserror::Error;
 
 use super::contender::{self, BuildSite, Contender};
 use super::database::DatabasePlan;
 use super::scenario::{self, DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, Scenario};
 use crate::analysis::median;
 use crate::cli::CompareArgs;
-use crate::cost::table::CostSettings;
 use crate::cost::{CostPlan, ServerBinary, ToolPaths};
 use crate::engine::EngineKind;
 use crate::machine::{self, CpuSplit, available_cpus, parse_cpu_list};
+use crate::results::cost::CostSettings;
 use crate::results::{ClosedSample, CompareSettings, LeftOut, Phase, PlannedRate, ScenarioSweep};
+use crate::workspace::{cargo_target_dir, workspace_root};
 
 /// The sweep's rates when `--rates` is not given: shares of the slowest server's maximum.
 pub const DEFAULT_RATES: &[&str] = &["10%", "25%", "50%", "75%", "90%"];
@@ -37,13 +38,9 @@ pub enum Rate {
 
 impl Rate {
     /// Parses `5000` or `50%`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, NotARate> {
         let text = text.trim();
-        let bad = || {
-            format!(
-                "{text:?} is not a rate: give requests per second (5000) or a share of the slowest server's maximum (50%)"
-            )
-        };
+        let bad = || NotARate(text.to_owned());
         match text.strip_suffix('%') {
             Some(share) => {
                 let share: f64 = share.trim().parse().map_err(|_| bad())?;
@@ -64,6 +61,13 @@ impl Rate {
         }
     }
 }
+
+/// A `--rates` entry that is neither requests per second nor a share.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "{0:?} is not a rate: give requests per second (5000) or a share of the slowest server's maximum (50%)"
+)]
+pub struct NotARate(pub String);
 
 /// Everything a comparison needs, checked before any server starts. Each fact is kept once:
 /// the durations and the engine in [`Self::settings`] (as `run.json` records them), the
@@ -198,38 +202,6 @@ impl Plan {
                 plan_sweep(scenario.name, &self.rates, &maxima)
             })
             .collect()
-    }
-}
-
-/// The workspace this load generator was built from.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-/// Cargo's target folder, where the servers' release binaries go: `CARGO_TARGET_DIR` when it
-/// is set (relative to `cwd`, as cargo reads it), else the target folder the running load
-/// generator `exe` sits in (`target/<profile>/loadgen`, or `target/<profile>/deps/…` in tests),
-/// else `workspace/target`.
-pub fn target_dir(
-    cargo_target_dir: Option<&OsStr>,
-    cwd: &Path,
-    exe: &Path,
-    workspace: &Path,
-) -> PathBuf {
-    if let Some(dir) = cargo_target_dir.filter(|d| !d.is_empty()) {
-        return cwd.join(dir);
-    }
-    let mut profile = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    if profile.ends_with("deps") {
-        profile.pop();
-    }
-    // Cargo marks every target folder with CACHEDIR.TAG; an installed binary has none above it.
-    match profile.parent() {
-        Some(target) if target.join("CACHEDIR.TAG").is_file() => target.to_path_buf(),
-        _ => workspace.join("target"),
     }
 }
 
@@ -368,21 +340,7 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         database: None,
     };
     let out = out_dir(args, started_at);
-    // A remote server's process is not here to run under valgrind or to count syscalls of.
-    let local = |c: &&Contender| !matches!(c.checkout, contender::Checkout::Remote { .. });
-    let cost = if args.no_cost || !contenders.iter().any(|c| local(&c)) {
-        None
-    } else {
-        let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
-        Some(cost_plan(
-            args,
-            &contenders,
-            &settings.cpus,
-            tools,
-            &out,
-            &database,
-        )?)
-    };
+    let cost = cost_phase(args, &contenders, &settings.cpus, &out, &database)?;
     Ok(Plan {
         settings,
         contenders,
@@ -395,6 +353,25 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         database,
         database_url: None,
     })
+}
+
+/// The cost phase's plan, unless `--no-cost` leaves it out or no contender runs here: a
+/// remote server's process is not here to run under valgrind or to count syscalls of.
+fn cost_phase(
+    args: &CompareArgs,
+    contenders: &[Contender],
+    cpus: &CpuSplit,
+    out: &Path,
+    database: &DatabasePlan,
+) -> Result<Option<CostPlan>> {
+    let local = |c: &Contender| !matches!(c.checkout, contender::Checkout::Remote { .. });
+    if args.no_cost || !contenders.iter().any(local) {
+        return Ok(None);
+    }
+    let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
+    Ok(Some(cost_plan(
+        args, contenders, cpus, tools, out, database,
+    )?))
 }
 
 /// The cost phase of a comparison: every contender's binary, the few scenarios and small
@@ -571,9 +548,8 @@ fn rates(args: &CompareArgs) -> Result<Vec<(String, Rate)>> {
     or_default(&args.rates, default)
         .iter()
         .map(|text| {
-            Rate::parse(text)
-                .map(|rate| (text.trim().to_owned(), rate))
-                .map_err(anyhow::Error::msg)
+            let rate = Rate::parse(text)?;
+            Ok((text.trim().to_owned(), rate))
         })
         .collect()
 }
@@ -581,11 +557,9 @@ fn rates(args: &CompareArgs) -> Result<Vec<(String, Rate)>> {
 /// Which CPUs serve and which load.
 fn cpu_split(args: &CompareArgs) -> Result<CpuSplit> {
     Ok(match (&args.server_cpus, &args.client_cpus) {
-        (Some(server), Some(client)) => CpuSplit::given(
-            parse_cpu_list(server).map_err(anyhow::Error::msg)?,
-            parse_cpu_list(client).map_err(anyhow::Error::msg)?,
-        )
-        .map_err(anyhow::Error::msg)?,
+        (Some(server), Some(client)) => {
+            CpuSplit::given(parse_cpu_list(server)?, parse_cpu_list(client)?)?
+        }
         _ => CpuSplit::halves(&available_cpus()),
     })
 }
@@ -594,12 +568,7 @@ fn cpu_split(args: &CompareArgs) -> Result<CpuSplit> {
 /// revisions get their worktrees.
 fn build_site(args: &CompareArgs) -> BuildSite {
     let workspace = workspace_root();
-    let target = target_dir(
-        std::env::var_os("CARGO_TARGET_DIR").as_deref(),
-        &std::env::current_dir().unwrap_or_default(),
-        &std::env::current_exe().unwrap_or_default(),
-        &workspace,
-    );
+    let target = cargo_target_dir();
     let revisions = target.join("contenders");
     let (bin_dir, target_dir) = match &args.server_bin_dir {
         Some(dir) => (dir.clone(), None),
@@ -735,44 +704,5 @@ mod tests {
         assert_eq!(sweep.headline_rate().unwrap().label, "50%");
         assert!(plan_sweep("json", &rates, &[("std", None)]).is_none());
         assert!(plan_sweep("json", &[], &maxima).is_none());
-    }
-
-    #[test]
-    fn server_binaries_are_found_where_cargo_puts_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("target");
-        std::fs::create_dir_all(target.join("release/deps")).unwrap();
-        std::fs::write(
-            target.join("CACHEDIR.TAG"),
-            "Signature: 8a477f597d28d172789f06886806bc55",
-        )
-        .unwrap();
-        let workspace = dir.path().join("ws");
-        let cwd = dir.path().join("somewhere");
-        // Without CARGO_TARGET_DIR: the target folder of the running binary, tests included.
-        let exe = target.join("release/loadgen");
-        assert_eq!(target_dir(None, &cwd, &exe, &workspace), target);
-        let test_exe = target.join("release/deps/loadgen-0123abcd");
-        assert_eq!(target_dir(None, &cwd, &test_exe, &workspace), target);
-        // Installed elsewhere: the workspace's own target folder.
-        let installed = dir.path().join("bin/loadgen");
-        assert_eq!(
-            target_dir(None, &cwd, &installed, &workspace),
-            workspace.join("target")
-        );
-        // With CARGO_TARGET_DIR, absolute or relative to where cargo ran.
-        let elsewhere = dir.path().join("shared-target");
-        assert_eq!(
-            target_dir(Some(elsewhere.as_os_str()), &cwd, &exe, &workspace),
-            elsewhere
-        );
-        assert_eq!(
-            target_dir(Some(OsStr::new("tgt")), &cwd, &exe, &workspace),
-            cwd.join("tgt")
-        );
-        assert_eq!(
-            target_dir(Some(OsStr::new("")), &cwd, &exe, &workspace),
-            target
-        );
     }
 }

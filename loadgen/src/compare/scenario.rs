@@ -3,10 +3,10 @@
 //! a path that no route matches.
 
 use bytes::Bytes;
-use thiserror::Error;
 
 use crate::results::PIPELINED;
 use crate::target::{Target, TargetError};
+pub use crate::workspace::UnknownName;
 
 /// One kind of request, loaded on every contender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +26,7 @@ pub struct Scenario {
     pub pipeline: u32,
 }
 
-/// Requests per write in the pipelined scenario, as in TechEmpower's plaintext test.
-pub const PIPELINE_DEPTH: u32 = 16;
+pub use crate::results::PIPELINE_DEPTH;
 
 /// The body `POST /echo` sends.
 const ECHO_BODY: &str = r#"{"message":"Hello from the load generator"}"#;
@@ -130,18 +129,6 @@ pub const DEFAULT_SWEEP: &[&str] = &["plaintext", "json"];
 /// The scenarios `--quick` sweeps.
 pub const QUICK_SWEEP: &[&str] = &["plaintext"];
 
-/// A name that is not a scenario or a server.
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error("unknown {what} {name:?}; the {what}s are: {valid}")]
-pub struct UnknownName {
-    /// "server" or "scenario".
-    pub what: &'static str,
-    /// What was given.
-    pub name: String,
-    /// The valid names, comma-separated.
-    pub valid: String,
-}
-
 impl Scenario {
     /// The name as tables and charts show it: `pipelined ×16` says what the scenario does.
     pub fn label(&self) -> String {
@@ -231,7 +218,7 @@ mod tests {
             err.to_string().contains("plaintext, pipelined, json, html"),
             "{err}"
         );
-        let err = super::super::contender::find_server("gin").unwrap_err();
+        let err = crate::workspace::find_server("gin").unwrap_err();
         assert_eq!(err.name, "gin");
         assert!(
             err.to_string()

@@ -13,7 +13,8 @@
 //! - syscalls (by kind) and context switches per request, natively, from the kernel's
 //!   counters, under the closed-loop load `compare` uses.
 //!
-//! Every figure is the marginal count between two request counts ([`marginal`]), so start-up,
+//! Every figure is the marginal count between two request counts
+//! ([`crate::results::marginal`]), so start-up,
 //! connections and shutdown cancel out; every figure is measured `repeat` times, each in a
 //! fresh server process, and the spread is reported. A figure that cannot be measured (a tool
 //! missing, a server valgrind cannot follow) carries the reason in its place.
@@ -23,36 +24,59 @@
 //! - [`runs`]: one measurement of one server by one tool (the native load, callgrind, DHAT);
 //! - this module: the order of the runs (the native ones one at a time, the valgrind ones side
 //!   by side) and the figures assembled per server;
-//! - [`table`]: the results as data; [`marginal`]: the arithmetic;
-//! - [`callgrind`], [`dhat`], [`counters`]: the three tools' files and interfaces;
-//! - [`render`]: the results as Markdown.
+//! - [`callgrind`], [`dhat`], [`counters`]: the three tools' files and interfaces.
+//!
+//! The results are data of [`crate::results::cost`] (the arithmetic in
+//! [`crate::results::marginal`]); [`crate::report`] renders them (`cost.md`, `cost.svg`).
 
 pub mod callgrind;
 pub mod counters;
 pub mod dhat;
-pub mod marginal;
 pub mod plan;
-pub mod render;
 pub mod runs;
-pub mod table;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use marginal::Marginal;
+use thiserror::Error;
+
+use crate::results::cost::{CostResult, Figure, ServerCost, SyscallKind};
+use crate::results::marginal::Marginal;
 pub use plan::{
     CostPlan, CostScenario, DATABASE_SCENARIOS, INSTALL_VALGRIND, PIPELINE_DEPTH, PlanError,
-    ServerBinary, ToolPaths, find_in_path, make_plan, scenario_names, scenarios,
+    ServerBinary, ToolMissing, ToolPaths, find_in_path, make_plan, scenario_names, scenarios,
 };
-use runs::{NativeSample, callgrind_run, dhat_run, native_run, probe_io_uring};
-pub use runs::{holds_io_uring, is_go_binary};
-use table::{CostResult, Figure, ServerCost, SyscallKind};
+use runs::{CallCounts, NativeSample, callgrind_run, dhat_run, native_run, probe_io_uring};
+pub use runs::{RunError, holds_io_uring, is_go_binary};
 
 /// The reason a server on io_uring gets no valgrind figures.
 pub const IO_URING: &str = "n/a: valgrind cannot follow io_uring (the server holds an io_uring instance; under valgrind 3.19 it hangs)";
 /// The reason a Go server gets no DHAT figures.
 pub const GO_HEAP: &str = "n/a: a Go binary allocates from the Go runtime's own heap (mmap'd arenas), whose block sizes DHAT cannot see; its allocations are counted (calls to runtime.mallocgc), not its bytes";
+
+/// Why a tool gave a server no figures; its text stands in the results in their place.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Unmeasured {
+    /// The server holds an io_uring instance, which valgrind cannot follow.
+    #[error("{IO_URING}")]
+    IoUring,
+    /// A Go server, whose heap DHAT cannot see.
+    #[error("{GO_HEAP}")]
+    GoHeap,
+    /// The run was stopped before this measurement.
+    #[error("not measured: the run was stopped")]
+    Stopped,
+    /// The tool is missing.
+    #[error(transparent)]
+    Tool(#[from] ToolMissing),
+    /// A measurement failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// One measurement's figures, one per scenario in the plan's order.
+type PerScenario<T> = Vec<T>;
 
 /// What a cost run is doing, for a progress display.
 #[derive(Debug, Clone, Copy)]
@@ -123,13 +147,13 @@ pub fn run(
 struct Prepared<'a> {
     server: &'a ServerBinary,
     /// Whether it started and answered; the reason if not.
-    started: Result<(), String>,
+    started: Result<(), Unmeasured>,
     go: bool,
-    native: Result<Vec<Vec<NativeSample>>, String>,
+    native: Result<Vec<PerScenario<NativeSample>>, Unmeasured>,
     /// The valgrind and vgdb to run it under, or why not.
-    valgrind: Result<(PathBuf, PathBuf), String>,
+    valgrind: Result<(PathBuf, PathBuf), Unmeasured>,
     /// Whether DHAT can see its heap, or why not.
-    heap_tool: Result<(), String>,
+    heap_tool: Result<(), Unmeasured>,
 }
 
 /// A valgrind run.
@@ -159,10 +183,10 @@ struct Job {
 
 /// What a valgrind run measured, per scenario.
 enum JobOutcome {
-    /// (instructions, allocations).
-    Calls(Result<Vec<(Marginal, Marginal)>, String>),
+    /// Instructions and allocations.
+    Calls(Result<PerScenario<CallCounts>, Unmeasured>),
     /// Bytes allocated.
-    Bytes(Result<Vec<Marginal>, String>),
+    Bytes(Result<PerScenario<Marginal>, Unmeasured>),
 }
 
 /// The first phase for one server: its traits, then its native counts.
@@ -177,7 +201,11 @@ fn prepare<'a>(
     // kernel's counters (or if it failed), a start of its own does.
     let mut holds_io_uring = None;
     let native = repeated(
-        plan.tools.perf_events.clone().map(drop),
+        plan.tools
+            .perf_events
+            .clone()
+            .map(drop)
+            .map_err(Unmeasured::from),
         plan.settings.repeat,
         |m| {
             observe(Step {
@@ -198,17 +226,17 @@ fn prepare<'a>(
                 tool: "probe",
                 measurement: 1,
             });
-            probe_io_uring(plan, server)
+            probe_io_uring(plan, server).map_err(Unmeasured::from)
         }
     };
     let valgrind = match &io_uring {
-        Ok(true) => Err(IO_URING.to_owned()),
-        Ok(false) => plan.tools.valgrind.clone(),
+        Ok(true) => Err(Unmeasured::IoUring),
+        Ok(false) => plan.tools.valgrind.clone().map_err(Unmeasured::from),
         Err(reason) => Err(reason.clone()),
     };
     let heap_tool = match (&valgrind, go) {
         (Err(reason), _) => Err(reason.clone()),
-        (Ok(_), true) => Err(GO_HEAP.to_owned()),
+        (Ok(_), true) => Err(Unmeasured::GoHeap),
         (Ok(_), false) => Ok(()),
     };
     Prepared {
@@ -289,18 +317,13 @@ fn run_job(plan: &CostPlan, prepared: &Prepared, job: Job, cpu: Option<usize>) -
     let launcher = pinned_to(cpu);
     match (job.tool, &prepared.valgrind) {
         (_, Err(reason)) => JobOutcome::Calls(Err(reason.clone())),
-        (Tool::Callgrind, Ok((valgrind, vgdb))) => JobOutcome::Calls(callgrind_run(
-            plan,
-            server,
-            launcher,
-            valgrind,
-            vgdb,
-            &dir,
-            prepared.go,
-        )),
-        (Tool::Dhat, Ok((valgrind, _))) => {
-            JobOutcome::Bytes(dhat_run(plan, server, &launcher, valgrind, &dir))
-        }
+        (Tool::Callgrind, Ok((valgrind, vgdb))) => JobOutcome::Calls(
+            callgrind_run(plan, server, launcher, valgrind, vgdb, &dir, prepared.go)
+                .map_err(Unmeasured::from),
+        ),
+        (Tool::Dhat, Ok((valgrind, _))) => JobOutcome::Bytes(
+            dhat_run(plan, server, &launcher, valgrind, &dir).map_err(Unmeasured::from),
+        ),
     }
 }
 
@@ -324,25 +347,7 @@ impl Prepared<'_> {
             let notes = vec![format!("the server did not start or answer: {reason}")];
             return unavailable(self.server, plan, reason, notes);
         }
-        let mut calls: Result<Vec<Vec<(Marginal, Marginal)>>, String> = self
-            .valgrind
-            .as_ref()
-            .map(|_| Vec::new())
-            .map_err(Clone::clone);
-        let mut heap: Result<Vec<Vec<Marginal>>, String> =
-            self.heap_tool.clone().map(|()| Vec::new());
-        for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
-            if job.server != index {
-                continue;
-            }
-            const NOT_RUN: &str = "not measured: the run was stopped";
-            match outcome.take() {
-                Some(JobOutcome::Calls(run)) => push_run(&mut calls, run),
-                Some(JobOutcome::Bytes(run)) => push_run(&mut heap, run),
-                None if job.tool == Tool::Callgrind => push_run(&mut calls, Err(NOT_RUN.into())),
-                None => push_run(&mut heap, Err(NOT_RUN.into())),
-            }
-        }
+        let (calls, heap) = self.job_runs(jobs, outcomes, index);
         let mut notes = Vec::new();
         for (tool, outcome) in [
             ("counters", self.native.as_ref().err()),
@@ -353,47 +358,16 @@ impl Prepared<'_> {
                 notes.push(format!("{tool}: {reason}"));
             }
         }
-        let native = self.native;
+        let runs = Runs {
+            native: &self.native,
+            calls: &calls,
+            heap: &heap,
+        };
         let results = plan
             .scenarios
             .iter()
             .enumerate()
-            .map(|(i, scenario)| {
-                let calls_part = |part: fn(&(Marginal, Marginal)) -> Marginal| {
-                    figure(&calls, |run| part(&run[i]))
-                };
-                let bytes = figure(&heap, |run| run[i]);
-                let native_part =
-                    |part: &dyn Fn(&NativeSample) -> Marginal| figure(&native, |run| part(&run[i]));
-                let mut kinds: Vec<SyscallKind> = match &native {
-                    Ok(runs) if !runs.is_empty() => runs[0][i]
-                        .kinds
-                        .iter()
-                        .enumerate()
-                        .map(|(k, (kind, syscalls, _))| SyscallKind {
-                            kind: kind.clone(),
-                            syscalls: syscalls.clone(),
-                            per_request: native_part(&|s: &NativeSample| s.kinds[k].2),
-                        })
-                        .filter(|k| k.per_request.per_request().is_some_and(|v| v > 0.0))
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                kinds.sort_by(|a, b| {
-                    let value = |k: &SyscallKind| k.per_request.per_request().unwrap_or(0.0);
-                    value(b).total_cmp(&value(a))
-                });
-                CostResult {
-                    scenario: scenario.name.to_owned(),
-                    label: scenario.label(),
-                    instructions: calls_part(|c| c.0),
-                    allocations: calls_part(|c| c.1),
-                    bytes_allocated: bytes,
-                    syscalls: native_part(&|s: &NativeSample| s.syscalls),
-                    context_switches: native_part(&|s: &NativeSample| s.context_switches),
-                    syscalls_by_kind: kinds,
-                }
-            })
+            .map(|(i, scenario)| runs.result(scenario, i))
             .collect();
         ServerCost {
             server: self.server.name.clone(),
@@ -402,19 +376,103 @@ impl Prepared<'_> {
             notes,
         }
     }
+
+    /// The valgrind runs of server `index` among `jobs`, taken out of `outcomes`: callgrind's
+    /// and DHAT's, each measurement's, or the first reason one of them failed.
+    #[allow(clippy::type_complexity)]
+    fn job_runs(
+        &self,
+        jobs: &[Job],
+        outcomes: &mut [Option<JobOutcome>],
+        index: usize,
+    ) -> (
+        Result<Vec<PerScenario<CallCounts>>, Unmeasured>,
+        Result<Vec<PerScenario<Marginal>>, Unmeasured>,
+    ) {
+        let mut calls = self
+            .valgrind
+            .as_ref()
+            .map(|_| Vec::new())
+            .map_err(Clone::clone);
+        let mut heap = self.heap_tool.clone().map(|()| Vec::new());
+        for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+            if job.server != index {
+                continue;
+            }
+            match outcome.take() {
+                Some(JobOutcome::Calls(run)) => push_run(&mut calls, run),
+                Some(JobOutcome::Bytes(run)) => push_run(&mut heap, run),
+                None if job.tool == Tool::Callgrind => {
+                    push_run(&mut calls, Err(Unmeasured::Stopped));
+                }
+                None => push_run(&mut heap, Err(Unmeasured::Stopped)),
+            }
+        }
+        (calls, heap)
+    }
+}
+
+/// Every measurement of one server by each tool, or why there is none.
+struct Runs<'a> {
+    native: &'a Result<Vec<PerScenario<NativeSample>>, Unmeasured>,
+    calls: &'a Result<Vec<PerScenario<CallCounts>>, Unmeasured>,
+    heap: &'a Result<Vec<PerScenario<Marginal>>, Unmeasured>,
+}
+
+impl Runs<'_> {
+    /// The figures of `scenario`, the `i`-th of the plan.
+    fn result(&self, scenario: &CostScenario, i: usize) -> CostResult {
+        let calls_part =
+            |part: fn(&CallCounts) -> Marginal| figure(self.calls, |run| part(&run[i]));
+        let native_part =
+            |part: &dyn Fn(&NativeSample) -> Marginal| figure(self.native, |run| part(&run[i]));
+        CostResult {
+            scenario: scenario.name.to_owned(),
+            label: scenario.label(),
+            instructions: calls_part(|c| c.instructions),
+            allocations: calls_part(|c| c.allocations),
+            bytes_allocated: figure(self.heap, |run| run[i]),
+            syscalls: native_part(&|s: &NativeSample| s.syscalls),
+            context_switches: native_part(&|s: &NativeSample| s.context_switches),
+            syscalls_by_kind: self.kinds(i),
+        }
+    }
+
+    /// The syscalls of the `i`-th scenario by kind, those above zero, the most frequent first.
+    fn kinds(&self, i: usize) -> Vec<SyscallKind> {
+        let mut kinds: Vec<SyscallKind> = match self.native {
+            Ok(runs) if !runs.is_empty() => runs[0][i]
+                .kinds
+                .iter()
+                .enumerate()
+                .map(|(k, kind)| SyscallKind {
+                    kind: kind.kind.clone(),
+                    syscalls: kind.syscalls.clone(),
+                    per_request: figure(self.native, |run| run[i].kinds[k].per_request),
+                })
+                .filter(|k| k.per_request.per_request().is_some_and(|v| v > 0.0))
+                .collect(),
+            _ => Vec::new(),
+        };
+        kinds.sort_by(|a, b| {
+            let value = |k: &SyscallKind| k.per_request.per_request().unwrap_or(0.0);
+            value(b).total_cmp(&value(a))
+        });
+        kinds
+    }
 }
 
 /// A figure from a tool's runs: each run's marginal picked by `pick`, or the reason none was
 /// measured.
-fn figure<R>(runs: &Result<Vec<R>, String>, pick: impl Fn(&R) -> Marginal) -> Figure {
+fn figure<R>(runs: &Result<Vec<R>, Unmeasured>, pick: impl Fn(&R) -> Marginal) -> Figure {
     match runs {
         Ok(runs) => Figure::Measured(runs.iter().map(pick).collect()),
-        Err(reason) => Figure::Unavailable(reason.clone()),
+        Err(reason) => Figure::Unavailable(reason.to_string()),
     }
 }
 
 /// Adds one run's outcome to a tool's runs; the first failure stands for all.
-fn push_run<T>(runs: &mut Result<Vec<T>, String>, run: Result<T, String>) {
+fn push_run<T>(runs: &mut Result<Vec<T>, Unmeasured>, run: Result<T, Unmeasured>) {
     if let Ok(list) = runs {
         match run {
             Ok(run) => list.push(run),
@@ -426,21 +484,22 @@ fn push_run<T>(runs: &mut Result<Vec<T>, String>, run: Result<T, String>) {
 /// `repeat` measurements by `measure` (given 1, 2, …), if the tool is `available`; the first
 /// failure's reason stands for all.
 fn repeated<T>(
-    available: Result<(), String>,
+    available: Result<(), Unmeasured>,
     repeat: u32,
-    measure: impl FnMut(u32) -> Result<T, String>,
-) -> Result<Vec<T>, String> {
+    measure: impl FnMut(u32) -> Result<T, Unmeasured>,
+) -> Result<Vec<T>, Unmeasured> {
     available?;
     (1..=repeat).map(measure).collect()
 }
 
+/// A server without any figure, each one's place holding `reason`.
 fn unavailable(
     server: &ServerBinary,
     plan: &CostPlan,
-    reason: &str,
+    reason: &Unmeasured,
     notes: Vec<String>,
 ) -> ServerCost {
-    let figure = || Figure::Unavailable(reason.to_owned());
+    let figure = || Figure::Unavailable(reason.to_string());
     ServerCost {
         server: server.name.clone(),
         binary: server.path.clone(),

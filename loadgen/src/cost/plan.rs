@@ -13,17 +13,17 @@ use harness::ServerProcess;
 use thiserror::Error;
 
 use super::counters;
-use super::table::{CostSettings, ToolStatus, Tools};
+use crate::results::cost::{CostSettings, ToolStatus, Tools};
 use crate::target::Target;
 
 /// Requests written together in the pipelined scenario, as in compare.
-pub const PIPELINE_DEPTH: u32 = crate::compare::scenario::PIPELINE_DEPTH;
+pub use crate::results::PIPELINE_DEPTH;
 
 /// The command that installs valgrind on Debian.
 pub const INSTALL_VALGRIND: &str = "apt-get install valgrind";
 
 /// A name that is not a scenario of `loadgen cost`, or a bad `--binary`.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum PlanError {
     /// An unknown scenario.
     #[error("unknown scenario {name:?}; the scenarios are: {valid}")]
@@ -176,13 +176,29 @@ impl ServerBinary {
     }
 }
 
+/// A tool that cannot be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ToolMissing {
+    /// No valgrind (or no vgdb) in `PATH`.
+    #[error("valgrind is not installed (no valgrind and vgdb in PATH): `{INSTALL_VALGRIND}`")]
+    Valgrind,
+    /// The kernel's counters cannot be opened: what the kernel said.
+    #[error("{0}")]
+    PerfEvents(String),
+}
+
+/// A server that did not start or print its ready line: what its start said.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct NotStarted(pub String);
+
 /// The tools, where they were found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolPaths {
     /// valgrind and vgdb, or why they cannot be used.
-    pub valgrind: Result<(PathBuf, PathBuf), String>,
+    pub valgrind: Result<(PathBuf, PathBuf), ToolMissing>,
     /// Whether the kernel's counters can be opened (and what they follow), or why not.
-    pub perf_events: Result<&'static str, String>,
+    pub perf_events: Result<&'static str, ToolMissing>,
 }
 
 impl ToolPaths {
@@ -191,14 +207,10 @@ impl ToolPaths {
     pub fn detect(path: Option<&OsStr>) -> Self {
         let valgrind = find_in_path("valgrind", path)
             .zip(find_in_path("vgdb", path))
-            .ok_or_else(|| {
-                format!(
-                    "valgrind is not installed (no valgrind and vgdb in PATH): `{INSTALL_VALGRIND}`"
-                )
-            });
+            .ok_or(ToolMissing::Valgrind);
         Self {
             valgrind,
-            perf_events: counters::probe().map_err(|e| e.to_string()),
+            perf_events: counters::probe().map_err(|e| ToolMissing::PerfEvents(e.to_string())),
         }
     }
 
@@ -206,14 +218,14 @@ impl ToolPaths {
     pub fn status(&self) -> Tools {
         let valgrind = match &self.valgrind {
             Ok((valgrind, _)) => ToolStatus::Available(version_of(valgrind)),
-            Err(reason) => ToolStatus::Missing(reason.clone()),
+            Err(reason) => ToolStatus::Missing(reason.to_string()),
         };
         let perf_events = match &self.perf_events {
             Ok(scope) => ToolStatus::Available(format!(
                 "perf_event_open on Linux {}, counting {scope}",
                 kernel_release()
             )),
-            Err(reason) => ToolStatus::Missing(reason.clone()),
+            Err(reason) => ToolStatus::Missing(reason.to_string()),
         };
         Tools {
             valgrind,
@@ -292,7 +304,7 @@ impl CostPlan {
         server: &ServerBinary,
         launcher: Vec<String>,
         timeout: Duration,
-    ) -> Result<ServerProcess, String> {
+    ) -> Result<ServerProcess, NotStarted> {
         ServerProcess::spawn(
             &server.name,
             &server.path,
@@ -300,7 +312,7 @@ impl CostPlan {
             &launcher,
             timeout,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| NotStarted(e.to_string()))
     }
 }
 
@@ -313,13 +325,7 @@ pub fn make_plan(
     use anyhow::Context as _;
     let bin_dir = match &args.server_bin_dir {
         Some(dir) => dir.clone(),
-        None => crate::compare::plan::target_dir(
-            std::env::var_os("CARGO_TARGET_DIR").as_deref(),
-            &std::env::current_dir().unwrap_or_default(),
-            &std::env::current_exe().unwrap_or_default(),
-            &crate::compare::plan::workspace_root(),
-        )
-        .join("release"),
+        None => crate::workspace::cargo_target_dir().join("release"),
     };
     let names: Vec<String> = if args.servers.is_empty() && args.binary.is_empty() {
         contract::SERVERS
@@ -332,7 +338,7 @@ pub fn make_plan(
     let mut servers = names
         .iter()
         .map(|name| {
-            let info = crate::compare::contender::find_server(name)?;
+            let info = crate::workspace::find_server(name)?;
             Ok(ServerBinary::in_dir(info.name, &bin_dir)?)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -408,7 +414,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let tools = ToolPaths::detect(Some(dir.path().as_os_str()));
         let reason = tools.valgrind.unwrap_err();
-        assert!(reason.contains(INSTALL_VALGRIND), "{reason}");
+        assert!(reason.to_string().contains(INSTALL_VALGRIND), "{reason}");
         assert_eq!(find_in_path("valgrind", None), None);
         let status = ToolPaths {
             valgrind: Err(reason),

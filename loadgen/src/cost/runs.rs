@@ -2,19 +2,21 @@
 //! a callgrind run that dumps mid-run, a DHAT run per sample. Each starts a fresh server and
 //! returns its marginal counts, or the reason it could not.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use harness::RawClient;
+use thiserror::Error;
 
-use super::counters::ProcessCounters;
-use super::marginal::{Marginal, Sample};
-use super::plan::{CostPlan, CostScenario, ServerBinary, scenarios};
+use super::counters::{CounterSnapshot, ProcessCounters};
+use super::plan::{CostPlan, CostScenario, NotStarted, PlanError, ServerBinary, scenarios};
 use super::{callgrind, dhat};
 use crate::engine::EngineKind;
 use crate::load::{self, LoadSpec, Stop};
+use crate::results::cost::RequestPair;
+use crate::results::marginal::{Marginal, MarginalError, Sample};
 
 /// How long a server may take to print its ready line.
 pub const NATIVE_START: Duration = Duration::from_secs(10);
@@ -34,6 +36,176 @@ pub const VALGRIND_EXIT: Duration = Duration::from_secs(60);
 /// (`vgCallgrind_post_signal`). Goroutines then yield only at function calls, which a server
 /// that answers requests does all the time.
 pub const GO_UNDER_VALGRIND: &str = "asyncpreemptoff=1";
+
+/// Why one measurement gave no figures. The reasons of foreign errors (the tools', the
+/// kernel's, the server's start) are kept as their text: a reason is shown to a reader and
+/// stands in the results for every figure it cost.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum RunError {
+    /// The server did not start.
+    #[error(transparent)]
+    Start(#[from] NotStarted),
+    /// A scenario that is not one.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// No connection to the server.
+    #[error("{0}")]
+    Connect(String),
+    /// A request could not be written.
+    #[error("{scenario}: cannot send: {reason}")]
+    Send {
+        /// The scenario.
+        scenario: &'static str,
+        /// What the socket said.
+        reason: String,
+    },
+    /// No whole answer came.
+    #[error("{scenario}: no answer: {reason}")]
+    NoAnswer {
+        /// The scenario.
+        scenario: &'static str,
+        /// What the socket or the parser said.
+        reason: String,
+    },
+    /// An answer with another status than the contract's.
+    #[error("{scenario}: status {status} where the contract says {expected}")]
+    Status {
+        /// The scenario.
+        scenario: &'static str,
+        /// The status answered.
+        status: u16,
+        /// The contract's.
+        expected: u16,
+    },
+    /// The kernel's counters cannot be opened or read.
+    #[error("{0}")]
+    Counters(String),
+    /// The scenario's request cannot be made into a load.
+    #[error("{0}")]
+    Target(String),
+    /// The load did not run.
+    #[error("{0}")]
+    Load(String),
+    /// The load ran, but not every request was answered as the contract says.
+    #[error(
+        "{scenario}: {failures} failures, {wrong} answers with another status than {expected}{}",
+        if *stopped { ", stopped early" } else { "" }
+    )]
+    Answers {
+        /// The scenario.
+        scenario: &'static str,
+        /// Requests that failed.
+        failures: u64,
+        /// Answers with another status.
+        wrong: u64,
+        /// The contract's status.
+        expected: u16,
+        /// The load was stopped early.
+        stopped: bool,
+    },
+    /// Two samples that give no count per request.
+    #[error("{scenario}: {source}")]
+    Marginal {
+        /// The scenario.
+        scenario: &'static str,
+        /// Why.
+        source: MarginalError,
+    },
+    /// The tool's work folder cannot be made.
+    #[error("cannot create {}: {reason}", dir.display())]
+    CreateDir {
+        /// The folder.
+        dir: PathBuf,
+        /// What the file system said.
+        reason: String,
+    },
+    /// A tool's file cannot be read.
+    #[error("cannot read {}: {reason}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the file system said.
+        reason: String,
+    },
+    /// A tool's file cannot be understood.
+    #[error("{}: {reason}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// callgrind was not made to dump its counters.
+    #[error("{0}")]
+    Dump(String),
+    /// Something went wrong with the server under a valgrind tool.
+    #[error("under {tool}: {source}")]
+    Under {
+        /// `callgrind` or `DHAT`.
+        tool: &'static str,
+        /// What.
+        source: Box<RunError>,
+    },
+    /// The server under a valgrind tool did not answer in time (one valgrind cannot follow
+    /// hangs).
+    #[error("under {tool}: {source} (within {VALGRIND_ANSWER:?})")]
+    Hang {
+        /// `callgrind` or `DHAT`.
+        tool: &'static str,
+        /// What.
+        source: Box<RunError>,
+    },
+    /// The server under DHAT did not exit cleanly, so there is no profile: how it ended.
+    #[error("under DHAT, SIGTERM did not end the server cleanly ({0}), so DHAT wrote no profile")]
+    NoProfile(String),
+}
+
+impl RunError {
+    /// This error, met under valgrind's `tool`.
+    fn under(self, tool: &'static str) -> Self {
+        Self::Under {
+            tool,
+            source: Box::new(self),
+        }
+    }
+
+    /// This error, met while waiting on a server under valgrind's `tool`.
+    fn hang(self, tool: &'static str) -> Self {
+        Self::Hang {
+            tool,
+            source: Box::new(self),
+        }
+    }
+}
+
+/// A connection to the server at `addr`.
+fn connect(addr: std::net::SocketAddr, timeout: Duration) -> Result<RawClient, RunError> {
+    RawClient::connect(addr, timeout).map_err(|e| RunError::Connect(e.to_string()))
+}
+
+/// The count per request of `scenario` between two samples.
+fn marginal(scenario: &CostScenario, low: Sample, high: Sample) -> Result<Marginal, RunError> {
+    Marginal::new(low, high).map_err(|source| RunError::Marginal {
+        scenario: scenario.name,
+        source,
+    })
+}
+
+/// `dir`, made if it is not there.
+fn create_dir(dir: &Path) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir).map_err(|e| RunError::CreateDir {
+        dir: dir.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// The text of a tool's file.
+fn read_text(path: &Path) -> Result<String, RunError> {
+    std::fs::read_to_string(path).map_err(|e| RunError::Read {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
 
 /// Whether a binary is a Go program: Go's linker writes its build information after this
 /// magic.
@@ -55,11 +227,10 @@ pub fn holds_io_uring(pid: u32) -> bool {
 
 /// Starts the server natively, has it answer one request, and says whether it holds an
 /// io_uring instance then.
-pub(super) fn probe_io_uring(plan: &CostPlan, server: &ServerBinary) -> Result<bool, String> {
+pub(super) fn probe_io_uring(plan: &CostPlan, server: &ServerBinary) -> Result<bool, RunError> {
     let mut process = plan.start(server, plan.settings.cpus.server_launcher(), NATIVE_START)?;
-    let scenario = scenarios(&["plaintext".to_owned()]).map_err(|e| e.to_string())?;
-    let mut client =
-        RawClient::connect(process.addr(), Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    let scenario = scenarios(&["plaintext".to_owned()])?;
+    let mut client = connect(process.addr(), Duration::from_secs(5))?;
     drive(&mut client, &scenario[0], 1)?;
     let uses = holds_io_uring(process.pid());
     let _ = process.stop(contract::SHUTDOWN_GRACE);
@@ -68,27 +239,43 @@ pub(super) fn probe_io_uring(plan: &CostPlan, server: &ServerBinary) -> Result<b
 
 /// Sends `requests` of `scenario` on `client` (rounded up to whole pipelined batches), checks
 /// every answer's status, and returns how many were answered.
-fn drive(client: &mut RawClient, scenario: &CostScenario, requests: u64) -> Result<u64, String> {
+fn drive(client: &mut RawClient, scenario: &CostScenario, requests: u64) -> Result<u64, RunError> {
     let one = harness::request_bytes(&scenario.case, &[]);
     let batch = one.repeat(scenario.pipeline as usize);
     let batches = requests.div_ceil(u64::from(scenario.pipeline));
     for _ in 0..batches {
-        client
-            .send(&batch)
-            .map_err(|e| format!("{}: cannot send: {e}", scenario.name))?;
+        client.send(&batch).map_err(|e| RunError::Send {
+            scenario: scenario.name,
+            reason: e.to_string(),
+        })?;
         for _ in 0..scenario.pipeline {
             let response = client
                 .read_response(false)
-                .map_err(|e| format!("{}: no answer: {e}", scenario.name))?;
+                .map_err(|e| RunError::NoAnswer {
+                    scenario: scenario.name,
+                    reason: e.to_string(),
+                })?;
             if response.status != scenario.case.status {
-                return Err(format!(
-                    "{}: status {} where the contract says {}",
-                    scenario.name, response.status, scenario.case.status
-                ));
+                return Err(RunError::Status {
+                    scenario: scenario.name,
+                    status: response.status,
+                    expected: scenario.case.status,
+                });
             }
         }
     }
     Ok(batches * u64::from(scenario.pipeline))
+}
+
+/// Syscalls of one kind per request, one measurement.
+#[derive(Debug, Clone)]
+pub(super) struct KindSample {
+    /// The kind: `read`, `write`, `poll`… or `other`.
+    pub(super) kind: String,
+    /// The syscalls it groups.
+    pub(super) syscalls: Vec<String>,
+    /// How many per request.
+    pub(super) per_request: Marginal,
 }
 
 /// A scenario's counts per request under the native load, one measurement.
@@ -96,7 +283,7 @@ fn drive(client: &mut RawClient, scenario: &CostScenario, requests: u64) -> Resu
 pub(super) struct NativeSample {
     pub(super) syscalls: Marginal,
     pub(super) context_switches: Marginal,
-    pub(super) kinds: Vec<(String, Vec<String>, Marginal)>,
+    pub(super) kinds: Vec<KindSample>,
 }
 
 /// One measurement of the native counters: a fresh server, then for each scenario a warmup
@@ -106,97 +293,138 @@ pub(super) fn native_run(
     plan: &CostPlan,
     server: &ServerBinary,
     stop: &Arc<AtomicBool>,
-) -> Result<(Vec<NativeSample>, bool), String> {
+) -> Result<(Vec<NativeSample>, bool), RunError> {
     let mut process = plan.start(server, plan.settings.cpus.server_launcher(), NATIVE_START)?;
-    let mut counters = ProcessCounters::open(process.pid()).map_err(|e| e.to_string())?;
+    let mut counters =
+        ProcessCounters::open(process.pid()).map_err(|e| RunError::Counters(e.to_string()))?;
     let mut samples = Vec::new();
     let mut io_uring = false;
     for scenario in &plan.scenarios {
-        let target = scenario.target(process.addr()).map_err(|e| e.to_string())?;
-        let load = |requests: u64| -> Result<u64, String> {
-            let spec = LoadSpec {
-                target: target.clone(),
-                engine: EngineKind::H1,
-                connections: plan.settings.connections,
-                threads: u32::try_from(plan.settings.cpus.client.len().max(1)).unwrap_or(1),
-                stop: Stop::Requests(requests),
-                rate: None,
-                pipeline: scenario.pipeline,
-                warmup: Duration::ZERO,
-                timeout: Duration::from_secs(5),
-                http2: false,
-                use_proxy: false,
-            };
-            let outcome = load::run(&spec, stop, &mut |_| {}).map_err(|e| e.to_string())?;
-            let answered = outcome.tally.responses();
-            let wrong: u64 = outcome
-                .tally
-                .status
-                .iter()
-                .filter(|(status, _)| **status != scenario.case.status)
-                .map(|(_, n)| n)
-                .sum();
-            if outcome.partial || outcome.tally.failures() > 0 || wrong > 0 {
-                return Err(format!(
-                    "{}: {} failures, {wrong} answers with another status than {}{}",
-                    scenario.name,
-                    outcome.tally.failures(),
-                    scenario.case.status,
-                    if outcome.partial {
-                        ", stopped early"
-                    } else {
-                        ""
-                    }
-                ));
-            }
-            Ok(answered)
+        let target = scenario
+            .target(process.addr())
+            .map_err(|e| RunError::Target(e.to_string()))?;
+        let load = |requests: u64| native_load(plan, scenario, &target, requests, stop);
+        let read = |counters: &mut ProcessCounters| {
+            counters
+                .read()
+                .map_err(|e| RunError::Counters(e.to_string()))
         };
-        let read = |counters: &mut ProcessCounters| counters.read().map_err(|e| e.to_string());
         // The same warmup per connection as on valgrind's one connection.
         load((plan.settings.warmup_requests * u64::from(plan.settings.connections)).max(1))?;
         io_uring = io_uring || holds_io_uring(process.pid());
         let start = read(&mut counters)?;
-        let low_requests = load(plan.settings.load_requests[0])?;
+        let low_requests = load(plan.settings.load_requests.low)?;
         let low = read(&mut counters)?;
-        let high_requests = load(plan.settings.load_requests[1])?;
+        let high_requests = load(plan.settings.load_requests.high)?;
         let high = read(&mut counters)?;
-        let marginal = |a: u64, b: u64, c: u64| {
-            Marginal::new(
-                Sample {
-                    requests: low_requests,
-                    count: b.saturating_sub(a),
-                },
-                Sample {
-                    requests: high_requests,
-                    count: c.saturating_sub(b),
-                },
-            )
-            .map_err(|e| format!("{}: {e}", scenario.name))
-        };
-        let (k0, k1, k2) = (start.by_kind(), low.by_kind(), high.by_kind());
-        samples.push(NativeSample {
-            syscalls: marginal(start.syscalls, low.syscalls, high.syscalls)?,
-            context_switches: marginal(
-                start.context_switches,
-                low.context_switches,
-                high.context_switches,
-            )?,
-            kinds: k0
-                .iter()
-                .zip(&k1)
-                .zip(&k2)
-                .map(|((a, b), c)| Ok((a.0.clone(), a.1.clone(), marginal(a.2, b.2, c.2)?)))
-                .collect::<Result<_, String>>()?,
-        });
+        samples.push(native_sample(
+            scenario,
+            [low_requests, high_requests],
+            [&start, &low, &high],
+        )?);
     }
     let _ = process.stop(contract::SHUTDOWN_GRACE);
     Ok((samples, io_uring))
 }
 
+/// The closed-loop load of `requests` of `scenario`, every one answered with the contract's
+/// status; returns how many were answered.
+fn native_load(
+    plan: &CostPlan,
+    scenario: &CostScenario,
+    target: &crate::target::Target,
+    requests: u64,
+    stop: &Arc<AtomicBool>,
+) -> Result<u64, RunError> {
+    let spec = LoadSpec {
+        target: target.clone(),
+        engine: EngineKind::H1,
+        connections: plan.settings.connections,
+        threads: u32::try_from(plan.settings.cpus.client.len().max(1)).unwrap_or(1),
+        stop: Stop::Requests(requests),
+        rate: None,
+        pipeline: scenario.pipeline,
+        warmup: Duration::ZERO,
+        timeout: Duration::from_secs(5),
+        http2: false,
+        use_proxy: false,
+    };
+    let outcome = load::run(&spec, stop, &mut |_| {}).map_err(|e| RunError::Load(e.to_string()))?;
+    let wrong: u64 = outcome
+        .tally
+        .status
+        .iter()
+        .filter(|(status, _)| **status != scenario.case.status)
+        .map(|(_, n)| n)
+        .sum();
+    if outcome.partial || outcome.tally.failures() > 0 || wrong > 0 {
+        return Err(RunError::Answers {
+            scenario: scenario.name,
+            failures: outcome.tally.failures(),
+            wrong,
+            expected: scenario.case.status,
+            stopped: outcome.partial,
+        });
+    }
+    Ok(outcome.tally.responses())
+}
+
+/// A scenario's counts per request from the counters read before, between and after its two
+/// loads (`[low, high]` requests answered): each count's growth over a load is its sample.
+fn native_sample(
+    scenario: &CostScenario,
+    [low_requests, high_requests]: [u64; 2],
+    [start, low, high]: [&CounterSnapshot; 3],
+) -> Result<NativeSample, RunError> {
+    let per_request = |a: u64, b: u64, c: u64| {
+        marginal(
+            scenario,
+            Sample {
+                requests: low_requests,
+                count: b.saturating_sub(a),
+            },
+            Sample {
+                requests: high_requests,
+                count: c.saturating_sub(b),
+            },
+        )
+    };
+    let (k0, k1, k2) = (start.by_kind(), low.by_kind(), high.by_kind());
+    Ok(NativeSample {
+        syscalls: per_request(start.syscalls, low.syscalls, high.syscalls)?,
+        context_switches: per_request(
+            start.context_switches,
+            low.context_switches,
+            high.context_switches,
+        )?,
+        kinds: k0
+            .iter()
+            .zip(&k1)
+            .zip(&k2)
+            .map(|((a, b), c)| {
+                Ok(KindSample {
+                    kind: a.0.clone(),
+                    syscalls: a.1.clone(),
+                    per_request: per_request(a.2, b.2, c.2)?,
+                })
+            })
+            .collect::<Result<_, RunError>>()?,
+    })
+}
+
+/// What callgrind counts of one request of one scenario.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct CallCounts {
+    /// User-space instructions per request.
+    pub(super) instructions: Marginal,
+    /// Calls into the allocator per request.
+    pub(super) allocations: Marginal,
+}
+
 /// One callgrind measurement: the server under callgrind, and for each scenario on a
 /// connection of its own a warmup, a dump, the low count, a dump, the high count, a dump.
-/// Returns (instructions, allocations) per scenario. A Go server runs with
-/// [`GO_UNDER_VALGRIND`] added to its `GODEBUG`.
+/// Returns the counts per scenario. A Go server runs with [`GO_UNDER_VALGRIND`] added to its
+/// `GODEBUG`.
 pub(super) fn callgrind_run(
     plan: &CostPlan,
     server: &ServerBinary,
@@ -205,8 +433,9 @@ pub(super) fn callgrind_run(
     vgdb: &Path,
     dir: &Path,
     go: bool,
-) -> Result<Vec<(Marginal, Marginal)>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+) -> Result<Vec<CallCounts>, RunError> {
+    const TOOL: &str = "callgrind";
+    create_dir(dir)?;
     let out = dir.join("callgrind.out");
     let mut tool = launcher;
     if go {
@@ -225,33 +454,34 @@ pub(super) fn callgrind_run(
     ));
     let mut process = plan
         .start(server, tool, VALGRIND_START)
-        .map_err(|e| format!("under callgrind: {e}"))?;
+        .map_err(|e| RunError::from(e).under(TOOL))?;
     let pid = process.pid();
     let mut dumps = 0;
-    let mut dump = |hint: &str| -> Result<callgrind::DumpCounts, String> {
-        callgrind::dump(vgdb, pid, hint).map_err(|e| e.to_string())?;
+    let mut dump = |hint: &str| -> Result<callgrind::DumpCounts, RunError> {
+        callgrind::dump(vgdb, pid, hint).map_err(|e| RunError::Dump(e.to_string()))?;
         dumps += 1;
         let path = callgrind::dump_path(&out, dumps);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        callgrind::counts(&text).map_err(|e| format!("{}: {e}", path.display()))
+        callgrind::counts(&read_text(&path)?).map_err(|e| RunError::Parse {
+            path,
+            reason: e.to_string(),
+        })
     };
-    let [low, high] = plan.settings.callgrind_requests;
-    let hang = |e: String| format!("under callgrind: {e} (within {VALGRIND_ANSWER:?})");
-    let mut marginals = Vec::new();
+    let RequestPair { low, high } = plan.settings.callgrind_requests;
+    let hang = |e: RunError| e.hang(TOOL);
+    let mut counts = Vec::new();
     for scenario in &plan.scenarios {
         // A connection per scenario, opened just before it: a keep-alive connection left idle
         // while another scenario crawls under valgrind would meet the server's header timeout.
-        let mut client =
-            RawClient::connect(process.addr(), VALGRIND_ANSWER).map_err(|e| hang(e.to_string()))?;
+        let mut client = connect(process.addr(), VALGRIND_ANSWER).map_err(hang)?;
         drive(&mut client, scenario, plan.settings.warmup_requests).map_err(hang)?;
         dump(&format!("{}-warmup", scenario.name))?;
         let low_requests = drive(&mut client, scenario, low).map_err(hang)?;
         let low_count = dump(&format!("{}-low", scenario.name))?;
         let high_requests = drive(&mut client, scenario, high).map_err(hang)?;
         let high_count = dump(&format!("{}-high", scenario.name))?;
-        let marginal = |count: fn(&callgrind::DumpCounts) -> u64| {
-            Marginal::new(
+        let per_request = |count: fn(&callgrind::DumpCounts) -> u64| {
+            marginal(
+                scenario,
                 Sample {
                     requests: low_requests,
                     count: count(&low_count),
@@ -261,13 +491,15 @@ pub(super) fn callgrind_run(
                     count: count(&high_count),
                 },
             )
-            .map_err(|e| format!("{}: {e}", scenario.name))
         };
-        marginals.push((marginal(|c| c.instructions)?, marginal(|c| c.allocations)?));
+        counts.push(CallCounts {
+            instructions: per_request(|c| c.instructions)?,
+            allocations: per_request(|c| c.allocations)?,
+        });
     }
     let _ = process.stop(VALGRIND_EXIT);
     let _ = std::fs::remove_dir_all(dir);
-    Ok(marginals)
+    Ok(counts)
 }
 
 /// One DHAT measurement: a run with the low count in every scenario, then one run per
@@ -280,64 +512,84 @@ pub(super) fn dhat_run(
     launcher: &[String],
     valgrind: &Path,
     dir: &Path,
-) -> Result<Vec<Marginal>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let [low, high] = plan.settings.dhat_requests;
-    let one_run = |index: usize,
-                   high_in: Option<usize>|
-     -> Result<(dhat::HeapTotals, Vec<u64>), String> {
-        let out = dir.join(format!("dhat.{index}.json"));
-        let mut tool = launcher.to_vec();
+) -> Result<Vec<Marginal>, RunError> {
+    create_dir(dir)?;
+    let run = DhatRun {
+        plan,
+        server,
+        launcher,
+        valgrind,
+        dir,
+    };
+    let (base, base_answered) = run.once(0, None)?;
+    let mut marginals = Vec::new();
+    for (i, scenario) in plan.scenarios.iter().enumerate() {
+        let (totals, answered) = run.once(i + 1, Some(i))?;
+        marginals.push(marginal(
+            scenario,
+            Sample {
+                requests: base_answered[i],
+                count: base.bytes,
+            },
+            Sample {
+                requests: answered[i],
+                count: totals.bytes,
+            },
+        )?);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(marginals)
+}
+
+/// What every run of one DHAT measurement shares.
+struct DhatRun<'a> {
+    plan: &'a CostPlan,
+    server: &'a ServerBinary,
+    launcher: &'a [String],
+    valgrind: &'a Path,
+    dir: &'a Path,
+}
+
+impl DhatRun<'_> {
+    /// The `index`-th run: the server under DHAT, every scenario loaded with the low count
+    /// but the one `high_in`, loaded with the high count; then the server stopped so that DHAT
+    /// writes its profile. Returns the heap's totals and the requests answered per scenario.
+    fn once(
+        &self,
+        index: usize,
+        high_in: Option<usize>,
+    ) -> Result<(dhat::HeapTotals, Vec<u64>), RunError> {
+        const TOOL: &str = "DHAT";
+        let RequestPair { low, high } = self.plan.settings.dhat_requests;
+        let out = self.dir.join(format!("dhat.{index}.json"));
+        let mut tool = self.launcher.to_vec();
         tool.extend(dhat::launcher(
-            valgrind,
+            self.valgrind,
             &out,
-            &dir.join(format!("valgrind.{index}.log")),
+            &self.dir.join(format!("valgrind.{index}.log")),
         ));
-        let mut process = plan
-            .start(server, tool, VALGRIND_START)
-            .map_err(|e| format!("under DHAT: {e}"))?;
+        let mut process = self
+            .plan
+            .start(self.server, tool, VALGRIND_START)
+            .map_err(|e| RunError::from(e).under(TOOL))?;
         let mut answered = Vec::new();
-        for (i, scenario) in plan.scenarios.iter().enumerate() {
-            let mut client =
-                RawClient::connect(process.addr(), VALGRIND_ANSWER).map_err(|e| e.to_string())?;
-            let hang = |e: String| format!("under DHAT: {e} (within {VALGRIND_ANSWER:?})");
-            drive(&mut client, scenario, plan.settings.warmup_requests).map_err(hang)?;
+        for (i, scenario) in self.plan.scenarios.iter().enumerate() {
+            let mut client = connect(process.addr(), VALGRIND_ANSWER)?;
+            let hang = |e: RunError| e.hang(TOOL);
+            drive(&mut client, scenario, self.plan.settings.warmup_requests).map_err(hang)?;
             let requests = if high_in == Some(i) { high } else { low };
             answered.push(drive(&mut client, scenario, requests).map_err(hang)?);
         }
         match process.stop(VALGRIND_EXIT) {
             Ok(Some(status)) if status.success() => {}
-            other => {
-                return Err(format!(
-                    "under DHAT, SIGTERM did not end the server cleanly ({other:?}), so DHAT wrote no profile"
-                ));
-            }
+            other => return Err(RunError::NoProfile(format!("{other:?}"))),
         }
-        let json = std::fs::read_to_string(&out)
-            .map_err(|e| format!("cannot read {}: {e}", out.display()))?;
-        let totals = dhat::totals(&json).map_err(|e| format!("{}: {e}", out.display()))?;
+        let totals = dhat::totals(&read_text(&out)?).map_err(|e| RunError::Parse {
+            path: out.clone(),
+            reason: e.to_string(),
+        })?;
         Ok((totals, answered))
-    };
-    let (base, base_answered) = one_run(0, None)?;
-    let mut marginals = Vec::new();
-    for (i, scenario) in plan.scenarios.iter().enumerate() {
-        let (totals, answered) = one_run(i + 1, Some(i))?;
-        marginals.push(
-            Marginal::new(
-                Sample {
-                    requests: base_answered[i],
-                    count: base.bytes,
-                },
-                Sample {
-                    requests: answered[i],
-                    count: totals.bytes,
-                },
-            )
-            .map_err(|e| format!("{}: {e}", scenario.name))?,
-        );
     }
-    let _ = std::fs::remove_dir_all(dir);
-    Ok(marginals)
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
+use thiserror::Error;
 
 use super::{Export, ReportError, contender_colour};
 use crate::analysis::{Comparison, ScenarioResult, Status};
 use crate::format::short_rate;
+use crate::results::cost::{CostTable, Count};
 
 /// Per server: a `(value, low, high)` per group, `None` where it was not measured.
 pub(crate) type BarSeries = Vec<(String, Vec<Option<(f64, f64, f64)>>)>;
@@ -216,6 +218,72 @@ impl Export for SpectrumChart {
     }
 }
 
+/// `cost.svg`: user-space instructions per request, a group per scenario, a bar per
+/// contender.
+#[derive(Debug, Clone, Copy)]
+pub struct CostChart;
+
+impl Export for CostChart {
+    fn file_name(&self) -> String {
+        "cost.svg".to_owned()
+    }
+
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
+        let drawn = match &run.record.cost {
+            Some(table) => instructions_chart(table),
+            None => Err(DrawError("the run has no cost phase".to_owned())),
+        };
+        finish(self, drawn)
+    }
+}
+
+/// Whether the run has an instruction count to draw.
+pub fn has_cost_chart(run: &Comparison) -> bool {
+    run.cost
+        .iter()
+        .any(|r| r.count == Count::Instructions && r.entries.iter().any(|e| e.rank.is_some()))
+}
+
+/// `cost.svg`: instructions per request, a group per scenario and a bar per server, whiskers
+/// from the lowest to the highest measurement.
+pub(crate) fn instructions_chart(table: &CostTable) -> Result<String, DrawError> {
+    let groups: Vec<String> = table
+        .servers
+        .first()
+        .map(|s| s.results.iter().map(|r| r.label.clone()).collect())
+        .unwrap_or_default();
+    let series: BarSeries = table
+        .servers
+        .iter()
+        .map(|server| {
+            let values = server
+                .results
+                .iter()
+                .map(|r| {
+                    let runs = r.instructions.runs();
+                    let low = runs.iter().copied().fold(f64::INFINITY, f64::min);
+                    let high = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    r.instructions.per_request().map(|v| (v, low, high))
+                })
+                .collect();
+            (server.server.clone(), values)
+        })
+        .collect();
+    draw_bars(&BarChart {
+        title: "User-space instructions per request (callgrind; lower is better)",
+        y_desc: "instructions per request",
+        groups: &groups,
+        series: &series,
+        whiskers: true,
+        colour: &super::server_colour,
+    })
+}
+
+/// A chart that cannot be drawn: what plotters said, or what the run lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct DrawError(String);
+
 /// Every chart a run can have: throughput, CPU, memory, and for each swept scenario its latency
 /// against load and its percentile spectrum at the common rate.
 pub fn all_charts(run: &Comparison) -> Vec<Box<dyn Export>> {
@@ -231,21 +299,21 @@ pub fn all_charts(run: &Comparison) -> Vec<Box<dyn Export>> {
         charts.push(Box::new(SweepChart(sweep.scenario.clone())));
         charts.push(Box::new(SpectrumChart(sweep.scenario.clone())));
     }
-    if super::cost::has_chart(run) {
-        charts.push(Box::new(super::cost::CostChart));
+    if has_cost_chart(run) {
+        charts.push(Box::new(CostChart));
     }
     charts
 }
 
-pub(crate) fn finish(
-    export: &dyn Export,
-    drawn: Result<String, String>,
+pub(crate) fn finish<T: ?Sized>(
+    export: &dyn Export<T>,
+    drawn: Result<String, DrawError>,
 ) -> Result<Vec<u8>, ReportError> {
     drawn
         .map(String::into_bytes)
         .map_err(|reason| ReportError::Render {
             file: export.file_name(),
-            reason,
+            reason: reason.to_string(),
         })
 }
 
@@ -313,7 +381,7 @@ fn draw_legend<'a, DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     names: impl Iterator<Item = &'a str>,
     colour: &dyn Fn(&str) -> (u8, u8, u8),
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     for (i, name) in names.enumerate() {
         let (r, g, b) = colour(name);
         let y = 60 + 24 * i as i32;
@@ -321,11 +389,11 @@ fn draw_legend<'a, DB: DrawingBackend>(
             [(8, y - 7), (22, y + 7)],
             RGBColor(r, g, b).filled(),
         ))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| DrawError(e.to_string()))?;
         let style =
             TextStyle::from(("sans-serif", 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
         area.draw(&Text::new(name.to_owned(), (30, y), style))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| DrawError(e.to_string()))?;
     }
     Ok(())
 }
@@ -342,9 +410,9 @@ pub(crate) struct BarChart<'a> {
 }
 
 /// Draws `chart` as SVG.
-pub(crate) fn draw_bars(chart: &BarChart<'_>) -> Result<String, String> {
+pub(crate) fn draw_bars(chart: &BarChart<'_>) -> Result<String, DrawError> {
     register_fonts();
-    let e = |err: &dyn std::fmt::Display| err.to_string();
+    let e = |err: &dyn std::fmt::Display| DrawError(err.to_string());
     let top = chart
         .series
         .iter()
@@ -429,9 +497,9 @@ struct LineChart<'a> {
     colour: &'a dyn Fn(&str) -> (u8, u8, u8),
 }
 
-fn draw_lines(chart: &LineChart<'_>) -> Result<String, String> {
+fn draw_lines(chart: &LineChart<'_>) -> Result<String, DrawError> {
     register_fonts();
-    let e = |err: &dyn std::fmt::Display| err.to_string();
+    let e = |err: &dyn std::fmt::Display| DrawError(err.to_string());
     let points = chart.lines.iter().flat_map(|(_, p)| p.iter());
     let (x_max, y_max) = points.fold((0.0_f64, 0.0_f64), |(x, y), &(px, py)| {
         (x.max(px), y.max(py))

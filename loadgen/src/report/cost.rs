@@ -9,47 +9,19 @@
 use std::fmt::Write as _;
 
 use super::code::escape;
-use super::{Export, ReportError};
 use crate::analysis::Comparison;
 use crate::analysis::cost::CostRanking;
-use crate::cost::render::{instructions_chart, number};
-use crate::cost::table::CostTable;
-use crate::format::group;
+use crate::format::number;
+use crate::results::cost::{CostTable, Count};
 
 /// The columns of a cost table, after the contender's, with each count's decimals.
-const COLUMNS: [(&str, &str, usize); 5] = [
-    ("instructions", "instructions", 0),
-    ("allocations", "allocations", 2),
-    ("bytes_allocated", "bytes allocated", 1),
-    ("syscalls", "syscalls", 3),
-    ("context_switches", "context switches", 3),
+const COLUMNS: [(Count, &str, usize); 5] = [
+    (Count::Instructions, "instructions", 0),
+    (Count::Allocations, "allocations", 2),
+    (Count::BytesAllocated, "bytes allocated", 1),
+    (Count::Syscalls, "syscalls", 3),
+    (Count::ContextSwitches, "context switches", 3),
 ];
-
-/// `cost.svg`: user-space instructions per request, a group per scenario, a bar per
-/// contender.
-#[derive(Debug, Clone, Copy)]
-pub struct CostChart;
-
-impl Export for CostChart {
-    fn file_name(&self) -> String {
-        "cost.svg".to_owned()
-    }
-
-    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
-        let drawn = match &run.record.cost {
-            Some(table) => instructions_chart(table),
-            None => Err("the run has no cost phase".to_owned()),
-        };
-        super::charts::finish(self, drawn)
-    }
-}
-
-/// Whether the run has an instruction count to draw.
-pub fn has_chart(run: &Comparison) -> bool {
-    run.cost
-        .iter()
-        .any(|r| r.count == "instructions" && r.entries.iter().any(|e| e.rank.is_some()))
-}
 
 /// One scenario's table: its label and a row of cells per contender.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,12 +50,12 @@ pub fn tables(rankings: &[CostRanking]) -> Vec<ScenarioTable> {
     scenarios
         .into_iter()
         .map(|(scenario, label)| {
-            let of = |count: &str| {
+            let of = |count: Count| {
                 rankings
                     .iter()
                     .find(|r| r.scenario == scenario && r.count == count)
             };
-            let contenders: Vec<&str> = of("instructions")
+            let contenders: Vec<&str> = of(Count::Instructions)
                 .map(|r| r.entries.iter().map(|e| e.contender.as_str()).collect())
                 .unwrap_or_default();
             let rows = contenders
@@ -119,17 +91,14 @@ pub fn preamble(table: &CostTable) -> Vec<String> {
     let s = &table.settings;
     let mut lines = vec![format!(
         "Exact counts per request, each the marginal count between two request counts so start-up and shutdown cancel out: \
-         user-space instructions and heap allocations (valgrind callgrind; an allocation is a call into `malloc` and its kin, or Go's `runtime.mallocgc`) between {} and {} requests on one connection, \
-         bytes allocated (valgrind DHAT) between {} and {}; \
-         syscalls and context switches (the kernel's counters, natively, over all the server's threads) between {} and {} requests over {} connections. \
+         user-space instructions and heap allocations (valgrind callgrind; an allocation is a call into `malloc` and its kin, or Go's `runtime.mallocgc`) between {} requests on one connection, \
+         bytes allocated (valgrind DHAT) between {}; \
+         syscalls and context switches (the kernel's counters, natively, over all the server's threads) between {} requests over {} connections. \
          Measured {} time(s), one server thread; the rank is exact: under 1 % apart is a tie, on any machine. \
          Instructions leave out the kernel's TCP work, which the syscall count stands in for. Took {:.0} s{}.",
-        group(s.callgrind_requests[0]),
-        group(s.callgrind_requests[1]),
-        group(s.dhat_requests[0]),
-        group(s.dhat_requests[1]),
-        group(s.load_requests[0]),
-        group(s.load_requests[1]),
+        s.callgrind_requests,
+        s.dhat_requests,
+        s.load_requests,
         s.connections,
         s.repeat,
         table.seconds,

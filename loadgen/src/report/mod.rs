@@ -8,11 +8,13 @@
 pub(crate) mod charts;
 pub mod code;
 pub mod cost;
+mod cost_run;
 mod csv;
 pub mod database;
 mod json;
 mod markdown;
 mod page;
+mod pairs;
 mod run_text;
 pub mod side_by_side;
 
@@ -21,8 +23,9 @@ use std::path::Path;
 use thiserror::Error;
 
 pub use self::charts::{
-    CpuChart, MemoryChart, SpectrumChart, SweepChart, ThroughputChart, all_charts,
+    CostChart, CpuChart, MemoryChart, SpectrumChart, SweepChart, ThroughputChart, all_charts,
 };
+pub use self::cost_run::{CostMarkdown, CostSvg};
 pub use self::csv::{Csv, SweepCsv};
 pub use self::json::Json;
 pub use self::markdown::{
@@ -30,6 +33,7 @@ pub use self::markdown::{
     ranking_line,
 };
 pub use self::page::Page;
+pub use self::pairs::PairsCsv;
 pub use self::run_text::RunText;
 use crate::analysis::Comparison;
 use crate::output::{OutputError, OutputFile};
@@ -95,8 +99,12 @@ pub fn memory_text(rss_peak_kib: Option<u64>) -> String {
 /// Every file made from a run except `run.json`, which only `compare` writes: the CSVs, the
 /// Markdown summary, every chart and the page.
 pub fn derived_exports(run: &Comparison) -> Vec<Box<dyn Export>> {
-    let mut exports: Vec<Box<dyn Export>> =
-        vec![Box::new(Csv), Box::new(SweepCsv), Box::new(Markdown)];
+    let mut exports: Vec<Box<dyn Export>> = vec![
+        Box::new(Csv),
+        Box::new(SweepCsv),
+        Box::new(PairsCsv),
+        Box::new(Markdown),
+    ];
     exports.extend(all_charts(run));
     exports.push(Box::new(Page));
     exports

@@ -9,8 +9,11 @@ use super::code::{
     ASPECTS, Highlighter, escape, highlight_css, lines_of_code, routes_shown, snippet, sources,
 };
 use super::markdown::{change_line, noise_note, ranking_line};
+use super::pairs::{cell_text, pair_rows};
 use super::{Export, ReportError, contender_colour, cpu_text, memory_text, server_colour};
-use crate::analysis::{ALPHA, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, Status};
+use crate::analysis::{
+    ALPHA, Comparison, Metric, NOISE_THRESHOLD, NOISY_HALF_WIDTH, ScenarioResult, Status,
+};
 use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::stats::CLIENT_BOUND_BUSY;
 
@@ -134,7 +137,6 @@ fn security_part(page: &mut String, run: &Comparison) {
 }
 
 fn results_section(page: &mut String, run: &Comparison) {
-    let scenarios = &run.record.settings.scenarios;
     let left_out: String = run
         .record
         .settings
@@ -150,11 +152,28 @@ fn results_section(page: &mut String, run: &Comparison) {
         .collect();
     let _ = write!(
         page,
-        "<section id=\"results\"><h2>Results</h2><p class=\"{}\">{}</p>{left_out}<p>Median throughput of the rounds ± its 95 % interval, server CPU per answer, and the open-loop p99 latency at the rate named in the column, the same rate for every server. Higher throughput and lower CPU and latency are better.</p><div class=\"scroll\"><table class=\"results\"><thead><tr><th>server</th>",
+        "<section id=\"results\"><h2>Results</h2><p class=\"{}\">{}</p>{left_out}<p>Median throughput of the rounds ± its 95 % interval, server CPU per answer, and the open-loop p99 latency at the rate named in the column, the same rate for every server. Higher throughput and lower CPU and latency are better.</p>",
         if run.noise.noisy { "badge" } else { "legend" },
         escape(&noise_note(run).replace("**", ""))
     );
-    for scenario in scenarios {
+    results_table(page, run);
+    let _ = writeln!(
+        page,
+        "<p class=\"legend\"><b>⚠ client-bound</b>: a load thread was busy {:.0} % of the time or more, so the load generator may have set the pace; the figure is a lower bound for the server. <b>~ noisy</b>: the 95 % interval is wider than ±{:.0} % of the median. <b>⏱</b>: the load generator fell behind its open-loop schedule. <b>✗ failed</b>: not measured; see below.</p>",
+        CLIENT_BOUND_BUSY * 100.0,
+        NOISY_HALF_WIDTH * 100.0
+    );
+    rankings_part(page, run);
+    security_part(page, run);
+    changes_part(page, run);
+    failures_part(page, run);
+    page.push_str("</section>\n");
+}
+
+/// The results table: a row per server, a column per scenario, and peak memory.
+fn results_table(page: &mut String, run: &Comparison) {
+    page.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>server</th>");
+    for scenario in &run.record.settings.scenarios {
         let rate = run.record.sweep(scenario).and_then(|w| w.headline_rate());
         let _ = write!(
             page,
@@ -176,35 +195,7 @@ fn results_section(page: &mut String, run: &Comparison) {
             security_flag(&server.server)
         );
         for s in &server.scenarios {
-            if s.status == Status::Failed {
-                page.push_str("<td class=\"failed\" title=\"not measured\">✗ failed</td>");
-                continue;
-            }
-            let mut flags = String::new();
-            if s.client_bound {
-                flags.push_str(" <abbr class=\"flag\" title=\"client-bound: the load generator was saturated; the server may be faster\">⚠</abbr>");
-            }
-            if s.noisy {
-                let _ = write!(
-                    flags,
-                    " <abbr class=\"flag\" title=\"noisy: the 95 % interval is {} of the median\">~</abbr>",
-                    plus_minus(s.rps.relative_half_width())
-                );
-            }
-            let latency = run.headline_point(s).map_or_else(String::new, |p| {
-                format!(
-                    " · p99 {}{}",
-                    format_latency(p.latency_us.p99),
-                    if p.client_lagged { " ⏱" } else { "" }
-                )
-            });
-            let _ = write!(
-                page,
-                "<td><b>{}</b> {} req/s{flags}<br><small>{}{latency}</small></td>",
-                group(s.rps.median.round() as u64),
-                plus_minus(s.rps.relative_half_width()),
-                escape(&cpu_text(s.server_cpu_us.as_ref()))
-            );
+            page.push_str(&result_cell(run, s));
         }
         let _ = writeln!(
             page,
@@ -213,18 +204,48 @@ fn results_section(page: &mut String, run: &Comparison) {
         );
     }
     page.push_str("</tbody></table></div>\n");
-    let _ = writeln!(
-        page,
-        "<p class=\"legend\"><b>⚠ client-bound</b>: a load thread was busy {:.0} % of the time or more, so the load generator may have set the pace; the figure is a lower bound for the server. <b>~ noisy</b>: the 95 % interval is wider than ±{:.0} % of the median. <b>⏱</b>: the load generator fell behind its open-loop schedule. <b>✗ failed</b>: not measured; see below.</p>",
-        CLIENT_BOUND_BUSY * 100.0,
-        NOISY_HALF_WIDTH * 100.0
-    );
+}
+
+/// One server's cell of one scenario: throughput with its flags, CPU per answer and p99.
+fn result_cell(run: &Comparison, s: &ScenarioResult) -> String {
+    if s.status == Status::Failed {
+        return "<td class=\"failed\" title=\"not measured\">✗ failed</td>".to_owned();
+    }
+    let mut flags = String::new();
+    if s.client_bound {
+        flags.push_str(" <abbr class=\"flag\" title=\"client-bound: the load generator was saturated; the server may be faster\">⚠</abbr>");
+    }
+    if s.noisy {
+        let _ = write!(
+            flags,
+            " <abbr class=\"flag\" title=\"noisy: the 95 % interval is {} of the median\">~</abbr>",
+            plus_minus(s.rps.relative_half_width())
+        );
+    }
+    let latency = run.headline_point(s).map_or_else(String::new, |p| {
+        format!(
+            " · p99 {}{}",
+            format_latency(p.latency_us.p99),
+            if p.client_lagged { " ⏱" } else { "" }
+        )
+    });
+    format!(
+        "<td><b>{}</b> {} req/s{flags}<br><small>{}{latency}</small></td>",
+        group(s.rps.median.round() as u64),
+        plus_minus(s.rps.relative_half_width()),
+        escape(&cpu_text(s.server_cpu_us.as_ref()))
+    )
+}
+
+/// Which differences are real: each scenario's ranking on throughput and CPU, and every pair
+/// folded away.
+fn rankings_part(page: &mut String, run: &Comparison) {
     let _ = writeln!(
         page,
         "<h3>Which differences are real</h3><p>Best first. <b>&gt;</b>: the neighbours differ (Wilcoxon signed-rank test on the rounds paired by round, p &lt; {ALPHA}, medians at least {:.0} % apart); <b>≈</b>: a tie within the noise.</p><table><thead><tr><th>scenario</th><th>throughput</th><th>server CPU per answer</th></tr></thead><tbody>",
         NOISE_THRESHOLD * 100.0
     );
-    for scenario in scenarios {
+    for scenario in &run.record.settings.scenarios {
         let line = |metric| {
             run.ranking(scenario, metric)
                 .map_or_else(|| "–".to_owned(), ranking_line)
@@ -238,10 +259,32 @@ fn results_section(page: &mut String, run: &Comparison) {
         );
     }
     page.push_str("</tbody></table>\n");
-    security_part(page, run);
-    changes_part(page, run);
-    failures_part(page, run);
-    page.push_str("</section>\n");
+    pairs_part(page, run);
+}
+
+/// Every pair on throughput, folded away (the same rows as `pairs.csv`).
+fn pairs_part(page: &mut String, run: &Comparison) {
+    if run.contenders.len() <= 2 {
+        return;
+    }
+    page.push_str("<details><summary>Every pair on throughput: the first server's median over the second's, ≈ for a tie (also in pairs.csv)</summary><div class=\"scroll\"><table><thead><tr><th>pair</th>");
+    for label in run.record.scenario_labels(&run.record.settings.scenarios) {
+        let _ = write!(page, "<th>{}</th>", escape(&label));
+    }
+    page.push_str("</tr></thead><tbody>");
+    for row in pair_rows(run) {
+        let _ = write!(
+            page,
+            "<tr><th>{} / {}</th>",
+            escape(row.first),
+            escape(row.second)
+        );
+        for cell in row.cells {
+            let _ = write!(page, "<td>{}</td>", escape(&cell_text(cell)));
+        }
+        page.push_str("</tr>");
+    }
+    page.push_str("</tbody></table></div></details>\n");
 }
 
 /// For each server measured at two builds: what changed, with interval and verdict.
@@ -395,9 +438,23 @@ fn code_section(page: &mut String) {
 }
 
 fn machine_section(page: &mut String, run: &Comparison) {
+    page.push_str("<section id=\"machine\"><h2>Machine and settings</h2><dl>");
+    for (term, value) in machine_rows(run) {
+        let _ = write!(
+            page,
+            "<dt>{}</dt><dd><code>{}</code></dd>",
+            escape(term),
+            escape(&value)
+        );
+    }
+    page.push_str("</dl></section>\n");
+}
+
+/// The machine, the build and the settings, a term and its value a row.
+fn machine_rows(run: &Comparison) -> Vec<(&'static str, String)> {
     let env = &run.record.environment;
     let s = &run.record.settings;
-    let mut rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&'static str, String)> = vec![
         ("CPU", format!("{} ({} CPUs)", env.cpu_model, env.cores)),
         ("kernel", format!("Linux {}", env.kernel)),
         ("toolchain", env.rustc.clone()),
@@ -465,16 +522,7 @@ fn machine_section(page: &mut String, run: &Comparison) {
     for (name, version) in &env.crates {
         rows.push(("crate", format!("{name} {version}")));
     }
-    page.push_str("<section id=\"machine\"><h2>Machine and settings</h2><dl>");
-    for (term, value) in rows {
-        let _ = write!(
-            page,
-            "<dt>{}</dt><dd><code>{}</code></dd>",
-            escape(term),
-            escape(&value)
-        );
-    }
-    page.push_str("</dl></section>\n");
+    rows
 }
 
 const CSS: &str = r#"

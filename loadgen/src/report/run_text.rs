@@ -28,32 +28,8 @@ impl Export<RunReport> for RunText {
 impl RunText {
     /// The summary a person reads.
     pub fn text(&self, report: &RunReport) -> String {
-        let mut out = String::new();
+        let mut out = heading(report);
         let w = &mut out;
-        match &report.settings {
-            Some(s) => {
-                let mut shape = match s.rate {
-                    Some(rate) => format!("open loop at {} req/s", group(rate.round() as u64)),
-                    None => "closed loop".to_owned(),
-                };
-                if s.pipeline > 1 {
-                    let _ = write!(shape, ", pipelined {} deep", s.pipeline);
-                }
-                let _ = writeln!(
-                    w,
-                    "{} {} — {} engine, {} connections, {} thread{}, {shape}",
-                    s.method,
-                    s.url,
-                    s.engine.name(),
-                    s.connections,
-                    s.threads,
-                    if s.threads == 1 { "" } else { "s" },
-                );
-            }
-            None => {
-                let _ = writeln!(w, "merge of {}", report.merged_from.join(", "));
-            }
-        }
         let _ = writeln!(
             w,
             "  requests      {} in {:.2} s ({} answered, {} failed)",
@@ -77,70 +53,100 @@ impl RunText {
                 latency_line(uncorrected)
             );
         }
-        let statuses: Vec<String> = report
-            .status
-            .iter()
-            .map(|(code, n)| format!("{code}: {}", group(*n)))
-            .collect();
-        let _ = writeln!(
-            w,
-            "  status        {}",
-            if statuses.is_empty() {
-                "none".to_owned()
-            } else {
-                statuses.join(", ")
-            }
-        );
-        let errors: Vec<String> = report
-            .errors
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(kind, n)| format!("{kind}: {}", group(*n)))
-            .collect();
-        let _ = writeln!(
-            w,
-            "  errors        {}",
-            if errors.is_empty() {
-                "none".to_owned()
-            } else {
-                errors.join(", ")
-            }
-        );
-        if let Some(lag) = &report.send_lag_us {
-            let _ = writeln!(
-                w,
-                "  send lag (µs) p50 {}  p99 {}  max {}",
-                group(lag.p50),
-                group(lag.p99),
-                group(lag.max)
-            );
-        }
-        let _ = writeln!(w, "  body bytes    {}", group(report.body_bytes));
-        if report.reconnects > 0 {
-            let _ = writeln!(w, "  reconnects    {}", group(report.reconnects));
-        }
-        let cpu: Vec<String> = report
-            .client_cpu
-            .iter()
-            .map(|busy| format!("{:.0} %", busy * 100.0))
-            .collect();
-        let turnaround = report
-            .client_turnaround
-            .map(|t| {
-                format!(
-                    "; connections waited in the client {:.0} % of the time",
-                    t * 100.0
-                )
-            })
-            .unwrap_or_default();
-        let _ = writeln!(
-            w,
-            "  client CPU    {} busy (per load thread){turnaround}",
-            cpu.join(", ")
-        );
+        out.push_str(&answers(report));
+        out.push_str(&client_lines(report));
         out.push_str(&warnings(report));
         out
     }
+}
+
+/// The first line: what was loaded and how, or which runs were merged.
+fn heading(report: &RunReport) -> String {
+    let Some(s) = &report.settings else {
+        return format!("merge of {}\n", report.merged_from.join(", "));
+    };
+    let mut shape = match s.rate {
+        Some(rate) => format!("open loop at {} req/s", group(rate.round() as u64)),
+        None => "closed loop".to_owned(),
+    };
+    if s.pipeline > 1 {
+        let _ = write!(shape, ", pipelined {} deep", s.pipeline);
+    }
+    format!(
+        "{} {} — {} engine, {} connections, {} thread{}, {shape}\n",
+        s.method,
+        s.url,
+        s.engine.name(),
+        s.connections,
+        s.threads,
+        if s.threads == 1 { "" } else { "s" },
+    )
+}
+
+/// The statuses and errors of the answers.
+fn answers(report: &RunReport) -> String {
+    let statuses: Vec<String> = report
+        .status
+        .iter()
+        .map(|(code, n)| format!("{code}: {}", group(*n)))
+        .collect();
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(kind, n)| format!("{kind}: {}", group(*n)))
+        .collect();
+    let or_none = |list: Vec<String>| {
+        if list.is_empty() {
+            "none".to_owned()
+        } else {
+            list.join(", ")
+        }
+    };
+    format!(
+        "  status        {}\n  errors        {}\n",
+        or_none(statuses),
+        or_none(errors)
+    )
+}
+
+/// What the client saw of itself: its send lag, the bytes, reconnects and its CPU.
+fn client_lines(report: &RunReport) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    if let Some(lag) = &report.send_lag_us {
+        let _ = writeln!(
+            w,
+            "  send lag (µs) p50 {}  p99 {}  max {}",
+            group(lag.p50),
+            group(lag.p99),
+            group(lag.max)
+        );
+    }
+    let _ = writeln!(w, "  body bytes    {}", group(report.body_bytes));
+    if report.reconnects > 0 {
+        let _ = writeln!(w, "  reconnects    {}", group(report.reconnects));
+    }
+    let cpu: Vec<String> = report
+        .client_cpu
+        .iter()
+        .map(|busy| format!("{:.0} %", busy * 100.0))
+        .collect();
+    let turnaround = report
+        .client_turnaround
+        .map(|t| {
+            format!(
+                "; connections waited in the client {:.0} % of the time",
+                t * 100.0
+            )
+        })
+        .unwrap_or_default();
+    let _ = writeln!(
+        w,
+        "  client CPU    {} busy (per load thread){turnaround}",
+        cpu.join(", ")
+    );
+    out
 }
 
 fn latency_line(l: &LatencySummary) -> String {

@@ -9,7 +9,9 @@
 use std::fmt::Write as _;
 
 use super::code::escape;
+use crate::analysis::cost::NoFigure;
 use crate::analysis::{Comparison, ContenderResult, ScenarioResult, Status};
+use crate::results::cost::Count;
 
 /// One row: a server of one group.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,9 +29,9 @@ pub struct Row {
     /// Peak resident memory, KiB; `None` for a server that runs elsewhere.
     pub rss_kib: Option<u64>,
     /// User-space instructions per request in the cost phase, or why there is none.
-    pub instructions: Result<f64, String>,
+    pub instructions: Result<f64, NoFigure>,
     /// Heap allocations per request in the cost phase, or why there is none.
-    pub allocations: Result<f64, String>,
+    pub allocations: Result<f64, NoFigure>,
 }
 
 /// The cost phase's scenario the view shows, as tables name it (`json`); `None` without a
@@ -39,13 +41,13 @@ fn cost_scenario(run: &Comparison) -> Option<&str> {
 }
 
 /// A contender's figure of `count` in the cost phase's first scenario.
-fn cost_count(run: &Comparison, contender: &str, count: &str) -> Result<f64, String> {
-    let scenario = cost_scenario(run).ok_or_else(|| "no cost phase".to_owned())?;
+fn cost_count(run: &Comparison, contender: &str, count: Count) -> Result<f64, NoFigure> {
+    let scenario = cost_scenario(run).ok_or(NoFigure::NoCostPhase)?;
     run.cost
         .iter()
         .find(|r| r.label == scenario && r.count == count)
         .and_then(|r| r.of(contender))
-        .map_or_else(|| Err("not measured".to_owned()), |e| e.per_request.clone())
+        .map_or(Err(NoFigure::NotMeasured), |e| e.per_request.clone())
 }
 
 /// The rows of every group, a Go server first, and the scenario they are of. Empty when the
@@ -66,8 +68,8 @@ pub fn groups(run: &Comparison) -> (Option<String>, Vec<Vec<Row>>) {
             cpu_us: cell.and_then(|s| s.server_cpu_us.as_ref().map(|cpu| cpu.median)),
             p99_us: cell.and_then(|s| headline_p99(run, s)),
             rss_kib: contender.rss_peak_kib,
-            instructions: cost_count(run, &contender.label, "instructions"),
-            allocations: cost_count(run, &contender.label, "allocations"),
+            instructions: cost_count(run, &contender.label, Count::Instructions),
+            allocations: cost_count(run, &contender.label, Count::Allocations),
         }
     };
     let groups = run
@@ -96,16 +98,13 @@ fn headline_p99(run: &Comparison, cell: &ScenarioResult) -> Option<u64> {
 }
 
 fn figure(value: Option<f64>, decimals: usize) -> String {
-    value.map_or_else(
-        || "–".to_owned(),
-        |v| crate::cost::render::number(v, decimals),
-    )
+    value.map_or_else(|| "–".to_owned(), |v| crate::format::number(v, decimals))
 }
 
 /// A count per request, or `n/a` (the reason is in the cost section).
-fn count(value: &Result<f64, String>, decimals: usize) -> String {
+fn count(value: &Result<f64, NoFigure>, decimals: usize) -> String {
     match value {
-        Ok(v) => crate::cost::render::number(*v, decimals),
+        Ok(v) => crate::format::number(*v, decimals),
         Err(_) => "n/a".to_owned(),
     }
 }
@@ -235,7 +234,7 @@ mod tests {
     #[test]
     fn the_cost_phase_counts_sit_beside_each_server() {
         use crate::analysis::cost::tests::{figure, server, table};
-        use crate::cost::table::Figure;
+        use crate::results::cost::Figure;
         let mut run = sample_run();
         run.record.cost = Some(table(vec![
             server("go-gin", figure(40_134.0)),

@@ -162,66 +162,14 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
         return Err(ParseError::Malformed("incomplete request line"));
     };
 
-    let mut keep_alive = minor_version == 1;
-    let mut close = false;
-    let mut content_type = None;
-    let mut content_length: Option<usize> = None;
-    let mut chunked = false;
-    let mut expects_continue = false;
-    let mut host_lines = 0;
-    for header in req.headers.iter() {
-        let name = header.name;
-        if name.eq_ignore_ascii_case("host") {
-            host_lines += 1;
-        } else if name.eq_ignore_ascii_case("content-length") {
-            let len = parse_content_length(header.value)?;
-            // Repeated Content-Length headers must agree, or the request could be read two ways.
-            if content_length.is_some_and(|prev| prev != len) {
-                return Err(ParseError::Malformed("conflicting Content-Length"));
-            }
-            content_length = Some(len);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            // Only plain `chunked` is supported; anything else could not be framed safely.
-            if chunked || !header.value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-                return Err(ParseError::Malformed("unsupported Transfer-Encoding"));
-            }
-            chunked = true;
-        } else if name.eq_ignore_ascii_case("connection") {
-            for token in header.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                if token.eq_ignore_ascii_case(b"close") {
-                    keep_alive = false;
-                    // RFC 9112, 9.6: once `close` is seen, no `keep-alive` undoes it.
-                    close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && minor_version == 0 && !close
-                {
-                    keep_alive = true;
-                }
-            }
-        } else if name.eq_ignore_ascii_case("content-type") {
-            content_type = Some(header.value);
-        } else if name.eq_ignore_ascii_case("expect") {
-            expects_continue = header.value.eq_ignore_ascii_case(b"100-continue");
-        }
-    }
-    // RFC 9112, 3.2: an HTTP/1.1 request without Host, or any request with two, is a 400.
-    if host_lines > 1 || (host_lines == 0 && minor_version == 1) {
-        return Err(ParseError::Malformed("missing or repeated Host"));
-    }
-    let framing = match (content_length, chunked) {
-        // Both at once is how requests are smuggled past a proxy: refuse (RFC 9112, 6.3).
-        (Some(_), true) => {
-            return Err(ParseError::Malformed(
-                "Content-Length with Transfer-Encoding",
-            ));
-        }
-        (None, true) if minor_version == 0 => {
-            return Err(ParseError::Malformed("Transfer-Encoding in HTTP/1.0"));
-        }
-        (None, true) => Framing::Chunked,
-        (Some(len), false) if len > limits.max_body_bytes => return Err(ParseError::BodyTooLarge),
-        (Some(len), false) => Framing::Length(len),
-        (None, false) => Framing::None,
-    };
+    let fields = HeadFields::read(req.headers, minor_version)?;
+    let framing = fields.framing(minor_version, limits)?;
+    let HeadFields {
+        keep_alive,
+        content_type,
+        expects_continue,
+        ..
+    } = fields;
 
     let rest = &buf[head_len..];
     let (body, body_len) = match framing {
@@ -245,6 +193,90 @@ pub fn parse<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ParseErro
         body,
         len: head_len + body_len,
     }))
+}
+
+/// What the headers of a request say about it.
+struct HeadFields<'a> {
+    keep_alive: bool,
+    content_type: Option<&'a [u8]>,
+    content_length: Option<usize>,
+    chunked: bool,
+    expects_continue: bool,
+}
+
+impl<'a> HeadFields<'a> {
+    /// Reads the headers of an HTTP/1.`minor_version` request, refusing those that would let
+    /// it be read two ways.
+    fn read(headers: &[httparse::Header<'a>], minor_version: u8) -> Result<Self, ParseError> {
+        let mut fields = Self {
+            keep_alive: minor_version == 1,
+            content_type: None,
+            content_length: None,
+            chunked: false,
+            expects_continue: false,
+        };
+        let mut host_lines = 0;
+        let mut close = false;
+        for header in headers {
+            let name = header.name;
+            if name.eq_ignore_ascii_case("host") {
+                host_lines += 1;
+            } else if name.eq_ignore_ascii_case("content-length") {
+                let len = parse_content_length(header.value)?;
+                // Repeated Content-Length headers must agree, or the request could be read two
+                // ways.
+                if fields.content_length.is_some_and(|prev| prev != len) {
+                    return Err(ParseError::Malformed("conflicting Content-Length"));
+                }
+                fields.content_length = Some(len);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                // Only plain `chunked` is supported; anything else could not be framed safely.
+                if fields.chunked || !header.value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                    return Err(ParseError::Malformed("unsupported Transfer-Encoding"));
+                }
+                fields.chunked = true;
+            } else if name.eq_ignore_ascii_case("connection") {
+                for token in header.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        fields.keep_alive = false;
+                        // RFC 9112, 9.6: once `close` is seen, no `keep-alive` undoes it.
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive")
+                        && minor_version == 0
+                        && !close
+                    {
+                        fields.keep_alive = true;
+                    }
+                }
+            } else if name.eq_ignore_ascii_case("content-type") {
+                fields.content_type = Some(header.value);
+            } else if name.eq_ignore_ascii_case("expect") {
+                fields.expects_continue = header.value.eq_ignore_ascii_case(b"100-continue");
+            }
+        }
+        // RFC 9112, 3.2: an HTTP/1.1 request without Host, or any request with two, is a 400.
+        if host_lines > 1 || (host_lines == 0 && minor_version == 1) {
+            return Err(ParseError::Malformed("missing or repeated Host"));
+        }
+        Ok(fields)
+    }
+
+    /// How the body is framed.
+    fn framing(&self, minor_version: u8, limits: &Limits) -> Result<Framing, ParseError> {
+        match (self.content_length, self.chunked) {
+            // Both at once is how requests are smuggled past a proxy: refuse (RFC 9112, 6.3).
+            (Some(_), true) => Err(ParseError::Malformed(
+                "Content-Length with Transfer-Encoding",
+            )),
+            (None, true) if minor_version == 0 => {
+                Err(ParseError::Malformed("Transfer-Encoding in HTTP/1.0"))
+            }
+            (None, true) => Ok(Framing::Chunked),
+            (Some(len), false) if len > limits.max_body_bytes => Err(ParseError::BodyTooLarge),
+            (Some(len), false) => Ok(Framing::Length(len)),
+            (None, false) => Ok(Framing::None),
+        }
+    }
 }
 
 /// The path of a target: the query dropped, an absolute-form target reduced to its path (`/`

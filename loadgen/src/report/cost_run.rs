@@ -1,10 +1,40 @@
-//! A cost run as Markdown: the settings and tools, one table per scenario, and the reasons
-//! for every figure that is missing.
+//! The files of `loadgen cost`: `cost.md`, the settings and tools, one table per scenario and
+//! the reasons for every figure that is missing; and `cost.svg`, the instructions chart.
 
 use std::fmt::Write as _;
 
-use crate::cost::table::{CostResult, CostTable, Figure};
-use crate::format::group;
+use super::{Export, ReportError};
+use crate::format::{group, number};
+use crate::results::cost::{CostResult, CostTable, Figure, ToolStatus};
+
+/// `cost.md`: the whole run as Markdown.
+#[derive(Debug, Clone, Copy)]
+pub struct CostMarkdown;
+
+impl Export<CostTable> for CostMarkdown {
+    fn file_name(&self) -> String {
+        "cost.md".to_owned()
+    }
+
+    fn render(&self, table: &CostTable) -> Result<Vec<u8>, ReportError> {
+        Ok(markdown(table).into_bytes())
+    }
+}
+
+/// `cost.svg`: instructions per request, a group per scenario and a bar per server, whiskers
+/// from the lowest to the highest measurement.
+#[derive(Debug, Clone, Copy)]
+pub struct CostSvg;
+
+impl Export<CostTable> for CostSvg {
+    fn file_name(&self) -> String {
+        "cost.svg".to_owned()
+    }
+
+    fn render(&self, table: &CostTable) -> Result<Vec<u8>, ReportError> {
+        super::charts::finish(self, super::charts::instructions_chart(table))
+    }
+}
 
 /// How many syscall kinds a table cell lists.
 const TOP_KINDS: usize = 3;
@@ -12,7 +42,6 @@ const TOP_KINDS: usize = 3;
 /// The whole run as Markdown.
 pub fn markdown(table: &CostTable) -> String {
     let mut out = String::new();
-    let s = &table.settings;
     let _ = writeln!(out, "# Cost per request\n");
     let _ = writeln!(
         out,
@@ -26,36 +55,7 @@ pub fn markdown(table: &CostTable) -> String {
             ""
         }
     );
-    let _ = writeln!(
-        out,
-        "Each figure is the marginal count between two request counts, so start-up, connections and shutdown cancel out; \
-         {}. \
-         Instructions and allocations: callgrind, {} and {} requests on one connection; an allocation is a call into the allocator \
-         (`malloc` and its kin; `runtime.mallocgc` in a Go server). Bytes: DHAT, {} and {} requests on one connection \
-         (DHAT cannot dump mid-run: a run per count). Syscalls and context switches: the kernel's counters, natively, \
-         {} and {} requests over {} connections (closed loop, the h1 engine). {} unmeasured requests come first in each scenario. \
-         Servers run with `--threads {}` on CPUs {:?}, the load generator on {:?}; the valgrind runs, whose counts do not depend \
-         on timing, run side by side, one on each CPU.\n",
-        if s.repeat == 1 {
-            "it was measured once, in a fresh server process (`loadgen cost` measures every figure twice and shows the spread)".to_owned()
-        } else {
-            format!(
-                "it was measured {} times, each in a fresh server process, and the spread `(max - min) / mean` follows in brackets",
-                s.repeat
-            )
-        },
-        group(s.callgrind_requests[0]),
-        group(s.callgrind_requests[1]),
-        group(s.dhat_requests[0]),
-        group(s.dhat_requests[1]),
-        group(s.load_requests[0]),
-        group(s.load_requests[1]),
-        s.connections,
-        group(s.warmup_requests),
-        s.server_threads,
-        s.cpus.server,
-        s.cpus.client,
-    );
+    let _ = writeln!(out, "{}\n", method(table));
     for (tool, status) in [
         ("valgrind", &table.tools.valgrind),
         ("perf events", &table.tools.perf_events),
@@ -65,6 +65,45 @@ pub fn markdown(table: &CostTable) -> String {
             Some(reason) => writeln!(out, "- {tool}: **missing**: {reason}"),
         };
     }
+    out.push_str(&scenario_tables(table));
+    out.push_str(&reasons(table));
+    out
+}
+
+/// How the counts were taken, as one paragraph.
+fn method(table: &CostTable) -> String {
+    let s = &table.settings;
+    format!(
+        "Each figure is the marginal count between two request counts, so start-up, connections and shutdown cancel out; \
+         {}. \
+         Instructions and allocations: callgrind, {} requests on one connection; an allocation is a call into the allocator \
+         (`malloc` and its kin; `runtime.mallocgc` in a Go server). Bytes: DHAT, {} requests on one connection \
+         (DHAT cannot dump mid-run: a run per count). Syscalls and context switches: the kernel's counters, natively, \
+         {} requests over {} connections (closed loop, the h1 engine). {} unmeasured requests come first in each scenario. \
+         Servers run with `--threads {}` on CPUs {:?}, the load generator on {:?}; the valgrind runs, whose counts do not depend \
+         on timing, run side by side, one on each CPU.",
+        if s.repeat == 1 {
+            "it was measured once, in a fresh server process (`loadgen cost` measures every figure twice and shows the spread)".to_owned()
+        } else {
+            format!(
+                "it was measured {} times, each in a fresh server process, and the spread `(max - min) / mean` follows in brackets",
+                s.repeat
+            )
+        },
+        s.callgrind_requests,
+        s.dhat_requests,
+        s.load_requests,
+        s.connections,
+        group(s.warmup_requests),
+        s.server_threads,
+        s.cpus.server,
+        s.cpus.client,
+    )
+}
+
+/// A table per scenario, a row per server.
+fn scenario_tables(table: &CostTable) -> String {
+    let mut out = String::new();
     let scenarios: Vec<(&str, &str)> = table
         .servers
         .first()
@@ -88,6 +127,11 @@ pub fn markdown(table: &CostTable) -> String {
             }
         }
     }
+    out
+}
+
+/// Every server's notes, each once: why a figure is missing.
+fn reasons(table: &CostTable) -> String {
     let mut reasons: Vec<String> = Vec::new();
     for server in &table.servers {
         for note in &server.notes {
@@ -97,55 +141,17 @@ pub fn markdown(table: &CostTable) -> String {
             }
         }
     }
-    if !reasons.is_empty() {
-        let _ = writeln!(out, "\n## Not measured, and why\n");
-        for line in reasons {
-            let _ = writeln!(out, "{line}");
-        }
+    if reasons.is_empty() {
+        return String::new();
     }
-    out
+    format!("\n## Not measured, and why\n\n{}\n", reasons.join("\n"))
 }
 
-fn tool_version(status: &crate::cost::table::ToolStatus) -> String {
+fn tool_version(status: &ToolStatus) -> String {
     match status {
-        crate::cost::table::ToolStatus::Available(version) => version.clone(),
-        crate::cost::table::ToolStatus::Missing(reason) => reason.clone(),
+        ToolStatus::Available(version) => version.clone(),
+        ToolStatus::Missing(reason) => reason.clone(),
     }
-}
-
-/// `cost.svg`: instructions per request, a group per scenario and a bar per server, whiskers
-/// from the lowest to the highest measurement.
-pub fn instructions_chart(table: &CostTable) -> Result<String, String> {
-    let groups: Vec<String> = table
-        .servers
-        .first()
-        .map(|s| s.results.iter().map(|r| r.label.clone()).collect())
-        .unwrap_or_default();
-    let series: crate::report::charts::BarSeries = table
-        .servers
-        .iter()
-        .map(|server| {
-            let values = server
-                .results
-                .iter()
-                .map(|r| {
-                    let runs = r.instructions.runs();
-                    let low = runs.iter().copied().fold(f64::INFINITY, f64::min);
-                    let high = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    r.instructions.per_request().map(|v| (v, low, high))
-                })
-                .collect();
-            (server.server.clone(), values)
-        })
-        .collect();
-    crate::report::charts::draw_bars(&crate::report::charts::BarChart {
-        title: "User-space instructions per request (callgrind; lower is better)",
-        y_desc: "instructions per request",
-        groups: &groups,
-        series: &series,
-        whiskers: true,
-        colour: &crate::report::server_colour,
-    })
 }
 
 /// The cells of one result: each figure with its spread, the top syscall kinds.
@@ -191,25 +197,10 @@ pub fn cell(figure: &Figure, decimals: usize) -> String {
     }
 }
 
-/// `value` with `decimals` decimals, thousands grouped.
-pub fn number(value: f64, decimals: usize) -> String {
-    let text = format!("{value:.decimals$}");
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    let grouped = whole
-        .parse::<u64>()
-        .map(group)
-        .unwrap_or_else(|_| whole.to_owned());
-    if fraction.is_empty() {
-        grouped
-    } else {
-        format!("{grouped}.{fraction}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cost::marginal::{Marginal, Sample};
+    use crate::results::marginal::{Marginal, Sample};
 
     fn measured(values: &[(u64, u64)]) -> Figure {
         Figure::Measured(
@@ -252,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_chart_has_a_bar_group_per_scenario() {
-        use crate::cost::table::{CostResult, CostSettings, ServerCost, ToolStatus, Tools};
+        use crate::results::cost::{CostSettings, ServerCost, Tools};
         let result = |scenario: &str, figure: Figure| CostResult {
             scenario: scenario.to_owned(),
             label: scenario.to_owned(),
@@ -267,9 +258,9 @@ mod tests {
             started_at: "2026-11-25T15:00:00Z".into(),
             command: "loadgen cost".into(),
             settings: CostSettings {
-                callgrind_requests: [1000, 3000],
-                dhat_requests: [1000, 3000],
-                load_requests: [20_000, 60_000],
+                callgrind_requests: [1000, 3000].into(),
+                dhat_requests: [1000, 3000].into(),
+                load_requests: [20_000, 60_000].into(),
                 connections: 64,
                 warmup_requests: 100,
                 repeat: 2,
@@ -292,7 +283,7 @@ mod tests {
             seconds: 1.0,
             partial: false,
         };
-        let svg = instructions_chart(&table).unwrap();
+        let svg = String::from_utf8(CostSvg.render(&table).unwrap()).unwrap();
         assert!(svg.contains("<svg") && svg.contains("json") && svg.contains("error"));
         let text = markdown(&table);
         assert!(text.contains("| hyper | 10,197 (0.13 %) | n/a |"), "{text}");

@@ -2,14 +2,15 @@
 //! [`CostResult`] per scenario whose figures are [`Figure`]s, a count per request measured
 //! several times, or the reason it could not be measured.
 //!
-//! These types are made by [`crate::cost`] and read by the renderers; they know nothing of
-//! either.
+//! These types are made by [`crate::cost`], ranked by [`crate::analysis`] and rendered by
+//! [`crate::report`]; they know nothing of any of them.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cost::marginal::{self, Marginal};
+use super::marginal::{self, Marginal};
+use crate::format::group;
 
 /// A figure per request: measured (each measurement with its two samples), or not available,
 /// with the reason in its place.
@@ -52,6 +53,41 @@ impl Figure {
     }
 }
 
+/// What a figure counts per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Count {
+    /// User-space instructions (callgrind).
+    Instructions,
+    /// Heap allocations (callgrind's calls into the allocator).
+    Allocations,
+    /// Bytes allocated on the heap (DHAT).
+    BytesAllocated,
+    /// Syscalls (the kernel's counters).
+    Syscalls,
+    /// Context switches (the kernel's counters).
+    ContextSwitches,
+}
+
+impl Count {
+    /// Its name in `run.json` and `cost.json` (`bytes_allocated`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Instructions => "instructions",
+            Self::Allocations => "allocations",
+            Self::BytesAllocated => "bytes_allocated",
+            Self::Syscalls => "syscalls",
+            Self::ContextSwitches => "context_switches",
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Syscalls of one kind per request (reads, writes, polls…).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyscallKind {
@@ -85,15 +121,14 @@ pub struct CostResult {
 }
 
 impl CostResult {
-    /// The counts a comparison ranks, each with its name in `run.json`
-    /// ([`crate::results::CostSample::count`]), in table order.
-    pub fn figures(&self) -> [(&'static str, &Figure); 5] {
+    /// The counts a comparison ranks, each with its figure, in table order.
+    pub fn figures(&self) -> [(Count, &Figure); 5] {
         [
-            ("instructions", &self.instructions),
-            ("allocations", &self.allocations),
-            ("bytes_allocated", &self.bytes_allocated),
-            ("syscalls", &self.syscalls),
-            ("context_switches", &self.context_switches),
+            (Count::Instructions, &self.instructions),
+            (Count::Allocations, &self.allocations),
+            (Count::BytesAllocated, &self.bytes_allocated),
+            (Count::Syscalls, &self.syscalls),
+            (Count::ContextSwitches, &self.context_switches),
         ]
     }
 }
@@ -148,15 +183,45 @@ pub struct Tools {
     pub perf_events: ToolStatus,
 }
 
+/// Two request counts, the second the larger: where the two samples of a marginal count are
+/// taken. Written as `[low, high]`, as every run has written it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "[u64; 2]", into = "[u64; 2]")]
+pub struct RequestPair {
+    /// Requests of the smaller sample.
+    pub low: u64,
+    /// Requests of the larger sample.
+    pub high: u64,
+}
+
+impl From<[u64; 2]> for RequestPair {
+    fn from([low, high]: [u64; 2]) -> Self {
+        Self { low, high }
+    }
+}
+
+impl std::fmt::Display for RequestPair {
+    /// `1,000 and 3,000`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} and {}", group(self.low), group(self.high))
+    }
+}
+
+impl From<RequestPair> for [u64; 2] {
+    fn from(pair: RequestPair) -> Self {
+        [pair.low, pair.high]
+    }
+}
+
 /// How the counts were taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CostSettings {
     /// Requests of the two callgrind samples, on one connection.
-    pub callgrind_requests: [u64; 2],
+    pub callgrind_requests: RequestPair,
     /// Requests of the two DHAT samples, on one connection.
-    pub dhat_requests: [u64; 2],
+    pub dhat_requests: RequestPair,
     /// Requests of the two native samples, under the closed-loop load.
-    pub load_requests: [u64; 2],
+    pub load_requests: RequestPair,
     /// Connections of the closed-loop load.
     pub connections: u32,
     /// Unmeasured requests before the first sample of each scenario.
