@@ -34,7 +34,7 @@ fn write_seeds(dir: &Path) -> io::Result<()> {
     for case in contract::cases() {
         requests.push((
             format!("contract {}", case.name),
-            conformance::request_bytes(&case, &[]),
+            harness::request_bytes(&case, &[]),
         ));
     }
     for case in contract::framing_cases() {
