@@ -396,7 +396,9 @@ mod tests {
                 "html",
                 "users",
                 "echo",
-                "error"
+                "error",
+                "db",
+                "fortunes"
             ]
         );
         let labels: Vec<String> = all.iter().map(CostScenario::label).collect();
