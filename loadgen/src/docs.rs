@@ -29,7 +29,7 @@ pub const END: &str = "<!-- end generated -->";
 /// The source every block made from `contract::SERVERS` names: the crate that holds the table.
 pub const CONTRACT_SOURCE: &str = "servers/contract";
 /// The scenarios of the README's headline table, those of them that the run measured.
-pub const HEADLINE_SCENARIOS: [&str; 3] = ["plaintext", "pipelined", "json"];
+pub const HEADLINE_SCENARIOS: [&str; 5] = ["plaintext", "pipelined", "json", "db", "fortunes"];
 /// The scenario whose server CPU and p99 the headline table quotes.
 pub const HEADLINE_DETAIL: &str = "json";
 
