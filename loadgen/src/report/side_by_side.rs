@@ -1,7 +1,8 @@
 //! "Rust and Go side by side": for each of the Go article's six ways measured in a run, its Go
 //! server and then the Rust servers that answer the same idea (`contract::ServerInfo::
 //! rust_counterparts`), one row each: throughput, server CPU per answer, the open-loop p99 at
-//! the common rate, and peak memory, for the run's first scenario (plaintext by default); then
+//! the common rate, and peak memory, for the run's first scenario (plaintext by default); the
+//! `fortunes` throughput (a query, the pool and the template) when the run has it; then
 //! the cost phase's instructions and allocations per request, on its first scenario (json by
 //! default), where the tools could see the server. The summary and the page render the same
 //! rows.
@@ -28,10 +29,24 @@ pub struct Row {
     pub p99_us: Option<u64>,
     /// Peak resident memory, KiB; `None` for a server that runs elsewhere.
     pub rss_kib: Option<u64>,
+    /// The median throughput of `fortunes`, req/s, when the run measured it.
+    pub fortunes_rps: Option<f64>,
     /// User-space instructions per request in the cost phase, or why there is none.
     pub instructions: Result<f64, NoFigure>,
     /// Heap allocations per request in the cost phase, or why there is none.
     pub allocations: Result<f64, NoFigure>,
+}
+
+/// The database scenario the view shows beside the first one, when the run has it.
+const DATABASE_SCENARIO: &str = "fortunes";
+
+/// Whether the run measured [`DATABASE_SCENARIO`].
+fn has_database(run: &Comparison) -> bool {
+    run.record
+        .settings
+        .scenarios
+        .iter()
+        .any(|s| s == DATABASE_SCENARIO)
 }
 
 /// The cost phase's scenario the view shows, as tables name it (`json`); `None` without a
@@ -68,6 +83,10 @@ pub fn groups(run: &Comparison) -> (Option<String>, Vec<Vec<Row>>) {
             cpu_us: cell.and_then(|s| s.server_cpu_us.as_ref().map(|cpu| cpu.median)),
             p99_us: cell.and_then(|s| headline_p99(run, s)),
             rss_kib: contender.rss_peak_kib,
+            fortunes_rps: contender
+                .scenario(DATABASE_SCENARIO)
+                .filter(|s| s.status != Status::Failed)
+                .map(|s| s.rps.median),
             instructions: cost_count(run, &contender.label, Count::Instructions),
             allocations: cost_count(run, &contender.label, Count::Allocations),
         }
@@ -131,18 +150,38 @@ pub fn markdown(run: &Comparison) -> String {
         return String::new();
     }
     let label = run.record.scenario_label(&scenario);
+    let database = has_database(run);
+    let (fortunes_head, fortunes_rule) = if database {
+        (" fortunes req/s |", "---:|")
+    } else {
+        ("", "")
+    };
     let mut out = format!(
-        "Each of the Go article's six ways, then its Rust counterparts, on {label}: median throughput (req/s), server CPU per answer (µs), open-loop p99 at the common rate, peak memory.{}\n\n| server | language | req/s | CPU µs per answer | p99 at the common rate | peak RSS | instructions | allocations |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        "Each of the Go article's six ways, then its Rust counterparts, on {label}: median throughput (req/s), server CPU per answer (µs), open-loop p99 at the common rate, peak memory{}.{}\n\n| server | language | req/s | CPU µs per answer | p99 at the common rate | peak RSS |{fortunes_head} instructions | allocations |\n|---|---|---:|---:|---:|---:|{fortunes_rule}---:|---:|\n",
+        if database {
+            "; and the fortunes throughput (a query, the pool and the template)"
+        } else {
+            ""
+        },
         cost_caption(run)
     );
     for (i, rows) in groups.iter().enumerate() {
         if i > 0 {
-            out.push_str("| | | | | | | | |\n");
+            out.push_str(if database {
+                "| | | | | | | | | |\n"
+            } else {
+                "| | | | | | | | |\n"
+            });
         }
         for row in rows {
+            let fortunes = if database {
+                format!(" {} |", figure(row.fortunes_rps, 0))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |{fortunes} {} | {} |",
                 row.label,
                 row.language,
                 figure(row.rps, 0),
@@ -165,17 +204,33 @@ pub fn html(run: &Comparison) -> String {
     if groups.is_empty() {
         return String::new();
     }
+    let database = has_database(run);
     let mut out = format!(
-        "<section id=\"rust-and-go\"><h2>Rust and Go side by side</h2><p>Each of the Go article's six ways, then its Rust counterparts, on {}: median throughput, server CPU per answer, the open-loop p99 at the common rate, and peak memory.{}</p><div class=\"scroll\"><table class=\"side-by-side\"><thead><tr><th>server</th><th>language</th><th>req/s</th><th>CPU µs per answer</th><th>p99 at the common rate</th><th>peak RSS</th><th>instructions</th><th>allocations</th></tr></thead>",
+        "<section id=\"rust-and-go\"><h2>Rust and Go side by side</h2><p>Each of the Go article's six ways, then its Rust counterparts, on {}: median throughput, server CPU per answer, the open-loop p99 at the common rate, and peak memory{}.{}</p><div class=\"scroll\"><table class=\"side-by-side\"><thead><tr><th>server</th><th>language</th><th>req/s</th><th>CPU µs per answer</th><th>p99 at the common rate</th><th>peak RSS</th>{}<th>instructions</th><th>allocations</th></tr></thead>",
         escape(&run.record.scenario_label(&scenario)),
-        escape(&cost_caption(run))
+        if database {
+            "; and the fortunes throughput (a query, the pool and the template)"
+        } else {
+            ""
+        },
+        escape(&cost_caption(run)),
+        if database {
+            "<th>fortunes req/s</th>"
+        } else {
+            ""
+        }
     );
     for rows in &groups {
         out.push_str("<tbody>");
         for row in rows {
+            let fortunes = if database {
+                format!("<td>{}</td>", figure(row.fortunes_rps, 0))
+            } else {
+                String::new()
+            };
             let _ = write!(
                 out,
-                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{fortunes}<td>{}</td><td>{}</td></tr>",
                 escape(&row.label),
                 row.language,
                 figure(row.rps, 0),
