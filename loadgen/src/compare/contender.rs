@@ -305,7 +305,7 @@ fn build_group(
             ContenderError::Command {
                 label: contender.label.clone(),
                 what: "go build".to_owned(),
-                detail,
+                detail: detail.to_string(),
             }
         })?;
     }

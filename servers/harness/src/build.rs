@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, PoisonError};
+use thiserror::Error;
 
 use crate::error::StartError;
 
@@ -30,7 +31,7 @@ pub fn server_binary(name: &str) -> Result<PathBuf, StartError> {
         reason,
     };
     if contract::server(name).is_some_and(|s| s.build == contract::Build::Go) {
-        return build_go(&server_source_dir(name), &path).map_err(no_binary);
+        return build_go(&server_source_dir(name), &path).map_err(|err| no_binary(err.to_string()));
     }
     if path.exists() {
         return Ok(path);
@@ -84,8 +85,8 @@ pub const NO_GO: &str = "Go is not installed (no `go` on PATH nor in /usr/local/
 /// (into a temporary name, then renamed, so a reader never sees half a binary), later calls
 /// with the same folders return what it did. The one Go build of the workspace: the suites,
 /// `compare` and `just serve` all come here.
-pub fn build_go(source: &Path, path: &Path) -> Result<PathBuf, String> {
-    type Built = Vec<((PathBuf, PathBuf), Result<PathBuf, String>)>;
+pub fn build_go(source: &Path, path: &Path) -> Result<PathBuf, GoBuildError> {
+    type Built = Vec<((PathBuf, PathBuf), Result<PathBuf, GoBuildError>)>;
     static BUILT: Mutex<Built> = Mutex::new(Vec::new());
     let key = (source.to_owned(), path.to_owned());
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
@@ -97,8 +98,35 @@ pub fn build_go(source: &Path, path: &Path) -> Result<PathBuf, String> {
     outcome
 }
 
-fn go_build(source: &Path, path: &Path) -> Result<PathBuf, String> {
-    let go = go_tool().ok_or(NO_GO)?;
+/// Why a Go server could not be built. Kept (and cloned) per folder, as the build is.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GoBuildError {
+    /// There is no `go`.
+    #[error("{NO_GO}")]
+    NoGo,
+    /// `go` could not be run.
+    #[error("cannot run {}: {reason}", go.display())]
+    Run {
+        /// The `go` found.
+        go: PathBuf,
+        /// The OS error.
+        reason: String,
+    },
+    /// `go build` failed.
+    #[error("go build ended with {status}: {stderr}")]
+    Failed {
+        /// Its exit status.
+        status: String,
+        /// What it printed.
+        stderr: String,
+    },
+    /// The built binary could not be moved into place.
+    #[error("cannot move the binary: {0}")]
+    Move(String),
+}
+
+fn go_build(source: &Path, path: &Path) -> Result<PathBuf, GoBuildError> {
+    let go = go_tool().ok_or(GoBuildError::NoGo)?;
     let partial = path.with_extension(format!("partial-{}", std::process::id()));
     let output = Command::new(&go)
         .arg("build")
@@ -109,15 +137,17 @@ fn go_build(source: &Path, path: &Path) -> Result<PathBuf, String> {
         // This machine's Go, never a toolchain download.
         .env("GOTOOLCHAIN", "local")
         .output()
-        .map_err(|err| format!("cannot run {}: {err}", go.display()))?;
+        .map_err(|err| GoBuildError::Run {
+            go: go.clone(),
+            reason: err.to_string(),
+        })?;
     if !output.status.success() {
-        return Err(format!(
-            "go build ended with {}: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        return Err(GoBuildError::Failed {
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
     }
-    std::fs::rename(&partial, path).map_err(|err| format!("cannot move the binary: {err}"))?;
+    std::fs::rename(&partial, path).map_err(|err| GoBuildError::Move(err.to_string()))?;
     Ok(path.to_owned())
 }
 

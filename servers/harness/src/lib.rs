@@ -22,7 +22,9 @@ pub mod parent_death;
 pub mod postgres;
 pub mod process;
 
-pub use build::{NO_GO, build_go, go_tool, runnable_servers, server_binary, server_source_dir};
+pub use build::{
+    GoBuildError, NO_GO, build_go, go_tool, runnable_servers, server_binary, server_source_dir,
+};
 pub use client::{Parsed, RawClient, RawResponse, parse_response, request_bytes};
 pub use error::StartError;
 pub use process::ServerProcess;
