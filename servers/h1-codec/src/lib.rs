@@ -566,13 +566,35 @@ impl Session {
         closing: bool,
         mut app: impl FnMut(&Request<'_>, &mut Response),
     ) -> Answered {
+        self.answer_ready(buf, out, closing, |req, res| {
+            app(req, res);
+            true
+        })
+    }
+
+    /// [`Session::answer`], except that `app` may put a request off by returning `false`:
+    /// nothing is written for it, answering stops before it, and it stays in the buffer (it is
+    /// not counted in `consumed`). An async server puts off a request whose answer needs I/O (a
+    /// database query), does that I/O, and calls again with the answer ready.
+    pub fn answer_ready(
+        &mut self,
+        buf: &[u8],
+        out: &mut Vec<u8>,
+        closing: bool,
+        mut app: impl FnMut(&Request<'_>, &mut Response) -> bool,
+    ) -> Answered {
         let mut consumed = 0;
         loop {
             match parse(&buf[consumed..], &self.limits) {
                 Ok(Parsed::Complete(req)) => {
                     self.date.refresh();
                     self.response.reset();
-                    app(&req, &mut self.response);
+                    if !app(&req, &mut self.response) {
+                        return Answered {
+                            consumed,
+                            close: false,
+                        };
+                    }
                     let keep_alive = req.keep_alive && !closing;
                     let opts = ResponseOptions {
                         head: req.method == "HEAD",
@@ -905,6 +927,35 @@ mod tests {
             out.ends_with("content-length: 7\r\nallow: GET\r\n\r\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_session_stops_before_a_request_put_off_and_answers_it_when_ready() {
+        let first = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+        let buf = [&first[..], b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n"].concat();
+        let mut session = Session::new("t", Limits::default());
+        let mut out = Vec::new();
+        let answered = session.answer_ready(&buf, &mut out, false, |req, res| {
+            res.body.extend_from_slice(req.path.as_bytes());
+            req.path != "/later"
+        });
+        assert_eq!(
+            answered,
+            Answered {
+                consumed: first.len(),
+                close: false
+            }
+        );
+        let out_text = String::from_utf8(out.clone()).unwrap();
+        assert!(out_text.ends_with("\r\n\r\n/a"), "{out_text}");
+        assert!(!out_text.contains("/later"), "{out_text}");
+        // Called again with the rest, the answer ready: it goes out.
+        let answered = session.answer_ready(&buf[first.len()..], &mut out, false, |_, res| {
+            res.body.extend_from_slice(b"ready");
+            true
+        });
+        assert_eq!(answered.consumed, buf.len() - first.len());
+        assert!(String::from_utf8(out).unwrap().ends_with("\r\n\r\nready"));
     }
 
     #[test]

@@ -16,15 +16,20 @@
 //! `main` configures may and calls `serve`; `app` is the router; the handlers follow in contract
 //! order, then the error type; tests last. `serve.rs` holds `App`, the service may_minihttp calls
 //! once per request (it checks the request head before `app` routes it, and writes an `Error` as
-//! the answer), starts the accept coroutine, and ends the process on a signal.
+//! the answer), starts the accept coroutine, and ends the process on a signal. `db.rs` holds the
+//! database side: the r2d2 pool of the blocking `postgres` client, the queries and the template.
 
 use std::io::Read;
 
+use askama::Template;
 use bytes::BufMut;
 use contract::{Message, User};
+use db::{Db, FortunesPage, Pool};
 use may_minihttp::{Request, Response};
+use serve::{Error, method_not_allowed, text};
 use startup::ServerArgs;
 
+mod db;
 mod serve;
 
 fn main() {
@@ -34,7 +39,8 @@ fn main() {
         .set_workers(args.threads())
         // 64 KiB per coroutine: serde_json and httparse's header array fit with room to spare.
         .set_stack_size(0x2000);
-    let (server, addr) = serve::serve(args.addr).expect("cannot bind the address");
+    let (server, addr) =
+        serve::serve(args.addr, db::from_args(&args)).expect("cannot bind the address");
     // Installed before the ready line, so that a signal sent right after it is not lost.
     serve::shutdown_signal();
     startup::print_ready_line(addr);
@@ -45,7 +51,7 @@ fn main() {
 /// Routing by hand: the path first, then the method, so that a known path with another method
 /// is a 405 that lists the methods it takes.
 // aspect: routing: a match on the path, then the method, inside HttpService::call
-fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
+fn app(req: Request, rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
     let path = serve::path_of(req.path());
     let get = matches!(req.method(), "GET" | "HEAD");
     match path {
@@ -54,7 +60,13 @@ fn app(req: Request, rsp: &mut Response) -> Result<(), Error> {
         "/html" if get => html(rsp),
         "/echo" if req.method() == "POST" => echo(req, rsp)?,
         "/error" if get => error()?,
-        "/" | "/json" | "/html" | "/error" => method_not_allowed(rsp, "Allow: GET, HEAD"),
+        "/db" if get => db(rsp, pool)?,
+        "/queries" if get => queries(&req, rsp, pool)?,
+        "/fortunes" if get => fortunes(rsp, pool)?,
+        "/updates" if get => updates(&req, rsp, pool)?,
+        "/" | "/json" | "/html" | "/error" | "/db" | "/queries" | "/fortunes" | "/updates" => {
+            method_not_allowed(rsp, "Allow: GET, HEAD");
+        }
         "/echo" => method_not_allowed(rsp, "Allow: POST"),
         // aspect: path-parameter: strip_prefix("/users/"), then str::parse::<u32>
         _ => match path.strip_prefix("/users/") {
@@ -141,41 +153,50 @@ fn error() -> Result<(), Error> {
 }
 // end route
 
+// route: db
+// GET /db
+fn db(rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
+    // aspect: query: a prepared statement on a blocking connection from the r2d2 pool (db.rs)
+    let world = Db::get(pool)?.random_world()?;
+    rsp.header("Content-Type: application/json");
+    Ok(serde_json::to_writer(rsp.body_mut().writer(), &world)?)
+}
+// end route
+
+// route: queries
+// GET /queries?q=N
+fn queries(req: &Request, rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
+    let worlds = Db::get(pool)?.random_worlds(serve::query_count(req.path()))?;
+    rsp.header("Content-Type: application/json");
+    Ok(serde_json::to_writer(rsp.body_mut().writer(), &worlds)?)
+}
+// end route
+
+// route: fortunes
+// GET /fortunes
+fn fortunes(rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
+    let fortunes = Db::get(pool)?.fortunes()?;
+    rsp.header("Content-Type: text/html; charset=utf-8");
+    // aspect: template: askama's compile-time template (templates/fortunes.html), escaped for HTML
+    Ok(FortunesPage { fortunes }.write_into(&mut rsp.body_mut().writer())?)
+}
+// end route
+
+// route: updates
+// GET /updates?q=N
+fn updates(req: &Request, rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
+    let worlds = Db::get(pool)?.update_worlds(serve::query_count(req.path()))?;
+    rsp.header("Content-Type: application/json");
+    Ok(serde_json::to_writer(rsp.body_mut().writer(), &worlds)?)
+}
+// end route
+
 // route: not-found
 // any other path
 fn not_found(rsp: &mut Response) {
     text(rsp, 404, "Not Found", contract::NOT_FOUND);
 }
 // end route
-
-fn method_not_allowed(rsp: &mut Response, allow: &'static str) {
-    text(rsp, 405, "Method Not Allowed", contract::METHOD_NOT_ALLOWED);
-    rsp.header(allow);
-}
-
-fn text(rsp: &mut Response, status: usize, reason: &'static str, body: &'static str) {
-    rsp.status_code(status, reason)
-        .header("Content-Type: text/plain; charset=utf-8")
-        .body(body);
-}
-
-/// What a handler can fail with; `App::call` writes it as the response instead.
-#[derive(Debug)]
-enum Error {
-    BadRequest,
-    /// A body whose length cannot be trusted: answered 400 with `Connection: close`, and the
-    /// connection's later requests too (see `App::framing_lost`).
-    BadFraming,
-    PayloadTooLarge,
-    HeadTooLarge,
-    Internal(Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl From<serde_json::Error> for Error {
-    fn from(err: serde_json::Error) -> Self {
-        Self::Internal(err.into())
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -187,5 +208,17 @@ mod tests {
         assert_eq!(serve::path_of("/json?x=1"), "/json");
         assert_eq!(serve::path_of("http://localhost/users/7?a=b"), "/users/7");
         assert_eq!(serve::path_of("http://localhost"), "/");
+    }
+
+    #[test]
+    fn q_is_read_from_the_query_string_then_clamped_by_the_contract() {
+        for (q, rows) in contract::QUERY_COUNT_TABLE {
+            let target = match q {
+                Some(q) => format!("/queries?a=1&q={q}&q=7"),
+                None => "/queries?a=1".to_owned(),
+            };
+            assert_eq!(serve::query_count(&target), *rows, "{target}");
+        }
+        assert_eq!(serve::query_count("/queries?qq=3"), 1);
     }
 }

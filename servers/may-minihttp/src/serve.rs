@@ -1,8 +1,9 @@
 //! The connection side of server-may-minihttp: starting may_minihttp's accept coroutine, the
 //! checks of a request head that the engine leaves to the service (its size, the Host rule, a
 //! body framing it can trust, HTTP/1.0 keep-alive), [`App`], the service that checks each head
-//! before `app` routes it and writes an `Error` as the answer, and the exit on SIGINT or SIGTERM.
-//! `main.rs` calls [`serve`]; `app` calls [`path_of`].
+//! before `app` routes it and writes an `Error` as the answer, the handlers' [`Error`] type, and
+//! the exit on SIGINT or SIGTERM. `main.rs` calls [`serve`]; `app` calls [`path_of`] and
+//! [`query_count`].
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,15 +13,53 @@ use std::time::{Duration, Instant};
 use may::coroutine::JoinHandle;
 use may_minihttp::{HttpServer, HttpService, Request, Response};
 
-use crate::{Error, app, text};
+use crate::app;
+use crate::db::{DbError, Pool};
 
 /// The service: may_minihttp clones it into every connection's coroutine and calls it once per
 /// request, in order (pipelined requests included), so its state is the connection's.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct App {
     /// A request's body framing was refused: may_minihttp cannot close the connection, and
     /// would read the rest of that body as the next request, so nothing more on it is served.
     framing_lost: bool,
+    // aspect: pool: an Option<r2d2::Pool> in the service that may_minihttp clones into each connection
+    pool: Option<Pool>,
+}
+
+/// What a handler can fail with; `App::call` writes it as the response instead.
+#[derive(Debug)]
+pub enum Error {
+    BadRequest,
+    /// A body whose length cannot be trusted: answered 400 with `Connection: close`, and the
+    /// connection's later requests too (see `App::framing_lost`).
+    BadFraming,
+    PayloadTooLarge,
+    HeadTooLarge,
+    /// No database, or no connection in time.
+    Unavailable(Option<Box<dyn std::error::Error + Send + Sync>>),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<DbError> for Error {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(cause) => Self::Unavailable(cause.map(Into::into)),
+            DbError::Query(cause) => Self::Internal(cause.into()),
+        }
+    }
 }
 
 /// Requests being answered right now, for the shutdown to wait on.
@@ -33,7 +72,7 @@ impl HttpService for App {
         let keep_alive = http10_keep_alive(&req);
         let answer = match self.framing_lost {
             true => Err(Error::BadFraming),
-            false => check_head(&req).and_then(|()| app(req, rsp)),
+            false => check_head(&req).and_then(|()| app(req, rsp, self.pool.as_ref())),
         };
         if let Err(err) = answer {
             self.framing_lost |= matches!(err, Error::BadFraming);
@@ -71,6 +110,18 @@ impl Error {
                 "Request Header Fields Too Large",
                 "Request Header Fields Too Large",
             ),
+            // aspect: db-error: DbError into Error (From), then no connection -> 503, a failed query -> 500
+            Self::Unavailable(cause) => {
+                if let Some(cause) = cause.filter(|_| startup::log_requests()) {
+                    eprintln!("503 Service Unavailable: {cause}");
+                }
+                text(
+                    rsp,
+                    503,
+                    "Service Unavailable",
+                    contract::SERVICE_UNAVAILABLE,
+                );
+            }
             Self::Internal(cause) => {
                 if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
@@ -140,7 +191,7 @@ pub fn http10_keep_alive(req: &Request) -> bool {
 /// Starts the accept coroutine on `addr`; each connection gets a coroutine of its own.
 /// may_minihttp binds the listener itself and does not say which port it got, so a port is
 /// held first with `SO_REUSEPORT` (which may's own bind sets too) and let go once it is bound.
-pub fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
+pub fn serve(addr: SocketAddr, pool: Option<Pool>) -> io::Result<(JoinHandle<()>, SocketAddr)> {
     use socket2::{Domain, Socket, Type};
     let hold = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     hold.set_reuse_address(true)?;
@@ -157,7 +208,11 @@ pub fn serve(addr: SocketAddr) -> io::Result<(JoinHandle<()>, SocketAddr)> {
             .init();
     }
     // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
-    let server = HttpServer(App::default()).start(addr)?;
+    let app = App {
+        framing_lost: false,
+        pool,
+    };
+    let server = HttpServer(app).start(addr)?;
     Ok((server, addr))
 }
 
@@ -191,4 +246,26 @@ pub fn path_of(target: &str) -> &str {
         None => target,
     };
     path.split_once('?').map_or(path, |(path, _query)| path)
+}
+
+/// The row count of `/queries` and `/updates`: the raw `q` of the target's query string (the
+/// first `q=` pair, not percent-decoded: it is a number), then the contract's clamping.
+pub fn query_count(target: &str) -> usize {
+    let q = target
+        .split_once('?')
+        .and_then(|(_, query)| query.split('&').find_map(|pair| pair.strip_prefix("q=")));
+    contract::query_count(q)
+}
+
+/// A 405 whose `Allow` header (`allow`, the whole line) lists the methods the path takes.
+pub fn method_not_allowed(rsp: &mut Response, allow: &'static str) {
+    text(rsp, 405, "Method Not Allowed", contract::METHOD_NOT_ALLOWED);
+    rsp.header(allow);
+}
+
+/// A plain-text answer: `status`, its `reason` phrase and `body`.
+pub fn text(rsp: &mut Response, status: usize, reason: &'static str, body: &'static str) {
+    rsp.status_code(status, reason)
+        .header("Content-Type: text/plain; charset=utf-8")
+        .body(body);
 }

@@ -13,6 +13,7 @@
 //! `main` binds and calls `serve`; `app` is the request -> response function (routing, then
 //! errors into responses); the handlers follow in contract order, then the error type; `serve`
 //! runs the accept threads and a thread per connection until `shutdown_signal`; tests last.
+//! `db.rs` holds the database side: the r2d2 pool, the queries and the `/fortunes` template.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -21,16 +22,27 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use askama::Template;
 use contract::{Message, User};
+use db::{Db, DbError, FortunesPage, Pool};
 use h1_codec::{DateCache, Limits, Request, Response, Session};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use startup::ServerArgs;
 
+mod db;
+
 const SERVER: &str = "std";
 
 fn main() {
     let args = ServerArgs::parse_for(SERVER);
+    // No URL: no pool, and the database routes answer 503.
+    let pool = args.database_url.as_deref().map(|url| {
+        db::pool(url, args.pool_size).unwrap_or_else(|err| {
+            eprintln!("server-std: invalid --database-url: {err}");
+            std::process::exit(2);
+        })
+    });
     let listener = startup::bind_listener(args.addr).expect("cannot bind the address");
     let addr = listener
         .local_addr()
@@ -38,12 +50,19 @@ fn main() {
     // Installed before the ready line, so that a signal sent right after it is not lost.
     let shutdown = shutdown_signal();
     startup::print_ready_line(addr);
-    serve(listener, args.threads(), args.header_timeout, shutdown);
+    serve(
+        listener,
+        args.threads(),
+        args.header_timeout,
+        pool,
+        shutdown,
+    );
 }
 
 /// The service as a function from request to response: a match on the path, then the method,
-/// so that a known path with another method is a 405 that lists the methods it takes.
-fn app(req: &Request<'_>) -> Response {
+/// so that a known path with another method is a 405 that lists the methods it takes. `pool` is
+/// the database's, `None` without one.
+fn app(req: &Request<'_>, pool: Option<&Pool>) -> Response {
     let get = matches!(req.method, "GET" | "HEAD");
     let post = req.method == "POST";
     // aspect: routing: a match on the path, then the method, by hand
@@ -53,7 +72,13 @@ fn app(req: &Request<'_>) -> Response {
         "/html" if get => Ok(html()),
         "/echo" if post => echo(req),
         "/error" if get => error(),
-        "/" | "/json" | "/html" | "/error" => Ok(method_not_allowed("GET, HEAD")),
+        "/db" if get => db(pool),
+        "/queries" if get => queries(req, pool),
+        "/fortunes" if get => fortunes(pool),
+        "/updates" if get => updates(req, pool),
+        "/" | "/json" | "/html" | "/error" | "/db" | "/queries" | "/fortunes" | "/updates" => {
+            Ok(method_not_allowed("GET, HEAD"))
+        }
         "/echo" => Ok(method_not_allowed("POST")),
         path => match path
             .strip_prefix("/users/")
@@ -120,6 +145,57 @@ fn error() -> Result<Response, Error> {
 }
 // end route
 
+// route: db
+// GET /db
+fn db(pool: Option<&Pool>) -> Result<Response, Error> {
+    // aspect: query: a prepared statement on a connection checked out of the r2d2 pool (db.rs)
+    let world = Db::get(pool)?.random_world()?;
+    let body = serde_json::to_vec(&world)?;
+    Ok(Response::ok(contract::APPLICATION_JSON, body))
+}
+// end route
+
+// route: queries
+// GET /queries?q=N
+fn queries(req: &Request<'_>, pool: Option<&Pool>) -> Result<Response, Error> {
+    let count = contract::query_count(query_param(req.target, "q"));
+    let worlds = Db::get(pool)?.random_worlds(count)?;
+    let body = serde_json::to_vec(&worlds)?;
+    Ok(Response::ok(contract::APPLICATION_JSON, body))
+}
+// end route
+
+// route: fortunes
+// GET /fortunes
+fn fortunes(pool: Option<&Pool>) -> Result<Response, Error> {
+    let fortunes = Db::get(pool)?.fortunes()?;
+    // aspect: template: askama's compile-time template (templates/fortunes.html), escaped for HTML
+    let body = FortunesPage { fortunes }
+        .render()
+        .map_err(|e| Error::Internal(e.into()))?;
+    Ok(Response::ok(contract::TEXT_HTML, body))
+}
+// end route
+
+// route: updates
+// GET /updates?q=N
+fn updates(req: &Request<'_>, pool: Option<&Pool>) -> Result<Response, Error> {
+    let count = contract::query_count(query_param(req.target, "q"));
+    let worlds = Db::get(pool)?.update_worlds(count)?;
+    let body = serde_json::to_vec(&worlds)?;
+    Ok(Response::ok(contract::APPLICATION_JSON, body))
+}
+// end route
+
+/// The raw value of the query parameter `name` in `target`, by hand as the routing is: the first
+/// `name=value` pair after the `?`, not percent-decoded (`q` is a number).
+fn query_param<'a>(target: &'a str, name: &str) -> Option<&'a str> {
+    let (_, query) = target.split_once('?')?;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
 // route: not-found
 // any other path
 fn not_found() -> Response {
@@ -138,7 +214,18 @@ fn method_not_allowed(allow: &'static str) -> Response {
 #[derive(Debug)]
 enum Error {
     BadRequest,
+    /// No database, or no connection in time.
+    Unavailable(Option<Box<dyn std::error::Error + Send + Sync>>),
     Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<DbError> for Error {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(cause) => Self::Unavailable(cause.map(Into::into)),
+            DbError::Query(cause) => Self::Internal(cause.into()),
+        }
+    }
 }
 
 impl From<serde_json::Error> for Error {
@@ -152,6 +239,13 @@ impl Error {
     fn into_response(self) -> Response {
         match self {
             Self::BadRequest => Response::text(400, contract::BAD_REQUEST),
+            // aspect: db-error: DbError into Error (From), then no connection -> 503, a failed query -> 500
+            Self::Unavailable(cause) => {
+                if let Some(cause) = cause.filter(|_| startup::log_requests()) {
+                    eprintln!("503 Service Unavailable: {cause}");
+                }
+                Response::text(503, contract::SERVICE_UNAVAILABLE)
+            }
             Self::Internal(cause) => {
                 if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
@@ -175,6 +269,8 @@ const STACK_SIZE: usize = 256 * 1024;
 /// What the accept threads and the connection threads share.
 #[derive(Debug, Default)]
 struct State {
+    // aspect: pool: an Option<r2d2::Pool> in the state every connection thread shares
+    pool: Option<Pool>,
     shutting_down: AtomicBool,
     request_timeout: Duration,
     /// Open connections; the condition variable wakes the shutdown when it reaches zero.
@@ -185,12 +281,19 @@ struct State {
 /// Serves on `threads` accept threads, each connection on a thread of its own, until
 /// `shutdown` delivers a signal; then lets open connections finish within the grace period.
 /// A request must arrive whole within `request_timeout` of its first byte (slowloris).
-fn serve(listener: TcpListener, threads: usize, request_timeout: Duration, mut shutdown: Signals) {
+fn serve(
+    listener: TcpListener,
+    threads: usize,
+    request_timeout: Duration,
+    pool: Option<Pool>,
+    mut shutdown: Signals,
+) {
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
     let state = Arc::new(State {
         request_timeout,
+        pool,
         ..State::default()
     });
     // `--threads` sets how many threads block in `accept`, not how many connections are
@@ -293,7 +396,9 @@ fn serve_connection(mut stream: TcpStream, state: &State) -> io::Result<()> {
     let mut waiting_since = Instant::now();
     loop {
         let closing = state.shutting_down.load(Ordering::Relaxed);
-        let answered = session.answer(&buf, &mut out, closing, |req, res| *res = app(req));
+        let answered = session.answer(&buf, &mut out, closing, |req, res| {
+            *res = app(req, state.pool.as_ref());
+        });
         buf.drain(..answered.consumed);
         if answered.consumed > 0 {
             waiting_since = Instant::now();
@@ -346,9 +451,51 @@ mod tests {
         let mismatches = conformance::check_in_process(SERVER, |request| {
             let mut out = Vec::new();
             let mut session = Session::new(SERVER, Limits::default());
-            session.answer(request, &mut out, false, |req, res| *res = app(req));
+            session.answer(request, &mut out, false, |req, res| *res = app(req, None));
             out
         });
         assert_eq!(mismatches, Vec::<String>::new());
+    }
+
+    /// Answers `request` as a connection without a database would.
+    fn answer(request: &str) -> String {
+        let mut out = Vec::new();
+        let mut session = Session::new(SERVER, Limits::default());
+        session.answer(request.as_bytes(), &mut out, false, |req, res| {
+            *res = app(req, None);
+        });
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn without_a_database_the_database_routes_answer_503() {
+        for route in contract::DATABASE_ROUTES {
+            let answer = answer(&format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", route.path));
+            assert!(
+                answer.starts_with("HTTP/1.1 503 "),
+                "{}: {answer}",
+                route.path
+            );
+            assert!(answer.ends_with(contract::SERVICE_UNAVAILABLE), "{answer}");
+        }
+        let post = answer("POST /db HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
+        assert!(post.contains("allow: GET, HEAD\r\n"), "{post}");
+        let hello = answer("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(hello.starts_with("HTTP/1.1 200 "), "{hello}");
+    }
+
+    #[test]
+    fn q_is_read_from_the_query_string_then_clamped_by_the_contract() {
+        for (q, rows) in contract::QUERY_COUNT_TABLE {
+            let target = match q {
+                Some(q) => format!("/queries?a=1&q={q}&q=7"),
+                None => "/queries?a=1".to_owned(),
+            };
+            let count = contract::query_count(query_param(&target, "q"));
+            assert_eq!(count, *rows, "{target}");
+        }
+        assert_eq!(query_param("/queries", "q"), None);
+        assert_eq!(query_param("/queries?qq=3", "q"), None);
     }
 }

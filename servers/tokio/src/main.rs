@@ -13,12 +13,19 @@
 //! `main` builds the runtime, binds and calls `serve`; `app` is the request -> response
 //! function (routing, then errors into the response); the handlers follow in contract order,
 //! then the error type; `serve` runs a task per connection until `shutdown_signal`; tests last.
+//! `db.rs` holds the database side: the deadpool-postgres pool, the queries and the template.
+//!
+//! The database routes cannot be answered inside the synchronous `app`: `app` hands them back as
+//! a [`DbRequest`], the connection puts the request off (h1-codec's `Session::answer_ready`),
+//! awaits its answer, and then lets the session write it in its turn.
 
 use std::io;
 use std::time::Duration;
 
+use askama::Template;
 use bytes::{Buf, BytesMut};
 use contract::{Message, User};
+use db::{DbError, FortunesPage, Pool};
 use h1_codec::{Limits, Request, Response, Session};
 use startup::ServerArgs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,6 +34,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
+
+mod db;
 
 const SERVER: &str = "tokio";
 
@@ -37,6 +46,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("cannot build the tokio runtime");
+    // No URL: no pool, and the database routes answer 503.
+    let pool = args.database_url.as_deref().map(|url| {
+        db::pool(url, args.pool_size).unwrap_or_else(|err| {
+            eprintln!("server-tokio: invalid --database-url: {err}");
+            std::process::exit(2);
+        })
+    });
     runtime.block_on(async {
         let listener = startup::bind_listener(args.addr)
             .and_then(|listener| {
@@ -50,14 +66,15 @@ fn main() {
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = shutdown_signal();
         startup::print_ready_line(addr);
-        serve(listener, args.header_timeout, shutdown).await;
+        serve(listener, args.header_timeout, pool, shutdown).await;
     });
 }
 
 /// The service as a function from request to response, fasthttp style: a match on the path,
 /// then the method (a known path with another method is a 405 that lists the methods it
-/// takes); the handler writes into `res`.
-fn app(req: &Request<'_>, res: &mut Response) {
+/// takes); the handler writes into `res`. A database route is handed back instead, to be run
+/// and answered by the connection.
+fn app(req: &Request<'_>, res: &mut Response) -> Option<DbRequest> {
     let get = matches!(req.method, "GET" | "HEAD");
     let post = req.method == "POST";
     // aspect: routing: a match on the path, then the method, writing into the response
@@ -67,7 +84,13 @@ fn app(req: &Request<'_>, res: &mut Response) {
         "/html" if get => html(res),
         "/echo" if post => echo(req, res),
         "/error" if get => error(),
-        "/" | "/json" | "/html" | "/error" => method_not_allowed(res, "GET, HEAD"),
+        "/db" if get => return Some(DbRequest::Db),
+        "/queries" if get => return Some(DbRequest::Queries(query_count(req.target))),
+        "/fortunes" if get => return Some(DbRequest::Fortunes),
+        "/updates" if get => return Some(DbRequest::Updates(query_count(req.target))),
+        "/" | "/json" | "/html" | "/error" | "/db" | "/queries" | "/fortunes" | "/updates" => {
+            method_not_allowed(res, "GET, HEAD")
+        }
         "/echo" => method_not_allowed(res, "POST"),
         path => match path
             .strip_prefix("/users/")
@@ -82,6 +105,44 @@ fn app(req: &Request<'_>, res: &mut Response) {
     if let Err(err) = handled {
         err.write_to(res);
     }
+    None
+}
+
+/// A database route, with its row count: `app` routes it, the connection awaits
+/// [`DbRequest::answer`].
+#[derive(Debug, Clone, Copy)]
+enum DbRequest {
+    Db,
+    Queries(usize),
+    Fortunes,
+    Updates(usize),
+}
+
+impl DbRequest {
+    /// Runs the handler against `pool` and returns its answer, an `Error` written as one.
+    async fn answer(self, pool: Option<&Pool>) -> Response {
+        let mut res = Response::default();
+        let handled = match self {
+            Self::Db => db(pool, &mut res).await,
+            Self::Queries(count) => queries(pool, count, &mut res).await,
+            Self::Fortunes => fortunes(pool, &mut res).await,
+            Self::Updates(count) => updates(pool, count, &mut res).await,
+        };
+        if let Err(err) = handled {
+            err.write_to(&mut res);
+        }
+        res
+    }
+}
+
+/// The row count of `/queries` and `/updates`: the raw `q` of the query string, by hand as the
+/// routing is (the first `q=` pair, not percent-decoded: it is a number), then the contract's
+/// clamping.
+fn query_count(target: &str) -> usize {
+    let q = target
+        .split_once('?')
+        .and_then(|(_, query)| query.split('&').find_map(|pair| pair.strip_prefix("q=")));
+    contract::query_count(q)
 }
 
 // route: plaintext
@@ -142,6 +203,54 @@ fn error() -> Result<(), Error> {
 }
 // end route
 
+// route: db
+// GET /db
+async fn db(pool: Option<&Pool>, res: &mut Response) -> Result<(), Error> {
+    let client = db::connection(pool).await?;
+    // aspect: query: a statement deadpool-postgres prepares once per connection and caches (db.rs)
+    let world = db::random_world(&client).await?;
+    res.content_type = contract::APPLICATION_JSON;
+    serde_json::to_writer(&mut res.body, &world)?;
+    Ok(())
+}
+// end route
+
+// route: queries
+// GET /queries?q=N
+async fn queries(pool: Option<&Pool>, count: usize, res: &mut Response) -> Result<(), Error> {
+    let client = db::connection(pool).await?;
+    let worlds = db::random_worlds(&client, count).await?;
+    res.content_type = contract::APPLICATION_JSON;
+    serde_json::to_writer(&mut res.body, &worlds)?;
+    Ok(())
+}
+// end route
+
+// route: fortunes
+// GET /fortunes
+async fn fortunes(pool: Option<&Pool>, res: &mut Response) -> Result<(), Error> {
+    let client = db::connection(pool).await?;
+    let fortunes = db::fortunes(&client).await?;
+    res.content_type = contract::TEXT_HTML;
+    // aspect: template: askama's compile-time template (templates/fortunes.html), escaped for HTML
+    FortunesPage { fortunes }
+        .write_into(&mut res.body)
+        .map_err(|e| Error::Internal(e.into()))?;
+    Ok(())
+}
+// end route
+
+// route: updates
+// GET /updates?q=N
+async fn updates(pool: Option<&Pool>, count: usize, res: &mut Response) -> Result<(), Error> {
+    let mut client = db::connection(pool).await?;
+    let worlds = db::update_worlds(&mut client, count).await?;
+    res.content_type = contract::APPLICATION_JSON;
+    serde_json::to_writer(&mut res.body, &worlds)?;
+    Ok(())
+}
+// end route
+
 // route: not-found
 // any other path
 fn not_found(res: &mut Response) -> Result<(), Error> {
@@ -163,7 +272,18 @@ fn method_not_allowed(res: &mut Response, allow: &'static str) -> Result<(), Err
 #[derive(Debug)]
 enum Error {
     BadRequest,
+    /// No database, or no connection in time.
+    Unavailable(Option<Box<dyn std::error::Error + Send + Sync>>),
     Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<DbError> for Error {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(cause) => Self::Unavailable(cause.map(Into::into)),
+            DbError::Query(cause) => Self::Internal(cause.into()),
+        }
+    }
 }
 
 impl From<serde_json::Error> for Error {
@@ -180,6 +300,15 @@ impl Error {
             Self::BadRequest => {
                 res.status = 400;
                 res.body.extend_from_slice(contract::BAD_REQUEST.as_bytes());
+            }
+            // aspect: db-error: DbError into Error (From), then no connection -> 503, a failed query -> 500
+            Self::Unavailable(cause) => {
+                if let Some(cause) = cause.filter(|_| startup::log_requests()) {
+                    eprintln!("503 Service Unavailable: {cause}");
+                }
+                res.status = 503;
+                res.body
+                    .extend_from_slice(contract::SERVICE_UNAVAILABLE.as_bytes());
             }
             Self::Internal(cause) => {
                 if startup::log_requests() {
@@ -202,6 +331,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 async fn serve(
     listener: TcpListener,
     request_timeout: Duration,
+    pool: Option<Pool>,
     shutdown: impl Future<Output = ()>,
 ) {
     // Connections watch this to stop reading new requests once the server shuts down.
@@ -222,9 +352,11 @@ async fn serve(
             () = &mut shutdown => break,
         };
         let stopped = stopped.clone();
+        // aspect: pool: an Option<deadpool_postgres::Pool> (an Arc inside), cloned into each connection's task
+        let pool = pool.clone();
         connections.spawn(async move {
             // aspect: connection-errors: returned by the connection's task, printed there
-            if let Err(err) = serve_connection(stream, request_timeout, stopped).await
+            if let Err(err) = serve_connection(stream, request_timeout, pool, stopped).await
                 && startup::log_requests()
             {
                 eprintln!("connection error: {err}");
@@ -243,6 +375,7 @@ async fn serve(
 async fn serve_connection(
     mut stream: TcpStream,
     request_timeout: Duration,
+    pool: Option<Pool>,
     mut stopped: watch::Receiver<bool>,
 ) -> io::Result<()> {
     // Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACKs can hold a small
@@ -253,9 +386,19 @@ async fn serve_connection(
     let mut buf = BytesMut::with_capacity(8192);
     let mut out = Vec::with_capacity(8192);
     let mut waiting_since = Instant::now();
+    // The answer of a database request that was put off, for the session to write in its turn.
+    let mut ready: Option<Response> = None;
     loop {
         let closing = *stopped.borrow();
-        let answered = session.answer(&buf, &mut out, closing, app);
+        let mut put_off = None;
+        let answered = session.answer_ready(&buf, &mut out, closing, |req, res| {
+            if let Some(answer) = ready.take() {
+                *res = answer;
+                return true;
+            }
+            put_off = app(req, res);
+            put_off.is_none()
+        });
         buf.advance(answered.consumed);
         if answered.consumed > 0 {
             waiting_since = Instant::now();
@@ -266,6 +409,11 @@ async fn serve_connection(
         }
         if answered.close {
             return stream.shutdown().await;
+        }
+        if let Some(request) = put_off {
+            // It is still at the start of the buffer: answer it on the next turn.
+            ready = Some(request.answer(pool.as_ref()).await);
+            continue;
         }
         let idle = buf.is_empty();
         // aspect: header-timeout: a deadline per request, raced against the read with select!
@@ -304,9 +452,60 @@ mod tests {
     fn app_answers_every_row_of_the_contract() {
         let mismatches = conformance::check_in_process(SERVER, |request| {
             let mut out = Vec::new();
-            Session::new(SERVER, Limits::default()).answer(request, &mut out, false, app);
+            Session::new(SERVER, Limits::default()).answer(request, &mut out, false, |req, res| {
+                app(req, res);
+            });
             out
         });
         assert_eq!(mismatches, Vec::<String>::new());
+    }
+
+    /// Answers `request` as a connection without a database would: put off, then answered.
+    async fn answer(request: &str) -> String {
+        let request = request.as_bytes();
+        let mut session = Session::new(SERVER, Limits::default());
+        let mut out = Vec::new();
+        let mut put_off = None;
+        session.answer_ready(request, &mut out, false, |req, res| {
+            put_off = app(req, res);
+            put_off.is_none()
+        });
+        if let Some(db_request) = put_off {
+            assert!(out.is_empty(), "nothing is written for a request put off");
+            let mut ready = Some(db_request.answer(None).await);
+            session.answer_ready(request, &mut out, false, |_, res| {
+                *res = ready.take().unwrap();
+                true
+            });
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn without_a_database_the_database_routes_answer_503() {
+        for route in contract::DATABASE_ROUTES {
+            let answer = answer(&format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", route.path)).await;
+            assert!(
+                answer.starts_with("HTTP/1.1 503 "),
+                "{}: {answer}",
+                route.path
+            );
+            assert!(answer.ends_with(contract::SERVICE_UNAVAILABLE), "{answer}");
+        }
+        let post = answer("POST /db HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").await;
+        assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
+        assert!(post.contains("allow: GET, HEAD\r\n"), "{post}");
+    }
+
+    #[test]
+    fn q_is_read_from_the_query_string_then_clamped_by_the_contract() {
+        for (q, rows) in contract::QUERY_COUNT_TABLE {
+            let target = match q {
+                Some(q) => format!("/queries?a=1&q={q}&q=7"),
+                None => "/queries?a=1".to_owned(),
+            };
+            assert_eq!(query_count(&target), *rows, "{target}");
+        }
+        assert_eq!(query_count("/queries?qq=3"), 1);
     }
 }
