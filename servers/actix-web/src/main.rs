@@ -8,32 +8,28 @@
 //! `curl -i http://127.0.0.1:8085/json`.
 //!
 //! # Layout
-//! `main` binds and calls `serve`; `app` is the App; the handlers follow in contract order, then
+//! `main` reads the arguments and calls `serve`; `app` is the App; the handlers follow in contract order, then
 //! the error type; tests last. `serve.rs` holds actix's HttpServer until `shutdown_signal`, the
-//! head limit, and the route helpers `app` uses (GET-and-HEAD resources, the 405).
+//! head limit, the route helpers `app` uses (GET-and-HEAD resources, the 405); `db.rs` the pool.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpResponse, Responder, ResponseError, middleware, web};
-use contract::{Message, User};
+use contract::{Message, User, World};
 use startup::ServerArgs;
 
+mod db;
 mod serve;
 
+use db::{Count, Db, DbError, FortunesPage};
 use serve::{get_and_head, method_not_allowed};
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = ServerArgs::parse_for("actix-web");
-    let listener = startup::bind_listener(args.addr).expect("cannot bind the address");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    // Installed before the ready line, so that a signal sent right after it is not lost.
-    let shutdown = serve::shutdown_signal();
-    startup::print_ready_line(addr);
-    serve::serve(listener, &args, shutdown).await
+    let db = Db::new(&args).map_err(std::io::Error::other)?;
+    serve::serve(&args, db).await
 }
 
 /// The whole service, without a socket: tests drive it with `test::init_service`.
@@ -65,6 +61,10 @@ fn app() -> App<
                 .default_service(web::to(|| method_not_allowed("POST"))),
         )
         .service(get_and_head("/error", error))
+        .service(get_and_head("/db", db))
+        .service(get_and_head("/queries", queries))
+        .service(get_and_head("/fortunes", fortunes))
+        .service(get_and_head("/updates", updates))
         // aspect: not-found: App::default_service
         .default_service(web::to(not_found))
         .wrap(middleware::from_fn(serve::limit_head))
@@ -128,6 +128,37 @@ async fn not_found() -> impl Responder {
 }
 // end route
 
+// route: db
+// GET /db
+async fn db(db: web::Data<Db>) -> Result<web::Json<World>, DbError> {
+    Ok(web::Json(db.random_world().await?))
+}
+// end route
+
+// route: queries
+// GET /queries?q=N
+async fn queries(db: web::Data<Db>, q: web::Query<Count>) -> Result<impl Responder, DbError> {
+    let count = contract::query_count(q.q.as_deref());
+    Ok(web::Json(db.random_worlds(count).await?))
+}
+// end route
+
+// route: fortunes
+// GET /fortunes
+async fn fortunes(db: web::Data<Db>) -> Result<FortunesPage, DbError> {
+    let fortunes = db.fortunes().await?;
+    Ok(FortunesPage { fortunes })
+}
+// end route
+
+// route: updates
+// GET /updates?q=N
+async fn updates(db: web::Data<Db>, q: web::Query<Count>) -> Result<impl Responder, DbError> {
+    let count = contract::query_count(q.q.as_deref());
+    Ok(web::Json(db.update_worlds(count).await?))
+}
+// end route
+
 /// What a handler or an extractor can fail with; actix turns it into a response through
 /// `ResponseError`.
 #[derive(Debug, thiserror::Error)]
@@ -138,17 +169,6 @@ enum Error {
     PayloadTooLarge,
     #[error("internal error: {0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl From<actix_web::error::JsonPayloadError> for Error {
-    fn from(err: actix_web::error::JsonPayloadError) -> Self {
-        // The body limit shows up as a JSON error whose status is 413.
-        if err.status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::PayloadTooLarge
-        } else {
-            Self::BadRequest
-        }
-    }
 }
 
 // aspect: error-500: impl ResponseError: handlers return Result and use ?
@@ -186,7 +206,7 @@ mod tests {
 
     #[actix_web::test]
     async fn handlers_answer_the_contract_in_process() {
-        let service = test::init_service(app()).await;
+        let service = test::init_service(app().app_data(no_database())).await;
         // actix-http applies the Host rules while parsing, before the App: see
         // contract::DEVIATIONS, pinned on the wire by the conformance suite.
         let cases = contract::cases().into_iter();
@@ -229,6 +249,39 @@ mod tests {
                     case.name
                 );
             }
+        }
+    }
+
+    fn no_database() -> web::Data<Db> {
+        web::Data::new(Db::default())
+    }
+
+    #[actix_web::test]
+    async fn without_a_database_the_routes_answer_503() {
+        let service = test::init_service(app().app_data(no_database())).await;
+        for route in contract::DATABASE_ROUTES {
+            let req = test::TestRequest::get().uri(route.path).to_request();
+            let res = test::call_service(&service, req).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                route.path
+            );
+            assert_eq!(res.headers().get(header::SERVER).unwrap(), "actix-web");
+            let content_type = res.headers().get(header::CONTENT_TYPE).unwrap();
+            assert_eq!(content_type, contract::TEXT_PLAIN, "{}", route.path);
+            assert_eq!(test::read_body(res).await, contract::SERVICE_UNAVAILABLE);
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_query_extractor_follows_the_q_rule() {
+        for (q, count) in contract::QUERY_COUNT_TABLE {
+            let query = q.map(|q| format!("q={q}")).unwrap_or_default();
+            let extracted = web::Query::<Count>::from_query(&query).unwrap();
+            let counted = contract::query_count(extracted.q.as_deref());
+            assert_eq!(counted, *count, "?{query}");
         }
     }
 }

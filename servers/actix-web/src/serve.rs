@@ -1,14 +1,13 @@
 //! The connection side of server-actix-web: actix's `HttpServer` with its header timeout and
 //! graceful shutdown on SIGINT or SIGTERM, and the limit on a request head that actix-http does
 //! not let us lower, and the route helpers `app` uses ([`get_and_head`], [`method_not_allowed`]).
-//! `main.rs` calls [`serve`]; `app` wraps [`limit_head`].
-
-use std::net::TcpListener;
+//! `main.rs` calls [`serve`] with the pool; `app` wraps [`limit_head`].
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::JsonPayloadError;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, HttpServer, Resource, Responder, middleware, web};
+use actix_web::{HttpResponse, HttpServer, Resource, Responder, ResponseError, middleware, web};
 use startup::ServerArgs;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -33,20 +32,26 @@ pub async fn limit_head(
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// Serves `app` on `listener` with one worker per `--threads` until `shutdown` completes, then
-/// lets open connections finish (within the grace period).
-pub async fn serve(
-    listener: TcpListener,
-    args: &ServerArgs,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+/// Binds `--addr`, prints the ready line and serves `app`, every worker's with the same `db`,
+/// with one worker per `--threads` until SIGINT or SIGTERM, then lets open connections finish
+/// (within the grace period).
+pub async fn serve(args: &ServerArgs, db: crate::db::Db) -> std::io::Result<()> {
+    let listener = startup::bind_listener(args.addr).expect("cannot bind the address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    // Installed before the ready line, so that a signal sent right after it is not lost.
+    let shutdown = shutdown_signal();
+    startup::print_ready_line(addr);
     // aspect: connection-errors: actix-http logs them through `log`; env_logger prints them
     if startup::log_requests() {
         env_logger::Builder::new()
             .filter_module("actix_http::h1::dispatcher", log::LevelFilter::Trace)
             .init();
     }
-    HttpServer::new(crate::app)
+    let db = web::Data::new(db);
+    // aspect: pool: web::Data<Db> in each worker's App data, all sharing one deadpool Pool
+    HttpServer::new(move || crate::app().app_data(db.clone()))
         .workers(args.threads())
         // Small responses go out at once, not after Nagle's ~40 ms delay.
         .tcp_nodelay(true)
@@ -62,7 +67,7 @@ pub async fn serve(
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
 /// is called, not when the future is first polled.
-pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     let mut interrupt = signal(SignalKind::interrupt()).expect("cannot install a SIGINT handler");
     let mut terminate = signal(SignalKind::terminate()).expect("cannot install a SIGTERM handler");
     async move {
@@ -93,4 +98,15 @@ where
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
         .default_service(web::to(|| method_not_allowed("GET, HEAD")))
+}
+
+impl From<JsonPayloadError> for crate::Error {
+    fn from(err: JsonPayloadError) -> Self {
+        // The body limit shows up as a JSON error whose status is 413.
+        if err.status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::PayloadTooLarge
+        } else {
+            Self::BadRequest
+        }
+    }
 }
