@@ -1,6 +1,6 @@
 //! The http-rosetta service on axum 0.8: a `Router` of method routers, extractors for the path
 //! and the JSON body, and an error enum that implements `IntoResponse` so handlers can use `?`.
-//! The Go article's counterpart is echo.
+//! The Go article's counterpart is echo. The database routes use sqlx and an askama template.
 //!
 //! Run it: `cargo run --release -p server-axum -- --addr 127.0.0.1:8084`, then
 //! `curl -i http://127.0.0.1:8084/json`.
@@ -8,20 +8,26 @@
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the Router; the handlers follow
 //! in contract order, then the error type; tests last. `serve.rs` holds hyper-util's accept loop
-//! until `shutdown_signal`, and the Host check that `app` layers in.
+//! until `shutdown_signal`, and the Host check that `app` layers in; `db.rs` the pool, the
+//! connection extractor and the queries.
 
+use std::collections::HashMap;
+
+use askama::Template;
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path};
+use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use contract::{Message, User};
+use contract::{Fortune, Message, User, World};
+use db::DbConnection;
 use startup::ServerArgs;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+mod db;
 mod serve;
 
 fn main() {
@@ -43,13 +49,15 @@ fn main() {
             .expect("a bound listener has an address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = serve::shutdown_signal();
+        let pool = db::pool(args.database_url.as_deref(), args.pool_size)
+            .expect("the database URL is not a valid postgres:// URL");
         startup::print_ready_line(addr);
-        serve::serve(listener, app(), args.header_timeout, shutdown).await;
+        serve::serve(listener, app(pool), args.header_timeout, shutdown).await;
     });
 }
 
-/// The whole service, without a socket: tests drive it with `oneshot`.
-fn app() -> Router {
+/// The whole service, without a socket: tests drive it with `oneshot`. No pool: the routes 503.
+fn app(pool: Option<sqlx::PgPool>) -> Router {
     // aspect: routing: Router::route with method routers
     Router::new()
         .route("/", get(plaintext))
@@ -58,10 +66,13 @@ fn app() -> Router {
         .route("/users/{id}", get(user))
         .route("/echo", post(echo))
         .route("/error", get(error))
+        .route("/db", get(single_query))
+        .route("/queries", get(queries))
+        .route("/fortunes", get(fortunes))
+        .route("/updates", get(updates))
         // aspect: not-found: Router::fallback
         .fallback(not_found)
-        // axum adds the `Allow` header to this answer itself.
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(serve::method_not_allowed)
         // aspect: body-limit: the DefaultBodyLimit layer, which the Json extractor obeys
         .layer(DefaultBodyLimit::max(contract::MAX_BODY_BYTES))
         .layer(middleware::from_fn(serve::check_host))
@@ -69,6 +80,8 @@ fn app() -> Router {
             header::SERVER,
             HeaderValue::from_static("axum"),
         ))
+        // aspect: pool: the Option<PgPool> is the Router's State, which DbConnection reads
+        .with_state(pool)
 }
 
 // route: plaintext
@@ -124,8 +137,56 @@ async fn not_found() -> (StatusCode, &'static str) {
 }
 // end route
 
-async fn method_not_allowed() -> (StatusCode, &'static str) {
-    (StatusCode::METHOD_NOT_ALLOWED, contract::METHOD_NOT_ALLOWED)
+// route: db
+// GET /db
+async fn single_query(DbConnection(mut conn): DbConnection) -> Result<Json<World>, Error> {
+    Ok(Json(db::random_world(&mut conn).await?))
+}
+// end route
+
+// route: queries
+// GET /queries?q=N
+async fn queries(
+    DbConnection(mut conn): DbConnection,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<World>>, Error> {
+    let count = db::query_count(&params);
+    Ok(Json(db::random_worlds(&mut conn, count).await?))
+}
+// end route
+
+// route: fortunes
+// GET /fortunes
+async fn fortunes(DbConnection(mut conn): DbConnection) -> Result<Html<String>, Error> {
+    let mut fortunes = db::fortunes(&mut conn).await?;
+    fortunes.push(Fortune::extra());
+    fortunes.sort_by(|a, b| a.message.cmp(&b.message));
+    // aspect: template: an askama Template struct, rendered to a String and answered as Html
+    Ok(Html(FortunesPage { fortunes }.render()?))
+}
+// end route
+
+// route: updates
+// GET /updates?q=N
+async fn updates(
+    DbConnection(mut conn): DbConnection,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<World>>, Error> {
+    let count = db::query_count(&params);
+    let mut worlds = db::random_worlds(&mut conn, count).await?;
+    for world in &mut worlds {
+        world.random_number = db::random_id();
+    }
+    db::update_worlds(&mut conn, &mut worlds).await?;
+    Ok(Json(worlds))
+}
+// end route
+
+/// The `/fortunes` page: askama compiles `templates/fortunes.html`, escaping HTML, into `render`.
+#[derive(Template)]
+#[template(path = "fortunes.html")]
+struct FortunesPage {
+    fortunes: Vec<Fortune>,
 }
 
 /// What a handler can fail with; axum turns it into a response through `IntoResponse`.
@@ -134,43 +195,7 @@ enum Error {
     BadRequest,
     PayloadTooLarge,
     Internal(Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl From<PathRejection> for Error {
-    fn from(_: PathRejection) -> Self {
-        Self::BadRequest
-    }
-}
-
-impl From<JsonRejection> for Error {
-    fn from(rejection: JsonRejection) -> Self {
-        // The body limit shows up as a JSON rejection whose status is 413.
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::PayloadTooLarge
-        } else {
-            Self::BadRequest
-        }
-    }
-}
-
-// aspect: error-500: impl IntoResponse: handlers return Result and use ?
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let (status, body) = match self {
-            Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
-            Self::Internal(cause) => {
-                if startup::log_requests() {
-                    eprintln!("500 Internal Server Error: {cause}");
-                }
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    contract::INTERNAL_SERVER_ERROR,
-                )
-            }
-        };
-        (status, body).into_response()
-    }
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
 }
 
 #[cfg(test)]
@@ -179,6 +204,9 @@ mod tests {
     use axum::extract::Request;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
+
+    use axum::http::Uri;
+    use axum::response::Response;
 
     use super::*;
 
@@ -196,7 +224,7 @@ mod tests {
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
-        let res = app()
+        let res = app(None)
             .oneshot(req.body(Body::from(body)).unwrap())
             .await
             .unwrap();
@@ -235,6 +263,32 @@ mod tests {
                 "{}",
                 case.name
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_database_the_routes_answer_503() {
+        for route in contract::DATABASE_ROUTES {
+            let (status, res) = call("GET", route.path, &["localhost"], None, Vec::new()).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{}", route.path);
+            assert_eq!(res.headers()[header::SERVER], "axum", "{}", route.path);
+            assert_eq!(res.headers()[header::CONTENT_TYPE], contract::TEXT_PLAIN);
+            assert_eq!(body_of(res).await, contract::SERVICE_UNAVAILABLE);
+        }
+    }
+
+    #[test]
+    fn the_query_extractor_reads_q_by_the_contract_rule() {
+        let mut table = contract::QUERY_COUNT_TABLE.to_vec();
+        // Two q's: the last one counts, and the request is not refused.
+        table.push((Some("3&q=4"), 4));
+        for (q, rows) in table {
+            let uri: Uri = match q {
+                Some(q) => format!("/queries?q={q}").parse().unwrap(),
+                None => "/queries".parse().unwrap(),
+            };
+            let Query(params) = Query::try_from_uri(&uri).unwrap();
+            assert_eq!(db::query_count(&params), rows, "q = {q:?}");
         }
     }
 }

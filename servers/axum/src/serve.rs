@@ -1,14 +1,16 @@
 //! The connection side of server-axum: hyper-util's accept loop with a header timeout and
-//! pipelined flushing (what `axum::serve` lacks), graceful shutdown on SIGINT or SIGTERM, and the
-//! Host rule that hyper leaves to the service. `main.rs` builds the Router and calls [`serve`].
+//! pipelined flushing (what `axum::serve` lacks), graceful shutdown on SIGINT or SIGTERM, the
+//! Host rule that hyper leaves to the service, and how the handlers' `Error` (and the extractors'
+//! rejections) become responses. `main.rs` builds the Router and calls [`serve`].
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{Version, header};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::http::{StatusCode, Version, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -26,6 +28,11 @@ pub async fn check_host(req: Request, next: Next) -> Result<Response, Error> {
         0 | 1 => Ok(next.run(req).await),
         _ => Err(Error::BadRequest),
     }
+}
+
+/// The 405 of a known path; axum adds the `Allow` header that lists its methods itself.
+pub async fn method_not_allowed() -> (StatusCode, &'static str) {
+    (StatusCode::METHOD_NOT_ALLOWED, contract::METHOD_NOT_ALLOWED)
 }
 
 /// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
@@ -91,5 +98,51 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
+    }
+}
+
+impl From<PathRejection> for Error {
+    fn from(_: PathRejection) -> Self {
+        Self::BadRequest
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        // The body limit shows up as a JSON rejection whose status is 413.
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::PayloadTooLarge
+        } else {
+            Self::BadRequest
+        }
+    }
+}
+
+// aspect: error-500: impl IntoResponse: handlers return Result and use ?
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
+            Self::Internal(cause) => {
+                if startup::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    contract::INTERNAL_SERVER_ERROR,
+                )
+            }
+            Self::Unavailable(cause) => {
+                if startup::log_requests() {
+                    eprintln!("503 Service Unavailable: {cause}");
+                }
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    contract::SERVICE_UNAVAILABLE,
+                )
+            }
+        };
+        (status, body).into_response()
     }
 }
