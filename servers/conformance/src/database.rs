@@ -23,18 +23,25 @@ use scraper::{Html, Selector};
 use harness::postgres::{Postgres, PostgresError};
 use harness::{RawClient, RawResponse, ServerProcess, server_binary};
 
+use crate::CheckError;
+
 /// How long one answer may take: `/updates?q=500` writes 500 rows through a small pool.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `GET path` on a new connection, and its answer.
-pub fn get(addr: SocketAddr, path: &str) -> Result<RawResponse, String> {
-    let mut client =
-        RawClient::connect(addr, TIMEOUT).map_err(|e| format!("GET {path}: connect: {e}"))?;
+pub fn get(addr: SocketAddr, path: &str) -> Result<RawResponse, CheckError> {
+    let mut client = RawClient::connect(addr, TIMEOUT).map_err(|source| CheckError::Io {
+        what: format!("GET {path}: connect"),
+        source,
+    })?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: rosetta\r\nConnection: close\r\n\r\n");
     client
         .send(request.as_bytes())
         .and_then(|()| client.read_response(false))
-        .map_err(|e| format!("GET {path}: no answer: {e}"))
+        .map_err(|source| CheckError::Io {
+            what: format!("GET {path}: no answer"),
+            source,
+        })
 }
 
 /// The status, `Content-Type`, `Server` and `Date` every answer of these routes has.
@@ -81,38 +88,41 @@ fn headers_match(
 }
 
 /// The `World` rows of a JSON body: one object (`single`) or an array of them.
-fn worlds(path: &str, body: &[u8], single: bool) -> Result<Vec<World>, String> {
-    let parsed = if single {
+fn worlds(path: &str, body: &[u8], single: bool) -> Result<Vec<World>, CheckError> {
+    let want = if single {
+        "one World row"
+    } else {
+        "an array of World rows"
+    };
+    let not_json = |source| CheckError::Json {
+        path: path.to_owned(),
+        want,
+        source,
+        body: String::from_utf8_lossy(body).into_owned(),
+    };
+    let rows = if single {
         serde_json::from_slice::<World>(body).map(|w| vec![w])
     } else {
         serde_json::from_slice::<Vec<World>>(body)
-    };
-    let rows = parsed.map_err(|e| {
-        format!(
-            "GET {path}: not {}: {e}: {:?}",
-            if single {
-                "one World row"
-            } else {
-                "an array of World rows"
-            },
-            String::from_utf8_lossy(body)
-        )
-    })?;
+    }
+    .map_err(not_json)?;
     // Exactly the two keys, spelled as TechEmpower spells them.
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(not_json)?;
     let objects: Vec<&serde_json::Value> = match &value {
         serde_json::Value::Array(items) => items.iter().collect(),
         other => vec![other],
     };
     for object in objects {
-        let keys: Vec<&str> = object
+        let keys: Vec<String> = object
             .as_object()
-            .map(|o| o.keys().map(String::as_str).collect())
+            .map(|o| o.keys().cloned().collect())
             .unwrap_or_default();
-        if keys.len() != 2 || !keys.contains(&"id") || !keys.contains(&"randomNumber") {
-            return Err(format!(
-                "GET {path}: a row has the keys {keys:?}, not exactly id and randomNumber"
-            ));
+        let has = |key: &str| keys.iter().any(|k| k == key);
+        if keys.len() != 2 || !has("id") || !has("randomNumber") {
+            return Err(CheckError::Keys {
+                path: path.to_owned(),
+                keys,
+            });
         }
     }
     Ok(rows)
@@ -145,7 +155,7 @@ fn rows_are_the_tables(path: &str, rows: &[World], admin: &mut postgres::Client)
 pub fn check_db(server: &str, addr: SocketAddr, admin: &mut postgres::Client) -> Vec<String> {
     let response = match get(addr, "/db") {
         Ok(response) => response,
-        Err(err) => return vec![err],
+        Err(err) => return vec![err.to_string()],
     };
     let mut problems = headers_match("/db", server, &response, 200, contract::APPLICATION_JSON);
     if !problems.is_empty() {
@@ -153,7 +163,7 @@ pub fn check_db(server: &str, addr: SocketAddr, admin: &mut postgres::Client) ->
     }
     match worlds("/db", &response.body, true) {
         Ok(rows) => problems.extend(rows_are_the_tables("/db", &rows, admin)),
-        Err(err) => problems.push(err),
+        Err(err) => problems.push(err.to_string()),
     }
     problems
 }
@@ -175,7 +185,7 @@ pub fn check_queries(server: &str, addr: SocketAddr, admin: &mut postgres::Clien
         let response = match get(addr, &path) {
             Ok(response) => response,
             Err(err) => {
-                problems.push(err);
+                problems.push(err.to_string());
                 continue;
             }
         };
@@ -194,7 +204,7 @@ pub fn check_queries(server: &str, addr: SocketAddr, admin: &mut postgres::Clien
                 &rows[..rows.len().min(20)],
                 admin,
             )),
-            Err(err) => problems.push(err),
+            Err(err) => problems.push(err.to_string()),
         }
     }
     problems
@@ -202,10 +212,13 @@ pub fn check_queries(server: &str, addr: SocketAddr, admin: &mut postgres::Clien
 
 /// What `/fortunes` must list, in order: every row of `Fortune` and [`Fortune::extra`], sorted
 /// by message.
-pub fn expected_fortunes(admin: &mut postgres::Client) -> Result<Vec<Fortune>, String> {
+pub fn expected_fortunes(admin: &mut postgres::Client) -> Result<Vec<Fortune>, CheckError> {
     let mut fortunes: Vec<Fortune> = admin
         .query("SELECT id, message FROM fortune", &[])
-        .map_err(|e| format!("reading Fortune: {e}"))?
+        .map_err(|source| CheckError::Database {
+            what: "reading Fortune",
+            source,
+        })?
         .iter()
         .map(|row| Fortune {
             id: row.get(0),
@@ -219,16 +232,17 @@ pub fn expected_fortunes(admin: &mut postgres::Client) -> Result<Vec<Fortune>, S
 
 /// The rows of the first table of an HTML page, each row's cells as text (entities decoded),
 /// header rows (`th`) left out; and the page's title.
-pub fn fortune_table(html: &str) -> Result<(Option<String>, Vec<Vec<String>>), String> {
+pub fn fortune_table(html: &str) -> (Option<String>, Vec<Vec<String>>) {
     let document = Html::parse_document(html);
-    let selector = |css: &str| Selector::parse(css).map_err(|e| format!("selector {css}: {e}"));
+    // Constant selectors: their parse is checked by this module's test.
+    let selector = |css: &str| Selector::parse(css).expect("a valid constant selector");
     let title = document
-        .select(&selector("title")?)
+        .select(&selector("title"))
         .next()
         .map(|t| t.text().collect::<String>());
-    let td = selector("td")?;
+    let td = selector("td");
     let rows = document
-        .select(&selector("table tr")?)
+        .select(&selector("table tr"))
         .map(|tr| {
             tr.select(&td)
                 .map(|cell| cell.text().collect::<String>())
@@ -236,14 +250,14 @@ pub fn fortune_table(html: &str) -> Result<(Option<String>, Vec<Vec<String>>), S
         })
         .filter(|cells| !cells.is_empty())
         .collect();
-    Ok((title, rows))
+    (title, rows)
 }
 
 /// `/fortunes`: HTML with every fortune and the added one, sorted, escaped, UTF-8 intact.
 pub fn check_fortunes(server: &str, addr: SocketAddr, admin: &mut postgres::Client) -> Vec<String> {
     let response = match get(addr, "/fortunes") {
         Ok(response) => response,
-        Err(err) => return vec![err],
+        Err(err) => return vec![err.to_string()],
     };
     let mut problems = headers_match("/fortunes", server, &response, 200, contract::TEXT_HTML);
     if !problems.is_empty() {
@@ -261,26 +275,22 @@ pub fn check_fortunes(server: &str, addr: SocketAddr, admin: &mut postgres::Clie
     }
     let expected = match expected_fortunes(admin) {
         Ok(expected) => expected,
-        Err(err) => return vec![err],
+        Err(err) => return vec![err.to_string()],
     };
-    match fortune_table(&html) {
-        Ok((title, rows)) => {
-            if title.as_deref() != Some("Fortunes") {
-                problems.push(format!(
-                    "GET /fortunes: title {title:?} (want \"Fortunes\")"
-                ));
-            }
-            let want: Vec<Vec<String>> = expected
-                .iter()
-                .map(|f| vec![f.id.to_string(), f.message.clone()])
-                .collect();
-            if rows != want {
-                problems.push(format!(
-                    "GET /fortunes: the table's rows are\n  {rows:?}\nwant\n  {want:?}"
-                ));
-            }
-        }
-        Err(err) => problems.push(err),
+    let (title, rows) = fortune_table(&html);
+    if title.as_deref() != Some("Fortunes") {
+        problems.push(format!(
+            "GET /fortunes: title {title:?} (want \"Fortunes\")"
+        ));
+    }
+    let want: Vec<Vec<String>> = expected
+        .iter()
+        .map(|f| vec![f.id.to_string(), f.message.clone()])
+        .collect();
+    if rows != want {
+        problems.push(format!(
+            "GET /fortunes: the table's rows are\n  {rows:?}\nwant\n  {want:?}"
+        ));
     }
     problems
 }
@@ -299,7 +309,7 @@ pub fn check_updates(server: &str, addr: SocketAddr, admin: &mut postgres::Clien
         let response = match get(addr, &path) {
             Ok(response) => response,
             Err(err) => {
-                problems.push(err);
+                problems.push(err.to_string());
                 continue;
             }
         };
@@ -326,7 +336,7 @@ pub fn check_updates(server: &str, addr: SocketAddr, admin: &mut postgres::Clien
                     admin,
                 ));
             }
-            Err(err) => problems.push(err),
+            Err(err) => problems.push(err.to_string()),
         }
     }
     problems
@@ -334,7 +344,7 @@ pub fn check_updates(server: &str, addr: SocketAddr, admin: &mut postgres::Clien
 
 /// The statements `pg_stat_statements` counted since the last reset that name `table`: calls
 /// of SELECTs, and rows of UPDATEs (TechEmpower's verifier counts both).
-fn counted(admin: &mut postgres::Client, table: &str) -> Result<(i64, i64), String> {
+fn counted(admin: &mut postgres::Client, table: &str) -> Result<(i64, i64), CheckError> {
     let row = admin
         .query_one(
             "SELECT coalesce(sum(calls) FILTER (WHERE query ~* 'select'), 0)::bigint,
@@ -342,15 +352,21 @@ fn counted(admin: &mut postgres::Client, table: &str) -> Result<(i64, i64), Stri
              FROM pg_stat_statements WHERE query ~* ('[[:punct:][:space:]]' || $1 || '([[:punct:][:space:]]|$)')",
             &[&table],
         )
-        .map_err(|e| format!("reading pg_stat_statements: {e}"))?;
+        .map_err(|source| CheckError::Database {
+            what: "reading pg_stat_statements",
+            source,
+        })?;
     Ok((row.get(0), row.get(1)))
 }
 
-fn reset_counts(admin: &mut postgres::Client) -> Result<(), String> {
+fn reset_counts(admin: &mut postgres::Client) -> Result<(), CheckError> {
     admin
         .execute("SELECT pg_stat_statements_reset()", &[])
         .map(drop)
-        .map_err(|e| format!("resetting pg_stat_statements: {e}"))
+        .map_err(|source| CheckError::Database {
+            what: "resetting pg_stat_statements",
+            source,
+        })
 }
 
 /// The queries really run, as `pg_stat_statements` counts them: `/queries?q=20` makes at least
@@ -358,22 +374,30 @@ fn reset_counts(admin: &mut postgres::Client) -> Result<(), String> {
 /// `/fortunes` at least one SELECT of Fortune.
 pub fn check_query_counts(addr: SocketAddr, admin: &mut postgres::Client) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut measure = |path: &str,
-                       table: &str,
+    let mut measure = |path: &'static str,
+                       table: &'static str,
                        min_selects: i64,
                        min_updated: i64|
-     -> Result<(), String> {
+     -> Result<(), CheckError> {
         reset_counts(admin)?;
         let response = get(addr, path)?;
         if response.status != 200 {
-            return Err(format!("GET {path}: status {}", response.status));
+            return Err(CheckError::Status {
+                path: path.to_owned(),
+                status: response.status,
+                want: 200,
+            });
         }
         let (selects, updated) = counted(admin, table)?;
         if selects < min_selects || updated < min_updated {
-            return Err(format!(
-                "GET {path}: pg_stat_statements counted {selects} SELECTs of {table} and {updated} \
-                 rows updated (want at least {min_selects} and {min_updated})"
-            ));
+            return Err(CheckError::TooFewQueries {
+                path,
+                table,
+                selects,
+                updated,
+                min_selects,
+                min_updated,
+            });
         }
         Ok(())
     };
@@ -384,7 +408,7 @@ pub fn check_query_counts(addr: SocketAddr, admin: &mut postgres::Client) -> Vec
         ("/fortunes", "fortune", 1, 0),
     ] {
         if let Err(err) = measure(path, table, selects, updated) {
-            problems.push(err);
+            problems.push(err.to_string());
         }
     }
     problems
@@ -429,7 +453,7 @@ pub fn check_without_database(server: &str, addr: SocketAddr) -> Vec<String> {
                     ));
                 }
             }
-            Err(err) => problems.push(err),
+            Err(err) => problems.push(err.to_string()),
         }
     }
     match get(addr, "/json") {
@@ -438,7 +462,7 @@ pub fn check_without_database(server: &str, addr: SocketAddr) -> Vec<String> {
             "GET /json without a database: status {}",
             response.status
         )),
-        Err(err) => problems.push(err),
+        Err(err) => problems.push(err.to_string()),
     }
     problems
 }
@@ -467,14 +491,53 @@ pub fn servers_under_test() -> Vec<&'static contract::ServerInfo> {
 }
 
 /// Starts server `name` on port 0 with two threads, and `--database-url` when given.
-pub fn start_server(name: &str, database_url: Option<&str>) -> Result<ServerProcess, String> {
-    let binary = server_binary(name).map_err(|e| e.to_string())?;
+pub fn start_server(name: &str, database_url: Option<&str>) -> Result<ServerProcess, CheckError> {
+    let binary = server_binary(name)?;
     let mut args: Vec<String> = ["--addr", "127.0.0.1:0", "--threads", "2"]
         .map(str::to_owned)
         .into();
     if let Some(url) = database_url {
         args.extend(["--database-url".to_owned(), url.to_owned()]);
     }
-    ServerProcess::spawn(name, &binary, &args, &[], Duration::from_secs(20))
-        .map_err(|e| e.to_string())
+    Ok(ServerProcess::spawn(
+        name,
+        &binary,
+        &args,
+        &[],
+        Duration::from_secs(20),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fortunes_page_reads_as_its_title_and_rows_with_entities_decoded() {
+        let page = "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>\
+                    <tr><th>id</th><th>message</th></tr>\
+                    <tr><td>11</td><td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</td></tr>\
+                    <tr><td>12</td><td>フレームワークのベンチマーク</td></tr>\
+                    </table></body></html>";
+        let (title, rows) = fortune_table(page);
+        assert_eq!(title.as_deref(), Some("Fortunes"));
+        assert_eq!(
+            rows,
+            [
+                ["11", "<script>alert(\"x\")</script>"],
+                ["12", "フレームワークのベンチマーク"],
+            ]
+            .map(|r| r.map(str::to_owned).to_vec())
+        );
+    }
+
+    #[test]
+    fn a_row_with_other_keys_than_techempowers_is_refused() {
+        let ok = worlds("/db", br#"{"id":1,"randomNumber":2}"#, true).expect("one row");
+        assert_eq!(ok.len(), 1);
+        let err = worlds("/db", br#"{"id":1,"randomnumber":2}"#, true).unwrap_err();
+        assert!(matches!(err, CheckError::Json { .. }), "{err}");
+        let err = worlds("/queries", br#"[{"id":1,"randomNumber":2,"x":0}]"#, false).unwrap_err();
+        assert!(matches!(err, CheckError::Keys { .. }), "{err}");
+    }
 }

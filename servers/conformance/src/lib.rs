@@ -21,33 +21,37 @@ use harness::{Parsed, RawClient, RawResponse, ServerProcess, parse_response, req
 
 pub mod database;
 pub mod deviations;
+mod error;
 pub mod framing;
+
+pub use error::CheckError;
 
 /// Starts the binary at `binary` (the server `name`) on port 0, checks that it answers `GET /`
 /// as the contract says, and that SIGTERM ends it with exit code 0.
-pub fn check_binary(name: &str, binary: &Path) -> Result<(), String> {
+pub fn check_binary(name: &str, binary: &Path) -> Result<(), CheckError> {
     let args = ["--addr", "127.0.0.1:0", "--threads", "1"].map(str::to_owned);
-    let mut server = ServerProcess::spawn(name, binary, &args, &[], Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
+    let mut server = ServerProcess::spawn(name, binary, &args, &[], Duration::from_secs(10))?;
     let plaintext = contract::cases()
         .into_iter()
         .find(|c| c.name == "plaintext")
-        .ok_or("no plaintext case")?;
+        .expect("the contract has a plaintext row");
+    let io = |what: &str| {
+        let what = format!("GET {}: {what}", plaintext.path);
+        move |source| CheckError::Io { what, source }
+    };
     let mut client =
-        RawClient::connect(server.addr(), Duration::from_secs(5)).map_err(|e| e.to_string())?;
+        RawClient::connect(server.addr(), Duration::from_secs(5)).map_err(io("connect"))?;
     client
         .send(&request_bytes(&plaintext, &[]))
-        .map_err(|e| e.to_string())?;
-    let response = client.read_response(false).map_err(|e| e.to_string())?;
+        .map_err(io("send"))?;
+    let response = client.read_response(false).map_err(io("no answer"))?;
     let mismatches = check(&plaintext, name, &response);
     if !mismatches.is_empty() {
-        return Err(mismatches.join("; "));
+        return Err(CheckError::Mismatches(mismatches));
     }
     match server.stop(contract::SHUTDOWN_GRACE + Duration::from_secs(2)) {
         Ok(Some(status)) if status.success() => Ok(()),
-        other => Err(format!(
-            "SIGTERM did not end it with exit code 0: {other:?}"
-        )),
+        other => Err(CheckError::Stop(format!("{other:?}"))),
     }
 }
 

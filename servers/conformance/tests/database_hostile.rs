@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use conformance::CheckError;
 use conformance::database::{cluster_or_skip, get, servers_under_test, start_server};
 use harness::ServerProcess;
 
@@ -20,7 +21,7 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(12);
 const RECOVERY_WITHIN: Duration = Duration::from_secs(20);
 
 /// One request's answer: its status and how long it took, or why there was none.
-type Outcome = Result<(u16, Duration), String>;
+type Outcome = Result<(u16, Duration), CheckError>;
 
 /// Load on `path` from `clients` threads until `stop`: every answer's status and the slowest
 /// answer, counted.
@@ -83,7 +84,7 @@ fn all_answered(outcomes: &[Outcome]) -> Result<(), String> {
         match outcome {
             Ok((200 | 500 | 503, took)) if *took <= ANSWER_WITHIN => {}
             Ok((status, took)) => problems.push(format!("status {status} after {took:?}")),
-            Err(err) => problems.push(err.clone()),
+            Err(err) => problems.push(err.to_string()),
         }
     }
     problems.dedup();
@@ -109,27 +110,29 @@ fn the_database_stopped_and_started_under_load_is_survived() {
     let url = postgres.url();
     let mut failures = Vec::new();
     for info in servers_under_test() {
-        let outcome = start_server(info.name, Some(&url)).and_then(|mut server| {
-            let load = Load::start(&server, "/db", 4);
-            thread::sleep(Duration::from_millis(500));
-            postgres.stop_server();
-            thread::sleep(Duration::from_secs(2));
-            // While it is down, the other routes go on.
-            match get(server.addr(), "/json") {
-                Ok(r) if r.status == 200 => {}
-                other => return Err(format!("/json while the database is down: {other:?}")),
-            }
-            postgres
-                .start_server()
-                .map_err(|e| format!("cannot restart the database: {e}"))?;
-            thread::sleep(Duration::from_millis(500));
-            let outcomes = load.finish();
-            if server.has_exited() {
-                return Err("the server died".to_owned());
-            }
-            all_answered(&outcomes)?;
-            recovers(&server)
-        });
+        let outcome = start_server(info.name, Some(&url))
+            .map_err(|e| e.to_string())
+            .and_then(|mut server| {
+                let load = Load::start(&server, "/db", 4);
+                thread::sleep(Duration::from_millis(500));
+                postgres.stop_server();
+                thread::sleep(Duration::from_secs(2));
+                // While it is down, the other routes go on.
+                match get(server.addr(), "/json") {
+                    Ok(r) if r.status == 200 => {}
+                    other => return Err(format!("/json while the database is down: {other:?}")),
+                }
+                postgres
+                    .start_server()
+                    .map_err(|e| format!("cannot restart the database: {e}"))?;
+                thread::sleep(Duration::from_millis(500));
+                let outcomes = load.finish();
+                if server.has_exited() {
+                    return Err("the server died".to_owned());
+                }
+                all_answered(&outcomes)?;
+                recovers(&server)
+            });
         if let Err(failure) = outcome {
             failures.push(format!("server-{}: {failure}", info.name));
             // The next server needs the database up.
@@ -150,35 +153,37 @@ fn a_pool_exhausted_by_slow_queries_keeps_the_server_answering() {
     let url = postgres.url();
     let mut failures = Vec::new();
     for info in servers_under_test() {
-        let outcome = start_server(info.name, Some(&url)).and_then(|mut server| {
-            let mut admin = postgres.admin().map_err(|e| e.to_string())?;
-            // Every query of World waits on this lock: more waiting requests than any pool has
-            // connections.
-            let mut lock = admin.transaction().map_err(|e| e.to_string())?;
-            lock.batch_execute("LOCK TABLE world IN ACCESS EXCLUSIVE MODE")
-                .map_err(|e| e.to_string())?;
-            let load = Load::start(&server, "/db", 48);
-            thread::sleep(Duration::from_secs(2));
-            // The routes without the database answer at once meanwhile.
-            let started = Instant::now();
-            match get(server.addr(), "/json") {
-                Ok(r) if r.status == 200 && started.elapsed() < Duration::from_secs(2) => {}
-                other => {
-                    return Err(format!(
-                        "/json with the pool exhausted: {other:?} after {:?}",
-                        started.elapsed()
-                    ));
+        let outcome = start_server(info.name, Some(&url))
+            .map_err(|e| e.to_string())
+            .and_then(|mut server| {
+                let mut admin = postgres.admin().map_err(|e| e.to_string())?;
+                // Every query of World waits on this lock: more waiting requests than any pool has
+                // connections.
+                let mut lock = admin.transaction().map_err(|e| e.to_string())?;
+                lock.batch_execute("LOCK TABLE world IN ACCESS EXCLUSIVE MODE")
+                    .map_err(|e| e.to_string())?;
+                let load = Load::start(&server, "/db", 48);
+                thread::sleep(Duration::from_secs(2));
+                // The routes without the database answer at once meanwhile.
+                let started = Instant::now();
+                match get(server.addr(), "/json") {
+                    Ok(r) if r.status == 200 && started.elapsed() < Duration::from_secs(2) => {}
+                    other => {
+                        return Err(format!(
+                            "/json with the pool exhausted: {other:?} after {:?}",
+                            started.elapsed()
+                        ));
+                    }
                 }
-            }
-            lock.rollback().map_err(|e| e.to_string())?;
-            thread::sleep(Duration::from_millis(500));
-            let outcomes = load.finish();
-            if server.has_exited() {
-                return Err("the server died".to_owned());
-            }
-            all_answered(&outcomes)?;
-            recovers(&server)
-        });
+                lock.rollback().map_err(|e| e.to_string())?;
+                thread::sleep(Duration::from_millis(500));
+                let outcomes = load.finish();
+                if server.has_exited() {
+                    return Err("the server died".to_owned());
+                }
+                all_answered(&outcomes)?;
+                recovers(&server)
+            });
         if let Err(failure) = outcome {
             failures.push(format!("server-{}: {failure}", info.name));
         }
@@ -214,31 +219,33 @@ fn hostile_q_values_get_an_answer() {
     let url = postgres.url();
     let mut failures = Vec::new();
     for info in servers_under_test() {
-        let outcome = start_server(info.name, Some(&url)).and_then(|mut server| {
-            let mut problems = Vec::new();
-            for path in HOSTILE_Q {
-                match get(server.addr(), path) {
-                    Ok(r) if r.status == 400 => {}
-                    Ok(r) if r.status == 200 => {
-                        let rows = serde_json::from_slice::<Vec<contract::World>>(&r.body)
-                            .map(|v| v.len());
-                        if !matches!(rows, Ok(1..=500)) {
-                            problems.push(format!("{path}: 200 with {rows:?} rows"));
+        let outcome = start_server(info.name, Some(&url))
+            .map_err(|e| e.to_string())
+            .and_then(|mut server| {
+                let mut problems = Vec::new();
+                for path in HOSTILE_Q {
+                    match get(server.addr(), path) {
+                        Ok(r) if r.status == 400 => {}
+                        Ok(r) if r.status == 200 => {
+                            let rows = serde_json::from_slice::<Vec<contract::World>>(&r.body)
+                                .map(|v| v.len());
+                            if !matches!(rows, Ok(1..=500)) {
+                                problems.push(format!("{path}: 200 with {rows:?} rows"));
+                            }
                         }
+                        Ok(r) => problems.push(format!("{path}: status {}", r.status)),
+                        Err(err) => problems.push(err.to_string()),
                     }
-                    Ok(r) => problems.push(format!("{path}: status {}", r.status)),
-                    Err(err) => problems.push(err),
                 }
-            }
-            if server.has_exited() {
-                problems.push("the server died".to_owned());
-            }
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                Err(problems.join("; "))
-            }
-        });
+                if server.has_exited() {
+                    problems.push("the server died".to_owned());
+                }
+                if problems.is_empty() {
+                    Ok(())
+                } else {
+                    Err(problems.join("; "))
+                }
+            });
         if let Err(failure) = outcome {
             failures.push(format!("server-{}: {failure}", info.name));
         }

@@ -43,13 +43,30 @@ pub struct ServerArgs {
     pub pool_size: Option<NonZeroUsize>,
 }
 
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+/// Why `--header-timeout` was refused; clap prints it after the flag's name.
+#[derive(Debug, thiserror::Error)]
+enum TimeoutError {
+    /// A zero timeout would drop every connection at once.
+    #[error("the timeout must be longer than zero")]
+    Zero,
+    /// Not a duration at all.
+    #[error("{text:?} is not a duration like 10s or 500ms: {source}")]
+    NotADuration {
+        /// What was given.
+        text: String,
+        /// humantime's reason.
+        source: humantime::DurationError,
+    },
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, TimeoutError> {
     match humantime::parse_duration(text) {
         Ok(duration) if !duration.is_zero() => Ok(duration),
-        Ok(_) => Err("the timeout must be longer than zero".to_owned()),
-        Err(err) => Err(format!(
-            "{text:?} is not a duration like 10s or 500ms: {err}"
-        )),
+        Ok(_) => Err(TimeoutError::Zero),
+        Err(source) => Err(TimeoutError::NotADuration {
+            text: text.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -121,12 +138,13 @@ mod tests {
 
     #[test]
     fn a_header_timeout_is_a_duration_longer_than_zero() {
-        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
-        assert!(parse_timeout("0s").is_err());
-        assert!(
-            parse_timeout("soon")
-                .unwrap_err()
-                .contains("not a duration")
+        assert_eq!(
+            parse_timeout("500ms").ok(),
+            Some(Duration::from_millis(500))
         );
+        assert!(matches!(parse_timeout("0s"), Err(TimeoutError::Zero)));
+        let refused = parse_timeout("soon").unwrap_err();
+        assert!(matches!(refused, TimeoutError::NotADuration { .. }));
+        assert!(refused.to_string().contains("not a duration"), "{refused}");
     }
 }
