@@ -160,7 +160,9 @@ pub struct CompareArgs {
     #[arg(long, value_enum, default_value_t = EngineKind::H1)]
     pub engine: EngineKind,
     /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, not-found,
-    /// error [default: all; with --quick: plaintext, pipelined, json].
+    /// error, and the database's db, queries (q=20), fortunes and updates (q=20) [default: all,
+    /// the database ones when PostgreSQL is installed or --database-url given; with --quick:
+    /// plaintext, pipelined, json].
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// Connections of each load.
@@ -295,8 +297,8 @@ pub struct CostArgs {
     /// repeat for more.
     #[arg(long, value_name = "NAME=PATH")]
     pub binary: Vec<String>,
-    /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, error
-    /// [default: all].
+    /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, error, and
+    /// the database's db and fortunes (against a throwaway PostgreSQL) [default: all].
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// The folder of the `server-<name>` binaries [default: the release folder of the target
