@@ -73,7 +73,7 @@ pub fn verify(url: &str, server: Option<&str>, timeout: Duration) -> Result<Verd
                 });
                 let case_mismatches = check(case, expected, &response);
                 match contract::deviation(expected, case.name) {
-                    Some(d) if !case_mismatches.is_empty() && response.status == d.status => {
+                    Some(d) if !case_mismatches.is_empty() && response.status == d.status() => {
                         known_deviations.push(format!("{}: {}", case.name, d.instead));
                     }
                     _ => mismatches.extend(case_mismatches),
@@ -83,8 +83,8 @@ pub fn verify(url: &str, server: Option<&str>, timeout: Duration) -> Result<Verd
                 .as_deref()
                 .and_then(|s| contract::deviation(s, case.name))
             {
-                // A stack that cannot answer the row at all (status 0) closes the connection.
-                Some(d) if d.status == 0 => {
+                // A stack that cannot answer the row at all closes the connection.
+                Some(d) if d.pin == contract::Pin::Closes => {
                     known_deviations.push(format!("{}: {}", case.name, d.instead));
                 }
                 _ => mismatches.push(format!("{}: no answer: {err}", case.name)),

@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,6 +90,11 @@ var (
 	// MaxQueries is the most rows /queries and /updates answer with, however large q is.
 	MaxQueries = number(maxQueries)
 )
+
+// MaxHeaderLines is the most header lines a request head may have (the Host line included);
+// more get 431. It is hyper's default and h1-codec's MAX_HEADERS: net/http caps only the head's
+// bytes, so the servers on it count the lines themselves.
+const MaxHeaderLines = 100
 
 // LogEnv is the environment variable that turns on logging of each 500's cause (to stderr);
 // nothing is logged on the request path by default.
@@ -277,20 +283,30 @@ type Case struct {
 	Allow string `json:"allow"`
 	// Hosts is how many Host lines the request carries (RFC 9112, 3.2: one, else a 400).
 	Hosts int `json:"hosts"`
+	// Chunked says the body is sent with Transfer-Encoding: chunked.
+	Chunked bool `json:"chunked"`
 }
 
-// Deviation is a row a stack answers its own way before a server's code runs (see the top-level
-// README's "Known deviations"); the conformance suite pins each one.
+// Deviation is a row a stack answers its own way before a server's code runs (see
+// docs/safety.md, "Known deviations"). Its pin is exact: the tests demand this answer and no
+// other, so a regression fails, and so does a fix, until the row goes.
 type Deviation struct {
 	Server string `json:"server"`
 	Case   string `json:"case"`
-	// Status is what it answers instead; 0 when it closes the connection.
+	// Status is what it answers instead, unless it Closes.
 	Status int `json:"status"`
+	// Differs names every part of the answer that differs from the row's, as Check names them.
+	Differs []string `json:"differs"`
+	// Closes says it cannot answer the row: it closes the connection at once.
+	Closes bool `json:"closes"`
 }
 
 type table struct {
 	Cases      []Case      `json:"cases"`
 	Deviations []Deviation `json:"deviations"`
+	// ClosesAfterChunked names the servers that close the connection after every request with a
+	// chunked body (net/http hides whether a Content-Length came with the chunks).
+	ClosesAfterChunked []string `json:"closes_after_chunked"`
 }
 
 // Cases returns every row of the contract, in contract order.
@@ -300,6 +316,12 @@ func Cases() []Case {
 
 // deviations is the table's deviations, decoded once: a server's test asks for each case.
 var deviations = sync.OnceValue(func() []Deviation { return readTable().Deviations })
+
+// ClosesAfterChunked says whether server closes the connection after every request with a
+// chunked body, a known deviation (net/http hides whether a Content-Length came with the chunks).
+func ClosesAfterChunked(server string) bool {
+	return slices.Contains(readTable().ClosesAfterChunked, server)
+}
 
 // DeviationOf returns the known deviation of server on the case called name, if there is one.
 func DeviationOf(server, name string) (Deviation, bool) {

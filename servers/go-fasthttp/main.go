@@ -74,7 +74,7 @@ type app struct {
 func newServer(headerTimeout time.Duration, pool *pgxpool.Pool) *fasthttp.Server {
 	a := &app{db: pool}
 	return &fasthttp.Server{
-		Handler: a.handler,
+		Handler: framingRules(a.handler),
 		// The Server header of every answer.
 		Name: "go-fasthttp",
 		// aspect: header-timeout: Server.ReadTimeout: the whole request (head and body) must arrive in time
@@ -326,6 +326,39 @@ func errorHandler(ctx *fasthttp.RequestCtx, err error) {
 		ctx.Error(contract.BadRequest, fasthttp.StatusBadRequest)
 	}
 }
+
+// framingRules applies what fasthttp leaves to the handler. It reads any "HTTP/x.y" request line
+// as one it serves (isHTTPVersion in header.go), so a version other than 1.0 and 1.1 gets 505
+// here (RFC 9110, 15.6.6). And it takes Transfer-Encoding: identity for no coding at all
+// (RequestHeader.parseHeaders keeps no trace of it but the raw head), where RFC 9112, 6.1 says a
+// coding other than a final chunked is a 400 and a close: RequestHeader.AllInOrder, which walks
+// the head's lines as they came, shows it.
+func framingRules(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		header := &ctx.Request.Header
+		if !header.IsHTTP11() && !bytes.Equal(header.Protocol(), http10) {
+			// Error resets the answer, Connection: close included: it comes first.
+			ctx.Error("HTTP Version Not Supported", fasthttp.StatusHTTPVersionNotSupported)
+			ctx.SetConnectionClose()
+			return
+		}
+		for name, value := range header.AllInOrder() {
+			if bytes.EqualFold(name, transferEncoding) && !bytes.EqualFold(value, chunked) {
+				ctx.Error(contract.BadRequest, fasthttp.StatusBadRequest)
+				ctx.SetConnectionClose()
+				return
+			}
+		}
+		next(ctx)
+	}
+}
+
+// The bytes framingRules compares with.
+var (
+	http10           = []byte("HTTP/1.0")
+	transferEncoding = []byte(fasthttp.HeaderTransferEncoding)
+	chunked          = []byte("chunked")
+)
 
 func errorLog() fasthttp.Logger {
 	if contract.Logging {

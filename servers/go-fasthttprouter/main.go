@@ -17,6 +17,7 @@ package main
 //go:generate go tool qtc -dir=templates
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -67,7 +68,7 @@ func main() {
 // newServer is the whole service, without a socket: tests serve it on an in-memory listener.
 func newServer(headerTimeout time.Duration, pool *pgxpool.Pool) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler: newRouter(pool).Handler,
+		Handler: framingRules(newRouter(pool).Handler),
 		// The Server header of every answer.
 		Name: "go-fasthttprouter",
 		// aspect: header-timeout: Server.ReadTimeout: the whole request (head and body) must arrive in time
@@ -308,6 +309,39 @@ func errorHandler(ctx *fasthttp.RequestCtx, err error) {
 		ctx.Error(contract.BadRequest, fasthttp.StatusBadRequest)
 	}
 }
+
+// framingRules applies what fasthttp leaves to the handler. It reads any "HTTP/x.y" request line
+// as one it serves (isHTTPVersion in header.go), so a version other than 1.0 and 1.1 gets 505
+// here (RFC 9110, 15.6.6). And it takes Transfer-Encoding: identity for no coding at all
+// (RequestHeader.parseHeaders keeps no trace of it but the raw head), where RFC 9112, 6.1 says a
+// coding other than a final chunked is a 400 and a close: RequestHeader.AllInOrder, which walks
+// the head's lines as they came, shows it.
+func framingRules(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		header := &ctx.Request.Header
+		if !header.IsHTTP11() && !bytes.Equal(header.Protocol(), http10) {
+			// Error resets the answer, Connection: close included: it comes first.
+			ctx.Error("HTTP Version Not Supported", fasthttp.StatusHTTPVersionNotSupported)
+			ctx.SetConnectionClose()
+			return
+		}
+		for name, value := range header.AllInOrder() {
+			if bytes.EqualFold(name, transferEncoding) && !bytes.EqualFold(value, chunked) {
+				ctx.Error(contract.BadRequest, fasthttp.StatusBadRequest)
+				ctx.SetConnectionClose()
+				return
+			}
+		}
+		next(ctx)
+	}
+}
+
+// The bytes framingRules compares with.
+var (
+	http10           = []byte("HTTP/1.0")
+	transferEncoding = []byte(fasthttp.HeaderTransferEncoding)
+	chunked          = []byte("chunked")
+)
 
 func errorLog() fasthttp.Logger {
 	if contract.Logging {

@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"embed"
@@ -89,7 +90,7 @@ func newApp(pool *pgxpool.Pool) *gin.Engine {
 	// gin.New, not gin.Default: no Logger middleware on the request path. Recovery stays, as
 	// gin's docs keep it, so that a panicking handler answers 500.
 	r := gin.New()
-	r.Use(gin.Recovery(), serverHeader, limitBody, errorHandler)
+	r.Use(gin.Recovery(), serverHeader, limitBody, framingRules, errorHandler)
 	// Off by default: without it, a known path with another method is a 404.
 	r.HandleMethodNotAllowed = true
 	// The /fortunes page, parsed once from the embedded file, as gin's docs build templates
@@ -286,6 +287,53 @@ func serverHeader(c *gin.Context) {
 func limitBody(c *gin.Context) {
 	// aspect: body-limit: a middleware that wraps the body in http.MaxBytesReader
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, int64(contract.MaxBodyBytes))
+}
+
+// framingRules applies what net/http leaves to the app. It caps the head's bytes
+// (MaxHeaderBytes) but not its lines, so more than contract.MaxHeaderLines get 431 here. It drops
+// Content-Length from a request that also says Transfer-Encoding: chunked before any handler
+// runs (transfer.go, fixLength), so such a request cannot be told from a plainly chunked one;
+// RFC 9112, 6.3 says to close after answering it, so every chunked request is answered with a
+// close (Go's fix, golang/go#80942, is in no release yet). And it reads the whole body
+// (Context.GetRawData, through limitBody's cap) before the handler runs: ShouldBindJSON's decoder
+// stops at the end of the value, so a broken chunk after it would be found only once the answer
+// was sent; read first, it is a 400 and a close.
+func framingRules(c *gin.Context) {
+	if headerLines(c.Request) > contract.MaxHeaderLines {
+		c.Header("Connection", "close")
+		c.Data(http.StatusRequestHeaderFieldsTooLarge, contract.TextPlain, []byte(http.StatusText(http.StatusRequestHeaderFieldsTooLarge)))
+		c.Abort()
+		return
+	}
+	if len(c.Request.TransferEncoding) > 0 {
+		c.Header("Connection", "close")
+	}
+	if c.Request.Body == http.NoBody {
+		return
+	}
+	body, err := c.GetRawData()
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		c.Data(http.StatusRequestEntityTooLarge, contract.TextPlain, []byte(contract.PayloadTooLarge))
+		c.Abort()
+	case err != nil:
+		c.Header("Connection", "close")
+		c.Data(http.StatusBadRequest, contract.TextPlain, []byte(contract.BadRequest))
+		c.Abort()
+	default:
+		c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	}
+}
+
+// headerLines counts the request's header lines: net/http keeps each line's value, and takes the
+// Host line out into r.Host.
+func headerLines(r *http.Request) int {
+	lines := 1
+	for _, values := range r.Header {
+		lines += len(values)
+	}
+	return lines
 }
 
 // aspect: error-500: Context.Error in the handler; a middleware writes the 500 after c.Next()

@@ -116,6 +116,19 @@ func newApp(db *sql.DB) *app {
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// net/http sends no Server header itself.
 	w.Header().Set("Server", "go-handler")
+	// net/http caps the head's bytes (MaxHeaderBytes), not its lines.
+	if headerLines(r) > contract.MaxHeaderLines {
+		w.Header().Set("Connection", "close")
+		text(w, http.StatusRequestHeaderFieldsTooLarge, http.StatusText(http.StatusRequestHeaderFieldsTooLarge))
+		return
+	}
+	// net/http drops Content-Length from a request that also says Transfer-Encoding: chunked
+	// before ServeHTTP runs (transfer.go, fixLength), so such a request cannot be told from a
+	// plainly chunked one; RFC 9112, 6.3 says to close after answering it, so every chunked
+	// request is answered with a close (Go's fix, golang/go#80942, is in no release yet).
+	if len(r.TransferEncoding) > 0 {
+		w.Header().Set("Connection", "close")
+	}
 	for _, rt := range a.routes {
 		id, ok := rt.match(r.URL.Path)
 		switch {
@@ -133,6 +146,16 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// aspect: not-found: no row of the table has the path
 	notFound(w, r)
+}
+
+// headerLines counts the request's header lines: net/http keeps each line's value, and takes the
+// Host line out into r.Host.
+func headerLines(r *http.Request) int {
+	lines := 1
+	for _, values := range r.Header {
+		lines += len(values)
+	}
+	return lines
 }
 
 // match says whether path is this route's, and the segment that "{id}" took.

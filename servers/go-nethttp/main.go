@@ -63,8 +63,7 @@ func main() {
 		os.Exit(1)
 	}
 	srv := &http.Server{
-		// The default mux, with the Server header added to every answer.
-		Handler: withServerHeader(http.DefaultServeMux),
+		Handler: app(),
 		// aspect: header-timeout: http.Server's ReadHeaderTimeout
 		ReadHeaderTimeout: args.HeaderTimeout,
 		// A larger head is refused with 431.
@@ -80,6 +79,12 @@ func main() {
 	if db != nil {
 		db.Close()
 	}
+}
+
+// app is the whole service, without a socket: the default mux, behind the rules net/http leaves
+// to its Handlers, with the Server header added to every answer.
+func app() http.Handler {
+	return withServerHeader(framingRules(http.DefaultServeMux))
 }
 
 // routes registers the handlers on the default mux. A pattern with a method answers that
@@ -319,6 +324,36 @@ func withServerHeader(next http.Handler) http.Handler {
 		w.Header().Set("Server", "go-nethttp")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// framingRules applies what net/http leaves to its Handlers. It caps the head's bytes
+// (MaxHeaderBytes) but not its lines, so more than contract.MaxHeaderLines get 431 here. And it
+// drops Content-Length from a request that also says Transfer-Encoding: chunked before any
+// Handler runs (transfer.go, fixLength), so such a request cannot be told from a plainly chunked
+// one; RFC 9112, 6.3 says to close after answering it, so every chunked request is answered
+// with a close (Go's fix, golang/go#80942, is in no release yet).
+func framingRules(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if headerLines(r) > contract.MaxHeaderLines {
+			w.Header().Set("Connection", "close")
+			text(w, http.StatusRequestHeaderFieldsTooLarge, http.StatusText(http.StatusRequestHeaderFieldsTooLarge))
+			return
+		}
+		if len(r.TransferEncoding) > 0 {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headerLines counts the request's header lines: net/http keeps each line's value, and takes the
+// Host line out into r.Host.
+func headerLines(r *http.Request) int {
+	lines := 1
+	for _, values := range r.Header {
+		lines += len(values)
+	}
+	return lines
 }
 
 func errorLog() *log.Logger {

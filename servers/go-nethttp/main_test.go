@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 
 // Every row of the contract, sent as raw bytes to the handler served by net/http itself.
 func TestContract(t *testing.T) {
-	srv := httptest.NewServer(withServerHeader(http.DefaultServeMux))
+	srv := httptest.NewServer(app())
 	defer srv.Close()
 	contracttest.Run(t, "go-nethttp", func() (net.Conn, error) {
 		return net.Dial("tcp", srv.Listener.Addr().String())
@@ -82,7 +82,7 @@ func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, strin
 // expect503 checks that every database route answers the contract's 503.
 func expect503(t *testing.T) {
 	t.Helper()
-	srv := httptest.NewServer(withServerHeader(http.DefaultServeMux))
+	srv := httptest.NewServer(app())
 	defer srv.Close()
 	for _, path := range databaseRoutes {
 		res, body := get(t, srv, path)
@@ -145,7 +145,7 @@ func TestDatabaseRoutes(t *testing.T) {
 		t.Skip("set ROSETTA_TEST_DATABASE_URL to a database with servers/contract/data/database.sql (`just db` starts one)")
 	}
 	useDatabase(t, url)
-	srv := httptest.NewServer(withServerHeader(http.DefaultServeMux))
+	srv := httptest.NewServer(app())
 	defer srv.Close()
 	for path, rows := range map[string]int{"/db": 1, "/queries?q=3": 3, "/queries?q=100": 100, "/updates?q=3": 3} {
 		res, body := get(t, srv, path)
@@ -183,10 +183,10 @@ func TestDatabaseRoutes(t *testing.T) {
 // What one request costs the handler and the framework, without a socket; the allocations are
 // counts, steady on a busy machine: go test -bench . -benchmem
 func BenchmarkJSON(b *testing.B) {
-	app := withServerHeader(http.DefaultServeMux)
+	handler := app()
 	req := httptest.NewRequest(http.MethodGet, "/json", nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		app.ServeHTTP(httptest.NewRecorder(), req)
+		handler.ServeHTTP(httptest.NewRecorder(), req)
 	}
 }

@@ -28,46 +28,17 @@ pub enum Deviation {
     /// A long pipelined burst is answered in part, then nothing: the rest of the answers wait
     /// unwritten until the client sends again.
     StallsLongPipelines,
+    /// A request with a chunked body is answered with `Connection: close`, and the connection
+    /// closes: the stack hides whether a `Content-Length` came with the chunks, after which RFC
+    /// 9112, 6.3 demands the close.
+    ClosesAfterChunkedBody,
 }
 
-/// net/http answers a request line with another HTTP version `505 HTTP Version Not Supported`
-/// (RFC 9110's status for it, but a 5xx), and has no cap on the number of header lines, only on
-/// their bytes (`MaxHeaderBytes`, 32 KiB here): 500 short headers are served.
-const NET_HTTP: [Deviation; 3] = [
-    Deviation::HostileAnswer {
-        request: "HTTP/2.0 in an HTTP/1 request line",
-        status: 505,
-    },
-    Deviation::HostileAnswer {
-        request: "HTTP/3.1",
-        status: 505,
-    },
-    Deviation::HostileAnswer {
-        request: "500 headers",
-        status: 200,
-    },
-];
-
-/// net/http frames a body with both Content-Length and Transfer-Encoding by the chunks (RFC 9112
-/// allows it, and net/http closes the connection after), and the JSON decoders of gin
-/// (`ShouldBindJSON`) and echo (`Bind`) stop at the end of the JSON value: the hostile body's
-/// only chunk is one byte longer than its value, so the broken chunk end is never read.
-const DECODER_STOPS_AT_THE_VALUE: Deviation = Deviation::HostileAnswer {
-    request: "Content-Length with Transfer-Encoding",
-    status: 200,
-};
-
-/// fasthttp reads any `HTTP/x.y` in a request line as HTTP/1.1 and serves it.
-const FASTHTTP: [Deviation; 2] = [
-    Deviation::HostileAnswer {
-        request: "HTTP/2.0 in an HTTP/1 request line",
-        status: 200,
-    },
-    Deviation::HostileAnswer {
-        request: "HTTP/3.1",
-        status: 200,
-    },
-];
+/// net/http drops `Content-Length` from a request that also says `Transfer-Encoding: chunked`
+/// before any Handler runs (transfer.go, `fixLength`), so the servers on it cannot tell such a
+/// request from a plainly chunked one; RFC 9112, 6.3 says to close after answering it, so they
+/// close after every chunked request (Go's fix, golang/go#80942, is in no release yet).
+const NET_HTTP: [Deviation; 1] = [Deviation::ClosesAfterChunkedBody];
 
 /// The connection-level deviations of the server called `server` (empty for most).
 pub fn deviations(server: &str) -> &'static [Deviation] {
@@ -82,22 +53,13 @@ pub fn deviations(server: &str) -> &'static [Deviation] {
         ],
         "go-nethttp" => &[
             NET_HTTP[0],
-            NET_HTTP[1],
-            NET_HTTP[2],
             // The default ServeMux redirects a path that is not clean to the cleaned one.
             Deviation::HostileAnswer {
                 request: "path traversal",
                 status: 307,
             },
         ],
-        "go-handler" => &NET_HTTP,
-        "go-echo" | "go-gin" => &[
-            NET_HTTP[0],
-            NET_HTTP[1],
-            NET_HTTP[2],
-            DECODER_STOPS_AT_THE_VALUE,
-        ],
-        "go-fasthttp" | "go-fasthttprouter" => &FASTHTTP,
+        "go-handler" | "go-echo" | "go-gin" => &NET_HTTP,
         _ => &[],
     }
 }
@@ -140,8 +102,6 @@ mod tests {
             "go-handler",
             "go-echo",
             "go-gin",
-            "go-fasthttp",
-            "go-fasthttprouter",
         ] {
             assert!(contract::server(name).is_some(), "{name}");
             assert!(!deviations(name).is_empty(), "{name}");

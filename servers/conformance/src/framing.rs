@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use contract::FramingCase;
+use contract::{FramingCase, Pin};
 
 use harness::{Parsed, parse_response};
 
@@ -42,11 +42,23 @@ impl Outcome {
         self.answers.iter().skip(1).any(|s| !refusal(*s))
     }
 
+    /// Exactly what `pin` says: a [`Pin::Framing`] with these answers, closed or left open as it
+    /// says. No other pin is a framing case's.
+    pub fn is(&self, pin: &Pin) -> bool {
+        matches!(pin, Pin::Framing { answers, closes } if *answers == self.answers.as_slice() && *closes == self.closed)
+    }
+
     /// What the RFC allows for `case`: a refusal, or, where [`FramingCase::may_frame`], the
-    /// request framed one way and the follow-up served after it as the request it is.
+    /// request framed one way and the follow-up served after it as the request it is, or the
+    /// request answered and the connection closed (a server may close after any answer; nothing
+    /// behind it is served).
     pub fn acceptable(&self, case: &FramingCase) -> bool {
-        self.refused()
-            || (case.may_frame && matches!(self.answers.as_slice(), [first, 500] if *first < 500))
+        let framed = match self.answers.as_slice() {
+            [first, 500] => *first < 500,
+            [first] => *first < 500 && self.closed,
+            _ => false,
+        };
+        self.refused() || (case.may_frame && framed)
     }
 }
 
@@ -152,6 +164,28 @@ mod tests {
         assert!(!outcome(&[200], true).acceptable(&strict));
         assert!(outcome(&[200, 500], false).acceptable(&lenient));
         assert!(!outcome(&[200, 400], false).acceptable(&lenient));
+        assert!(
+            outcome(&[200], true).acceptable(&lenient),
+            "answered, then closed"
+        );
+        assert!(
+            !outcome(&[200], false).acceptable(&lenient),
+            "answered, then silence"
+        );
+        let swallowed = Pin::Framing {
+            answers: &[200],
+            closes: false,
+        };
+        assert!(outcome(&[200], false).is(&swallowed));
+        assert!(
+            !outcome(&[200], true).is(&swallowed),
+            "a close is not the pin"
+        );
+        assert!(
+            !outcome(&[200, 500], false).is(&swallowed),
+            "nor is serving the follow-up"
+        );
+        assert!(!outcome(&[200], false).is(&Pin::Closes));
         assert_eq!(
             outcome(&[400, 500], false).to_string(),
             "400, then 500; left open (the smuggled GET /error was served)"

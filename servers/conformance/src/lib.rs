@@ -79,10 +79,31 @@ pub fn check_in_process(server: &str, mut answer: impl FnMut(&[u8]) -> Vec<u8>) 
 /// of methods), the `Server` name (or the one its stack fixes, see [`deviations`]) and a current
 /// IMF-fixdate `Date`.
 pub fn check(case: &Case, server: &str, response: &RawResponse) -> Vec<String> {
+    mismatches(case, server, response)
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect()
+}
+
+/// The parts of `response` that differ from what `case` demands (`status`, `content-type`,
+/// `content-length`, `server`, `body`, `allow`, `date`), in that order: what a row's
+/// [`contract::Pin::Answers`] names.
+pub fn differing_parts(case: &Case, server: &str, response: &RawResponse) -> Vec<&'static str> {
+    mismatches(case, server, response)
+        .into_iter()
+        .map(|(part, _)| part)
+        .collect()
+}
+
+/// Each mismatch, with the name of the part of the answer it is about.
+fn mismatches(case: &Case, server: &str, response: &RawResponse) -> Vec<(&'static str, String)> {
     let mut mismatches = Vec::new();
-    let mut expect = |what: &str, want: String, got: String| {
+    let mut expect = |what: &'static str, want: String, got: String| {
         if want != got {
-            mismatches.push(format!("{}: {what}: want {want:?}, got {got:?}", case.name));
+            mismatches.push((
+                what,
+                format!("{}: {what}: want {want:?}, got {got:?}", case.name),
+            ));
         }
     };
     expect(
@@ -120,17 +141,23 @@ pub fn check(case: &Case, server: &str, response: &RawResponse) -> Vec<String> {
                 .duration_since(date)
                 .unwrap_or_else(|e| e.duration());
             if skew > Duration::from_secs(5) {
-                mismatches.push(format!(
-                    "{}: date: {:?} is {skew:?} off the clock",
-                    case.name,
-                    header("date")
+                mismatches.push((
+                    "date",
+                    format!(
+                        "{}: date: {:?} is {skew:?} off the clock",
+                        case.name,
+                        header("date")
+                    ),
                 ));
             }
         }
-        _ => mismatches.push(format!(
-            "{}: date: want an IMF-fixdate, got {:?}",
-            case.name,
-            header("date")
+        _ => mismatches.push((
+            "date",
+            format!(
+                "{}: date: want an IMF-fixdate, got {:?}",
+                case.name,
+                header("date")
+            ),
         )),
     }
     mismatches
@@ -182,5 +209,9 @@ mod tests {
                 "{what}: {mismatches:?}"
             );
         }
+        assert_eq!(
+            differing_parts(&case, "y", &wrong),
+            ["status", "server", "body", "allow", "date"]
+        );
     }
 }

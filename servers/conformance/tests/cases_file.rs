@@ -1,10 +1,13 @@
 //! `servers/contract/data/cases.json`: every row of `contract::cases()` with its request's exact
-//! bytes, and `contract::DEVIATIONS`, for the Go servers' own tests (the Go contract package
+//! bytes, the rows' pins of `contract::DEVIATIONS`, and the servers that close after a chunked
+//! body (`Deviation::ClosesAfterChunkedBody`), for the Go servers' own tests (the Go contract package
 //! embeds it). It is written from the Rust table, never by hand; this test fails when it is out
 //! of date and rewrites it when `ROSETTA_WRITE_CASES=1` is set.
 
 use std::path::Path;
 
+use conformance::deviations::{self, Deviation};
+use contract::Pin;
 use harness::request_bytes;
 
 fn table() -> String {
@@ -23,14 +26,33 @@ fn table() -> String {
                 "content_length": case.content_length,
                 "allow": case.allow.unwrap_or_default(),
                 "hosts": case.host.values().len(),
+                "chunked": case.chunked,
             })
         })
         .collect();
+    // The rows' pins; the framing corpus's are checked by the hardening suite alone.
     let deviations: Vec<serde_json::Value> = contract::DEVIATIONS
         .iter()
-        .map(|d| serde_json::json!({"server": d.server, "case": d.case, "status": d.status}))
+        .filter_map(|d| match d.pin {
+            Pin::Answers { status, differs } => Some(serde_json::json!({
+                "server": d.server, "case": d.case, "status": status, "differs": differs,
+            })),
+            Pin::Closes => Some(serde_json::json!({
+                "server": d.server, "case": d.case, "closes": true,
+            })),
+            Pin::Framing { .. } => None,
+        })
         .collect();
-    let table = serde_json::json!({"cases": cases, "deviations": deviations});
+    let closes_after_chunked: Vec<&str> = contract::SERVERS
+        .iter()
+        .map(|s| s.name)
+        .filter(|name| deviations::has(name, Deviation::ClosesAfterChunkedBody))
+        .collect();
+    let table = serde_json::json!({
+        "cases": cases,
+        "deviations": deviations,
+        "closes_after_chunked": closes_after_chunked,
+    });
     serde_json::to_string_pretty(&table).expect("JSON values serialize") + "\n"
 }
 

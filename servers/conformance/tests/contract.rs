@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use conformance::check;
 use conformance::deviations::{self, Deviation};
-use contract::{Case, HostHeader};
+use conformance::{check, differing_parts};
+use contract::{Case, HostHeader, Pin};
 use harness::{RawClient, RawResponse, ServerProcess, request_bytes};
 use nix::sys::signal::Signal;
 
@@ -45,22 +45,44 @@ fn read(client: &mut RawClient, head: bool, what: &str) -> Result<RawResponse, S
         .map_err(|e| format!("{what}: no response: {e}"))
 }
 
-/// The answer meets the contract, or, where `contract::DEVIATIONS` documents the row for this
-/// server, still deviates with the documented status (so that a stack that fixes it fails here).
+/// The answer meets the contract, or, where `contract::DEVIATIONS` pins the row for this server,
+/// deviates exactly as pinned: the same status and the same parts differing. Any other answer
+/// fails, a regression and a fix alike; a fix says to drop the deviation.
 fn conforms(case: &Case, server: &ServerProcess, response: &RawResponse) -> Result<(), String> {
     let mismatches = check(case, server.name(), response);
-    match (
-        contract::deviation(server.name(), case.name),
-        mismatches.is_empty(),
-    ) {
-        (None, true) => Ok(()),
-        (Some(d), false) if d.status == response.status => Ok(()),
-        (None, false) | (Some(_), false) => Err(mismatches.join("; ")),
-        (Some(d), true) => Err(format!(
+    let Some(known) = contract::deviation(server.name(), case.name) else {
+        return match mismatches.is_empty() {
+            true => Ok(()),
+            false => Err(mismatches.join("; ")),
+        };
+    };
+    let differs = differing_parts(case, server.name(), response);
+    match known.pin {
+        _ if differs.is_empty() => Err(format!(
             "{}: the known deviation is gone ({}): drop it from contract::DEVIATIONS and the README",
-            case.name, d.instead
+            case.name, known.instead
+        )),
+        Pin::Answers {
+            status,
+            differs: pinned,
+        } if response.status == status && differs == pinned => Ok(()),
+        pin => Err(format!(
+            "{}: not the known deviation {pin:?}: answered {} with {differs:?} differing ({})",
+            case.name,
+            response.status,
+            mismatches.join("; ")
         )),
     }
+}
+
+/// A read error that is the server closing the connection (end of stream or a reset), not the
+/// client giving up after its timeout.
+fn is_close(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(
+        err.kind(),
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+    )
 }
 
 #[test]
@@ -72,33 +94,28 @@ fn every_row_of_the_contract_on_its_own_connection() {
             client
                 .send(&request_bytes(&case, &[]))
                 .map_err(|e| format!("{}: send: {e}", case.name))?;
-            let answer = read(&mut client, case.method == "HEAD", case.name);
-            // Status 0: the stack cannot answer this row at all and closes the connection.
-            let response = match (answer, contract::deviation(server.name(), case.name)) {
-                (Err(_), Some(d)) if d.status == 0 => continue,
-                (Ok(_), Some(d)) if d.status == 0 => {
-                    mismatches.push(format!(
-                        "{}: the known deviation is gone ({}): drop it from contract::DEVIATIONS and the README",
-                        case.name, d.instead
-                    ));
-                    continue;
+            let answer = client.read_response(case.method == "HEAD");
+            let closes =
+                contract::deviation(server.name(), case.name).filter(|d| d.pin == Pin::Closes);
+            match (answer, closes) {
+                (Ok(response), None) => {
+                    if let Err(mismatch) = conforms(&case, server, &response) {
+                        mismatches.push(mismatch);
+                    }
                 }
-                (answer, _) => answer?,
-            };
-            let case_mismatches = check(&case, server.name(), &response);
-            // A known deviation must still be there, as documented: the status, and not the
-            // whole answer. The day the stack changes, this fails and the exception goes.
-            match contract::deviation(server.name(), case.name) {
-                Some(d) if case_mismatches.is_empty() => mismatches.push(format!(
-                    "{}: the known deviation is gone ({}): drop it from contract::DEVIATIONS and the README",
+                (Err(e), None) => return Err(format!("{}: no response: {e}", case.name)),
+                // Pinned: the stack cannot answer this row and closes the connection at once.
+                (Err(e), Some(_)) if is_close(&e) => {}
+                (Err(e), Some(d)) => mismatches.push(format!(
+                    "{}: the known deviation closes the connection ({}), but it did not within \
+                     {TIMEOUT:?}: {e}",
                     case.name, d.instead
                 )),
-                Some(d) if response.status != d.status => mismatches.push(format!(
-                    "{}: known deviation answers {}, not {}",
-                    case.name, response.status, d.status
+                (Ok(response), Some(d)) => mismatches.push(format!(
+                    "{}: the known deviation is gone (answered {}; {}): drop it from \
+                     contract::DEVIATIONS and the README",
+                    case.name, response.status, d.instead
                 )),
-                Some(_) => {}
-                None => mismatches.extend(case_mismatches),
             }
         }
         if mismatches.is_empty() {
@@ -119,10 +136,12 @@ fn keep_alive_serves_every_route_on_one_connection() {
         .collect();
     for_each_server(|server| {
         let mut client = connect(server)?;
-        // A row the stack cannot answer at all (status 0) ends the connection: checked above.
+        // A row the stack cannot answer at all ends the connection: checked above.
         let answered = |case: &&Case| {
-            contract::deviation(server.name(), case.name).is_none_or(|d| d.status != 0)
+            contract::deviation(server.name(), case.name).is_none_or(|d| d.pin != Pin::Closes)
         };
+        let closes_after_chunked =
+            deviations::has(server.name(), Deviation::ClosesAfterChunkedBody);
         for _ in 0..3 {
             for case in cases.iter().filter(answered) {
                 client
@@ -130,6 +149,17 @@ fn keep_alive_serves_every_route_on_one_connection() {
                     .map_err(|e| format!("{}: send: {e}", case.name))?;
                 let response = read(&mut client, case.method == "HEAD", case.name)?;
                 conforms(case, server, &response)?;
+                if case.chunked && closes_after_chunked {
+                    // Pinned: the answer says Connection: close, and the connection closes.
+                    if !response.closes() || !client.is_closed_by_peer() {
+                        return Err(format!(
+                            "{}: the known deviation ClosesAfterChunkedBody is gone: drop it",
+                            case.name
+                        ));
+                    }
+                    client = connect(server)?;
+                    continue;
+                }
                 // A server may close after refusing a request whose body it did not read
                 // (actix does); anything else must keep the connection.
                 let refused_body = case.status >= 400 && !case.body.is_empty();

@@ -34,7 +34,7 @@ pub use database::{
     DATABASE_USER, EXTRA_FORTUNE, FORTUNE_ROWS, Fortune, MAX_QUERIES, QUERY_COUNT_TABLE,
     SERVICE_UNAVAILABLE, WORLD_ROWS, World, query_count,
 };
-pub use deviations::{DEVIATIONS, Deviation, deviation, security_deviations};
+pub use deviations::{DEVIATIONS, Deviation, Pin, deviation, security_deviations};
 pub use framing::{FOLLOW_UP, FramingCase, framing_cases};
 pub use servers::{Build, SERVERS, ServerInfo, server};
 
