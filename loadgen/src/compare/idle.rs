@@ -6,10 +6,10 @@
 //! request took, connect to last byte: a server whose accept loop, scheduler or timer wheel
 //! drowns in idle connections shows it there.
 //!
-//! The connections are opened from a few threads, each a connect, a request and its answer
-//! at a time: never more than a few handshakes wait in the listen backlog at once, so no SYN is
-//! dropped (a dropped one costs a second before it is sent again), and 5,000 take well under a
-//! second on a server that answers in tens of µs.
+//! The connections are opened from [`OPENERS`] threads, each a connect, a request and its
+//! answer at a time: never more than that many handshakes wait in the listen backlog at once,
+//! so no SYN is dropped (a dropped one costs a second before it is sent again), while the
+//! server always has new connections to accept.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -33,7 +33,7 @@ use crate::results::{IdleRecord, IdleTable};
 pub const FRESH_LIMIT: Duration = Duration::from_millis(100);
 
 /// Threads that open the connections.
-const OPENERS: usize = 4;
+const OPENERS: usize = 16;
 
 /// File descriptors each process keeps besides the connections: its listener, its logs, its
 /// runtime's own (epoll, eventfd, timers), a database pool.
