@@ -213,6 +213,11 @@ pub struct CompareArgs {
     /// No cost phase (instructions, allocations, syscalls per request after the sweep).
     #[arg(long, conflicts_with_all = ["cost_scenarios", "cost_requests", "cost_load_requests"])]
     pub no_cost: bool,
+    /// Idle keep-alive connections each server holds in the idle phase after the rounds (its
+    /// memory per connection, and whether a fresh request is still answered within 100 ms);
+    /// 0 skips the phase.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub idle_connections: u32,
     /// Scenarios of the cost phase (`loadgen cost` measures all of them); db and fortunes only
     /// when the run has a database.
     #[arg(

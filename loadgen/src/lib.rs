@@ -245,6 +245,17 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
         bar.observe(event)
     });
     bar.finish();
+    let idle = if stop.load(Ordering::Relaxed) || plan.idle_connections == 0 {
+        None
+    } else {
+        eprintln!(
+            "idle phase: {} keep-alive connections held on each server (--idle-connections 0 skips it)…",
+            plan.idle_connections
+        );
+        compare::idle::run(&plan, plan.idle_connections, &stop, &mut |server| {
+            eprintln!("  {}", report::idle::line(server));
+        })
+    };
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     if plan.cost.is_some() && !stop.load(Ordering::Relaxed) {
         eprintln!("cost phase: counts per request (--no-cost skips it)…");
@@ -259,7 +270,7 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
     if let Some(cost) = &cost {
         eprintln!("cost phase took {:.0} s", cost.seconds);
     }
-    let measured = measured.with_cost(cost);
+    let measured = measured.with_cost(cost).with_idle(idle);
     let provenance = compare::Provenance {
         started_at,
         command,

@@ -191,12 +191,24 @@ pub fn sample_process(pid: u32) -> std::io::Result<ProcessSample> {
     let (utime, stime) = (ticks(11)?, ticks(12)?);
     let per_second = clock_ticks_per_second();
     let cpu = Duration::from_secs_f64((utime + stime) as f64 / per_second as f64);
-    let rss_peak_kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
+    let rss_peak_kib = status_kib(&status, "VmHWM:").unwrap_or(0);
     Ok(ProcessSample { cpu, rss_peak_kib })
+}
+
+/// A process's resident memory right now (VmRSS of `/proc/<pid>/status`), KiB.
+pub fn resident_kib(pid: u32) -> std::io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status_kib(&status, "VmRSS:").ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "no VmRSS in its status")
+    })
+}
+
+/// The figure of the `/proc/<pid>/status` line that starts with `field` (`VmRSS:   1234 kB`).
+fn status_kib(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// The whole machine's CPU time, from the first line of `/proc/stat`, in clock ticks.
@@ -479,8 +491,11 @@ mod tests {
 
     #[test]
     fn this_process_can_be_sampled() {
+        // Resident memory first: the peak read after it cannot be lower.
+        let resident = resident_kib(std::process::id()).expect("this process's VmRSS");
         let sample = sample_process(std::process::id()).unwrap();
         assert!(sample.rss_peak_kib > 0);
+        assert!(resident > 0 && resident <= sample.rss_peak_kib);
     }
 
     #[test]

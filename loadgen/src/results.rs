@@ -52,6 +52,10 @@ pub struct RunRecord {
     /// The cost phase's counts per request (absent with `--no-cost`, and in older runs).
     #[serde(default)]
     pub cost: Option<cost::CostTable>,
+    /// The idle phase: what holding many idle keep-alive connections costs each server
+    /// (absent with `--idle-connections 0`, and in older runs).
+    #[serde(default)]
+    pub idle: Option<IdleTable>,
 }
 
 impl RunRecord {
@@ -417,6 +421,54 @@ pub struct LeftOut {
     pub why: String,
 }
 
+/// The idle phase: each local server started once more, made to hold many idle keep-alive
+/// connections, each of which has had one request answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdleTable {
+    /// Connections each server was asked to hold.
+    pub connections: u32,
+    /// How soon a request on a fresh connection must be answered while they are held, ms.
+    pub fresh_limit_ms: f64,
+    /// One entry per local contender, in the order asked for.
+    pub servers: Vec<IdleRecord>,
+    /// How long the phase took, seconds.
+    pub seconds: f64,
+}
+
+/// One server holding idle keep-alive connections.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdleRecord {
+    /// The contender's label.
+    pub contender: String,
+    /// Connections opened and answered once, then held idle.
+    pub held: u32,
+    /// Resident memory (VmRSS) before they were opened, KiB.
+    pub rss_before_kib: u64,
+    /// Resident memory (VmRSS) once every one of them had its answer, KiB.
+    pub rss_after_kib: u64,
+    /// Connect, request and whole answer on one more, fresh connection while they were held,
+    /// µs; `None` when it was not answered.
+    pub fresh_answer_us: Option<f64>,
+    /// What went wrong, if anything: fewer connections held than asked, no fresh answer.
+    pub error: Option<String>,
+}
+
+impl IdleRecord {
+    /// The memory growth per held connection, KiB (never negative: a server that gave memory
+    /// back meanwhile costs zero); `None` when none was held.
+    pub fn kib_per_connection(&self) -> Option<f64> {
+        (self.held > 0).then(|| {
+            self.rss_after_kib.saturating_sub(self.rss_before_kib) as f64 / f64::from(self.held)
+        })
+    }
+
+    /// Whether the fresh request was answered within `limit_ms`.
+    pub fn answered_within(&self, limit_ms: f64) -> bool {
+        self.fresh_answer_us
+            .is_some_and(|us| us <= limit_ms * 1000.0)
+    }
+}
+
 /// Percentiles of a latency distribution, µs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
@@ -588,6 +640,7 @@ pub(crate) mod sample {
             measurements: Measurements::default(),
             stray_servers: Vec::new(),
             cost: None,
+            idle: None,
         }
     }
 

@@ -11,6 +11,8 @@
 //! versions, settings and command recorded beside the numbers. Two builds of one server
 //! (`hyper hyper@HEAD~1`) are measured in the same rounds, paired by round, so a change of a
 //! few per cent shows through a machine whose speed drifts by twenty.
+//! Last, each contender holds thousands of idle keep-alive connections ([`idle`]): its memory
+//! per connection, and whether a fresh request is still answered promptly.
 //!
 //! # Layout: data flows one way
 //! 1. [`plan`]: the checked settings, the [`contender`]s and [`scenario`]s, the sweep's rates;
@@ -24,6 +26,7 @@
 
 pub mod contender;
 pub mod database;
+pub mod idle;
 pub mod plan;
 pub mod round;
 pub mod scenario;
@@ -38,7 +41,9 @@ use self::round::{Observer, Rounds, VisitOutcome};
 use crate::cost;
 use crate::machine::Environment;
 use crate::results::cost::CostTable;
-use crate::results::{COMPARE_SCHEMA_VERSION, CostSample, Measurements, RunRecord, ScenarioSweep};
+use crate::results::{
+    COMPARE_SCHEMA_VERSION, CostSample, IdleTable, Measurements, RunRecord, ScenarioSweep,
+};
 use crate::strays::StrayServer;
 
 /// What the rounds measured: the sweep's rates, fixed once from the closed loop, and every
@@ -51,6 +56,8 @@ pub struct Measured {
     pub measurements: Measurements,
     /// What the cost phase measured, if it ran.
     pub cost: Option<CostTable>,
+    /// What idle connections cost each server, if the idle phase ran.
+    pub idle: Option<IdleTable>,
 }
 
 /// Runs `plan`: the closed-loop rounds, then the sweep at rates fixed from their maxima.
@@ -94,6 +101,7 @@ pub fn run(
         sweeps,
         measurements,
         cost: None,
+        idle: None,
     }
 }
 
@@ -132,6 +140,14 @@ impl Measured {
             self.measurements.costs.extend(cost_samples(table));
         }
         self.cost = table;
+        self
+    }
+}
+
+impl Measured {
+    /// Adds what the idle phase measured.
+    pub fn with_idle(mut self, table: Option<IdleTable>) -> Self {
+        self.idle = table;
         self
     }
 }
@@ -190,6 +206,7 @@ impl Measured {
             measurements: self.measurements,
             stray_servers: provenance.stray_servers,
             cost: self.cost,
+            idle: self.idle,
         }
     }
 }
@@ -224,6 +241,7 @@ mod tests {
             sweeps: Vec::new(),
             measurements: record.measurements.clone(),
             cost: None,
+            idle: None,
         }
         .with_cost(Some(table(vec![
             server("hyper", figure(9_000.0)),

@@ -95,6 +95,8 @@ pub struct Plan {
     pub database: DatabasePlan,
     /// The URL every local server gets (`--database-url`), once the database is open.
     pub database_url: Option<String>,
+    /// Idle connections each local server holds in the idle phase (0: no idle phase).
+    pub idle_connections: u32,
 }
 
 impl Plan {
@@ -352,6 +354,7 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         cost,
         database,
         database_url: None,
+        idle_connections: args.idle_connections,
     })
 }
 

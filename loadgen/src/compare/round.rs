@@ -27,7 +27,7 @@ use crate::results::{
 use crate::target::TargetError;
 
 /// How long a server may take to print its ready line.
-const START_TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What a visit tells its observer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -452,7 +452,7 @@ impl Rounds<'_, '_> {
 }
 
 /// Opens (appending) the stderr log at `path`, making its folder.
-fn open_log(path: &std::path::Path) -> std::io::Result<File> {
+pub(super) fn open_log(path: &std::path::Path) -> std::io::Result<File> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

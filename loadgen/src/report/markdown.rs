@@ -65,6 +65,10 @@ impl Export for Markdown {
         if !database.is_empty() {
             let _ = write!(out, "\n{database}");
         }
+        let idle = super::idle::markdown(run);
+        if !idle.is_empty() {
+            let _ = write!(out, "\n{idle}");
+        }
         let failures: Vec<String> = run
             .failure_lines()
             .into_iter()

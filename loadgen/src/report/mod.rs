@@ -11,6 +11,7 @@ pub mod cost;
 mod cost_run;
 mod csv;
 pub mod database;
+pub mod idle;
 mod json;
 mod markdown;
 mod page;

@@ -71,12 +71,18 @@ impl Export for Page {
         } else {
             ""
         };
+        let idle_link = if run.record.idle.is_some() {
+            "<a href=\"#idle\">Idle connections</a> · "
+        } else {
+            ""
+        };
         let _ = write!(
             page,
-            "<nav><a href=\"#results\">Results</a> · {cost_link}<a href=\"#rust-and-go\">Rust and Go</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n"
+            "<nav><a href=\"#results\">Results</a> · {cost_link}{idle_link}<a href=\"#rust-and-go\">Rust and Go</a> · <a href=\"#charts\">Charts</a> · <a href=\"#how\">How each stack does it</a> · <a href=\"#code\">The code side by side</a> · <a href=\"#machine\">Machine and settings</a></nav>\n<main>\n"
         );
         results_section(&mut page, run);
         page.push_str(&super::cost::html(run));
+        page.push_str(&super::idle::html(run));
         page.push_str(&super::side_by_side::html(run));
         let _ = writeln!(
             page,
@@ -170,7 +176,8 @@ fn results_section(page: &mut String, run: &Comparison) {
     page.push_str("</section>\n");
 }
 
-/// The results table: a row per server, a column per scenario, and peak memory.
+/// The results table: a row per server, a column per scenario, peak memory, and the memory per
+/// idle connection when the run measured it.
 fn results_table(page: &mut String, run: &Comparison) {
     page.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>server</th>");
     for scenario in &run.record.settings.scenarios {
@@ -185,7 +192,12 @@ fn results_table(page: &mut String, run: &Comparison) {
             ))
         );
     }
-    page.push_str("<th>peak RSS</th></tr></thead><tbody>\n");
+    page.push_str("<th>peak RSS</th>");
+    let idle = run.record.idle.is_some();
+    if idle {
+        page.push_str("<th>memory per idle connection</th>");
+    }
+    page.push_str("</tr></thead><tbody>\n");
     for server in &run.contenders {
         let (r, g, b) = contender_colour(run, &server.label);
         let _ = write!(
@@ -197,11 +209,19 @@ fn results_table(page: &mut String, run: &Comparison) {
         for s in &server.scenarios {
             page.push_str(&result_cell(run, s));
         }
-        let _ = writeln!(
+        let _ = write!(
             page,
-            "<td>{}</td></tr>",
+            "<td>{}</td>",
             escape(&memory_text(server.rss_peak_kib))
         );
+        if idle {
+            let _ = write!(
+                page,
+                "<td>{}</td>",
+                escape(&super::idle::per_connection(run, &server.label))
+            );
+        }
+        page.push_str("</tr>\n");
     }
     page.push_str("</tbody></table></div>\n");
 }

@@ -91,6 +91,7 @@ pub fn from_v2(value: serde_json::Value) -> Result<RunRecord, LegacyError> {
         measurements,
         stray_servers: Vec::new(),
         cost: None,
+        idle: None,
     })
 }
 
