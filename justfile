@@ -49,9 +49,11 @@ verify URL:
 browser-test:
     cargo test -p loadgen --test page_browser -- --nocapture
 
-# Run every test of the workspace (the README's test command).
+# Run every test of the workspace (the README's test command), then count the skipped tests.
 test:
+    cargo run -q -p harness --bin skips -- clear
     cargo test --workspace
+    cargo run -q -p harness --bin skips -- report
 
 # The Go servers' own checks: gofmt, go vet and go test in each Go module (needs Go 1.26).
 test-go:
@@ -72,7 +74,7 @@ fuzz seconds="600":
 ci:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
-    cargo test --workspace
+    just test
     just test-go
 
 # Calibrate loadgen's engines against wrk (plain and pipelined) and oha, server on CPU 0, clients on CPU 1.

@@ -995,13 +995,48 @@ mod tests {
         assert_eq!(out, CONTINUE);
     }
 
+    /// A piece of a request: a request line, a header (framing ones included), the end of the
+    /// head, a chunk, the last chunk, a few body bytes, or random bytes.
+    fn request_piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"GET / HTTP/1.1\r\n".to_vec()),
+            Just(b"POST /echo HTTP/1.1\r\n".to_vec()),
+            Just(b"HEAD /json HTTP/1.0\r\n".to_vec()),
+            Just(b"Host: a\r\n".to_vec()),
+            Just(b"Content-Length: 3\r\n".to_vec()),
+            Just(b"Content-Length: 0\r\n".to_vec()),
+            Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
+            Just(b"Expect: 100-continue\r\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"3\r\nabc\r\n".to_vec()),
+            Just(b"0\r\n\r\n".to_vec()),
+            Just(b"abc".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..8),
+        ]
+    }
+
     proptest! {
         /// Whatever the bytes, parsing never panics, and a request is only ever complete when
-        /// all of it is in the buffer.
+        /// all of it is in the buffer: the `len` bytes it claims parse alone as the same request,
+        /// and no strict prefix of them parses as complete. The bytes are random pieces of
+        /// requests (lines, framings, chunks) and random bytes, so that many are complete.
         #[test]
-        fn never_panics_and_never_completes_a_prefix(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        fn never_panics_and_never_completes_a_prefix(pieces in proptest::collection::vec(request_piece(), 0..24)) {
+            let bytes = pieces.concat();
             if let Ok(Parsed::Complete(req)) = parse(&bytes, &Limits::default()) {
                 prop_assert!(req.len <= bytes.len());
+                let whole = &bytes[..req.len];
+                match parse(whole, &Limits::default()) {
+                    Ok(Parsed::Complete(alone)) => prop_assert_eq!(alone.len, req.len),
+                    other => prop_assert!(false, "its own {} bytes: {:?}", req.len, other),
+                }
+                for cut in 0..req.len {
+                    let prefix = parse(&whole[..cut], &Limits::default());
+                    prop_assert!(
+                        !matches!(prefix, Ok(Parsed::Complete(_))),
+                        "a prefix of {} of the request's {} bytes is complete", cut, req.len
+                    );
+                }
             }
         }
 

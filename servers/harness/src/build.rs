@@ -171,3 +171,36 @@ pub fn runnable_servers() -> Vec<&'static contract::ServerInfo> {
     }
     runnable
 }
+
+/// The servers a test of all of them runs against: [`runnable_servers`], with the Go servers'
+/// absence reported as a skip of `test` (visible, logged, and a failure under `CI=true`).
+pub fn servers_to_test(test: &str) -> Vec<&'static contract::ServerInfo> {
+    if go_tool().is_none() {
+        crate::skip::skip(
+            &format!("{test} (the Go servers only)"),
+            crate::skip::Missing::Go,
+            NO_GO,
+        );
+    }
+    runnable_servers()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The suites run all sixteen servers wherever Go is installed, as it is in CI; without Go
+    /// the ten cargo servers, and the skip of the six says so (and fails under `CI=true`).
+    #[test]
+    fn all_sixteen_servers_are_tested_wherever_go_is_installed() {
+        assert_eq!(contract::SERVERS.len(), 16);
+        let servers = servers_to_test("all_sixteen_servers_are_tested_wherever_go_is_installed");
+        let cargo = contract::SERVERS
+            .iter()
+            .filter(|s| s.build == contract::Build::Cargo)
+            .count();
+        let expected = if go_tool().is_some() { 16 } else { cargo };
+        assert_eq!(servers.len(), expected, "{servers:?}");
+        assert_eq!(cargo, 10);
+    }
+}

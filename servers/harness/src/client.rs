@@ -91,9 +91,23 @@ impl RawClient {
 
     /// Reads more bytes. At end of stream: `UnexpectedEof` when no byte of a response had come
     /// (a close between responses), `InvalidData` when `mid_response` (a response cut short).
+    /// A reset is `ConnectionReset` between responses and `InvalidData` mid-response, so that
+    /// a response cut short by a reset never passes for a close between two.
     fn fill(&mut self, mid_response: bool) -> io::Result<()> {
         let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk)? {
+        let read = match self.stream.read(&mut chunk) {
+            Err(e)
+                if e.kind() == io::ErrorKind::ConnectionReset
+                    && (mid_response || !self.buf.is_empty()) =>
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "response cut short by a reset",
+                ));
+            }
+            other => other?,
+        };
+        match read {
             0 if mid_response || !self.buf.is_empty() => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "response cut short",

@@ -13,7 +13,9 @@
 //! - [`client`]: [`RawClient`], [`RawResponse`], [`parse_response`], [`request_bytes`]: the wire;
 //! - [`postgres`]: a throwaway PostgreSQL cluster for the database routes, gone with its
 //!   [`postgres::Postgres`] however the harness ends; the `throwaway-postgres` binary
-//!   (`just db`) keeps one until Ctrl-C.
+//!   (`just db`) keeps one until Ctrl-C;
+//! - [`skip`]: a test that cannot run here says so past libtest's capture, in the skip log that
+//!   the `skips` binary counts, and fails under `CI=true` unless what is missing may be missing.
 
 pub mod build;
 pub mod client;
@@ -21,9 +23,11 @@ pub mod error;
 pub mod parent_death;
 pub mod postgres;
 pub mod process;
+pub mod skip;
 
 pub use build::{
     GoBuildError, NO_GO, build_go, go_tool, runnable_servers, server_binary, server_source_dir,
+    servers_to_test,
 };
 pub use client::{Parsed, RawClient, RawResponse, parse_response, request_bytes};
 pub use error::StartError;

@@ -1,8 +1,8 @@
 //! The throwaway PostgreSQL's own life: it has the schema, and it is gone after a normal end
 //! and after a SIGKILL of whoever started it (nothing listening, its folder removed).
 //!
-//! Without PostgreSQL installed the tests say so in one line and pass; with it installed, any
-//! failure to start it is a failure.
+//! Without PostgreSQL installed the tests are skipped (`harness::skip`: shown, logged, and a
+//! failure under `CI=true`); with it installed, any failure to start it is a failure.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
@@ -11,13 +11,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use harness::postgres::{self, Postgres, PostgresError};
+use harness::skip::{Missing, skip};
 
 /// A started cluster, or `None` when PostgreSQL is not installed (said on stderr).
 fn postgres_or_skip(test: &str) -> Option<Postgres> {
     match Postgres::start() {
         Ok(postgres) => Some(postgres),
         Err(PostgresError::NotInstalled) => {
-            eprintln!("skipping {test}: {}", PostgresError::NotInstalled);
+            skip(test, Missing::PostgreSql, PostgresError::NotInstalled);
             None
         }
         Err(err) => panic!("{test}: cannot start a throwaway PostgreSQL: {err}"),
@@ -85,9 +86,10 @@ fn the_cluster_has_the_schema_and_is_gone_after_drop() {
 #[test]
 fn a_sigkilled_harness_leaves_no_cluster_behind() {
     if postgres::installed().is_none() {
-        eprintln!(
-            "skipping a_sigkilled_harness_leaves_no_cluster_behind: {}",
-            PostgresError::NotInstalled
+        skip(
+            "a_sigkilled_harness_leaves_no_cluster_behind",
+            Missing::PostgreSql,
+            PostgresError::NotInstalled,
         );
         return;
     }
