@@ -439,7 +439,9 @@ fn rankings(record: &RunRecord) -> Vec<Ranking> {
                         common_rate_values(record, &c.label, scenario, metric),
                     )
                 })
-                .filter(|(_, values)| !values.is_empty())
+                // One load each (a run made before the common rate was measured in every
+                // round) can tell nothing apart.
+                .filter(|(_, values)| values.len() >= 2)
                 .collect();
             if samples.len() >= 2 {
                 rankings.push(Ranking::of(scenario, metric, &samples));
@@ -646,6 +648,33 @@ mod tests {
         // Only hyper was measured at two builds; json has no sweep.
         assert!(comparison.changes.iter().all(|c| c.server == "hyper"));
         assert_eq!(comparison.changes.len(), 5);
+    }
+
+    #[test]
+    fn latency_at_the_common_rate_is_ranked_round_by_round() {
+        let comparison = analyze(two_builds());
+        let p99 = comparison
+            .ranking("plaintext", Metric::LatencyP99)
+            .expect("eight rounds at the common rate each");
+        assert_eq!(
+            p99.order,
+            ["hyper", "hyper@HEAD~1"],
+            "lower latency is better"
+        );
+        assert!(
+            p99.pair("hyper", "hyper@HEAD~1")
+                .unwrap()
+                .difference
+                .significant
+        );
+        assert!(
+            comparison
+                .ranking("plaintext", Metric::LatencyP50)
+                .is_some()
+        );
+        // std was not measured at the common rate; json was not swept.
+        assert!(!p99.order.contains(&"std".to_owned()));
+        assert!(comparison.ranking("json", Metric::LatencyP99).is_none());
     }
 
     #[test]

@@ -414,12 +414,16 @@ fn width_for_title(title: &str) -> u32 {
     characters * 21 / 2 + 40 + LEGEND_WIDTH
 }
 
+/// A legend entry's colour, and for a line chart whether its line is dashed (`None`: a bar's
+/// square).
+type LegendStyle<'a> = dyn Fn(&str) -> ((u8, u8, u8), Option<bool>) + 'a;
+
 /// One coloured square (or, for a line chart, a short line, dashed where the line is) and name
 /// per series, top to bottom, each at the slot of its index.
 fn draw_legend<'a, DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     names: impl Iterator<Item = (usize, &'a str)>,
-    style: &dyn Fn(&str) -> ((u8, u8, u8), Option<bool>),
+    style: &LegendStyle<'_>,
 ) -> Result<(), DrawError> {
     let e = |err: &dyn std::fmt::Display| DrawError(err.to_string());
     for (i, name) in names {

@@ -53,7 +53,14 @@ pub fn memory_method(run: &Comparison) -> &'static str {
 /// the loads measured again; empty when no server ran here and nothing was repeated.
 pub fn sentence(run: &Comparison) -> String {
     let cpu = cpu_methods(run);
-    let mut out = if cpu.is_empty() {
+    // An older run recorded no method: its paragraph stays as it was made.
+    let recorded = run
+        .record
+        .measurements
+        .visits
+        .iter()
+        .any(|v| v.cpu_method.is_some());
+    let mut out = if cpu.is_empty() || !recorded {
         String::new()
     } else {
         format!(
@@ -113,8 +120,13 @@ mod tests {
             "plaintext",
             sample::round(1, 1e5, 10.0, 0.5),
         );
-        let older = sentence(&analyze(record.clone()));
-        assert!(older.contains("clock ticks"), "{older}");
+        let older = analyze(record.clone());
+        assert!(cpu_methods(&older).contains("clock ticks"));
+        assert_eq!(
+            sentence(&older),
+            "",
+            "an older run's paragraph stays as it was"
+        );
         record.measurements.visits[0].cpu_method = Some(CpuMethod::Cgroup);
         let cgroup = sentence(&analyze(record.clone()));
         assert!(cgroup.contains("cpu.stat usage_usec"), "{cgroup}");
