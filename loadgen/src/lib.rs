@@ -26,6 +26,7 @@
 //! render them. The measuring core never prints and the printers never measure.
 
 pub mod analysis;
+pub mod cgroup;
 pub mod cli;
 pub mod compare;
 pub mod cost;

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cgroup::CpuMethod;
 use crate::engine::EngineKind;
 use crate::machine::{CpuSplit, Environment};
 use crate::stats::LatencySummary;
@@ -163,6 +164,10 @@ pub struct Measurements {
     pub costs: Vec<CostSample>,
     /// What went wrong, one entry each.
     pub failures: Vec<FailureRecord>,
+    /// Closed-loop loads measured again because the machine was disturbed during them (the
+    /// discarded measurement's steal and probe, and why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<RepeatRecord>,
 }
 
 /// One visit to one contender: started afresh, loaded, stopped.
@@ -180,6 +185,13 @@ pub struct VisitRecord {
     pub clean_exit: bool,
     /// Its peak resident memory, KiB; `None` for a remote server, which cannot be read.
     pub rss_peak_kib: Option<u64>,
+    /// How its CPU time was counted; `None` for a remote server, and in older runs (which
+    /// counted clock ticks of `/proc/PID/stat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_method: Option<CpuMethod>,
+    /// Its cgroup's peak memory (`memory.peak`), KiB, where the kernel keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_peak_kib: Option<u64>,
 }
 
 /// Something that went wrong, with where.
@@ -326,9 +338,11 @@ impl RoundResult {
 pub struct ScenarioSweep {
     /// Scenario name.
     pub scenario: String,
-    /// The contender with the lowest median maximum.
+    /// The contender with the lowest maximum in the first closed-loop round, which fixes the
+    /// rates (the median of all rounds in runs made before the common rate was measured in
+    /// every round).
     pub slowest_server: String,
-    /// Its median maximum, req/s.
+    /// That maximum, req/s.
     pub slowest_rps: f64,
     /// The rates, lowest first.
     pub rates: Vec<PlannedRate>,
@@ -400,6 +414,41 @@ pub struct CompareSettings {
     /// The database of the database scenarios, when they ran (runs before 2026-12-03 had none).
     #[serde(default)]
     pub database: Option<DatabaseSettings>,
+    /// When a closed-loop load that the hypervisor disturbed is measured again; `None` in runs
+    /// made before loads were repeated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<RepeatSettings>,
+}
+
+/// When a closed-loop load is measured again: the machine was disturbed during it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RepeatSettings {
+    /// The hypervisor stole more than this share of the CPU time during the load.
+    pub steal: f64,
+    /// The CPU speed probe before the load took more than this share longer than the run's
+    /// fastest probe so far.
+    pub slowdown: f64,
+    /// Repeats of one load at most; the last measurement counts whatever it saw.
+    pub limit: u32,
+}
+
+/// A closed-loop load measured again, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatRecord {
+    /// The contender's label.
+    pub contender: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// Round number, from 1.
+    pub round: u32,
+    /// Which repeat: 1 or 2.
+    pub attempt: u32,
+    /// Steal during the discarded load (share of CPU time).
+    pub steal: f64,
+    /// How much longer its speed probe took than the fastest so far (0.25: 25 % longer).
+    pub slowdown: f64,
+    /// What passed its threshold, one line: `steal 31 % > 15 %`.
+    pub reason: String,
 }
 
 /// What a run records of the database behind its database scenarios.
@@ -620,6 +669,7 @@ pub(crate) mod sample {
                 client_threads: 1,
                 engine: EngineKind::H1,
                 timeout_s: 5.0,
+                repeat: None,
                 quick: false,
                 left_out: Vec::new(),
                 database: None,
@@ -658,6 +708,8 @@ pub(crate) mod sample {
             started: true,
             clean_exit: true,
             rss_peak_kib: Some(4096),
+            cpu_method: None,
+            memory_peak_kib: None,
         });
         record.measurements.closed.push(ClosedSample {
             contender: contender.into(),

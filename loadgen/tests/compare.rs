@@ -151,6 +151,8 @@ fn compare_writes_every_file_with_the_promised_shape() {
         "sweep-echo.svg",
         "spectrum-echo.svg",
         "index.html",
+        "latency/plaintext-50pct-std.hgrm",
+        "latency/echo-2000-hyper.hgrm",
     ] {
         assert!(out.join(file).is_file(), "{file} is missing");
     }
@@ -197,9 +199,17 @@ fn compare_writes_every_file_with_the_promised_shape() {
     }
     assert_eq!(
         m["open"].as_array().unwrap().len(),
-        2 * 2 * 2,
-        "2 servers, 2 swept, 2 rates"
+        2 * 2 * (2 + 1),
+        "2 servers, 2 swept, 2 rates in the sweep and the common rate again in round 2"
     );
+    let common_rate_rounds: Vec<u64> = m["open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["contender"] == "std" && o["scenario"] == "plaintext")
+        .map(|o| o["round"].as_u64().unwrap())
+        .collect();
+    assert_eq!(common_rate_rounds.iter().filter(|r| **r == 2).count(), 1);
     let visits = m["visits"].as_array().unwrap();
     assert_eq!(
         visits.len(),
@@ -213,16 +223,24 @@ fn compare_writes_every_file_with_the_promised_shape() {
         "SIGTERM must end every server with 0: {visits:?}"
     );
     assert_eq!(m["failures"].as_array().unwrap().len(), 0, "{m}");
+    let method = &visits[0]["cpu_method"];
+    assert!(
+        method == "cgroup" || method == "schedstat",
+        "each visit says how its server's CPU was counted: {method}"
+    );
 
     // The sweep: the same absolute rates for both servers, from the slower one's maximum.
     let sweeps = run["sweeps"].as_array().unwrap();
     assert_eq!(sweeps.len(), 2, "{sweeps:?}");
     for sweep in sweeps {
         let scenario = sweep["scenario"].as_str().unwrap();
+        // The first round's maxima fix the rates, so that later rounds can measure the common
+        // rate.
         let median_of = |label: &str| {
             let rps: Vec<f64> = closed
                 .iter()
                 .filter(|c| c["contender"] == label && c["scenario"] == scenario)
+                .filter(|c| c["round"] == 1)
                 .map(|c| c["rps"].as_f64().unwrap())
                 .collect();
             rps.iter().sum::<f64>() / rps.len() as f64
@@ -281,6 +299,8 @@ fn compare_writes_every_file_with_the_promised_shape() {
         "h1 engine",
         "Latency at the same load",
         "machine",
+        "Server CPU time counted by",
+        "Latency at the common rate",
     ] {
         assert!(markdown.contains(promised), "{promised}: {markdown}");
     }

@@ -258,7 +258,11 @@ fn contender_result(record: &RunRecord, contender: &ContenderRecord) -> Contende
             _ => Status::Partial,
         },
         failures,
-        rss_peak_kib: visits.iter().filter_map(|v| v.rss_peak_kib).max(),
+        // The cgroup's peak where the kernel keeps it, else the process's VmHWM.
+        rss_peak_kib: visits
+            .iter()
+            .filter_map(|v| v.memory_peak_kib.or(v.rss_peak_kib))
+            .max(),
         clean_exits: visits.iter().filter(|v| v.clean_exit).count() as u32,
         rounds_started: visits.iter().filter(|v| v.started).count() as u32,
         scenarios,
@@ -425,8 +429,53 @@ fn rankings(record: &RunRecord) -> Vec<Ranking> {
                 rankings.push(Ranking::of(scenario, metric, &samples));
             }
         }
+        for metric in Metric::LATENCIES {
+            let samples: Vec<(String, Vec<(u32, f64)>)> = record
+                .contenders
+                .iter()
+                .map(|c| {
+                    (
+                        c.label.clone(),
+                        common_rate_values(record, &c.label, scenario, metric),
+                    )
+                })
+                // One load each (a run made before the common rate was measured in every
+                // round) can tell nothing apart.
+                .filter(|(_, values)| values.len() >= 2)
+                .collect();
+            if samples.len() >= 2 {
+                rankings.push(Ranking::of(scenario, metric, &samples));
+            }
+        }
     }
     rankings
+}
+
+/// `(round, µs)` of a latency `metric` for every load of `contender` at the common rate of
+/// `scenario`, one per round; empty when the scenario was not swept or `metric` is not a
+/// latency.
+fn common_rate_values(
+    record: &RunRecord,
+    contender: &str,
+    scenario: &str,
+    metric: Metric,
+) -> Vec<(u32, f64)> {
+    let (Some(rate), Some(quantile)) = (
+        record.sweep(scenario).and_then(|s| s.headline_rate()),
+        metric.quantile(),
+    ) else {
+        return Vec::new();
+    };
+    record
+        .measurements
+        .open
+        .iter()
+        .filter(|o| o.contender == contender && o.scenario == scenario && o.label == rate.label)
+        .filter_map(|o| {
+            let h = LatencyHistogram::from_base64(&o.latency).ok()?;
+            (!h.is_empty()).then(|| (o.round, h.quantile(quantile) as f64))
+        })
+        .collect()
 }
 
 /// For every server measured at more than one build: each later build against the first one
@@ -599,6 +648,33 @@ mod tests {
         // Only hyper was measured at two builds; json has no sweep.
         assert!(comparison.changes.iter().all(|c| c.server == "hyper"));
         assert_eq!(comparison.changes.len(), 5);
+    }
+
+    #[test]
+    fn latency_at_the_common_rate_is_ranked_round_by_round() {
+        let comparison = analyze(two_builds());
+        let p99 = comparison
+            .ranking("plaintext", Metric::LatencyP99)
+            .expect("eight rounds at the common rate each");
+        assert_eq!(
+            p99.order,
+            ["hyper", "hyper@HEAD~1"],
+            "lower latency is better"
+        );
+        assert!(
+            p99.pair("hyper", "hyper@HEAD~1")
+                .unwrap()
+                .difference
+                .significant
+        );
+        assert!(
+            comparison
+                .ranking("plaintext", Metric::LatencyP50)
+                .is_some()
+        );
+        // std was not measured at the common rate; json was not swept.
+        assert!(!p99.order.contains(&"std".to_owned()));
+        assert!(comparison.ranking("json", Metric::LatencyP99).is_none());
     }
 
     #[test]

@@ -15,6 +15,12 @@ pub enum Metric {
     Throughput,
     /// Server CPU µs per answer (lower is better).
     ServerCpu,
+    /// The open-loop median latency at the scenario's common rate, µs (lower is better).
+    LatencyP50,
+    /// The open-loop p90 at the common rate, µs.
+    LatencyP90,
+    /// The open-loop p99 at the common rate, µs.
+    LatencyP99,
 }
 
 impl Metric {
@@ -23,6 +29,21 @@ impl Metric {
         match self {
             Self::Throughput => Some(round.rps),
             Self::ServerCpu => round.server_cpu_per_answer(),
+            // Measured in the open loop, not in these rounds.
+            Self::LatencyP50 | Self::LatencyP90 | Self::LatencyP99 => None,
+        }
+    }
+
+    /// The latency figures at the common rate, in order.
+    pub const LATENCIES: [Self; 3] = [Self::LatencyP50, Self::LatencyP90, Self::LatencyP99];
+
+    /// The quantile (0 to 1) of an open-loop latency figure; `None` for the closed-loop ones.
+    pub fn quantile(self) -> Option<f64> {
+        match self {
+            Self::LatencyP50 => Some(0.5),
+            Self::LatencyP90 => Some(0.9),
+            Self::LatencyP99 => Some(0.99),
+            Self::Throughput | Self::ServerCpu => None,
         }
     }
 

@@ -60,7 +60,8 @@ pub struct Measured {
     pub idle: Option<IdleTable>,
 }
 
-/// Runs `plan`: the closed-loop rounds, then the sweep at rates fixed from their maxima.
+/// Runs `plan`: the closed-loop rounds (from the second on with a load at each swept
+/// scenario's common rate), then the sweep at rates fixed from the first round's maxima.
 /// `stop` ends it early (what was measured so far is returned).
 pub fn run(
     plan: &Plan,
@@ -73,19 +74,32 @@ pub fn run(
         stop,
         observe,
         database,
+        fastest_probe_us: None,
     };
     let mut measurements = Measurements::default();
-    // The closed loop: each round starts every contender afresh, in a new order.
+    // The closed loop: each round starts every contender afresh, in a new order. The first
+    // round fixes the sweep's rates from its maxima; from the second on, each visit also
+    // loads every swept scenario at its common rate, so that the latency there pairs by round
+    // as throughput does (the sweep's first round is its first round).
+    let mut sweeps = Vec::new();
     for round in 1..=plan.settings.rounds {
         for contender in shuffled(plan) {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            collect(&mut measurements, rounds.closed_visit(contender, round));
+            collect(
+                &mut measurements,
+                rounds.closed_visit(contender, round, &sweeps),
+            );
+        }
+        if round == 1 {
+            sweeps = plan.sweeps(&measurements.closed);
         }
     }
     // The sweep: the same rates for every contender, from the slowest one's maximum.
-    let sweeps = plan.sweeps(&measurements.closed);
+    if sweeps.is_empty() {
+        sweeps = plan.sweeps(&measurements.closed);
+    }
     for round in 1..=plan.settings.sweep_rounds {
         for contender in shuffled(plan) {
             if stop.load(Ordering::Relaxed) {
@@ -223,6 +237,7 @@ fn collect(into: &mut Measurements, visit: VisitOutcome) {
     into.closed.extend(visit.closed);
     into.open.extend(visit.open);
     into.failures.extend(visit.failures);
+    into.repeats.extend(visit.repeats);
 }
 
 #[cfg(test)]

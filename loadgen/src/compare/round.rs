@@ -18,11 +18,12 @@ use super::contender::Contender;
 use super::database::Database;
 use super::plan::{OPEN_LOOP_WARMUP, Plan};
 use super::scenario::Scenario;
+use crate::cgroup::ServerMeter;
 use crate::load::{self, LoadError, LoadOutcome, LoadSpec, Stop};
 use crate::machine::{MachineTimes, probe_cpus, sample_process};
 use crate::results::{
-    ClosedSample, FailureRecord, OpenSample, Phase, PlannedRate, RoundResult, ScenarioSweep,
-    VisitRecord,
+    ClosedSample, FailureRecord, OpenSample, Phase, PlannedRate, RepeatRecord, RepeatSettings,
+    RoundResult, ScenarioSweep, VisitRecord,
 };
 use crate::target::TargetError;
 
@@ -129,6 +130,9 @@ pub struct Rounds<'a, 'o> {
     /// The database of the database scenarios, when it runs here: its CPU time is read around
     /// each of their loads.
     pub database: Option<&'a Database>,
+    /// The fastest CPU speed probe of the run so far, µs: the speed a probe's slowdown is
+    /// measured from.
+    pub fastest_probe_us: Option<f64>,
 }
 
 impl std::fmt::Debug for Rounds<'_, '_> {
@@ -151,6 +155,8 @@ pub struct VisitOutcome {
     pub open: Vec<OpenSample>,
     /// What went wrong.
     pub failures: Vec<FailureRecord>,
+    /// Loads measured again, and why.
+    pub repeats: Vec<RepeatRecord>,
 }
 
 impl VisitOutcome {
@@ -163,10 +169,13 @@ impl VisitOutcome {
                 started: false,
                 clean_exit: false,
                 rss_peak_kib: None,
+                cpu_method: None,
+                memory_peak_kib: None,
             },
             closed: Vec::new(),
             open: Vec::new(),
             failures: Vec::new(),
+            repeats: Vec::new(),
         }
     }
 
@@ -186,6 +195,9 @@ impl VisitOutcome {
 struct Running<'c> {
     contender: &'c Contender,
     process: Option<ServerProcess>,
+    /// Reads its CPU time; after `process`, so that the server is stopped before its cgroup
+    /// is removed.
+    meter: Option<ServerMeter>,
     base: String,
 }
 
@@ -194,11 +206,24 @@ impl Running<'_> {
     fn has_exited(&mut self) -> bool {
         self.process.as_mut().is_some_and(ServerProcess::has_exited)
     }
+
+    /// The server's CPU time so far; `None` for a remote server (or one whose counter cannot
+    /// be read), never zero.
+    fn server_cpu(&self) -> Option<Duration> {
+        self.meter.as_ref()?.cpu().ok()
+    }
 }
 
 impl Rounds<'_, '_> {
-    /// A closed-loop visit: every scenario at its maximum.
-    pub fn closed_visit(&mut self, contender: &Contender, round: u32) -> VisitOutcome {
+    /// A closed-loop visit: every scenario at its maximum, and each swept scenario of
+    /// `sweeps` (empty in the first round, which fixes them) then at its common rate, the
+    /// closed load its warmup.
+    pub fn closed_visit(
+        &mut self,
+        contender: &Contender,
+        round: u32,
+        sweeps: &[ScenarioSweep],
+    ) -> VisitOutcome {
         let plan = self.plan;
         let warmup = plan.scenarios.first().copied();
         self.visit(
@@ -216,13 +241,23 @@ impl Rounds<'_, '_> {
                         continue;
                     }
                     (rounds.observe)(Event::Scenario(scenario.name));
-                    match rounds.closed_scenario(running, scenario, round) {
+                    match rounds.closed_scenario(running, scenario, round, outcome) {
                         Ok(measure) => outcome.closed.push(ClosedSample {
                             contender: contender.label.clone(),
                             scenario: scenario.name.to_owned(),
                             measure,
                         }),
                         Err(err) => outcome.fail(Some(scenario.name), &err),
+                    }
+                    let common = sweeps
+                        .iter()
+                        .filter(|s| s.scenario == scenario.name)
+                        .find_map(ScenarioSweep::headline_rate);
+                    if let Some(rate) = common
+                        && !rounds.stopped()
+                        && !running.has_exited()
+                    {
+                        rounds.rate_load(running, (contender, scenario, round), rate, outcome);
                     }
                 }
             },
@@ -251,27 +286,21 @@ impl Rounds<'_, '_> {
                     (rounds.observe)(Event::Scenario(scenario.name));
                     let _ = rounds.load(running, scenario, plan.scenario_warmup(), None);
                     // A fresh order of rates each round, so that no rate always follows another.
-                    let mut order: Vec<&PlannedRate> = sweep.rates.iter().collect();
+                    // The common rate's later rounds were measured in the closed-loop rounds.
+                    let common = plan.common_rate_in_sweep(round);
+                    let mut order: Vec<&PlannedRate> = sweep
+                        .rates
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| common || *i != sweep.headline)
+                        .map(|(_, rate)| rate)
+                        .collect();
                     fastrand::shuffle(&mut order);
                     for rate in order {
                         if rounds.stopped() || running.has_exited() {
                             break;
                         }
-                        match rounds.load(running, scenario, plan.sweep_duration(), Some(rate.rate))
-                        {
-                            Ok(outcome_of_load) => outcome.open.push(open_sample(
-                                (contender, scenario, round),
-                                rate,
-                                &outcome_of_load,
-                            )),
-                            Err(err) => outcome.fail(
-                                Some(scenario.name),
-                                &RoundError::AtRate {
-                                    rate: rate.label.clone(),
-                                    source: Box::new(err),
-                                },
-                            ),
-                        }
+                        rounds.rate_load(running, (contender, scenario, round), rate, outcome);
                     }
                 }
             },
@@ -306,6 +335,7 @@ impl Rounds<'_, '_> {
             Err(err) => outcome.fail(None, &err),
             Ok(mut running) => {
                 outcome.visit.started = true;
+                outcome.visit.cpu_method = running.meter.as_ref().map(ServerMeter::method);
                 match verify(&running, self.plan.timeout()) {
                     Err(err) => outcome.fail(None, &err),
                     Ok(()) => {
@@ -334,6 +364,7 @@ impl Rounds<'_, '_> {
             return Ok(Running {
                 contender,
                 process: None,
+                meter: None,
                 base: url.to_owned(),
             });
         }
@@ -353,16 +384,69 @@ impl Rounds<'_, '_> {
             Stdio::from(log),
         )?;
         let base = format!("http://{}", process.addr());
+        // In a cgroup of its own for the whole visit: its CPU time to the microsecond.
+        let meter = ServerMeter::attach(process.pid());
         Ok(Running {
             contender,
             process: Some(process),
+            meter: Some(meter),
             base,
         })
     }
 
-    /// The measured closed-loop load of one scenario, with the server's CPU time and what
-    /// else the machine did meanwhile.
+    /// The measured closed-loop load of one scenario, measured again (at most the settings'
+    /// limit) while the hypervisor disturbed it: its steal or its speed probe passed the
+    /// settings' thresholds. Each repeat is recorded in `outcome` with its cause; the last
+    /// measurement counts.
     fn closed_scenario(
+        &mut self,
+        running: &mut Running<'_>,
+        scenario: &Scenario,
+        round: u32,
+        outcome: &mut VisitOutcome,
+    ) -> Result<RoundResult, RoundError> {
+        let mut attempt = 0;
+        loop {
+            let result = self.closed_load(running, scenario, round)?;
+            let slowdown = self.slowdown(result.probe_us);
+            let Some(repeat) = self.plan.settings.repeat.filter(|r| attempt < r.limit) else {
+                return Ok(result);
+            };
+            let Some(reason) = disturbance(&repeat, result.steal, slowdown) else {
+                return Ok(result);
+            };
+            attempt += 1;
+            outcome.repeats.push(RepeatRecord {
+                contender: running.contender.label.clone(),
+                scenario: scenario.name.to_owned(),
+                round,
+                attempt,
+                steal: result.steal,
+                slowdown,
+                reason,
+            });
+            if self.stopped() || running.has_exited() {
+                return Ok(result);
+            }
+        }
+    }
+
+    /// How much longer a probe of `probe_us` took than the fastest of the run so far (0 for
+    /// the fastest, or when the CPU could not be probed); it becomes the fastest if it is.
+    fn slowdown(&mut self, probe_us: f64) -> f64 {
+        if probe_us <= 0.0 {
+            return 0.0;
+        }
+        let slowdown = self
+            .fastest_probe_us
+            .map_or(0.0, |fastest| (probe_us / fastest - 1.0).max(0.0));
+        self.fastest_probe_us = Some(self.fastest_probe_us.map_or(probe_us, |f| f.min(probe_us)));
+        slowdown
+    }
+
+    /// One measured closed-loop load of one scenario, with the server's CPU time and what
+    /// else the machine did meanwhile.
+    fn closed_load(
         &mut self,
         running: &mut Running<'_>,
         scenario: &Scenario,
@@ -371,21 +455,19 @@ impl Rounds<'_, '_> {
         // How fast the server's CPU is right now, while the server is idle.
         let probe = probe_cpus(&self.plan.settings.cpus.server);
         let _ = self.load(running, scenario, self.plan.scenario_warmup(), None);
-        // A remote server's CPU time cannot be read from here: `None`, never zero.
-        let pid = running.process.as_ref().map(ServerProcess::pid);
-        let cpu_of = |pid| sample_process(pid).unwrap_or_default().cpu;
         let own = std::process::id();
         let machine_before = MachineTimes::read().ok();
         let database = self.database.filter(|_| scenario.needs_database());
         let database_before = database.and_then(Database::cpu_time);
-        let server_before = pid.map(cpu_of);
+        let server_before = running.server_cpu();
         let own_before = sample_process(own).unwrap_or_default();
         let started = Instant::now();
         let outcome = self.load(running, scenario, self.plan.duration(), None);
         let wall = started.elapsed().as_secs_f64();
-        let server_cpu = pid
+        let server_cpu = running
+            .server_cpu()
             .zip(server_before)
-            .map(|(pid, before)| cpu_of(pid).saturating_sub(before));
+            .map(|(after, before)| after.saturating_sub(before));
         let database_cpu = database
             .and_then(Database::cpu_time)
             .zip(database_before)
@@ -413,6 +495,30 @@ impl Rounds<'_, '_> {
         result.probe_us = probe.map_or(0.0, |p| p.as_secs_f64() * 1e6);
         result.database_cpu_us = database_cpu.map(|cpu| cpu.as_secs_f64() * 1e6);
         Ok(result)
+    }
+
+    /// One open-loop load of `scenario` at `rate`, recorded as a sample of `round` or as a
+    /// failure.
+    fn rate_load(
+        &mut self,
+        running: &Running<'_>,
+        (contender, scenario, round): (&Contender, &Scenario, u32),
+        rate: &PlannedRate,
+        outcome: &mut VisitOutcome,
+    ) {
+        let duration = self.plan.sweep_duration();
+        match self.load(running, scenario, duration, Some(rate.rate)) {
+            Ok(load) => outcome
+                .open
+                .push(open_sample((contender, scenario, round), rate, &load)),
+            Err(err) => outcome.fail(
+                Some(scenario.name),
+                &RoundError::AtRate {
+                    rate: rate.label.clone(),
+                    source: Box::new(err),
+                },
+            ),
+        }
     }
 
     /// One load of `scenario` for `duration`: closed loop, or open loop at `rate` (after
@@ -451,6 +557,26 @@ impl Rounds<'_, '_> {
     }
 }
 
+/// Why a load with `steal` and a probe `slowdown` must be measured again, or `None`.
+fn disturbance(repeat: &RepeatSettings, steal: f64, slowdown: f64) -> Option<String> {
+    let mut causes = Vec::new();
+    if steal > repeat.steal {
+        causes.push(format!(
+            "steal {:.0} % > {:.0} %",
+            steal * 100.0,
+            repeat.steal * 100.0
+        ));
+    }
+    if slowdown > repeat.slowdown {
+        causes.push(format!(
+            "speed probe {:.0} % slower than the fastest > {:.0} %",
+            slowdown * 100.0,
+            repeat.slowdown * 100.0
+        ));
+    }
+    (!causes.is_empty()).then(|| causes.join(", "))
+}
+
 /// Opens (appending) the stderr log at `path`, making its folder.
 pub(super) fn open_log(path: &std::path::Path) -> std::io::Result<File> {
     if let Some(dir) = path.parent() {
@@ -487,6 +613,10 @@ fn stop(running: &mut Running<'_>, outcome: &mut VisitOutcome) {
     if let Ok(sample) = sample_process(process.pid()) {
         outcome.visit.rss_peak_kib = Some(sample.rss_peak_kib);
     }
+    outcome.visit.memory_peak_kib = running
+        .meter
+        .as_ref()
+        .and_then(ServerMeter::memory_peak_kib);
     let died = process.has_exited();
     if died {
         outcome.fail(None, &RoundError::Exited);

@@ -13,13 +13,14 @@
 //! thread started after the counters opened shows up late: [`ProcessCounters::scope`] says
 //! which mode counted.
 
-use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use perf_event::events::{Software, Tracepoint};
 use perf_event::{Builder, Counter};
 use thiserror::Error;
+
+use crate::cgroup::Cgroup;
 
 /// Where the kernel lists its tracepoints (tracefs); the older debugfs place is tried second.
 pub const TRACEFS_EVENTS: [&str; 2] = [
@@ -174,7 +175,7 @@ impl Scope {
                 let mut counters = Vec::new();
                 for &cpu in cpus {
                     let counter = Builder::new(event)
-                        .observe_cgroup(&cgroup.dir)
+                        .observe_cgroup(cgroup.dir())
                         .one_cpu(cpu)
                         // Syscall entries and context switches happen in the kernel: count
                         // them there.
@@ -208,7 +209,7 @@ impl ProcessCounters {
     /// Opens and starts the counters on process `pid`: on a cgroup of its own if the machine
     /// has a writable cgroup v2 hierarchy, otherwise on its threads.
     pub fn open(pid: u32) -> Result<Self, CounterError> {
-        let scope = match Cgroup::enter(pid) {
+        let scope = match Cgroup::enter("cost", pid) {
             Ok(cgroup) => Scope::Cgroup {
                 cgroup,
                 cpus: online_cpus()?,
@@ -263,13 +264,7 @@ pub fn probe() -> Result<&'static str, CounterError> {
     let event = tracepoint("raw_syscalls/sys_enter")?;
     let tid = i32::try_from(std::process::id()).unwrap_or(0);
     open_on(&[tid], event, "raw_syscalls:sys_enter")?;
-    let writable = std::fs::read_to_string("/proc/mounts")
-        .ok()
-        .and_then(|mounts| cgroup2_mount(&mounts))
-        .is_some_and(|root| {
-            let path = root.join(format!("{CGROUP_PREFIX}{}-probe", std::process::id()));
-            std::fs::create_dir(&path).is_ok() && std::fs::remove_dir(&path).is_ok()
-        });
+    let writable = crate::cgroup::writable();
     Ok(if writable { CGROUP_SCOPE } else { THREAD_SCOPE })
 }
 
@@ -321,83 +316,6 @@ fn open_on(
         }
     }
     Ok(ThreadCounters(counters))
-}
-
-/// A cgroup v2 of one server process, made for its counters; removed when dropped, after any
-/// process still in it is moved back to the hierarchy's root.
-#[derive(Debug)]
-struct Cgroup {
-    path: PathBuf,
-    root: PathBuf,
-    dir: File,
-}
-
-/// The prefix of the cgroups made here: `<prefix><our pid>-<server pid>`.
-const CGROUP_PREFIX: &str = "http-rosetta-cost-";
-
-impl Cgroup {
-    /// Makes a cgroup under the cgroup v2 hierarchy's root and moves process `pid` (all its
-    /// threads) into it.
-    fn enter(pid: u32) -> io::Result<Self> {
-        let mounts = std::fs::read_to_string("/proc/mounts")?;
-        let root = cgroup2_mount(&mounts)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mount"))?;
-        sweep_leftovers(&root);
-        let path = root.join(format!("{CGROUP_PREFIX}{}-{pid}", std::process::id()));
-        std::fs::create_dir(&path)?;
-        let cgroup = Self {
-            dir: File::open(&path)?,
-            path,
-            root,
-        };
-        std::fs::write(cgroup.path.join("cgroup.procs"), pid.to_string())?;
-        Ok(cgroup)
-    }
-}
-
-impl Drop for Cgroup {
-    fn drop(&mut self) {
-        // A process still inside (the server, when a measurement failed before stopping it)
-        // goes back to the root, or the cgroup could not be removed.
-        if let Ok(procs) = std::fs::read_to_string(self.path.join("cgroup.procs")) {
-            for pid in procs.split_whitespace() {
-                let _ = std::fs::write(self.root.join("cgroup.procs"), pid);
-            }
-        }
-        // A process that has just exited may leave the cgroup a moment later.
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.path).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-}
-
-/// Where the cgroup v2 hierarchy is mounted, from the text of `/proc/mounts`.
-fn cgroup2_mount(mounts: &str) -> Option<PathBuf> {
-    mounts.lines().find_map(|line| {
-        let mut fields = line.split_whitespace();
-        let (_, mount, kind) = (fields.next()?, fields.next()?, fields.next()?);
-        (kind == "cgroup2").then(|| PathBuf::from(mount))
-    })
-}
-
-/// Removes the empty cgroups that earlier runs, killed before they could, left behind.
-fn sweep_leftovers(root: &Path) {
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(CGROUP_PREFIX)
-        {
-            // Fails, and so keeps it, while a process is inside: another run's.
-            let _ = std::fs::remove_dir(entry.path());
-        }
-    }
 }
 
 /// The CPUs the kernel has online (`/sys/devices/system/cpu/online`, e.g. `0-1,4`).
@@ -470,19 +388,11 @@ mod tests {
     }
 
     #[test]
-    fn cpu_lists_and_mounts_are_read_as_the_kernel_writes_them() {
+    fn cpu_lists_are_read_as_the_kernel_writes_them() {
         assert_eq!(parse_cpu_list("0-1\n"), Some(vec![0, 1]));
         assert_eq!(parse_cpu_list("0,2-4,7"), Some(vec![0, 2, 3, 4, 7]));
         assert_eq!(parse_cpu_list(""), None);
         assert_eq!(parse_cpu_list("x"), None);
-        // This machine's /proc/mounts: cgroup v1 controllers, and v2 beside them.
-        let mounts = "cgroup /sys/fs/cgroup/cpu cgroup rw,relatime,cpu 0 0\n\
-                      cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0\n";
-        assert_eq!(
-            cgroup2_mount(mounts),
-            Some(PathBuf::from("/sys/fs/cgroup/unified"))
-        );
-        assert_eq!(cgroup2_mount("proc /proc proc rw 0 0\n"), None);
     }
 
     /// A server that starts a task after the counters opened, which makes its syscalls and

@@ -174,21 +174,17 @@ impl Export for SweepChart {
             y_desc: "p99 latency from due time (ms)",
             lines: &lines,
             percentile_axis: false,
-            colour: &|label| contender_colour(run, label),
+            log_y: false,
+            style: Box::new(|label| super::line_style(run, label)),
         };
-        finish(self, draw_lines(&chart))
+        finish(self, draw_lines(&chart, Layer::All))
     }
 }
 
-impl Export for SpectrumChart {
-    fn file_name(&self) -> String {
-        format!("spectrum-{}.svg", self.0)
-    }
-
-    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
-        let rate = run.record.sweep(&self.0).and_then(|s| s.headline_rate());
-        let lines: Vec<(String, Vec<(f64, f64)>)> = run
-            .contenders
+impl SpectrumChart {
+    /// One line per server at the common rate: `(label, (log10 1/(1−p), ms))`.
+    fn lines(&self, run: &Comparison) -> Vec<(String, Vec<(f64, f64)>)> {
+        run.contenders
             .iter()
             .filter_map(|server| {
                 let point = run.headline_point(server.scenario(&self.0)?)?;
@@ -201,20 +197,62 @@ impl Export for SpectrumChart {
                     .collect();
                 Some((server.label.clone(), points))
             })
-            .collect();
-        let chart = LineChart {
-            title: &format!(
-                "Latency by percentile at {} req/s (open loop): {}",
-                rate.map_or_else(|| "–".to_owned(), |r| short_rate(r.rate)),
-                run.record.scenario_label(&self.0)
-            ),
+            .collect()
+    }
+
+    fn chart<'a>(
+        &self,
+        run: &'a Comparison,
+        title: &'a str,
+        lines: &'a [(String, Vec<(f64, f64)>)],
+    ) -> LineChart<'a> {
+        LineChart {
+            title,
             x_desc: "percentile",
-            y_desc: "latency from due time (ms)",
-            lines: &lines,
+            y_desc: "latency from due time (ms, log scale)",
+            lines,
             percentile_axis: true,
-            colour: &|label| contender_colour(run, label),
-        };
-        finish(self, draw_lines(&chart))
+            log_y: true,
+            style: Box::new(move |label| super::line_style(run, label)),
+        }
+    }
+
+    fn title(&self, run: &Comparison) -> String {
+        let rate = run.record.sweep(&self.0).and_then(|s| s.headline_rate());
+        format!(
+            "Latency by percentile at {} req/s (open loop): {}",
+            rate.map_or_else(|| "–".to_owned(), |r| short_rate(r.rate)),
+            run.record.scenario_label(&self.0)
+        )
+    }
+
+    /// The chart in layers of the same size, for a page that lets the reader pick the servers
+    /// drawn: first the axes, then one transparent layer per server (its line and its legend
+    /// entry), labelled.
+    pub fn layers(&self, run: &Comparison) -> Result<Vec<(Option<String>, String)>, DrawError> {
+        let lines = self.lines(run);
+        let title = self.title(run);
+        let chart = self.chart(run, &title, &lines);
+        let mut layers = vec![(None, draw_lines(&chart, Layer::Axes)?)];
+        for (i, (label, _)) in lines.iter().enumerate() {
+            layers.push((Some(label.clone()), draw_lines(&chart, Layer::Line(i))?));
+        }
+        Ok(layers)
+    }
+}
+
+impl Export for SpectrumChart {
+    fn file_name(&self) -> String {
+        format!("spectrum-{}.svg", self.0)
+    }
+
+    fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
+        let lines = self.lines(run);
+        let title = self.title(run);
+        finish(
+            self,
+            draw_lines(&self.chart(run, &title, &lines), Layer::All),
+        )
     }
 }
 
@@ -376,24 +414,45 @@ fn width_for_title(title: &str) -> u32 {
     characters * 21 / 2 + 40 + LEGEND_WIDTH
 }
 
-/// One coloured square and name per series, top to bottom.
+/// A legend entry's colour, and for a line chart whether its line is dashed (`None`: a bar's
+/// square).
+type LegendStyle<'a> = dyn Fn(&str) -> ((u8, u8, u8), Option<bool>) + 'a;
+
+/// One coloured square (or, for a line chart, a short line, dashed where the line is) and name
+/// per series, top to bottom, each at the slot of its index.
 fn draw_legend<'a, DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    names: impl Iterator<Item = &'a str>,
-    colour: &dyn Fn(&str) -> (u8, u8, u8),
+    names: impl Iterator<Item = (usize, &'a str)>,
+    style: &LegendStyle<'_>,
 ) -> Result<(), DrawError> {
-    for (i, name) in names.enumerate() {
-        let (r, g, b) = colour(name);
-        let y = 60 + 24 * i as i32;
-        area.draw(&Rectangle::new(
-            [(8, y - 7), (22, y + 7)],
-            RGBColor(r, g, b).filled(),
-        ))
-        .map_err(|e| DrawError(e.to_string()))?;
-        let style =
+    let e = |err: &dyn std::fmt::Display| DrawError(err.to_string());
+    for (i, name) in names {
+        let ((r, g, b), line) = style(name);
+        let colour = RGBColor(r, g, b);
+        let y = 60 + 24 * i32::try_from(i).unwrap_or(i32::MAX / 48);
+        match line {
+            None => area
+                .draw(&Rectangle::new([(8, y - 7), (22, y + 7)], colour.filled()))
+                .map_err(|err| e(&err))?,
+            Some(dashed) => {
+                let segments: &[(i32, i32)] = if dashed {
+                    &[(4, 10), (14, 20), (24, 26)]
+                } else {
+                    &[(4, 26)]
+                };
+                for &(from, to) in segments {
+                    area.draw(&PathElement::new(
+                        vec![(from, y), (to, y)],
+                        colour.stroke_width(3),
+                    ))
+                    .map_err(|err| e(&err))?;
+                }
+            }
+        }
+        let text =
             TextStyle::from(("sans-serif", 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-        area.draw(&Text::new(name.to_owned(), (30, y), style))
-            .map_err(|e| DrawError(e.to_string()))?;
+        area.draw(&Text::new(name.to_owned(), (30, y), text))
+            .map_err(|err| e(&err))?;
     }
     Ok(())
 }
@@ -431,8 +490,12 @@ pub(crate) fn draw_bars(chart: &BarChart<'_>) -> Result<String, DrawError> {
         let (plot, legend) = root.split_horizontally(width - LEGEND_WIDTH);
         draw_legend(
             &legend,
-            chart.series.iter().map(|(name, _)| name.as_str()),
-            chart.colour,
+            chart
+                .series
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .enumerate(),
+            &|name| ((chart.colour)(name), None),
         )?;
         let mut ctx = ChartBuilder::on(&plot)
             .caption(chart.title, ("sans-serif", 19))
@@ -486,6 +549,9 @@ pub(crate) fn draw_bars(chart: &BarChart<'_>) -> Result<String, DrawError> {
     Ok(svg)
 }
 
+/// A line's colour and whether it is dashed.
+type LineStyle<'a> = Box<dyn Fn(&str) -> ((u8, u8, u8), bool) + 'a>;
+
 struct LineChart<'a> {
     title: &'a str,
     x_desc: &'a str,
@@ -493,40 +559,105 @@ struct LineChart<'a> {
     lines: &'a [(String, Vec<(f64, f64)>)],
     /// x is `percentile_x`: label it 0 %, 90 %, 99 %, …
     percentile_axis: bool,
-    /// The colour of a contender's label.
-    colour: &'a dyn Fn(&str) -> (u8, u8, u8),
+    /// y on a logarithmic scale (decades), so that a median of 50 µs and a tail of 5 ms both
+    /// read.
+    log_y: bool,
+    /// The colour of a contender's label, and whether its line is dashed.
+    style: LineStyle<'a>,
 }
 
-fn draw_lines(chart: &LineChart<'_>) -> Result<String, DrawError> {
+/// What of a line chart to draw: all of it, or, for a page that lets the reader pick the
+/// lines, its axes alone or one line alone (on a transparent background, its legend entry at
+/// its own place) over them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    All,
+    Axes,
+    Line(usize),
+}
+
+/// The lowest y a logarithmic axis shows, ms (1 µs: the histograms' resolution).
+const LOG_FLOOR_MS: f64 = 0.001;
+
+/// A decade of a logarithmic latency axis, in ms: `0.01`, `0.1`, `1`, `10`.
+fn decade_label(log: f64) -> String {
+    let value = 10f64.powf(log);
+    if value >= 1.0 {
+        format!("{value:.0}")
+    } else {
+        let decimals = usize::try_from((-log.floor()) as i64).unwrap_or(0);
+        format!("{value:.decimals$}")
+    }
+}
+
+fn draw_lines(chart: &LineChart<'_>, layer: Layer) -> Result<String, DrawError> {
     register_fonts();
     let e = |err: &dyn std::fmt::Display| DrawError(err.to_string());
+    let y_of = |y: f64| {
+        if chart.log_y {
+            y.max(LOG_FLOOR_MS).log10()
+        } else {
+            y
+        }
+    };
     let points = chart.lines.iter().flat_map(|(_, p)| p.iter());
-    let (x_max, y_max) = points.fold((0.0_f64, 0.0_f64), |(x, y), &(px, py)| {
-        (x.max(px), y.max(py))
-    });
+    let (x_max, y_min, y_max) = points.fold(
+        (0.0_f64, f64::INFINITY, f64::NEG_INFINITY),
+        |(x, low, high), &(px, py)| (x.max(px), low.min(y_of(py)), high.max(y_of(py))),
+    );
     let x_range = if chart.percentile_axis {
         0.0..4.0
     } else {
         0.0..(x_max * 1.05).max(1.0)
     };
-    let y_top = (y_max * 1.1).max(0.01);
+    let y_range = if chart.log_y {
+        let low = if y_min.is_finite() {
+            y_min.floor()
+        } else {
+            -1.0
+        };
+        let high = if y_max.is_finite() { y_max.ceil() } else { 1.0 };
+        low..high.max(low + 1.0)
+    } else {
+        0.0..(y_max * 1.1).max(0.01)
+    };
     let width = width_for_title(chart.title).clamp(700, 1400);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|err| e(&err))?;
+        if !matches!(layer, Layer::Line(_)) {
+            root.fill(&WHITE).map_err(|err| e(&err))?;
+        }
         let (plot, legend) = root.split_horizontally(width - LEGEND_WIDTH);
-        draw_legend(
-            &legend,
-            chart.lines.iter().map(|(name, _)| name.as_str()),
-            chart.colour,
-        )?;
+        let legend_entries = chart
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| match layer {
+                Layer::All => true,
+                Layer::Axes => false,
+                Layer::Line(only) => *i == only,
+            })
+            .map(|(i, (name, _))| (i, name.as_str()));
+        draw_legend(&legend, legend_entries, &|name| {
+            let (colour, dashed) = (chart.style)(name);
+            (colour, Some(dashed))
+        })?;
+        // A line's layer lays its plot out as the axes' layer does (the same caption, drawn
+        // transparent), so that the layers line up.
+        let caption_colour = match layer {
+            Layer::Line(_) => RGBAColor(0, 0, 0, 0.0),
+            _ => RGBAColor(0, 0, 0, 1.0),
+        };
         let mut ctx = ChartBuilder::on(&plot)
-            .caption(chart.title, ("sans-serif", 19))
+            .caption(
+                chart.title,
+                TextStyle::from(("sans-serif", 19).into_font()).color(&caption_colour),
+            )
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(60)
-            .build_cartesian_2d(x_range, 0.0..y_top)
+            .build_cartesian_2d(x_range, y_range)
             .map_err(|err| e(&err))?;
         let percentile_label = |x: &f64| match x.round() as i32 {
             0 => "0%".to_owned(),
@@ -535,25 +666,50 @@ fn draw_lines(chart: &LineChart<'_>) -> Result<String, DrawError> {
             3 => "99.9%".to_owned(),
             _ => "99.99%".to_owned(),
         };
-        let mut mesh = ctx.configure_mesh();
-        mesh.x_desc(chart.x_desc)
-            .y_desc(chart.y_desc)
-            .y_label_formatter(&|v| short_number(*v))
-            .label_style(("sans-serif", 15));
-        if chart.percentile_axis {
-            mesh.x_labels(5).x_label_formatter(&percentile_label);
-        } else {
-            mesh.x_label_formatter(&|v| short_number(*v));
+        if !matches!(layer, Layer::Line(_)) {
+            let mut mesh = ctx.configure_mesh();
+            mesh.x_desc(chart.x_desc)
+                .y_desc(chart.y_desc)
+                .label_style(("sans-serif", 15));
+            if chart.log_y {
+                mesh.y_label_formatter(&|v| decade_label(*v));
+            } else {
+                mesh.y_label_formatter(&|v| short_number(*v));
+            }
+            if chart.percentile_axis {
+                mesh.x_labels(5).x_label_formatter(&percentile_label);
+            } else {
+                mesh.x_label_formatter(&|v| short_number(*v));
+            }
+            mesh.draw().map_err(|err| e(&err))?;
         }
-        mesh.draw().map_err(|err| e(&err))?;
-        for (name, points) in chart.lines {
-            let (r, g, b) = (chart.colour)(name);
+        for (i, (name, points)) in chart.lines.iter().enumerate() {
+            let drawn = match layer {
+                Layer::All => true,
+                Layer::Axes => false,
+                Layer::Line(only) => i == only,
+            };
+            if !drawn {
+                continue;
+            }
+            let ((r, g, b), dashed) = (chart.style)(name);
             let colour = RGBColor(r, g, b);
-            ctx.draw_series(LineSeries::new(
-                points.iter().copied(),
-                colour.stroke_width(2),
-            ))
-            .map_err(|err| e(&err))?;
+            let points: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x, y_of(y))).collect();
+            if dashed {
+                ctx.draw_series(DashedLineSeries::new(
+                    points.iter().copied(),
+                    8,
+                    5,
+                    colour.stroke_width(2),
+                ))
+                .map_err(|err| e(&err))?;
+            } else {
+                ctx.draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(|err| e(&err))?;
+            }
             if !chart.percentile_axis {
                 ctx.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
                     .map_err(|err| e(&err))?;
@@ -574,6 +730,13 @@ mod tests {
         assert!((percentile_x(90.0) - 1.0).abs() < 1e-9);
         assert!((percentile_x(99.9) - 3.0).abs() < 1e-9);
         assert!((percentile_x(100.0) - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_latency_axis_is_labelled_by_decade() {
+        assert_eq!(decade_label(-2.0), "0.01");
+        assert_eq!(decade_label(0.0), "1");
+        assert_eq!(decade_label(1.0), "10");
     }
 
     #[test]

@@ -278,10 +278,11 @@ pub fn machine_paragraph(run: &Comparison) -> String {
         ),
         None => String::new(),
     };
+    let counting = super::counting::sentence(run);
     format!(
         "Measured on {} ({} CPUs, Linux {}), {}, commit `{}`. Each server ran pinned to CPU {:?} with `--threads {}`; \
          the load generator ({} engine, {} load thread{}) ran pinned to CPU {:?}{}. {} connections; the pipelined scenario writes {} requests at a time. \
-         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{database}{sweep}{remote} \
+         {} closed-loop round{} of {} s per scenario after {} s of warmup, servers in a fresh random order each round.{database}{sweep}{remote}{counting} \
          {} of {} throughput figures have a 95 % interval within ±{:.0} % of their median.\n\nCommand: `{}`\n",
         env.cpu_model,
         env.cores,
@@ -535,8 +536,44 @@ fn rankings_section(run: &Comparison) -> String {
             line(Metric::ServerCpu)
         );
     }
+    let latency = latency_rankings(run);
+    if !latency.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nLatency at the common rate (open loop, from each request's due time): every server was loaded at the same rate once per round, in the round's order, so its percentiles pair by round as throughput does; same test, same tie rule.\n\n| scenario at the common rate | p50 | p90 | p99 |\n|---|---|---|---|"
+        );
+        for (scenario, [p50, p90, p99]) in latency {
+            let _ = writeln!(out, "| {scenario} | {p50} | {p90} | {p99} |");
+        }
+    }
     out.push_str(&pairs_details(run));
     out
+}
+
+/// For each swept scenario with a ranking at its common rate: `plaintext at 23k req/s` and its
+/// p50, p90 and p99 ranking lines (`–` where not ranked).
+pub(super) fn latency_rankings(run: &Comparison) -> Vec<(String, [String; 3])> {
+    run.record
+        .sweeps
+        .iter()
+        .filter_map(|sweep| {
+            let rate = sweep.headline_rate()?;
+            let lines = Metric::LATENCIES.map(|metric| {
+                run.ranking(&sweep.scenario, metric)
+                    .map_or_else(|| "–".to_owned(), ranking_line)
+            });
+            lines.iter().any(|l| l != "–").then(|| {
+                (
+                    format!(
+                        "{} at {} req/s",
+                        run.record.scenario_label(&sweep.scenario),
+                        short_rate(rate.rate)
+                    ),
+                    lines,
+                )
+            })
+        })
+        .collect()
 }
 
 /// Every pair of servers, every scenario: how far apart and whether it counts, folded away

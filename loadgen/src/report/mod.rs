@@ -9,8 +9,10 @@ pub(crate) mod charts;
 pub mod code;
 pub mod cost;
 mod cost_run;
+mod counting;
 mod csv;
 pub mod database;
+pub mod hgrm;
 pub mod idle;
 mod json;
 mod markdown;
@@ -18,6 +20,7 @@ mod page;
 mod pairs;
 mod run_text;
 pub mod side_by_side;
+mod spectrum;
 
 use std::path::Path;
 
@@ -108,6 +111,7 @@ pub fn derived_exports(run: &Comparison) -> Vec<Box<dyn Export>> {
     ];
     exports.extend(all_charts(run));
     exports.push(Box::new(Page));
+    exports.extend(hgrm::exports(run));
     exports
 }
 
@@ -121,7 +125,15 @@ pub fn write(
     for export in exports {
         let name = export.file_name();
         let bytes = export.render(run)?;
-        OutputFile::check(&dir.join(&name), true)?.write(&bytes)?;
+        let path = dir.join(&name);
+        // A file in a folder of its own (`latency/…hgrm`): make the folder.
+        if let Some(folder) = path.parent().filter(|folder| !folder.is_dir()) {
+            std::fs::create_dir_all(folder).map_err(|e| OutputError::Unwritable {
+                path: folder.to_owned(),
+                reason: e.to_string(),
+            })?;
+        }
+        OutputFile::check(&path, true)?.write(&bytes)?;
         written.push(name);
     }
     Ok(written)
@@ -174,18 +186,48 @@ pub fn contender_colour(run: &Comparison, label: &str) -> (u8, u8, u8) {
     let Some(contender) = contenders.iter().find(|c| c.label == label) else {
         return server_colour(label);
     };
-    let earlier = contenders
+    lightened(server_colour(&contender.server), earlier_builds(run, label))
+}
+
+/// How many builds of the same server come before `label` in the run.
+fn earlier_builds(run: &Comparison, label: &str) -> usize {
+    let contenders = &run.record.contenders;
+    let Some(contender) = contenders.iter().find(|c| c.label == label) else {
+        return 0;
+    };
+    contenders
         .iter()
         .take_while(|c| c.label != label)
         .filter(|c| c.server == contender.server)
-        .count();
-    let (r, g, b) = server_colour(&contender.server);
-    // Each earlier build of the server moves the colour 40 % of the way to white.
-    let lighten = |c: u8| -> u8 {
-        let share = 1.0 - 0.6_f64.powi(i32::try_from(earlier).unwrap_or(i32::MAX));
-        (f64::from(c) + (255.0 - f64::from(c)) * share).round() as u8
-    };
+        .count()
+}
+
+/// `colour`, each earlier build of its server moving it 40 % of the way to white.
+fn lightened((r, g, b): (u8, u8, u8), earlier: usize) -> (u8, u8, u8) {
+    let share = 1.0 - 0.6_f64.powi(i32::try_from(earlier).unwrap_or(i32::MAX));
+    let lighten = |c: u8| -> u8 { (f64::from(c) + (255.0 - f64::from(c)) * share).round() as u8 };
     (lighten(r), lighten(g), lighten(b))
+}
+
+/// A contender's line on the line charts, where sixteen servers share ten colours: a Rust
+/// server's solid line in [`contender_colour`], a Go server's dashed in the colour its first
+/// Rust counterpart has in the same place (go-nethttp as std, go-gin as actix-web), so that
+/// every server has a style of its own.
+pub fn line_style(run: &Comparison, label: &str) -> ((u8, u8, u8), bool) {
+    let server = run
+        .record
+        .contender(label)
+        .map_or(label, |c| c.server.as_str());
+    let counterpart = contract::server(server)
+        .filter(|s| s.build == contract::Build::Go)
+        .and_then(|s| s.rust_counterparts.first());
+    match counterpart {
+        Some(rust) => (
+            lightened(server_colour(rust), earlier_builds(run, label)),
+            true,
+        ),
+        None => (contender_colour(run, label), false),
+    }
 }
 
 /// The colour of a server, the same in every chart: its place in the contract's table, in the

@@ -28,7 +28,19 @@ impl Export for Page {
 
     fn render(&self, run: &Comparison) -> Result<Vec<u8>, ReportError> {
         let mut charts = String::new();
+        let mut picker_css = String::new();
         for chart in all_charts(run) {
+            // A spectrum comes in layers, with boxes to pick the servers drawn.
+            if let Some(scenario) = chart
+                .file_name()
+                .strip_prefix("spectrum-")
+                .and_then(|name| name.strip_suffix(".svg"))
+            {
+                let (figure, css) = super::spectrum::figure(run, scenario)?;
+                charts.push_str(&figure);
+                picker_css.push_str(&css);
+                continue;
+            }
             let svg = String::from_utf8(chart.render(run)?).unwrap_or_default();
             // Inline SVG needs no XML declaration.
             let svg = svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..]);
@@ -50,7 +62,7 @@ impl Export for Page {
         );
         let _ = writeln!(
             page,
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{CSS}\n{}\n{}</style>\n</head>\n<body>",
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{CSS}\n{}\n{}{picker_css}</style>\n</head>\n<body>",
             escape(&title),
             highlight_css(),
             chooser_css()
@@ -279,6 +291,18 @@ fn rankings_part(page: &mut String, run: &Comparison) {
         );
     }
     page.push_str("</tbody></table>\n");
+    let latency = super::markdown::latency_rankings(run);
+    if !latency.is_empty() {
+        page.push_str("<p>Latency at the common rate (open loop, from each request's due time): every server was loaded at the same rate once per round, in the round's order, so its percentiles pair by round as throughput does; same test, same tie rule.</p><table><thead><tr><th>scenario at the common rate</th><th>p50</th><th>p90</th><th>p99</th></tr></thead><tbody>");
+        for (scenario, lines) in latency {
+            let _ = write!(page, "<tr><th>{}</th>", escape(&scenario));
+            for line in lines {
+                let _ = write!(page, "<td>{}</td>", escape(&line));
+            }
+            page.push_str("</tr>");
+        }
+        page.push_str("</tbody></table>\n");
+    }
     pairs_part(page, run);
 }
 
@@ -539,6 +563,17 @@ fn machine_rows(run: &Comparison) -> Vec<(&'static str, String)> {
         ),
         ("command", run.record.command.clone()),
     ];
+    let cpu = super::counting::cpu_methods(run);
+    if !cpu.is_empty() {
+        rows.push(("server CPU counted by", cpu));
+        rows.push((
+            "peak memory from",
+            super::counting::memory_method(run).to_owned(),
+        ));
+    }
+    if let Some(repeats) = super::counting::repeats(run) {
+        rows.push(("loads measured again", repeats));
+    }
     for (name, version) in &env.crates {
         rows.push(("crate", format!("{name} {version}")));
     }
@@ -655,8 +690,8 @@ pub(crate) mod tests {
         );
         assert_eq!(
             page.matches("<svg").count(),
-            6,
-            "throughput, pipelined throughput, CPU, memory, and the sweep and spectrum of plaintext"
+            5 + 1 + contract::SERVERS.len() - 1,
+            "throughput, pipelined throughput, CPU, memory, the sweep of plaintext, and its spectrum in layers: the axes, then one per server but warp, which failed"
         );
         assert!(page.contains("client-bound") && page.contains("✗ failed"));
         assert!(

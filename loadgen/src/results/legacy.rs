@@ -110,6 +110,8 @@ fn add_server(into: &mut Measurements, server: &ServerV2, closed_rounds: u32) {
             started: true,
             clean_exit: n <= server.clean_exits,
             rss_peak_kib: Some(server.rss_peak_kib),
+            cpu_method: None,
+            memory_peak_kib: None,
         });
     }
     into.failures
