@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use contract::{
-    APPLICATION_JSON, BAD_REQUEST, Case, DATABASE_ROUTES, HostHeader, INTERNAL_SERVER_ERROR,
-    MAX_QUERIES, Message, PAYLOAD_TOO_LARGE, QUERY_COUNT_TABLE, ROUTES, Route, SERVICE_UNAVAILABLE,
-    TEXT_HTML, TEXT_PLAIN, User, WORLD_ROWS, World, cases, query_count,
+    APPLICATION_JSON, Case, DATABASE_ROUTES, HostHeader, INTERNAL_SERVER_ERROR, MAX_QUERIES,
+    Message, QUERY_COUNT_TABLE, ROUTES, Route, SERVICE_UNAVAILABLE, TEXT_HTML, TEXT_PLAIN, User,
+    WORLD_ROWS, World, cases, query_count,
 };
 use serde_json::{Value, json};
 
