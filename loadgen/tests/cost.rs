@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use harness::skip::{Missing, skip};
 use loadgen::results::cost::{CostTable, Figure};
 
 fn cost(args: &[&str], path: Option<&Path>) -> Output {
@@ -52,7 +53,11 @@ fn small_run<'a>(binary: &'a str, out: &'a str) -> Vec<&'a str> {
 #[test]
 fn counts_are_positive_and_two_measurements_agree() {
     if !valgrind_is_installed() {
-        eprintln!("skipped: valgrind is not installed (`apt-get install valgrind`)");
+        skip(
+            "counts_are_positive_and_two_measurements_agree",
+            Missing::Valgrind,
+            "`valgrind --version` cannot run (apt-get install valgrind)",
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -111,17 +116,21 @@ fn counts_are_positive_and_two_measurements_agree() {
 /// bytes, and says why.
 #[test]
 fn a_go_server_gets_instructions_and_allocations_and_the_reason_for_no_bytes() {
+    const TEST: &str = "a_go_server_gets_instructions_and_allocations_and_the_reason_for_no_bytes";
     if !valgrind_is_installed() {
-        eprintln!("skipped: valgrind is not installed (`apt-get install valgrind`)");
+        skip(
+            TEST,
+            Missing::Valgrind,
+            "`valgrind --version` cannot run (apt-get install valgrind)",
+        );
         return;
     }
-    let binary = match harness::server_binary("go-nethttp") {
-        Ok(path) => path,
-        Err(err) => {
-            eprintln!("skipped: {err}");
-            return;
-        }
-    };
+    if harness::go_tool().is_none() {
+        skip(TEST, Missing::Go, harness::NO_GO);
+        return;
+    }
+    // With Go installed, a failed build is the project's error, not a skip.
+    let binary = harness::server_binary("go-nethttp").expect("server-go-nethttp builds");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cost");
     let binary = format!("go-nethttp={}", binary.display());
@@ -131,9 +140,24 @@ fn a_go_server_gets_instructions_and_allocations_and_the_reason_for_no_bytes() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let result = &read_table(&out).servers[0].results[0];
-    for figure in [&result.instructions, &result.allocations] {
-        assert!(figure.per_request().is_some_and(|v| v > 1.0), "{figure:?}");
-    }
+    // The reference run (results/cost-2026-11-25-sixteen-vm/cost.json) counts about 44,000
+    // instructions and 22 calls to runtime.mallocgc per `GET /json` of go-nethttp. These small
+    // samples (32 and 96 requests) can take in a GC cycle, so the bounds are wide, but a count
+    // of a few instructions (a thread missed, the runtime's preemption not off) or of millions
+    // (the start-up counted in) is outside them.
+    let per_request = |figure: &Figure| figure.per_request().unwrap_or(f64::NAN);
+    let instructions = per_request(&result.instructions);
+    assert!(
+        (10_000.0..500_000.0).contains(&instructions),
+        "{:?}",
+        result.instructions
+    );
+    let allocations = per_request(&result.allocations);
+    assert!(
+        (5.0..100.0).contains(&allocations),
+        "{:?}",
+        result.allocations
+    );
     let reason = result.bytes_allocated.reason().expect("no DHAT figure");
     assert!(reason.contains("runtime.mallocgc"), "{reason}");
 }

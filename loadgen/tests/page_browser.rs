@@ -48,7 +48,11 @@ fn headless(browser: &Path, profile: &Path) -> Command {
 #[test]
 fn the_page_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        eprintln!("skipped: no Chromium installed (apt-get install chromium)");
+        harness::skip::skip(
+            "the_page_renders_in_headless_chromium",
+            harness::skip::Missing::Chromium,
+            "none on PATH (apt-get install chromium)",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

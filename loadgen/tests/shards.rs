@@ -9,6 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
 use common::{Faults, TestServer};
+use harness::skip::{Missing, skip};
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::Value;
 
@@ -268,10 +269,26 @@ fn two_shards_merge_into_one_run_and_foreign_or_missing_shards_are_refused() {
         server.answered.load(std::sync::atomic::Ordering::SeqCst),
         "the server answered what the shards counted (and the foreign shard's)"
     );
-    // Loosely here, beside a third process on a shared machine; the namespace test holds the
-    // merged rate to 1 %.
+    // The merged send rate is the shards' requests over the span from the first send of any
+    // shard to the last: computed here from what each shard recorded, so that a stalled shard
+    // (this 2-core VM, shared with builds, stalls a process for hundreds of milliseconds; a
+    // 5 % bound on one try failed) changes both sides alike. How close the shards keep to the
+    // rate asked is the namespace test's (1 %, three tries) and the shards-bench recipe's.
     let rate = m["achieved_rate"].as_f64().unwrap();
-    assert!((rate / 800.0 - 1.0).abs() < 0.05, "{rate}");
+    let spans: Vec<(f64, f64)> = [&ra, &rb]
+        .iter()
+        .map(|r| {
+            let sent = &r["shard"]["sent_s"];
+            (sent[0].as_f64().unwrap(), sent[1].as_f64().unwrap())
+        })
+        .collect();
+    let first = spans.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
+    let last = spans.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+    let expected = (requests(&m) - 1) as f64 / (last - first);
+    assert!(
+        expected > 0.0 && (rate - expected).abs() < 1e-6 * expected,
+        "{rate} {expected}"
+    );
     assert_eq!(
         counts(&decode(m["histogram"].as_str().unwrap())),
         counts(&logged_latencies(&[
@@ -397,14 +414,49 @@ fn ip(args: &[&str]) -> Result<(), String> {
 /// veth pair on 198.18.(i + 1).0/30 (the benchmarking range: nothing leaves the namespaces).
 /// The server's address, 198.18.0.1, sits on its loopback, and every client routes to it over
 /// its own pair: one target URL for all shards, as with a server machine and load machines.
-fn topology(clients: usize) -> Result<(Namespaces, String, Vec<String>), String> {
+///
+/// Only a missing `ip` or the kernel's refusal of the first namespace is [`Topology::Missing`]
+/// (a skip); any later failure is the test's own and [`Topology::Failed`].
+fn topology(clients: usize) -> Result<(Namespaces, String, Vec<String>), Topology> {
     let tag = format!("lg{}", std::process::id());
-    let mut created = Namespaces(Vec::new());
     let server = format!("{tag}-srv");
-    ip(&["netns", "add", &server])?;
-    created.0.push(server.clone());
-    ip(&["-n", &server, "link", "set", "lo", "up"])?;
-    ip(&["-n", &server, "addr", "add", "198.18.0.1/32", "dev", "lo"])?;
+    if let Err(e) = Command::new("ip").arg("-V").output() {
+        return Err(Topology::Missing(Missing::Iproute2, format!("ip: {e}")));
+    }
+    if let Err(e) = ip(&["netns", "add", &server]) {
+        let refused = ["not permitted", "Permission denied"]
+            .iter()
+            .any(|m| e.contains(m));
+        return Err(match refused {
+            true => Topology::Missing(Missing::NetworkNamespaces, e),
+            false => Topology::Failed(e),
+        });
+    }
+    let mut created = Namespaces(vec![server.clone()]);
+    joined(&tag, &server, clients, &mut created)
+        .map(|clients| (created, server, clients))
+        .map_err(Topology::Failed)
+}
+
+/// Why [`topology`] made nothing.
+#[derive(Debug)]
+enum Topology {
+    /// This machine cannot: a skip.
+    Missing(Missing, String),
+    /// The test's own error: a failure.
+    Failed(String),
+}
+
+/// The rest of [`topology`] once the server's namespace exists: the client namespaces and their
+/// veth pairs, each recorded in `created` as soon as it exists so that it is removed on drop.
+fn joined(
+    tag: &str,
+    server: &str,
+    clients: usize,
+    created: &mut Namespaces,
+) -> Result<Vec<String>, String> {
+    ip(&["-n", server, "link", "set", "lo", "up"])?;
+    ip(&["-n", server, "addr", "add", "198.18.0.1/32", "dev", "lo"])?;
     let mut client_names = Vec::new();
     for i in 0..clients {
         let client = format!("{tag}-c{i}");
@@ -423,7 +475,7 @@ fn topology(clients: usize) -> Result<(Namespaces, String, Vec<String>), String>
             &client_end,
         ])?;
         // Moved at once, so that a failure leaves no veth outside the namespaces.
-        let moved = ip(&["link", "set", &server_end, "netns", &server])
+        let moved = ip(&["link", "set", &server_end, "netns", server])
             .and_then(|()| ip(&["link", "set", &client_end, "netns", &client]));
         if let Err(e) = moved {
             let _ = ip(&["link", "del", &server_end]);
@@ -433,7 +485,7 @@ fn topology(clients: usize) -> Result<(Namespaces, String, Vec<String>), String>
         let (server_ip, client_ip) = (format!("198.18.{net}.1"), format!("198.18.{net}.2"));
         ip(&[
             "-n",
-            &server,
+            server,
             "addr",
             "add",
             &format!("{server_ip}/30"),
@@ -449,7 +501,7 @@ fn topology(clients: usize) -> Result<(Namespaces, String, Vec<String>), String>
             "dev",
             &client_end,
         ])?;
-        ip(&["-n", &server, "link", "set", &server_end, "up"])?;
+        ip(&["-n", server, "link", "set", &server_end, "up"])?;
         ip(&["-n", &client, "link", "set", &client_end, "up"])?;
         ip(&["-n", &client, "link", "set", "lo", "up"])?;
         ip(&[
@@ -462,7 +514,7 @@ fn topology(clients: usize) -> Result<(Namespaces, String, Vec<String>), String>
             &server_ip,
         ])?;
     }
-    Ok((created, server, client_names))
+    Ok(client_names)
 }
 
 /// Joins the calling thread to network namespace `name`: the sockets it opens afterwards
@@ -548,12 +600,15 @@ fn two_shards_across_namespaces(server: &TestServer, clients: &[String]) -> f64 
 fn shards_in_two_namespaces_add_up_to_the_run_and_to_the_server_count() {
     let (namespaces, server_ns, clients) = match topology(2) {
         Ok(created) => created,
-        Err(e) => {
-            println!(
-                "skipped: cannot create network namespaces joined by veth pairs (needs root and iproute2): {e}"
+        Err(Topology::Missing(missing, e)) => {
+            skip(
+                "shards_in_two_namespaces_add_up_to_the_run_and_to_the_server_count",
+                missing,
+                format!("cannot create network namespaces joined by veth pairs (needs root): {e}"),
             );
             return;
         }
+        Err(Topology::Failed(e)) => panic!("the namespaces: {e}"),
     };
     let server = TestServer::start_in(
         Faults::default(),
@@ -586,8 +641,10 @@ fn the_kubernetes_manifest_passes_the_kubernetes_schema() {
         .output()
         .is_err()
     {
-        println!(
-            "skipped: kubernetes-validate is not installed (pip install kubernetes-validate==1.37.0)"
+        skip(
+            "the_kubernetes_manifest_passes_the_kubernetes_schema",
+            Missing::KubernetesValidate,
+            "`kubernetes-validate --version` cannot run (pip install kubernetes-validate==1.37.0)",
         );
         return;
     }

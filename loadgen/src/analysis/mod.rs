@@ -723,12 +723,25 @@ mod tests {
             scenario: Some("json".into()),
             message: "the server died during the load (12 answers)".into(),
         });
-        let comparison = analyze(record.clone());
-        assert_eq!(
-            comparison,
-            analyze(record),
-            "the analysis is a pure function"
-        );
+        // Expectations computed here from the record, not by a second call of analyze().
+        let mut hyper_rps: Vec<f64> = record
+            .measurements
+            .closed
+            .iter()
+            .filter(|c| c.contender == "hyper" && c.scenario == "plaintext")
+            .map(|c| c.measure.rps)
+            .collect();
+        hyper_rps.sort_by(f64::total_cmp);
+        let started = |label: &str| {
+            record
+                .measurements
+                .visits
+                .iter()
+                .filter(|v| v.contender == label && v.started)
+                .count() as u32
+        };
+        let std_started = started("std");
+        let comparison = analyze(record);
         let by_label = |label: &str| {
             comparison
                 .contenders
@@ -745,6 +758,16 @@ mod tests {
         let plaintext = by_label("hyper").scenario("plaintext").unwrap();
         assert_eq!(plaintext.rounds.len(), 8);
         assert_eq!(plaintext.rps.samples, 8);
+        // Eight rounds: the median is the mean of the 4th and 5th, and the distribution-free
+        // 95 % interval is the extremes (it covers the median with 1 - 2/2^8 = 99.2 %; the next
+        // order statistics with only 93.0 %).
+        assert_eq!(hyper_rps.len(), 8);
+        assert!((plaintext.rps.median - (hyper_rps[3] + hyper_rps[4]) / 2.0).abs() < 1e-6);
+        assert_eq!(
+            (plaintext.rps.low, plaintext.rps.high),
+            (hyper_rps[0], hyper_rps[7])
+        );
+        assert_eq!(by_label("std").rounds_started, std_started);
         assert!((plaintext.server_cpu_us.unwrap().median - 10.0).abs() < 0.1);
         assert_eq!(plaintext.sweep.len(), 1);
         assert_eq!(plaintext.sweep[0].rounds, 8);

@@ -285,17 +285,9 @@ impl Rounds<'_, '_> {
                     };
                     (rounds.observe)(Event::Scenario(scenario.name));
                     let _ = rounds.load(running, scenario, plan.scenario_warmup(), None);
-                    // A fresh order of rates each round, so that no rate always follows another.
                     // The common rate's later rounds were measured in the closed-loop rounds.
-                    let common = plan.common_rate_in_sweep(round);
-                    let mut order: Vec<&PlannedRate> = sweep
-                        .rates
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| common || *i != sweep.headline)
-                        .map(|(_, rate)| rate)
-                        .collect();
-                    fastrand::shuffle(&mut order);
+                    let skip = (!plan.common_rate_in_sweep(round)).then_some(sweep.headline);
+                    let order = rate_order(&sweep.rates, skip, &mut fastrand::Rng::new());
                     for rate in order {
                         if rounds.stopped() || running.has_exited() {
                             break;
@@ -577,6 +569,24 @@ fn disturbance(repeat: &RepeatSettings, steal: f64, slowdown: f64) -> Option<Str
     (!causes.is_empty()).then(|| causes.join(", "))
 }
 
+/// The rates of a sweep in the order one visit loads them: each once (but `skip`, the index of
+/// a rate measured elsewhere), in a fresh order each round, so that no rate always follows
+/// another (and inherits its heat).
+fn rate_order<'r>(
+    rates: &'r [PlannedRate],
+    skip: Option<usize>,
+    rng: &mut fastrand::Rng,
+) -> Vec<&'r PlannedRate> {
+    let mut order: Vec<&PlannedRate> = rates
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != skip)
+        .map(|(_, rate)| rate)
+        .collect();
+    rng.shuffle(&mut order);
+    order
+}
+
 /// Opens (appending) the stderr log at `path`, making its folder.
 pub(super) fn open_log(path: &std::path::Path) -> std::io::Result<File> {
     if let Some(dir) = path.parent() {
@@ -682,5 +692,99 @@ fn open_sample(
         send_lag: Some(tally.send_lag.to_base64()),
         client_lagged: outcome.client_lagged(),
         loads: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::compare::contender::Checkout;
+    use crate::stats::{ErrorKind, Tally};
+
+    fn rates() -> Vec<PlannedRate> {
+        [("25%", 1_000.0), ("50%", 2_000.0), ("75%", 3_000.0)]
+            .map(|(label, rate)| PlannedRate {
+                label: label.into(),
+                rate,
+            })
+            .into()
+    }
+
+    #[test]
+    fn each_visit_loads_every_rate_once_and_no_order_repeats_by_rule() {
+        let rates = rates();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let (mut orders, mut firsts) = (BTreeSet::new(), BTreeSet::new());
+        for _ in 0..30 {
+            let order: Vec<&str> = rate_order(&rates, None, &mut rng)
+                .iter()
+                .map(|r| r.label.as_str())
+                .collect();
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, ["25%", "50%", "75%"], "each rate once: {order:?}");
+            firsts.insert(order[0]);
+            orders.insert(order);
+        }
+        // 30 rounds of 3! = 6 orders: every rate comes first some time, and most orders occur
+        // (a fixed or rotating order would give 1 or 3).
+        assert_eq!(firsts.len(), 3, "{orders:?}");
+        assert!(orders.len() >= 5, "{orders:?}");
+        // A rate measured elsewhere (the common one, in the closed-loop rounds) is left out.
+        let without: Vec<&str> = rate_order(&rates, Some(1), &mut rng)
+            .iter()
+            .map(|r| r.label.as_str())
+            .collect();
+        assert_eq!(without.len(), 2, "{without:?}");
+        assert!(!without.contains(&"50%"), "{without:?}");
+    }
+
+    /// An open-loop load is recorded under the contender, scenario, round and rate it ran at,
+    /// whatever the order the rates ran in, with the rate it achieved from its own counts.
+    #[test]
+    fn an_open_sample_is_paired_with_its_contender_scenario_round_and_rate() {
+        let contender = Contender {
+            label: "hyper@HEAD~1".into(),
+            server: contract::server("hyper").expect("hyper is in the table"),
+            checkout: Checkout::WorkingTree,
+            binary: "server-hyper".into(),
+        };
+        let scenario = super::super::scenario::all()
+            .into_iter()
+            .find(|s| s.name == "json")
+            .expect("a json scenario");
+        let mut tally = Tally::default();
+        tally.status.insert(200, 90);
+        tally.errors.insert(ErrorKind::Timeout, 10);
+        let outcome = LoadOutcome {
+            tally,
+            duration: Duration::from_secs(2),
+            client_cpu: vec![0.5],
+            client_waited: vec![0.0],
+            partial: false,
+            open_loop: true,
+            connections: 4,
+            pipeline: 1,
+        };
+        let rates = rates();
+        let samples: Vec<OpenSample> = rate_order(&rates, None, &mut fastrand::Rng::with_seed(3))
+            .into_iter()
+            .map(|rate| open_sample((&contender, &scenario, 4), rate, &outcome))
+            .collect();
+        for rate in &rates {
+            let sample = samples
+                .iter()
+                .find(|s| s.label == rate.label)
+                .expect("a sample per rate");
+            assert_eq!(sample.contender, "hyper@HEAD~1");
+            assert_eq!(sample.scenario, "json");
+            assert_eq!(sample.round, 4);
+            assert_eq!(sample.target_rate, rate.rate, "{sample:?}");
+            // 90 answers and 10 failures sent in 2 s.
+            assert_eq!(sample.achieved_rate, 50.0);
+        }
+        assert_eq!(samples.len(), 3);
     }
 }

@@ -254,8 +254,17 @@ mod tests {
                 "{}",
                 case.name
             );
-            if case.allow.is_some() {
-                assert!(res.headers().contains_key(header::ALLOW), "{}", case.name);
+            if let Some(allow) = case.allow {
+                let got = res
+                    .headers()
+                    .get(header::ALLOW)
+                    .map(|v| v.to_str().unwrap());
+                assert_eq!(
+                    got.map(conformance::method_set),
+                    Some(conformance::method_set(allow)),
+                    "{}",
+                    case.name
+                );
             }
             assert_eq!(
                 body_of(res).await.as_bytes(),

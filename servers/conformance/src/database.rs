@@ -468,12 +468,17 @@ pub fn check_without_database(server: &str, addr: SocketAddr) -> Vec<String> {
 }
 
 /// A started throwaway cluster for the test `test`, or `None` when PostgreSQL is not installed
-/// (said on stderr: the one reason to skip). Any other failure to start it is an error.
+/// (the one reason to skip, reported by `harness::skip`: a failure under `CI=true`). Any other
+/// failure to start it is an error.
 pub fn cluster_or_skip(test: &str) -> Result<Option<Postgres>, PostgresError> {
     match Postgres::start() {
         Ok(postgres) => Ok(Some(postgres)),
         Err(PostgresError::NotInstalled) => {
-            eprintln!("skipping {test}: {}", PostgresError::NotInstalled);
+            harness::skip::skip(
+                test,
+                harness::skip::Missing::PostgreSql,
+                PostgresError::NotInstalled,
+            );
             Ok(None)
         }
         Err(err) => Err(err),
@@ -484,7 +489,7 @@ pub fn cluster_or_skip(test: &str) -> Result<Option<Postgres>, PostgresError> {
 /// `ROSETTA_SERVERS=axum,hyper` (for working on one of them).
 pub fn servers_under_test() -> Vec<&'static contract::ServerInfo> {
     let only = std::env::var("ROSETTA_SERVERS").unwrap_or_default();
-    harness::runnable_servers()
+    harness::servers_to_test("the database routes")
         .into_iter()
         .filter(|s| only.is_empty() || only.split(',').any(|n| n.trim() == s.name))
         .collect()

@@ -163,7 +163,9 @@ fn mismatches(case: &Case, server: &str, response: &RawResponse) -> Vec<(&'stati
     mismatches
 }
 
-fn method_set(allow: &str) -> String {
+/// An `Allow` value as a set: its methods in upper case, sorted, so that two values that list
+/// the same methods in another order or spacing compare equal.
+pub fn method_set(allow: &str) -> String {
     let mut methods: Vec<String> = allow
         .split(',')
         .map(|m| m.trim().to_ascii_uppercase())

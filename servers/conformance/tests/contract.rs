@@ -17,7 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// Starts each server in turn, runs `test` against it, and fails with every server's failures.
 fn for_each_server(test: impl Fn(&ServerProcess) -> Result<(), String>) {
     let mut failures = Vec::new();
-    for server in harness::runnable_servers() {
+    for server in harness::servers_to_test("the contract") {
         let outcome = ServerProcess::start(server.name, 2)
             .map_err(|err| err.to_string())
             .and_then(|process| test(&process));
@@ -298,22 +298,32 @@ fn http10_keep_alive_is_honoured() {
 #[test]
 fn sigterm_and_sigint_stop_the_server_with_exit_code_zero() {
     let plaintext = case("plaintext");
+    // Every server and signal is tried, and every failure reported, not only the first.
+    let mut failures = Vec::new();
     for signal in [Signal::SIGTERM, Signal::SIGINT] {
-        for server in harness::runnable_servers() {
-            let mut process = ServerProcess::start(server.name, 2).expect("the server starts");
-            // An idle keep-alive connection must not hold the shutdown up past the grace period.
-            let mut idle = RawClient::connect(process.addr(), TIMEOUT).expect("connect");
-            idle.send(&request_bytes(&plaintext, &[])).expect("send");
-            idle.read_response(false).expect("a response");
-            process.signal(signal).expect("the signal is sent");
-            let status = process
-                .wait_timeout(contract::SHUTDOWN_GRACE + Duration::from_secs(2))
-                .expect("wait");
-            assert!(
-                status.is_some_and(|s| s.success()),
-                "server-{} after {signal}: {status:?}",
-                server.name
-            );
+        for server in harness::servers_to_test("the contract") {
+            let outcome = (|| {
+                let mut process =
+                    ServerProcess::start(server.name, 2).map_err(|e| e.to_string())?;
+                // An idle keep-alive connection must not hold the shutdown up past the grace
+                // period.
+                let mut idle = connect(&process)?;
+                idle.send(&request_bytes(&plaintext, &[]))
+                    .map_err(|e| format!("send: {e}"))?;
+                read(&mut idle, false, "plaintext")?;
+                process.signal(signal).map_err(|e| format!("signal: {e}"))?;
+                let status = process
+                    .wait_timeout(contract::SHUTDOWN_GRACE + Duration::from_secs(2))
+                    .map_err(|e| format!("wait: {e}"))?;
+                match status {
+                    Some(status) if status.success() => Ok(()),
+                    other => Err(format!("exit {other:?}")),
+                }
+            })();
+            if let Err(failure) = outcome {
+                failures.push(format!("server-{} after {signal}: {failure}", server.name));
+            }
         }
     }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }

@@ -228,7 +228,16 @@ mod tests {
                 case.name
             );
             if let Some(allow) = case.allow {
-                assert!(res.headers().contains_key(header::ALLOW), "{allow}");
+                let got = res
+                    .headers()
+                    .get(header::ALLOW)
+                    .map(|v| v.to_str().unwrap());
+                assert_eq!(
+                    got.map(conformance::method_set),
+                    Some(conformance::method_set(allow)),
+                    "{}",
+                    case.name
+                );
             }
             assert_eq!(
                 res.take_bytes(None).await.unwrap().as_ref(),
