@@ -46,9 +46,8 @@ fn main() {
     runtime.block_on(serve::bind_and_serve(&args, db));
 }
 
-/// The service: one arm per route, a match on the path, then the method (a known path with
-/// another method is a 405 that lists what it takes); errors into responses; the server named.
-/// Generic over the body, so that tests call it with a `Full` body and no socket.
+/// The service: a match on the path, then the method (a known path with another method is a 405
+/// with `Allow`); errors into responses; the server named. Generic over the body for the tests.
 async fn app<B>(db: Arc<Db>, req: Request<B>) -> Result<Response<Full<Bytes>>, Infallible>
 where
     B: Body<Error: Into<BoxError>>,
@@ -185,11 +184,8 @@ async fn updates(db: &Db, count: usize) -> Result<Response<Full<Bytes>>, Error> 
 // route: not-found
 // any other path
 fn not_found() -> Response<Full<Bytes>> {
-    response(
-        StatusCode::NOT_FOUND,
-        contract::TEXT_PLAIN,
-        contract::NOT_FOUND,
-    )
+    let status = StatusCode::NOT_FOUND;
+    response(status, contract::TEXT_PLAIN, contract::NOT_FOUND)
 }
 // end route
 
