@@ -3,30 +3,33 @@
 //!
 //! hyper parses, frames, keeps connections alive and writes `Date` and `Content-Length`; the rest
 //! (routing, the 404 and 405 answers, the Host rules, body limits, errors, graceful shutdown) is
-//! ours to write, with hyper-util's helpers.
+//! ours to write, with hyper-util's helpers. The database routes run on tokio-postgres with a
+//! deadpool-postgres pool (`db.rs`), kept in an `Arc` that every connection's service shares.
 //!
-//! Run it: `cargo run --release -p server-hyper -- --addr 127.0.0.1:8083`, then
-//! `curl -i http://127.0.0.1:8083/json`.
+//! Run it: `cargo run --release -p server-hyper`, then `curl -i http://127.0.0.1:8083/json`.
 //!
 //! # Layout
-//! `main` builds the runtime, binds and calls `serve`; `app` is the service (routing, then
-//! errors into responses); the handlers follow in contract order, then the error type; tests
-//! last. `serve.rs` holds the accept loop until `shutdown_signal`, the Host rule, and the
-//! helpers that build a response (`response`, `method_not_allowed`, `Error::into_response`).
+//! `main` builds the runtime and the pool, then `serve::bind_and_serve`; `app` is the service
+//! (routing, errors into responses); handlers in contract order, the error type, tests. `serve.rs`:
+//! binding, accept loop, signals, what `app` reads from a request (Host, content type, `q`), the
+//! response helpers, `Error::into_response`. `db.rs`: the pool, queries, `/fortunes` template.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
+use askama::Template;
 use bytes::Bytes;
 use contract::{Message, User};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Body;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use startup::ServerArgs;
-use tokio::net::TcpListener;
 
+mod db;
 mod serve;
 
+use db::{Db, DbError, FortunesPage};
 use serve::{method_not_allowed, response};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -38,30 +41,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("cannot build the tokio runtime");
-    runtime.block_on(async {
-        let listener = startup::bind_listener(args.addr)
-            .and_then(|listener| {
-                listener.set_nonblocking(true)?;
-                TcpListener::from_std(listener)
-            })
-            .expect("cannot bind the address");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
-        // Installed before the ready line, so that a signal sent right after it is not lost.
-        let shutdown = serve::shutdown_signal();
-        startup::print_ready_line(addr);
-        serve::serve(listener, args.header_timeout, shutdown).await;
-    });
+    // aspect: pool: a lazy deadpool-postgres Pool in an Arc<Db> that each connection's service_fn clones
+    let db = Arc::new(Db::new(&args).expect("--database-url must be a postgres:// URL"));
+    runtime.block_on(serve::bind_and_serve(&args, db));
 }
 
-/// The service: one arm per route, a match on the path, then the method (a known path with
-/// another method is a 405 that lists what it takes); errors into responses; the server named.
-/// Generic over the body, so that tests call it with a `Full` body and no socket.
-async fn app<B>(req: Request<B>) -> Result<Response<Full<Bytes>>, Infallible>
+/// The service: a match on the path, then the method (a known path with another method is a 405
+/// with `Allow`); errors into responses; the server named. Generic over the body for the tests.
+async fn app<B>(db: Arc<Db>, req: Request<B>) -> Result<Response<Full<Bytes>>, Infallible>
 where
-    B: Body,
-    B::Error: Into<BoxError>,
+    B: Body<Error: Into<BoxError>>,
 {
     let get = matches!(*req.method(), Method::GET | Method::HEAD);
     let post = req.method() == Method::POST;
@@ -74,7 +63,12 @@ where
         "/html" if get => Ok(html()),
         "/echo" if post => echo(req).await,
         "/error" if get => error(),
+        "/db" if get => self::db(&db).await,
+        "/queries" if get => queries(&db, serve::query_count(&req)).await,
+        "/fortunes" if get => fortunes(&db).await,
+        "/updates" if get => updates(&db, serve::query_count(&req)).await,
         "/" | "/json" | "/html" | "/error" => Ok(method_not_allowed("GET, HEAD")),
+        "/db" | "/queries" | "/fortunes" | "/updates" => Ok(method_not_allowed("GET, HEAD")),
         "/echo" => Ok(method_not_allowed("POST")),
         path => match path
             .strip_prefix("/users/")
@@ -128,33 +122,16 @@ fn user(id: &str) -> Result<Response<Full<Bytes>>, Error> {
 // POST /echo
 async fn echo<B>(req: Request<B>) -> Result<Response<Full<Bytes>>, Error>
 where
-    B: Body,
-    B::Error: Into<BoxError>,
+    B: Body<Error: Into<BoxError>>,
 {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|ct| ct.to_str().ok())
-        .and_then(|ct| ct.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case(contract::APPLICATION_JSON)
-        });
-    if !is_json {
+    if !serve::has_json_content_type(&req) {
         return Err(Error::BadRequest);
     }
     // aspect: body-limit: http_body_util::Limited stops reading at the limit, chunked or not
     let body = Limited::new(req.into_body(), contract::MAX_BODY_BYTES)
         .collect()
         .await
-        .map_err(|err| {
-            if err.is::<LengthLimitError>() {
-                Error::PayloadTooLarge
-            } else {
-                Error::BadRequest
-            }
-        })?
+        .map_err(Error::from_body)?
         .to_bytes();
     // aspect: json-body: collect the body, then serde_json
     let message: Message = serde_json::from_slice(&body).map_err(|_| Error::BadRequest)?;
@@ -167,6 +144,40 @@ where
 // GET /error
 fn error() -> Result<Response<Full<Bytes>>, Error> {
     Err(Error::Internal("this route always fails".into()))
+}
+// end route
+
+// route: db
+// GET /db
+async fn db(db: &Db) -> Result<Response<Full<Bytes>>, Error> {
+    let body = serde_json::to_vec(&db.random_world().await?)?;
+    Ok(response(StatusCode::OK, contract::APPLICATION_JSON, body))
+}
+// end route
+
+// route: queries
+// GET /queries?q=N
+async fn queries(db: &Db, count: usize) -> Result<Response<Full<Bytes>>, Error> {
+    let body = serde_json::to_vec(&db.random_worlds(count).await?)?;
+    Ok(response(StatusCode::OK, contract::APPLICATION_JSON, body))
+}
+// end route
+
+// route: fortunes
+// GET /fortunes
+async fn fortunes(db: &Db) -> Result<Response<Full<Bytes>>, Error> {
+    let fortunes = db.fortunes().await?;
+    // aspect: template: askama's derived Template::render (templates/fortunes.html), escaped for HTML
+    let page = FortunesPage { fortunes }.render()?;
+    Ok(response(StatusCode::OK, contract::TEXT_HTML, page))
+}
+// end route
+
+// route: updates
+// GET /updates?q=N
+async fn updates(db: &Db, count: usize) -> Result<Response<Full<Bytes>>, Error> {
+    let body = serde_json::to_vec(&db.update_worlds(count).await?)?;
+    Ok(response(StatusCode::OK, contract::APPLICATION_JSON, body))
 }
 // end route
 
@@ -183,13 +194,8 @@ fn not_found() -> Response<Full<Bytes>> {
 enum Error {
     BadRequest,
     PayloadTooLarge,
+    Database(DbError),
     Internal(BoxError),
-}
-
-impl From<serde_json::Error> for Error {
-    fn from(err: serde_json::Error) -> Self {
-        Self::Internal(err.into())
-    }
 }
 
 #[cfg(test)]
@@ -207,7 +213,7 @@ mod tests {
                 req = req.header(header::CONTENT_TYPE, ct);
             }
             let body = Full::new(Bytes::from(case.body.clone()));
-            let res = app(req.body(body).unwrap()).await.unwrap();
+            let res = app(Arc::default(), req.body(body).unwrap()).await.unwrap();
             let name = case.name;
             assert_eq!(res.status().as_u16(), case.status, "{name}");
             assert_eq!(res.headers()[header::SERVER], "hyper", "{name}");
@@ -221,6 +227,33 @@ mod tests {
             if case.method != "HEAD" {
                 assert_eq!(body, case.response_body, "{name}");
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_database_the_database_routes_answer_503_and_name_the_server() {
+        for route in contract::DATABASE_ROUTES {
+            let req = Request::get(route.path).header(header::HOST, "localhost");
+            let res = app(Arc::default(), req.body(Full::new(Bytes::new())).unwrap());
+            let res = res.await.unwrap();
+            assert_eq!(
+                res.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                route.path
+            );
+            assert_eq!(res.headers()[header::SERVER], "hyper");
+            assert_eq!(res.headers()[header::CONTENT_TYPE], contract::TEXT_PLAIN);
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, contract::SERVICE_UNAVAILABLE);
+        }
+    }
+
+    #[test]
+    fn q_is_read_from_the_query_string() {
+        for (uri, rows) in [("/queries", 1), ("/queries?q=7", 7), ("/q?a=1&q=20&b", 20)] {
+            let req = Request::get(uri).body(()).unwrap();
+            assert_eq!(serve::query_count(&req), rows, "{uri}");
         }
     }
 }

@@ -1,8 +1,10 @@
-//! The connection side of server-hyper: the accept loop, with hyper's header timeout and
-//! pipelined flushing, graceful shutdown on SIGINT or SIGTERM, and the Host rule that hyper leaves
-//! to the service, and the helpers that build a response. `main.rs` calls [`serve`] with the
-//! service `app`.
+//! The connection side of server-hyper: binding and the ready line, the accept loop with hyper's
+//! header timeout and pipelined flushing, graceful shutdown on SIGINT or SIGTERM; what the
+//! service reads from a request (the Host rule that hyper leaves to the service, the content
+//! type, `q`); and the helpers that build a response, errors included. `main.rs` calls
+//! [`bind_and_serve`], which serves the service `app` with the shared database.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,10 +15,29 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode, Version};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use startup::ServerArgs;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::Error;
+use crate::db::{Db, DbError};
+use crate::{BoxError, Error};
+
+/// Binds `--addr`, prints the ready line, and serves until SIGINT or SIGTERM.
+pub async fn bind_and_serve(args: &ServerArgs, db: Arc<Db>) {
+    let listener = startup::bind_listener(args.addr)
+        .and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            TcpListener::from_std(listener)
+        })
+        .expect("cannot bind the address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    // Installed before the ready line, so that a signal sent right after it is not lost.
+    let shutdown = shutdown_signal();
+    startup::print_ready_line(addr);
+    serve(listener, args.header_timeout, db, shutdown).await;
+}
 
 /// An HTTP/1.1 request has exactly one Host line; an HTTP/1.0 one at most one.
 pub fn has_valid_host<B>(req: &Request<B>) -> bool {
@@ -26,12 +47,34 @@ pub fn has_valid_host<B>(req: &Request<B>) -> bool {
     }
 }
 
+/// The essence of a request's `Content-Type` is `application/json`, parameters aside.
+pub fn has_json_content_type<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|ct| ct.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case(contract::APPLICATION_JSON)
+        })
+}
+
+/// The rows `/queries` and `/updates` answer with, from the raw `q` of the query string: hyper
+/// has no query parser, and `contract::query_count` reads the value.
+pub fn query_count<B>(req: &Request<B>) -> usize {
+    let query = req.uri().query();
+    let q = query.and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("q=")));
+    contract::query_count(q)
+}
+
 /// Accepts connections and serves each on its own task until `shutdown` completes, then lets
 /// the open connections finish (within the grace period). A request head must arrive within
-/// `header_timeout` (slowloris).
+/// `header_timeout` (slowloris). Every connection's service shares `db`.
 pub async fn serve(
     listener: TcpListener,
     header_timeout: Duration,
+    db: Arc<Db>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = http1::Builder::new();
@@ -62,8 +105,11 @@ pub async fn serve(
         };
         // Step 2: small responses go out at once, not after Nagle's ~40 ms delay.
         let _ = stream.set_nodelay(true);
-        // Step 3: serve the connection on its own task; the watcher lets shutdown drain it.
-        let connection = http.serve_connection(TokioIo::new(stream), service_fn(crate::app));
+        // Step 3: serve the connection on its own task; the watcher lets shutdown drain it. Each
+        // request gets its own handle on the shared database (a cheap `Arc` clone).
+        let db = Arc::clone(&db);
+        let service = service_fn(move |req| crate::app(Arc::clone(&db), req));
+        let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // aspect: connection-errors: returned by the connection's future, printed in its task
@@ -115,11 +161,29 @@ pub fn response(
 }
 
 impl Error {
+    /// A body that could not be read: past the limit (413), or broken (400).
+    pub(crate) fn from_body(err: BoxError) -> Self {
+        if err.is::<http_body_util::LengthLimitError>() {
+            Self::PayloadTooLarge
+        } else {
+            Self::BadRequest
+        }
+    }
+
     // aspect: error-500: Error::into_response, called by app
     pub(crate) fn into_response(self) -> Response<Full<Bytes>> {
         let (status, body) = match self {
             Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
+            // aspect: db-error: DbError inside Error::into_response: no connection in time 503, a failed query 500
+            Self::Database(err) if err.unavailable() => {
+                if startup::log_requests() {
+                    eprintln!("503 Service Unavailable: {err}");
+                }
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                (status, contract::SERVICE_UNAVAILABLE)
+            }
+            Self::Database(err) => return Self::Internal(err.into()).into_response(),
             Self::Internal(cause) => {
                 if startup::log_requests() {
                     eprintln!("500 Internal Server Error: {cause}");
@@ -129,5 +193,23 @@ impl Error {
             }
         };
         response(status, contract::TEXT_PLAIN, body)
+    }
+}
+
+impl From<DbError> for Error {
+    fn from(err: DbError) -> Self {
+        Self::Database(err)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<askama::Error> for Error {
+    fn from(err: askama::Error) -> Self {
+        Self::Internal(err.into())
     }
 }
