@@ -2,7 +2,8 @@
 //! actix's authors. The code reads like actix-web (an `App` of resources, typed extractors, an
 //! error type that renders itself), but underneath are ntex's own runtime (neon: one
 //! single-threaded event loop per worker, no tokio), its own buffers and its own HTTP/1 codec.
-//! The Go article's closest idea is gin, as for actix-web.
+//! The Go article's closest idea is gin, as for actix-web. The database routes use
+//! deadpool-postgres over tokio-postgres, on a tokio runtime of their own, and askama.
 //!
 //! Run it: `cargo run --release -p server-ntex -- --addr 127.0.0.1:8087`, then
 //! `curl -i http://127.0.0.1:8087/json`.
@@ -11,20 +12,24 @@
 //! `main` binds, starts `serve` and waits; `app` is the App; the handlers follow in contract
 //! order, then the error type; tests last. `serve.rs` holds ntex's HttpServer with one worker per
 //! `--threads`, stopped by `shutdown_signal`, the Host middleware of the request rules, and the
-//! route helpers `app` uses (`get`, `method_not_allowed`).
+//! route helpers `app` uses (`get`, `method_not_allowed`), how `Error` renders; `db.rs` the DB.
 
-use contract::{Message, User};
+use std::collections::HashMap;
+
+use contract::{Message, User, World};
+use db::{Db, DbError, FortunesPage};
 use ntex::SharedCfg;
-use ntex::http::{StatusCode, header};
+use ntex::http::header;
 use ntex::service::ServiceFactory;
 use ntex::web::error::{JsonPayloadError, PathError};
 use ntex::web::middleware::DefaultHeaders;
-use ntex::web::types::{Json, JsonConfig, Path};
-use ntex::web::{self, App, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponseError};
+use ntex::web::types::{Json, JsonConfig, Path, Query, State};
+use ntex::web::{self, App, DefaultError, HttpResponse, WebRequest};
 use startup::ServerArgs;
 
 use crate::serve::{Middleware, RequestRules, get, method_not_allowed};
 
+mod db;
 mod serve;
 
 #[ntex::main]
@@ -34,15 +39,19 @@ async fn main() -> std::io::Result<()> {
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
-    let server = serve::serve(listener, args.threads(), args.header_timeout)?;
+    let db = Db::new(&args).map_err(std::io::Error::other)?;
+    let server = serve::serve(listener, args.threads(), args.header_timeout, db)?;
     // Installed before the ready line, so that a signal sent right after it is not lost.
     serve::shutdown_signal(server.clone());
     startup::print_ready_line(addr);
     server.await
 }
 
-/// The whole service, without a socket: tests drive it with `test::init_service`.
-fn app() -> App<
+/// The whole service, without a socket: tests drive it with `test::init_service`. Without a
+/// pool in `db` the database routes answer 503.
+fn app(
+    db: Db,
+) -> App<
     Middleware,
     impl ServiceFactory<
         WebRequest<DefaultError>,
@@ -56,6 +65,8 @@ fn app() -> App<
     App::new()
         // aspect: body-limit: JsonConfig::limit, kept as app state for the Json extractor
         .state(JsonConfig::default().limit(contract::MAX_BODY_BYTES))
+        // aspect: pool: App::state(Db): each worker's App holds a clone of the one pool
+        .state(db)
         // aspect: routing: App::service of resources, a route per method
         .service(get("/", plaintext))
         .service(get("/json", json))
@@ -67,6 +78,10 @@ fn app() -> App<
                 .default_service(web::to(|| method_not_allowed("POST"))),
         )
         .service(get("/error", error))
+        .service(get("/db", single_query))
+        .service(get("/queries", queries))
+        .service(get("/fortunes", fortunes))
+        .service(get("/updates", updates))
         // aspect: not-found: App::default_service
         .default_service(web::to(not_found))
         // The last middleware is the outermost: the Server header goes on RequestRules' 400 too.
@@ -132,6 +147,41 @@ async fn not_found() -> HttpResponse {
 }
 // end route
 
+// route: db
+// GET /db
+async fn single_query(db: State<Db>) -> Result<Json<World>, DbError> {
+    Ok(Json(db.random_world().await?))
+}
+// end route
+
+// route: queries
+// GET /queries?q=N
+async fn queries(
+    db: State<Db>,
+    params: Query<HashMap<String, String>>,
+) -> Result<Json<Vec<World>>, DbError> {
+    Ok(Json(db.random_worlds(db::query_count(&params)).await?))
+}
+// end route
+
+// route: fortunes
+// GET /fortunes
+async fn fortunes(db: State<Db>) -> Result<FortunesPage, DbError> {
+    let fortunes = db.fortunes().await?;
+    Ok(FortunesPage { fortunes })
+}
+// end route
+
+// route: updates
+// GET /updates?q=N
+async fn updates(
+    db: State<Db>,
+    params: Query<HashMap<String, String>>,
+) -> Result<Json<Vec<World>>, DbError> {
+    Ok(Json(db.update_worlds(db::query_count(&params)).await?))
+}
+// end route
+
 /// What a handler, an extractor or the filter can fail with; ntex renders it through
 /// `WebResponseError`.
 #[derive(Debug, thiserror::Error)]
@@ -147,51 +197,6 @@ enum Error {
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl From<PathError> for Error {
-    fn from(_: PathError) -> Self {
-        Self::BadRequest
-    }
-}
-
-impl From<JsonPayloadError> for Error {
-    fn from(err: JsonPayloadError) -> Self {
-        match err {
-            JsonPayloadError::Overflow => Self::PayloadTooLarge,
-            _ => Self::BadRequest,
-        }
-    }
-}
-
-// aspect: error-500: impl WebResponseError: handlers return Result and use ?
-impl WebResponseError<DefaultError> for Error {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest | Self::BadFraming => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self, _: &HttpRequest) -> HttpResponse {
-        let body = match self {
-            Self::BadRequest | Self::BadFraming => contract::BAD_REQUEST,
-            Self::PayloadTooLarge => contract::PAYLOAD_TOO_LARGE,
-            Self::Internal(cause) => {
-                if startup::log_requests() {
-                    eprintln!("500 Internal Server Error: {cause}");
-                }
-                contract::INTERNAL_SERVER_ERROR
-            }
-        };
-        let mut response = HttpResponse::build(self.status_code());
-        if let Self::BadFraming = self {
-            // The rest of the connection's bytes cannot be framed: nothing more is read.
-            response.force_close();
-        }
-        response.content_type(contract::TEXT_PLAIN).body(body)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use ntex::web::test;
@@ -200,7 +205,7 @@ mod tests {
 
     #[ntex::test]
     async fn handlers_answer_the_contract_in_process() {
-        let service = test::init_service(app()).await;
+        let service = test::init_service(app(Db::default())).await;
         for case in contract::cases() {
             let mut req = test::TestRequest::default()
                 .method(case.method.parse().unwrap())
@@ -243,6 +248,24 @@ mod tests {
                     case.name
                 );
             }
+        }
+    }
+
+    #[ntex::test]
+    async fn without_a_database_the_routes_answer_503() {
+        let service = test::init_service(app(Db::default())).await;
+        for route in contract::DATABASE_ROUTES {
+            let req = test::TestRequest::with_uri(route.path)
+                .header(header::HOST, "localhost")
+                .to_request();
+            let res = test::call_service(&service, req).await;
+            assert_eq!(res.status().as_u16(), 503, "{}", route.path);
+            assert_eq!(res.headers().get(header::SERVER).unwrap(), "ntex");
+            assert_eq!(
+                res.headers().get(header::CONTENT_TYPE).unwrap(),
+                contract::TEXT_PLAIN
+            );
+            assert_eq!(test::read_body(res).await, contract::SERVICE_UNAVAILABLE);
         }
     }
 }

@@ -6,15 +6,20 @@
 use std::time::Duration;
 
 use ntex::SharedCfg;
+use ntex::http::StatusCode;
 use ntex::http::{HttpServiceConfig, Version, header};
 use ntex::server::Server;
 use ntex::service::{Identity, Service, ServiceCtx};
 use ntex::time::Seconds;
+use ntex::web::error::{JsonPayloadError, PathError};
 use ntex::web::middleware::DefaultHeaders;
 use ntex::web::stack::WebStack;
-use ntex::web::{self, DefaultError, HttpResponse, WebRequest, WebResponse};
+use ntex::web::{
+    self, DefaultError, HttpRequest, HttpResponse, WebRequest, WebResponse, WebResponseError,
+};
 
 use crate::Error;
+use crate::db::Db;
 
 /// The App's middleware: the request rules (Host, Transfer-Encoding), with the Server header
 /// around them.
@@ -85,6 +90,7 @@ pub fn serve(
     listener: std::net::TcpListener,
     threads: usize,
     header_timeout: Duration,
+    db: Db,
 ) -> std::io::Result<Server> {
     // aspect: connection-errors: ntex logs them through `log`; env_logger prints them
     if startup::log_requests() {
@@ -99,7 +105,7 @@ pub fn serve(
         // aspect: header-timeout: headers_read_rate: the head must arrive within the timeout, never extended
         .set_headers_read_rate(header_timeout, header_timeout, 256)
         .set_max_buf_size(contract::MAX_HEAD_BYTES);
-    Ok(web::HttpServer::new(async || crate::app())
+    Ok(web::HttpServer::new(async move || crate::app(db.clone()))
         .workers(threads)
         .config(SharedCfg::new("http-rosetta").add(http))
         // ntex makes SIGINT a forced stop; the contract wants both signals graceful.
@@ -145,4 +151,49 @@ where
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
         .default_service(web::to(|| method_not_allowed("GET, HEAD")))
+}
+
+impl From<PathError> for Error {
+    fn from(_: PathError) -> Self {
+        Self::BadRequest
+    }
+}
+
+impl From<JsonPayloadError> for Error {
+    fn from(err: JsonPayloadError) -> Self {
+        match err {
+            JsonPayloadError::Overflow => Self::PayloadTooLarge,
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+// aspect: error-500: impl WebResponseError: handlers return Result and use ?
+impl WebResponseError<DefaultError> for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest | Self::BadFraming => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self, _: &HttpRequest) -> HttpResponse {
+        let body = match self {
+            Self::BadRequest | Self::BadFraming => contract::BAD_REQUEST,
+            Self::PayloadTooLarge => contract::PAYLOAD_TOO_LARGE,
+            Self::Internal(cause) => {
+                if startup::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                contract::INTERNAL_SERVER_ERROR
+            }
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::BadFraming = self {
+            // The rest of the connection's bytes cannot be framed: nothing more is read.
+            response.force_close();
+        }
+        response.content_type(contract::TEXT_PLAIN).body(body)
+    }
 }

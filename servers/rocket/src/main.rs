@@ -14,18 +14,22 @@
 //! `main` builds the runtime and calls `serve`; `app` is the Rocket; the handlers and catchers
 //! follow in contract order, then the error type; tests last. `serve.rs` holds `config`, launches
 //! the Rocket until `shutdown_signal`, and holds the fairings `app` attaches (the head rules, the
-//! ready line) and the error's response.
+//! ready line) and the error's response; `db.rs` the pool, its settings and the queries.
 
 use std::process::ExitCode;
 
-use contract::{Message, User};
-use rocket::config::Config;
-use rocket::http::{ContentType, Method, Status};
+use contract::{Fortune, Message, User, World};
+use db::Db;
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Method};
 use rocket::response::content::RawHtml;
 use rocket::serde::json::{Error as JsonError, Json};
 use rocket::{Build, Request, Rocket, catch, catchers, get, post, routes};
+use rocket_db_pools::{Connection, Database};
+use rocket_dyn_templates::{Template, context};
 use startup::ServerArgs;
 
+mod db;
 mod serve;
 
 fn main() -> ExitCode {
@@ -42,17 +46,21 @@ fn main() -> ExitCode {
         // after it is not lost.
         let shutdown = serve::shutdown_signal();
         let config = serve::config(args.addr, args.threads());
+        let config = db::figment(config, args.database_url.as_deref(), args.pool_size);
         serve::serve(app(config), shutdown).await
     })
 }
 
 /// The whole service, without a socket: tests drive it with `rocket::local`.
-fn app(config: Config) -> Rocket<Build> {
+fn app(config: Figment) -> Rocket<Build> {
     // aspect: routing: attribute macros on the handlers, mounted with routes![]
     rocket::custom(config)
         .mount("/", routes![plaintext, json, html, user, echo, error])
+        .mount("/", routes![single_query, queries, fortunes, updates])
         // aspect: not-found: a #[catch(404)] catcher, which also finds the 405s
-        .register("/", catchers![not_found, other_errors])
+        .register("/", catchers![not_found, serve::other_errors])
+        .attach(Db::init())
+        .attach(Template::fairing())
         .attach(serve::head_rules_fairing())
         .attach(serve::ready_line())
 }
@@ -121,7 +129,7 @@ fn not_found(req: &Request<'_>) -> Error {
     let allow: Vec<&str> = req
         .rocket()
         .routes()
-        .filter(|route| path_matches(route.uri.path(), req.uri().path().as_str()))
+        .filter(|route| serve::path_matches(route.uri.path(), req.uri().path().as_str()))
         .flat_map(|route| match route.method {
             // Rocket answers HEAD with the GET route.
             Method::Get => ["GET", "HEAD"].as_slice(),
@@ -138,21 +146,43 @@ fn not_found(req: &Request<'_>) -> Error {
 }
 // end route
 
-/// Whether a route's path (`/users/<id>`) matches a request path segment by segment.
-fn path_matches(route: &str, path: &str) -> bool {
-    let (route, path) = (route.split('/'), path.split('/'));
-    route.clone().count() == path.clone().count()
-        && route
-            .zip(path)
-            .all(|(r, p)| r == p || (r.starts_with('<') && !p.is_empty()))
+// route: db
+// GET /db
+#[get("/db")]
+async fn single_query(mut db: Connection<Db>) -> Result<Json<World>, Error> {
+    Ok(Json(db::random_world(&mut db).await?))
 }
+// end route
 
-/// Whatever else Rocket refuses (a malformed request, an oversized form): the reason phrase, as
-/// plain text.
-#[catch(default)]
-fn other_errors(status: Status, _req: &Request<'_>) -> (Status, &'static str) {
-    (status, status.reason().unwrap_or("Error"))
+// route: queries
+// GET /queries?q=N
+#[get("/queries?<q>")]
+async fn queries(mut db: Connection<Db>, q: Option<&str>) -> Result<Json<Vec<World>>, Error> {
+    let count = contract::query_count(q);
+    Ok(Json(db::random_worlds(&mut db, count).await?))
 }
+// end route
+
+// route: fortunes
+// GET /fortunes
+#[get("/fortunes")]
+async fn fortunes(mut db: Connection<Db>) -> Result<Template, Error> {
+    let mut fortunes = db::fortunes(&mut db).await?;
+    fortunes.push(Fortune::extra());
+    fortunes.sort_by(|a, b| a.message.cmp(&b.message));
+    // aspect: template: Template::render of templates/fortunes.html.tera, which Tera escapes as HTML
+    Ok(Template::render("fortunes", context! { fortunes }))
+}
+// end route
+
+// route: updates
+// GET /updates?q=N
+#[get("/updates?<q>")]
+async fn updates(mut db: Connection<Db>, q: Option<&str>) -> Result<Json<Vec<World>>, Error> {
+    let count = contract::query_count(q);
+    Ok(Json(db::update_worlds(&mut db, count).await?))
+}
+// end route
 
 /// What a handler or a catcher can answer with besides success; a `Responder`, so handlers
 /// return `Result` and use `?`.
@@ -164,32 +194,14 @@ enum Error {
     NotFound,
     MethodNotAllowed(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl From<JsonError<'_>> for Error {
-    fn from(err: JsonError<'_>) -> Self {
-        match err {
-            // The Json guard reports a body over the limit as a read that ended early.
-            JsonError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                Self::PayloadTooLarge
-            }
-            _ => Self::BadRequest,
-        }
-    }
-}
-
-// aspect: error-500: impl Responder for the error: handlers return Result and use ?
-impl<'r> rocket::response::Responder<'r, 'static> for Error {
-    fn respond_to(self, _req: &'r Request<'_>) -> rocket::response::Result<'static> {
-        Ok(self.response())
-    }
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
 }
 
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
 
-    use rocket::http::Header;
+    use rocket::http::{Header, Status};
     use rocket::local::asynchronous::Client;
 
     use super::*;
@@ -233,6 +245,29 @@ mod tests {
             }
             let body = res.into_bytes().await.unwrap_or_default();
             assert_eq!(body, case.response_body, "{}", case.name);
+        }
+    }
+
+    #[rocket::async_test]
+    async fn without_a_database_the_routes_answer_503() {
+        let config = serve::config(SocketAddr::from(([127, 0, 0, 1], 0)), 1);
+        let client = Client::untracked(app(db::figment(config, None, None)))
+            .await
+            .expect("a valid rocket");
+        for route in contract::DATABASE_ROUTES {
+            let res = client
+                .get(route.path)
+                .header(Header::new("Host", "localhost"))
+                .dispatch()
+                .await;
+            assert_eq!(res.status(), Status::ServiceUnavailable, "{}", route.path);
+            assert_eq!(res.headers().get_one("Server"), Some("rocket"));
+            assert_eq!(
+                res.headers().get_one("Content-Type"),
+                Some(contract::TEXT_PLAIN)
+            );
+            let body = res.into_string().await.unwrap_or_default();
+            assert_eq!(body, contract::SERVICE_UNAVAILABLE);
         }
     }
 }

@@ -10,14 +10,17 @@ use std::process::ExitCode;
 use rocket::config::{Config, Ident, LogLevel, Shutdown};
 use rocket::data::{Limits, ToByteUnit};
 use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::fs::relative;
 use rocket::http::{ContentType, Header, Status};
-use rocket::{Build, Request, Rocket};
+use rocket::serde::json::Error as JsonError;
+use rocket::{Build, Request, Rocket, catch};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::Error;
 
 /// Rocket's settings, from the command line rather than Rocket.toml.
-pub fn config(addr: SocketAddr, threads: usize) -> Config {
+pub fn config(addr: SocketAddr, threads: usize) -> Figment {
     // Shutdown: `grace` for requests in flight, then `mercy` for connections to close. The
     // signals are ours (see `serve`): Rocket would install its handlers after the ready line.
     let shutdown = Shutdown {
@@ -27,7 +30,7 @@ pub fn config(addr: SocketAddr, threads: usize) -> Config {
         mercy: 3,
         ..Shutdown::default()
     };
-    Config {
+    let config = Config {
         address: addr.ip(),
         port: addr.port(),
         workers: threads,
@@ -42,7 +45,9 @@ pub fn config(addr: SocketAddr, threads: usize) -> Config {
         },
         cli_colors: false,
         ..Config::release_default()
-    }
+    };
+    // The templates' folder is the crate's, wherever the server is started from.
+    Figment::from(config).merge(("template_dir", relative!("templates")))
 }
 
 /// What Rocket leaves to the application: a head over the contract's size is a 431 (hyper's own
@@ -135,6 +140,41 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
+/// Whether a route's path (`/users/<id>`) matches a request path segment by segment.
+pub fn path_matches(route: &str, path: &str) -> bool {
+    let (route, path) = (route.split('/'), path.split('/'));
+    route.clone().count() == path.clone().count()
+        && route
+            .zip(path)
+            .all(|(r, p)| r == p || (r.starts_with('<') && !p.is_empty()))
+}
+
+/// Whatever else Rocket refuses (a malformed request, an oversized form): the reason phrase, as
+/// plain text.
+#[catch(default)]
+pub fn other_errors(status: Status, _req: &Request<'_>) -> (Status, &'static str) {
+    (status, status.reason().unwrap_or("Error"))
+}
+
+impl From<JsonError<'_>> for Error {
+    fn from(err: JsonError<'_>) -> Self {
+        match err {
+            // The Json guard reports a body over the limit as a read that ended early.
+            JsonError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Self::PayloadTooLarge
+            }
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+// aspect: error-500: impl Responder for the error: handlers return Result and use ?
+impl<'r> rocket::response::Responder<'r, 'static> for Error {
+    fn respond_to(self, _req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        Ok(self.response())
+    }
+}
+
 impl Error {
     pub(crate) fn response(self) -> rocket::Response<'static> {
         let (status, body) = match &self {
@@ -151,6 +191,12 @@ impl Error {
                     eprintln!("500 Internal Server Error: {cause}");
                 }
                 (Status::InternalServerError, contract::INTERNAL_SERVER_ERROR)
+            }
+            Self::Unavailable(cause) => {
+                if startup::log_requests() {
+                    eprintln!("503 Service Unavailable: {cause}");
+                }
+                (Status::ServiceUnavailable, contract::SERVICE_UNAVAILABLE)
             }
         };
         let mut response = rocket::Response::build()
