@@ -8,23 +8,22 @@
 //!
 //! # Layout
 //! `main` builds the runtime, binds and calls `serve`; `app` is the Service with its Router;
-//! the handlers follow in contract order, then the error type; tests last.
-//! `serve.rs` holds salvo's Server until `shutdown_signal`, the hoops `app` installs, and
-//! `render_json`.
+//! the handlers follow in contract order; tests last. `serve.rs` holds salvo's Server, the hoops
+//! `app` installs, `render_json` and the error type; `db.rs` the pool, queries and template.
 
-use contract::{Message, User};
-use salvo::Writer;
+use askama::Template;
+use contract::{Fortune, Message, User};
 use salvo::catcher::Catcher;
-use salvo::conn::tcp::TcpAcceptor;
 use salvo::http::request::SecureMaxSize;
-use salvo::http::{ParseError, Request, Response, StatusCode};
+use salvo::http::{Request, Response, StatusCode};
 use salvo::prelude::Text;
-use salvo::{Depot, FlowCtrl, Router, Service, async_trait, handler};
+use salvo::{Depot, FlowCtrl, Router, Service, affix_state, handler};
 use startup::ServerArgs;
 
+mod db;
 mod serve;
 
-use serve::render_json;
+use serve::{Error, render_json};
 
 fn main() {
     let args = ServerArgs::parse_for("salvo");
@@ -38,20 +37,18 @@ fn main() {
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
-        let listener = listener
-            .set_nonblocking(true)
-            .and_then(|()| tokio::net::TcpListener::from_std(listener))
-            .and_then(TcpAcceptor::try_from)
-            .expect("cannot listen on the address");
+        let listener = serve::acceptor(listener).expect("cannot listen on the address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = serve::shutdown_signal();
+        let pool = db::pool(args.database_url.as_deref(), args.pool_size)
+            .expect("the database URL is not a valid postgres:// URL");
         startup::print_ready_line(addr);
-        serve::serve(listener, app(), args.header_timeout, shutdown).await;
+        serve::serve(listener, app(pool), args.header_timeout, shutdown).await;
     });
 }
 
 /// The whole service, without a socket: tests drive it with salvo's `TestClient`.
-fn app() -> Service {
+fn app(pool: Option<sqlx::PgPool>) -> Service {
     // aspect: routing: a tree of Routers, one per path, a method filter per goal
     let router = Router::new()
         // aspect: body-limit: the SecureMaxSize hoop bounds every body-reading helper
@@ -62,7 +59,16 @@ fn app() -> Service {
         .push(Router::with_path("html").get(html).head(html))
         .push(Router::with_path("users/{id}").get(user).head(user))
         .push(Router::with_path("echo").post(echo))
-        .push(Router::with_path("error").get(error).head(error));
+        .push(Router::with_path("error").get(error).head(error))
+        .push(Router::with_path("db").get(single_query).head(single_query))
+        .push(Router::with_path("queries").get(queries).head(queries))
+        .push(Router::with_path("fortunes").get(fortunes).head(fortunes))
+        .push(Router::with_path("updates").get(updates).head(updates));
+    // aspect: pool: an affix_state hoop puts the PgPool in every request's Depot (none: 503)
+    let router = match pool {
+        Some(pool) => router.hoop(affix_state::inject(pool)),
+        None => router,
+    };
     // The Service's hoops run for every request, routed or not. salvo answers 405 with `Allow`
     // itself; the catcher writes the body of every error response that has none.
     Service::new(router)
@@ -142,50 +148,55 @@ async fn not_found(res: &mut Response, ctrl: &mut FlowCtrl) {
 }
 // end route
 
-/// What a handler can fail with; salvo writes it through `Writer`.
-#[derive(Debug)]
-enum Error {
-    BadRequest,
-    PayloadTooLarge,
-    Internal(Box<dyn std::error::Error + Send + Sync>),
+// route: db
+// GET /db
+#[handler]
+async fn single_query(depot: &mut Depot, res: &mut Response) -> Result<(), Error> {
+    let mut conn = db::connection(depot).await?;
+    render_json(res, &db::random_world(&mut conn).await?);
+    Ok(())
 }
+// end route
 
-impl From<ParseError> for Error {
-    fn from(err: ParseError) -> Self {
-        match err {
-            ParseError::PayloadTooLarge => Self::PayloadTooLarge,
-            _ => Self::BadRequest,
-        }
-    }
+// route: queries
+// GET /queries?q=N
+#[handler]
+async fn queries(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), Error> {
+    let mut conn = db::connection(depot).await?;
+    let worlds = db::random_worlds(&mut conn, db::query_count(req)).await?;
+    render_json(res, &worlds);
+    Ok(())
 }
+// end route
 
-impl Error {
-    fn render(self, res: &mut Response) {
-        let (status, body) = match self {
-            Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
-            Self::Internal(cause) => {
-                if startup::log_requests() {
-                    eprintln!("500 Internal Server Error: {cause}");
-                }
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    contract::INTERNAL_SERVER_ERROR,
-                )
-            }
-        };
-        res.status_code(status);
-        res.render(Text::Plain(body));
-    }
+// route: fortunes
+// GET /fortunes
+#[handler]
+async fn fortunes(depot: &mut Depot, res: &mut Response) -> Result<(), Error> {
+    let mut conn = db::connection(depot).await?;
+    let mut rows = db::fortunes(&mut conn).await?;
+    rows.push(Fortune::extra());
+    rows.sort_by(|a, b| a.message.cmp(&b.message));
+    // aspect: template: an askama Template struct, rendered to a String, answered as Text::Html
+    res.render(Text::Html(db::FortunesPage { fortunes: rows }.render()?));
+    Ok(())
 }
+// end route
 
-// aspect: error-500: impl Writer for the error: handlers return Result and use ?
-#[async_trait]
-impl Writer for Error {
-    async fn write(self, _req: &mut Request, _depot: &mut Depot, res: &mut Response) {
-        self.render(res);
+// route: updates
+// GET /updates?q=N
+#[handler]
+async fn updates(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), Error> {
+    let mut conn = db::connection(depot).await?;
+    let mut worlds = db::random_worlds(&mut conn, db::query_count(req)).await?;
+    for world in &mut worlds {
+        world.random_number = db::random_id();
     }
+    db::update_worlds(&mut conn, &mut worlds).await?;
+    render_json(res, &worlds);
+    Ok(())
 }
+// end route
 
 #[cfg(test)]
 mod tests {
@@ -196,7 +207,7 @@ mod tests {
 
     #[tokio::test]
     async fn handlers_answer_the_contract_in_process() {
-        let service = app();
+        let service = app(None);
         // The builder always sends a `Host` line: the row without one is checked on the wire
         // by the conformance suite.
         let cases = contract::cases().into_iter();

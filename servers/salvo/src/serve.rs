@@ -1,20 +1,28 @@
 //! The connection side of server-salvo: salvo's `Server` with its header timeout, head limit and
 //! pipelined flushing, graceful shutdown on SIGINT or SIGTERM, and the hoops that `app` installs
 //! around every request: the Host rule, the `Server` header and the length of HEAD answers; and
-//! [`render_json`], for the contract's JSON content type. `main.rs` calls [`serve`].
+//! [`render_json`], for the contract's JSON content type; how the handlers' `Error` is written.
+//! `main.rs` calls [`serve`].
 
 use std::time::Duration;
 
 use salvo::conn::tcp::TcpAcceptor;
 use salvo::fuse::FuseConfig;
 use salvo::http::header::{self, HeaderValue};
-use salvo::http::{Method, Request, Response};
-use salvo::prelude::Json;
-use salvo::{Depot, FlowCtrl, Server, Service, handler};
+use salvo::http::{Method, ParseError, Request, Response, StatusCode};
+use salvo::prelude::{Json, Text};
+use salvo::{Depot, FlowCtrl, Server, Service, Writer, async_trait, handler};
 use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::Error;
+/// What a handler can fail with; salvo writes it through `Writer` (at the end of this file).
+#[derive(Debug)]
+pub enum Error {
+    BadRequest,
+    PayloadTooLarge,
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
+}
 
 /// RFC 9112, 3.2: an HTTP/1.1 request without a `Host` line, or any request with two, is a 400.
 #[handler]
@@ -25,6 +33,12 @@ pub async fn host_rules(req: &mut Request, res: &mut Response, ctrl: &mut FlowCt
         Error::BadRequest.render(res);
         ctrl.skip_rest();
     }
+}
+
+/// The bound listener as salvo's acceptor, on the tokio runtime this is called in.
+pub fn acceptor(listener: std::net::TcpListener) -> std::io::Result<TcpAcceptor> {
+    listener.set_nonblocking(true)?;
+    TcpAcceptor::try_from(tokio::net::TcpListener::from_std(listener)?)
 }
 
 /// Serves `app` until `shutdown` completes, then lets open connections finish (within the grace
@@ -110,4 +124,50 @@ pub fn render_json(res: &mut Response, value: &(impl Serialize + Sync)) {
         HeaderValue::from_static(contract::APPLICATION_JSON),
     );
     res.render(Json(value));
+}
+
+impl From<ParseError> for Error {
+    fn from(err: ParseError) -> Self {
+        match err {
+            ParseError::PayloadTooLarge => Self::PayloadTooLarge,
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+impl Error {
+    fn render(self, res: &mut Response) {
+        let (status, body) = match self {
+            Self::BadRequest => (StatusCode::BAD_REQUEST, contract::BAD_REQUEST),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, contract::PAYLOAD_TOO_LARGE),
+            Self::Internal(cause) => {
+                if startup::log_requests() {
+                    eprintln!("500 Internal Server Error: {cause}");
+                }
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    contract::INTERNAL_SERVER_ERROR,
+                )
+            }
+            Self::Unavailable(cause) => {
+                if startup::log_requests() {
+                    eprintln!("503 Service Unavailable: {cause}");
+                }
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    contract::SERVICE_UNAVAILABLE,
+                )
+            }
+        };
+        res.status_code(status);
+        res.render(Text::Plain(body));
+    }
+}
+
+// aspect: error-500: impl Writer for the error: handlers return Result and use ?
+#[async_trait]
+impl Writer for Error {
+    async fn write(self, _req: &mut Request, _depot: &mut Depot, res: &mut Response) {
+        self.render(res);
+    }
 }
