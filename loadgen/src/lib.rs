@@ -229,34 +229,14 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
         machine::pin_self(&split.client).context("cannot pin the load generator to its CPUs")?;
     }
     // The database last, just before the loads: a throwaway cluster lives as long as `database`.
-    let database = compare::database::Database::open(&plan.database)?;
-    if let Some(database) = &database {
-        eprintln!("database: {}", database.settings.source);
-        plan.database_url = Some(database.url().to_owned());
-        plan.settings.database = Some(database.settings.clone());
-        if let Some(cost) = &mut plan.cost {
-            cost.database_url = Some(database.url().to_owned());
-        }
-    } else if let Some(why) = plan.database.off() {
-        eprintln!("no database scenarios: {why}");
-    }
+    let database = open_database(&mut plan)?;
     let stop = stop_on_signals(false)?;
     let mut bar = CompareBar::new(&plan, !args.no_progress);
     let measured = compare::run(&plan, database.as_ref(), &stop, &mut |event| {
         bar.observe(event)
     });
     bar.finish();
-    let idle = if stop.load(Ordering::Relaxed) || plan.idle_connections == 0 {
-        None
-    } else {
-        eprintln!(
-            "idle phase: {} keep-alive connections held on each server (--idle-connections 0 skips it)…",
-            plan.idle_connections
-        );
-        compare::idle::run(&plan, plan.idle_connections, &stop, &mut |server| {
-            eprintln!("  {}", report::idle::line(server));
-        })
-    };
+    let idle = idle_phase(&plan, &stop);
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     if plan.cost.is_some() && !stop.load(Ordering::Relaxed) {
         eprintln!("cost phase: counts per request (--no-cost skips it)…");
@@ -294,6 +274,37 @@ fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Opens the database of the plan's database scenarios, if any, and gives its URL to the
+/// servers' and the cost phase's command lines.
+fn open_database(plan: &mut compare::plan::Plan) -> Result<Option<compare::database::Database>> {
+    let database = compare::database::Database::open(&plan.database)?;
+    if let Some(database) = &database {
+        eprintln!("database: {}", database.settings.source);
+        plan.database_url = Some(database.url().to_owned());
+        plan.settings.database = Some(database.settings.clone());
+        if let Some(cost) = &mut plan.cost {
+            cost.database_url = Some(database.url().to_owned());
+        }
+    } else if let Some(why) = plan.database.off() {
+        eprintln!("no database scenarios: {why}");
+    }
+    Ok(database)
+}
+
+/// The idle-connections phase, unless the run was stopped or `--idle-connections 0`.
+fn idle_phase(plan: &compare::plan::Plan, stop: &Arc<AtomicBool>) -> Option<results::IdleTable> {
+    if stop.load(Ordering::Relaxed) || plan.idle_connections == 0 {
+        return None;
+    }
+    eprintln!(
+        "idle phase: {} keep-alive connections held on each server (--idle-connections 0 skips it)…",
+        plan.idle_connections
+    );
+    compare::idle::run(plan, plan.idle_connections, stop, &mut |server| {
+        eprintln!("  {}", report::idle::line(server));
     })
 }
 

@@ -576,34 +576,35 @@ enum Layer {
     Line(usize),
 }
 
-/// The lowest y a logarithmic axis shows, ms (1 µs: the histograms' resolution).
-const LOG_FLOOR_MS: f64 = 0.001;
-
-/// A decade of a logarithmic latency axis, in ms: `0.01`, `0.1`, `1`, `10`.
-fn decade_label(log: f64) -> String {
-    let value = 10f64.powf(log);
-    if value >= 1.0 {
-        format!("{value:.0}")
-    } else {
-        let decimals = usize::try_from((-log.floor()) as i64).unwrap_or(0);
-        format!("{value:.decimals$}")
+impl Layer {
+    /// Whether this layer draws the `i`-th line (and its legend entry).
+    fn draws(self, i: usize) -> bool {
+        match self {
+            Layer::All => true,
+            Layer::Axes => false,
+            Layer::Line(only) => i == only,
+        }
     }
 }
 
-fn draw_lines(chart: &LineChart<'_>, layer: Layer) -> Result<String, DrawError> {
-    register_fonts();
-    let e = |err: &dyn std::fmt::Display| DrawError(err.to_string());
-    let y_of = |y: f64| {
-        if chart.log_y {
-            y.max(LOG_FLOOR_MS).log10()
-        } else {
-            y
-        }
-    };
+/// Where a chart's value `y` sits on its y axis: its decade on a logarithmic axis.
+fn y_position(chart: &LineChart<'_>, y: f64) -> f64 {
+    if chart.log_y {
+        y.max(LOG_FLOOR_MS).log10()
+    } else {
+        y
+    }
+}
+
+/// The x and y ranges that hold every point of `chart`: whole decades on a logarithmic axis.
+fn ranges(chart: &LineChart<'_>) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
     let points = chart.lines.iter().flat_map(|(_, p)| p.iter());
     let (x_max, y_min, y_max) = points.fold(
         (0.0_f64, f64::INFINITY, f64::NEG_INFINITY),
-        |(x, low, high), &(px, py)| (x.max(px), low.min(y_of(py)), high.max(y_of(py))),
+        |(x, low, high), &(px, py)| {
+            let y = y_position(chart, py);
+            (x.max(px), low.min(y), high.max(y))
+        },
     );
     let x_range = if chart.percentile_axis {
         0.0..4.0
@@ -621,6 +622,39 @@ fn draw_lines(chart: &LineChart<'_>, layer: Layer) -> Result<String, DrawError> 
     } else {
         0.0..(y_max * 1.1).max(0.01)
     };
+    (x_range, y_range)
+}
+
+/// A tick of the percentile axis, where each step is one more nine.
+fn percentile_label(x: &f64) -> String {
+    match x.round() as i32 {
+        0 => "0%".to_owned(),
+        1 => "90%".to_owned(),
+        2 => "99%".to_owned(),
+        3 => "99.9%".to_owned(),
+        _ => "99.99%".to_owned(),
+    }
+}
+
+/// The lowest y a logarithmic axis shows, ms (1 µs: the histograms' resolution).
+const LOG_FLOOR_MS: f64 = 0.001;
+
+/// A decade of a logarithmic latency axis, in ms: `0.01`, `0.1`, `1`, `10`.
+fn decade_label(log: f64) -> String {
+    let value = 10f64.powf(log);
+    if value >= 1.0 {
+        format!("{value:.0}")
+    } else {
+        let decimals = usize::try_from((-log.floor()) as i64).unwrap_or(0);
+        format!("{value:.decimals$}")
+    }
+}
+
+fn draw_lines(chart: &LineChart<'_>, layer: Layer) -> Result<String, DrawError> {
+    register_fonts();
+    let e = |err: &dyn std::fmt::Display| DrawError(err.to_string());
+    let y_of = |y: f64| y_position(chart, y);
+    let (x_range, y_range) = ranges(chart);
     let width = width_for_title(chart.title).clamp(700, 1400);
     let mut svg = String::new();
     {
@@ -633,11 +667,7 @@ fn draw_lines(chart: &LineChart<'_>, layer: Layer) -> Result<String, DrawError> 
             .lines
             .iter()
             .enumerate()
-            .filter(|(i, _)| match layer {
-                Layer::All => true,
-                Layer::Axes => false,
-                Layer::Line(only) => *i == only,
-            })
+            .filter(|(i, _)| layer.draws(*i))
             .map(|(i, (name, _))| (i, name.as_str()));
         draw_legend(&legend, legend_entries, &|name| {
             let (colour, dashed) = (chart.style)(name);
@@ -659,13 +689,6 @@ fn draw_lines(chart: &LineChart<'_>, layer: Layer) -> Result<String, DrawError> 
             .y_label_area_size(60)
             .build_cartesian_2d(x_range, y_range)
             .map_err(|err| e(&err))?;
-        let percentile_label = |x: &f64| match x.round() as i32 {
-            0 => "0%".to_owned(),
-            1 => "90%".to_owned(),
-            2 => "99%".to_owned(),
-            3 => "99.9%".to_owned(),
-            _ => "99.99%".to_owned(),
-        };
         if !matches!(layer, Layer::Line(_)) {
             let mut mesh = ctx.configure_mesh();
             mesh.x_desc(chart.x_desc)
@@ -684,12 +707,7 @@ fn draw_lines(chart: &LineChart<'_>, layer: Layer) -> Result<String, DrawError> 
             mesh.draw().map_err(|err| e(&err))?;
         }
         for (i, (name, points)) in chart.lines.iter().enumerate() {
-            let drawn = match layer {
-                Layer::All => true,
-                Layer::Axes => false,
-                Layer::Line(only) => i == only,
-            };
-            if !drawn {
+            if !layer.draws(i) {
                 continue;
             }
             let ((r, g, b), dashed) = (chart.style)(name);

@@ -230,6 +230,25 @@ pub fn cpu_table(run: &Comparison) -> String {
 }
 
 /// The machine, the settings and how sure the figures are, as one paragraph.
+/// Where the database of the database scenarios ran, as a sentence of the machine paragraph
+/// (empty without one).
+fn database_sentence(s: &crate::results::CompareSettings) -> String {
+    let Some(database) = &s.database else {
+        return String::new();
+    };
+    let placement = match &database.cpus {
+        Some(cpus) if s.cpus.pinned => format!(
+            "pinned to CPU {cpus} (with the servers on two cores: the load generator's CPU stays its own)"
+        ),
+        Some(cpus) => format!("pinned to CPU {cpus}"),
+        None => "not pinned".to_owned(),
+    };
+    format!(
+        " The database scenarios read a {}, {placement}.",
+        database.source
+    )
+}
+
 pub fn machine_paragraph(run: &Comparison) -> String {
     let env = &run.record.environment;
     let s = &run.record.settings;
@@ -264,20 +283,7 @@ pub fn machine_paragraph(run: &Comparison) -> String {
             remote.join(", ")
         )
     };
-    let database = match &s.database {
-        Some(database) => format!(
-            " The database scenarios read a {}, {}.",
-            database.source,
-            match &database.cpus {
-                Some(cpus) if s.cpus.pinned => format!(
-                    "pinned to CPU {cpus} (with the servers on two cores: the load generator's CPU stays its own)"
-                ),
-                Some(cpus) => format!("pinned to CPU {cpus}"),
-                None => "not pinned".to_owned(),
-            }
-        ),
-        None => String::new(),
-    };
+    let database = database_sentence(s);
     let counting = super::counting::sentence(run);
     format!(
         "Measured on {} ({} CPUs, Linux {}), {}, commit `{}`. Each server ran pinned to CPU {:?} with `--threads {}`; \

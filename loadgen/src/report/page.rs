@@ -563,6 +563,16 @@ fn machine_rows(run: &Comparison) -> Vec<(&'static str, String)> {
         ),
         ("command", run.record.command.clone()),
     ];
+    rows.extend(counting_rows(run));
+    for (name, version) in &env.crates {
+        rows.push(("crate", format!("{name} {version}")));
+    }
+    rows
+}
+
+/// How the server CPU and memory were counted, and which loads were measured again.
+fn counting_rows(run: &Comparison) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
     let cpu = super::counting::cpu_methods(run);
     if !cpu.is_empty() {
         rows.push(("server CPU counted by", cpu));
@@ -573,9 +583,6 @@ fn machine_rows(run: &Comparison) -> Vec<(&'static str, String)> {
     }
     if let Some(repeats) = super::counting::repeats(run) {
         rows.push(("loads measured again", repeats));
-    }
-    for (name, version) in &env.crates {
-        rows.push(("crate", format!("{name} {version}")));
     }
     rows
 }
