@@ -6,10 +6,8 @@
 //! `curl -i http://127.0.0.1:8086/json`.
 //!
 //! # Layout
-//! `main` binds and calls `serve`; `app` is the filter of all routes; the handlers follow in
-//! contract order, then the error type; tests last. `serve.rs`: the accept loop,
-//! `shutdown_signal`, the filters `app` is built from (GET-with-HEAD, the Host rule, the JSON
-//! content type, `known`) and `recover`.
+//! `main`, `app` (the filter of all routes), the handlers in contract order, tests last. `serve.rs`:
+//! the accept loop, the filters `app` uses, `Error`, `recover`; `db.rs`: the pool, queries, template.
 
 use std::convert::Infallible;
 
@@ -17,13 +15,15 @@ use bytes::{Buf, BufMut};
 use contract::{Message, User};
 use futures_util::{Stream, TryStreamExt};
 use startup::ServerArgs;
-use tokio::net::TcpListener;
-use warp::http::{StatusCode, header};
-use warp::reject::Reject;
+use warp::http::StatusCode;
 use warp::reply::{self, Reply, Response};
 use warp::{Filter, Rejection};
 
+mod db;
 mod serve;
+
+use db::{Db, DbError, query_count, with_db};
+use serve::{Error, get_or_head, text};
 
 fn main() {
     let args = ServerArgs::parse_for("warp");
@@ -33,53 +33,39 @@ fn main() {
         .build()
         .expect("cannot build the tokio runtime");
     runtime.block_on(async {
-        let listener = startup::bind_listener(args.addr)
-            .and_then(|listener| {
-                listener.set_nonblocking(true)?;
-                TcpListener::from_std(listener)
-            })
-            .expect("cannot bind the address");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
+        let (listener, addr) = serve::bind(args.addr).expect("cannot bind the address");
         // Installed before the ready line, so that a signal sent right after it is not lost.
         let shutdown = serve::shutdown_signal();
+        let db = Db::new(&args).expect("the database URL is not a valid postgres:// URL");
         startup::print_ready_line(addr);
-        serve::serve(listener, args.header_timeout, shutdown).await;
+        serve::serve(listener, &db, args.header_timeout, shutdown).await;
     });
 }
 
-/// Every route, the 404 for anything else, the Host rules, and the `Server` header on every
-/// answer.
-fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+/// Every route and the 404 for anything else, behind the Host rule, with the `Server` header.
+fn app(
+    db: &Db,
+) -> impl Filter<Extract = (impl Reply + use<>,), Error = Infallible> + Clone + use<> {
     // route: plaintext
     // GET /
-    let plaintext = serve::known(
-        warp::path::end().and(serve::get_or_head()).map(plaintext),
-        "GET, HEAD",
-    );
+    let plaintext = warp::path::end().and(get_or_head()).map(plaintext);
+    let plaintext = serve::known(plaintext, "GET, HEAD");
     // end route
     // route: json
     // GET /json
-    let json = serve::known(
-        warp::path!("json").and(serve::get_or_head()).map(json),
-        "GET, HEAD",
-    );
+    let json = warp::path!("json").and(get_or_head()).map(json);
+    let json = serve::known(json, "GET, HEAD");
     // end route
     // route: html
     // GET /html
-    let html = serve::known(
-        warp::path!("html").and(serve::get_or_head()).map(html),
-        "GET, HEAD",
-    );
+    let html = warp::path!("html").and(get_or_head()).map(html);
+    let html = serve::known(html, "GET, HEAD");
     // end route
     // route: users
     // GET /users/{id}: the id is taken as text so that a bad one is a 400, not a 404.
     // aspect: path-parameter: path! takes a String; the handler parses it
-    let user = warp::path!("users" / String)
-        .and(serve::get_or_head())
-        .and_then(user);
-    let user = serve::known(user, "GET, HEAD");
+    let route = warp::path!("users" / String).and(get_or_head());
+    let user = serve::known(route.and_then(user), "GET, HEAD");
     // end route
     // route: echo
     // POST /echo
@@ -92,24 +78,35 @@ fn app() -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // end route
     // route: error
     // GET /error
-    let error = serve::known(
-        warp::path!("error")
-            .and(serve::get_or_head())
-            .and_then(error),
-        "GET, HEAD",
-    );
+    let error = warp::path!("error").and(get_or_head()).and_then(error);
+    let error = serve::known(error, "GET, HEAD");
+    // end route
+    // route: db
+    // GET /db
+    let route = warp::path!("db").and(get_or_head()).and(with_db(db));
+    let single = serve::known(route.then(single_query), "GET, HEAD");
+    // end route
+    // route: queries
+    // GET /queries?q=N
+    let route = warp::path!("queries").and(get_or_head()).and(query_count());
+    let queries = serve::known(route.and(with_db(db)).then(queries), "GET, HEAD");
+    // end route
+    // route: fortunes
+    // GET /fortunes
+    let route = warp::path!("fortunes").and(get_or_head()).and(with_db(db));
+    let fortunes = serve::known(route.then(fortunes), "GET, HEAD");
+    // end route
+    // route: updates
+    // GET /updates?q=N
+    let route = warp::path!("updates").and(get_or_head()).and(query_count());
+    let updates = serve::known(route.and(with_db(db)).then(updates), "GET, HEAD");
     // end route
 
     // aspect: routing: filters combined with or()
     let routes = plaintext.or(json).or(html).or(user).or(echo).or(error);
+    let routes = routes.or(single).or(queries).or(fortunes).or(updates);
     // aspect: not-found: a final recover: nothing matched
-    let routes = routes.recover(not_found);
-    serve::one_host()
-        .and(routes)
-        .recover(|_| async {
-            Ok::<_, Infallible>(text(StatusCode::BAD_REQUEST, contract::BAD_REQUEST))
-        })
-        .with(reply::with::header(header::SERVER, "warp"))
+    serve::host_rule_and_server_header(routes.recover(not_found))
 }
 
 // route: plaintext
@@ -146,8 +143,7 @@ async fn user(id: String) -> Result<impl Reply, Rejection> {
 async fn echo(
     body: impl Stream<Item = Result<impl Buf, warp::Error>>,
 ) -> Result<impl Reply, Rejection> {
-    // warp's `body::json()` is bounded by `content_length_limit`, which refuses a chunked body
-    // (411): the body is read as a stream instead, and refused once it passes the limit.
+    // body::json() needs content_length_limit, which refuses chunked bodies (411): read a stream.
     let mut body = std::pin::pin!(body);
     let mut bytes = Vec::new();
     while let Some(chunk) = body.try_next().await.map_err(|_| Error::BadRequest)? {
@@ -177,28 +173,40 @@ async fn not_found(_: Rejection) -> Result<impl Reply, Infallible> {
 }
 // end route
 
-fn text(status: StatusCode, body: &'static str) -> Response {
-    let body = reply::with_header(body, header::CONTENT_TYPE, contract::TEXT_PLAIN);
-    reply::with_status(body, status).into_response()
+// route: db
+// GET /db
+async fn single_query(db: Db) -> Result<impl Reply, DbError> {
+    Ok(reply::json(&db.random_world().await?))
 }
-
-/// What a handler can fail with, carried in a rejection.
-#[derive(Debug)]
-enum Error {
-    BadRequest,
-    PayloadTooLarge,
-    Internal(Box<dyn std::error::Error + Send + Sync>),
+// end route
+// route: queries
+// GET /queries?q=N
+async fn queries(count: usize, db: Db) -> Result<impl Reply, DbError> {
+    Ok(reply::json(&db.random_worlds(count).await?))
 }
-
-impl Reject for Error {}
+// end route
+// route: fortunes
+// GET /fortunes
+async fn fortunes(db: Db) -> Result<impl Reply, DbError> {
+    Ok(reply::html(db.fortunes_page().await?))
+}
+// end route
+// route: updates
+// GET /updates?q=N
+async fn updates(count: usize, db: Db) -> Result<impl Reply, DbError> {
+    Ok(reply::json(&db.update_worlds(count).await?))
+}
+// end route
 
 #[cfg(test)]
 mod tests {
+    use warp::http::header;
+
     use super::*;
 
     #[tokio::test]
     async fn filters_answer_the_contract_in_process() {
-        let app = app();
+        let app = app(&Db::default());
         // warp::test's builder keeps one value per header name: two Host lines are checked on
         // the wire, by the conformance suite.
         let cases = contract::cases().into_iter();

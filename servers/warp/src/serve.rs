@@ -2,9 +2,11 @@
 //! pipelined flushing (what `warp::serve` lacks), graceful shutdown on SIGINT or SIGTERM, and the
 //! filters of the protocol rules that `app` combines with the routes: GET with HEAD, the Host
 //! rule that hyper leaves to the service, the JSON content type, and `known` with its `recover`,
-//! which turns a rejection on a known path into its response.
-//! `main.rs` calls [`serve`].
+//! which turns a rejection on a known path into its response; the handlers' `Error` and `text`.
+//! `main.rs` calls [`bind`] and [`serve`].
 
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -14,15 +16,52 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use warp::http::{HeaderMap, StatusCode, header};
-use warp::reject::MethodNotAllowed;
+use warp::reject::{MethodNotAllowed, Reject};
 use warp::reply::{self, Reply, Response};
 use warp::{Filter, Rejection};
 
-use crate::{Error, text};
+use crate::db::Db;
+
+/// What a handler can fail with, carried in a rejection.
+#[derive(Debug)]
+pub enum Error {
+    BadRequest,
+    PayloadTooLarge,
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Reject for Error {}
+
+/// A plain-text answer.
+pub fn text(status: StatusCode, body: &'static str) -> Response {
+    let body = reply::with_header(body, header::CONTENT_TYPE, contract::TEXT_PLAIN);
+    reply::with_status(body, status).into_response()
+}
+
+/// Binds `addr` as the contract says (`startup::bind_listener`), for tokio; and its address.
+pub fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = startup::bind_listener(addr)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    Ok((TcpListener::from_std(listener)?, addr))
+}
+
+/// `routes` behind the Host rule (a 400 without exactly one Host line), every answer with the
+/// `Server` header.
+pub fn host_rule_and_server_header(
+    routes: impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone + Send + Sync + 'static,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    one_host()
+        .and(routes)
+        .recover(|_| async {
+            Ok::<_, Infallible>(text(StatusCode::BAD_REQUEST, contract::BAD_REQUEST))
+        })
+        .with(reply::with::header(header::SERVER, "warp"))
+}
 
 /// RFC 9112, 3.2, which hyper leaves to the service: one Host line, no more, no less. A filter
 /// cannot see the HTTP version, so an HTTP/1.0 request without Host is refused too.
-pub fn one_host() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+fn one_host() -> impl Filter<Extract = (), Error = Rejection> + Copy {
     warp::header::headers_cloned()
         .and_then(|headers: HeaderMap| async move {
             match headers.get_all(header::HOST).iter().count() {
@@ -39,10 +78,11 @@ pub fn one_host() -> impl Filter<Extract = (), Error = Rejection> + Copy {
 /// Service that hyper-util serves with both.
 pub async fn serve(
     listener: TcpListener,
+    db: &Db,
     header_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
-    let app = crate::app();
+    let app = crate::app(db);
     let mut http = http1::Builder::new();
     // aspect: header-timeout: hyper's header_read_timeout (warp::serve has none)
     http.timer(TokioTimer::new())
