@@ -229,7 +229,6 @@ pub fn cpu_table(run: &Comparison) -> String {
     out
 }
 
-/// The machine, the settings and how sure the figures are, as one paragraph.
 /// Where the database of the database scenarios ran, as a sentence of the machine paragraph
 /// (empty without one).
 fn database_sentence(s: &crate::results::CompareSettings) -> String {
@@ -249,6 +248,7 @@ fn database_sentence(s: &crate::results::CompareSettings) -> String {
     )
 }
 
+/// The machine, the settings and how sure the figures are, as one paragraph.
 pub fn machine_paragraph(run: &Comparison) -> String {
     let env = &run.record.environment;
     let s = &run.record.settings;
