@@ -6,8 +6,8 @@
 //! `curl -i http://127.0.0.1:8086/json`.
 //!
 //! # Layout
-//! `main`, `app` (the filter of all routes), the handlers in contract order, tests last. `serve.rs`:
-//! the accept loop, the filters `app` uses, `Error`, `recover`; `db.rs`: the pool, queries, template.
+//! `main`, `app` (the filter of all routes), the handlers in contract order, tests last.
+//! `serve.rs`: the accept loop, the filters `app` uses, `Error`, `recover`; `db.rs`: the database.
 
 use std::convert::Infallible;
 
