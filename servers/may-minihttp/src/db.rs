@@ -1,18 +1,23 @@
 //! The database side of server-may-minihttp: an r2d2 pool of the blocking `postgres` client
-//! (r2d2_postgres), each connection with its prepared statements, the queries of the four
-//! routes and the `/fortunes` template. The handlers in `main.rs` call these.
+//! (r2d2_postgres), each connection with its prepared statements, the threads that run the
+//! queries ([`Database`]), the queries of the four routes and the `/fortunes` template. The
+//! handlers in `main.rs` call these.
 //!
 //! may_minihttp's TechEmpower entry uses may_postgres, a port of tokio-postgres onto may's
 //! coroutines; it is not on crates.io (a git dependency only), so it cannot be built here. The
-//! blocking client is the next best: may runs a coroutine on an OS thread, and a blocking call
-//! blocks that worker thread (not only the coroutine) until PostgreSQL answers, so every wait
-//! is bounded (see [`POOL_TIMEOUT`], [`CONNECT_TIMEOUT`]). A known deviation, in the README.
+//! blocking client is the next best, but a blocking call made on a may worker would block the
+//! worker thread (not only the coroutine), and every other connection of that worker with it:
+//! a pool exhausted by slow queries would stop `/json` too. So the blocking calls run on threads
+//! of their own, one per pooled connection, and the handler's coroutine waits for the answer on
+//! a may channel, which parks the coroutine only. A known deviation, in the README.
 
 use std::num::NonZeroUsize;
-use std::time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use contract::{Fortune, World};
+use may::sync::{mpmc, mpsc};
 use r2d2::PooledConnection;
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::{Client, Config, NoTls, Statement};
@@ -21,8 +26,8 @@ use r2d2_postgres::postgres::{Client, Config, NoTls, Statement};
 pub type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 type Connection = PooledConnection<PostgresConnectionManager<NoTls>>;
 
-/// How long a request waits for a free connection before it is answered 503. r2d2's default is
-/// 30 s; a waiting request blocks a may worker thread, which makes a short bound the safer one.
+/// How long a request waits for a free connection (in the queue of the database threads, then in
+/// r2d2's pool) before it is answered 503. r2d2's default is 30 s; the other servers wait 3 s.
 pub const POOL_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long opening one connection may take (the driver's default is no limit).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -55,21 +60,80 @@ pub fn pool(
         .build_unchecked(PostgresConnectionManager::new(config, NoTls)))
 }
 
-/// The pool of `--database-url` (or `DATABASE_URL`), `None` without one (the database routes
+/// The database of `--database-url` (or `DATABASE_URL`), `None` without one (the database routes
 /// then answer 503); an invalid URL ends the process with a clear message.
-pub fn from_args(args: &startup::ServerArgs) -> Option<Pool> {
+pub fn from_args(args: &startup::ServerArgs) -> Option<Database> {
     let url = args.database_url.as_deref()?;
     let pool = pool(url, args.pool_size, args.threads()).unwrap_or_else(|err| {
         eprintln!("server-may-minihttp: invalid --database-url: {err}");
         std::process::exit(2);
     });
-    Some(pool)
+    Some(Database::start(pool))
+}
+
+/// One request's database work, run on a database thread with the pool.
+type Job = Box<dyn FnOnce(&Pool) + Send>;
+
+/// The pool behind threads of its own, one per connection the pool may open: the handlers hand
+/// their work to these threads and wait for the answer without blocking a may worker.
+#[derive(Debug, Clone)]
+pub struct Database {
+    jobs: mpmc::Sender<Job>,
+}
+
+impl Database {
+    /// Starts one thread per connection of `pool`. They end when the last `Database` is dropped.
+    pub fn start(pool: Pool) -> Self {
+        let (jobs, queue) = mpmc::channel::<Job>();
+        for n in 0..pool.max_size() {
+            let (queue, pool) = (queue.clone(), pool.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("database-{n}"))
+                .spawn(move || {
+                    while let Ok(job) = queue.recv() {
+                        // A job that panics drops its reply channel (the request gets 503);
+                        // the thread lives on for the next one.
+                        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&pool)));
+                    }
+                });
+            if let Err(err) = spawned {
+                eprintln!("server-may-minihttp: cannot start a database thread: {err}");
+                std::process::exit(1);
+            }
+        }
+        Self { jobs }
+    }
+
+    /// Runs `work` on a pooled connection on a database thread; the calling coroutine waits on a
+    /// may channel, which parks the coroutine and leaves its worker free. Without a database,
+    /// or after [`POOL_TIMEOUT`] in the queue, 503.
+    pub fn run<T: Send + 'static>(
+        database: Option<&Self>,
+        work: impl FnOnce(&mut Db) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let database = database.ok_or(DbError::Unavailable(None))?;
+        let (reply, answer) = mpsc::channel();
+        let queued = Instant::now();
+        let job: Job = Box::new(move |pool| {
+            let result = match queued.elapsed() > POOL_TIMEOUT {
+                true => Err(DbError::Unavailable(None)),
+                false => Db::get(pool).and_then(|mut db| work(&mut db)),
+            };
+            let _ = reply.send(result);
+        });
+        database
+            .jobs
+            .send(job)
+            .map_err(|_| DbError::Unavailable(None))?;
+        answer.recv().unwrap_or(Err(DbError::Unavailable(None)))
+    }
 }
 
 /// What can go wrong: no connection in time (503), or a query that failed (500).
 #[derive(Debug)]
 pub enum DbError {
-    /// No database configured, or no connection within [`POOL_TIMEOUT`].
+    /// No database configured, no connection within [`POOL_TIMEOUT`], or a database thread
+    /// that failed.
     Unavailable(Option<r2d2::Error>),
     /// A query failed.
     Query(r2d2_postgres::postgres::Error),
@@ -102,9 +166,8 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// A connection from `pool`, waiting at most [`POOL_TIMEOUT`]; without a pool, 503.
-    pub fn get(pool: Option<&Pool>) -> Result<Self, DbError> {
-        let pool = pool.ok_or(DbError::Unavailable(None))?;
+    /// A connection from `pool`, waiting at most [`POOL_TIMEOUT`].
+    fn get(pool: &Pool) -> Result<Self, DbError> {
         let mut conn = pool.get().map_err(|e| DbError::Unavailable(Some(e)))?;
         if PooledConnection::extensions(&conn)
             .get::<Statements>()

@@ -17,14 +17,14 @@
 //! order, then the error type; tests last. `serve.rs` holds `App`, the service may_minihttp calls
 //! once per request (it checks the request head before `app` routes it, and writes an `Error` as
 //! the answer), starts the accept coroutine, and ends the process on a signal. `db.rs` holds the
-//! database side: the r2d2 pool of the blocking `postgres` client, the queries and the template.
+//! database side: the r2d2 pool behind threads of its own, the queries and the template.
 
 use std::io::Read;
 
 use askama::Template;
 use bytes::BufMut;
 use contract::{Message, User};
-use db::{Db, FortunesPage, Pool};
+use db::{Database, Db, FortunesPage};
 use may_minihttp::{Request, Response};
 use serve::{Error, method_not_allowed, text};
 use startup::ServerArgs;
@@ -51,7 +51,7 @@ fn main() {
 /// Routing by hand: the path first, then the method, so that a known path with another method
 /// is a 405 that lists the methods it takes.
 // aspect: routing: a match on the path, then the method, inside HttpService::call
-fn app(req: Request, rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
+fn app(req: Request, rsp: &mut Response, db: Option<&Database>) -> Result<(), Error> {
     let path = serve::path_of(req.path());
     let get = matches!(req.method(), "GET" | "HEAD");
     match path {
@@ -60,10 +60,10 @@ fn app(req: Request, rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Erro
         "/html" if get => html(rsp),
         "/echo" if req.method() == "POST" => echo(req, rsp)?,
         "/error" if get => error()?,
-        "/db" if get => db(rsp, pool)?,
-        "/queries" if get => queries(&req, rsp, pool)?,
-        "/fortunes" if get => fortunes(rsp, pool)?,
-        "/updates" if get => updates(&req, rsp, pool)?,
+        "/db" if get => world(rsp, db)?,
+        "/queries" if get => queries(serve::query_count(req.path()), rsp, db)?,
+        "/fortunes" if get => fortunes(rsp, db)?,
+        "/updates" if get => updates(serve::query_count(req.path()), rsp, db)?,
         "/" | "/json" | "/html" | "/error" | "/db" | "/queries" | "/fortunes" | "/updates" => {
             method_not_allowed(rsp, "Allow: GET, HEAD");
         }
@@ -155,9 +155,9 @@ fn error() -> Result<(), Error> {
 
 // route: db
 // GET /db
-fn db(rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
-    // aspect: query: a prepared statement on a blocking connection from the r2d2 pool (db.rs)
-    let world = Db::get(pool)?.random_world()?;
+fn world(rsp: &mut Response, db: Option<&Database>) -> Result<(), Error> {
+    // aspect: query: a prepared statement on a blocking r2d2 connection, on a database thread (db.rs)
+    let world = Database::run(db, Db::random_world)?;
     rsp.header("Content-Type: application/json");
     Ok(serde_json::to_writer(rsp.body_mut().writer(), &world)?)
 }
@@ -165,8 +165,8 @@ fn db(rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
 
 // route: queries
 // GET /queries?q=N
-fn queries(req: &Request, rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
-    let worlds = Db::get(pool)?.random_worlds(serve::query_count(req.path()))?;
+fn queries(count: usize, rsp: &mut Response, db: Option<&Database>) -> Result<(), Error> {
+    let worlds = Database::run(db, move |db| db.random_worlds(count))?;
     rsp.header("Content-Type: application/json");
     Ok(serde_json::to_writer(rsp.body_mut().writer(), &worlds)?)
 }
@@ -174,8 +174,8 @@ fn queries(req: &Request, rsp: &mut Response, pool: Option<&Pool>) -> Result<(),
 
 // route: fortunes
 // GET /fortunes
-fn fortunes(rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
-    let fortunes = Db::get(pool)?.fortunes()?;
+fn fortunes(rsp: &mut Response, db: Option<&Database>) -> Result<(), Error> {
+    let fortunes = Database::run(db, Db::fortunes)?;
     rsp.header("Content-Type: text/html; charset=utf-8");
     // aspect: template: askama's compile-time template (templates/fortunes.html), escaped for HTML
     Ok(FortunesPage { fortunes }.write_into(&mut rsp.body_mut().writer())?)
@@ -184,8 +184,8 @@ fn fortunes(rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
 
 // route: updates
 // GET /updates?q=N
-fn updates(req: &Request, rsp: &mut Response, pool: Option<&Pool>) -> Result<(), Error> {
-    let worlds = Db::get(pool)?.update_worlds(serve::query_count(req.path()))?;
+fn updates(count: usize, rsp: &mut Response, db: Option<&Database>) -> Result<(), Error> {
+    let worlds = Database::run(db, move |db| db.update_worlds(count))?;
     rsp.header("Content-Type: application/json");
     Ok(serde_json::to_writer(rsp.body_mut().writer(), &worlds)?)
 }

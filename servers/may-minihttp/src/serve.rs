@@ -14,7 +14,7 @@ use may::coroutine::JoinHandle;
 use may_minihttp::{HttpServer, HttpService, Request, Response};
 
 use crate::app;
-use crate::db::{DbError, Pool};
+use crate::db::{Database, DbError};
 
 /// The service: may_minihttp clones it into every connection's coroutine and calls it once per
 /// request, in order (pipelined requests included), so its state is the connection's.
@@ -23,8 +23,8 @@ pub struct App {
     /// A request's body framing was refused: may_minihttp cannot close the connection, and
     /// would read the rest of that body as the next request, so nothing more on it is served.
     framing_lost: bool,
-    // aspect: pool: an Option<r2d2::Pool> in the service that may_minihttp clones into each connection
-    pool: Option<Pool>,
+    // aspect: pool: an Option<Database> (the r2d2 pool behind its threads) in the service that may_minihttp clones into each connection
+    db: Option<Database>,
 }
 
 /// What a handler can fail with; `App::call` writes it as the response instead.
@@ -72,7 +72,7 @@ impl HttpService for App {
         let keep_alive = http10_keep_alive(&req);
         let answer = match self.framing_lost {
             true => Err(Error::BadFraming),
-            false => check_head(&req).and_then(|()| app(req, rsp, self.pool.as_ref())),
+            false => check_head(&req).and_then(|()| app(req, rsp, self.db.as_ref())),
         };
         if let Err(err) = answer {
             self.framing_lost |= matches!(err, Error::BadFraming);
@@ -191,7 +191,7 @@ pub fn http10_keep_alive(req: &Request) -> bool {
 /// Starts the accept coroutine on `addr`; each connection gets a coroutine of its own.
 /// may_minihttp binds the listener itself and does not say which port it got, so a port is
 /// held first with `SO_REUSEPORT` (which may's own bind sets too) and let go once it is bound.
-pub fn serve(addr: SocketAddr, pool: Option<Pool>) -> io::Result<(JoinHandle<()>, SocketAddr)> {
+pub fn serve(addr: SocketAddr, db: Option<Database>) -> io::Result<(JoinHandle<()>, SocketAddr)> {
     use socket2::{Domain, Socket, Type};
     let hold = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     hold.set_reuse_address(true)?;
@@ -210,7 +210,7 @@ pub fn serve(addr: SocketAddr, pool: Option<Pool>) -> io::Result<(JoinHandle<()>
     // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
     let app = App {
         framing_lost: false,
-        pool,
+        db,
     };
     let server = HttpServer(app).start(addr)?;
     Ok((server, addr))
