@@ -1,6 +1,7 @@
 //! The real `server-actix-web` binary starts on port 0, answers `GET /`, and SIGTERM ends it with
 //! exit code 0. Having this test also makes `cargo test --workspace` build the binary, which the
-//! conformance suite and the load generator's tests start.
+//! conformance suite and the load generator's tests start. How it behaves with a database that
+//! is down is checked with the other fifteen, in the conformance suite's `tests/database.rs`.
 
 #[test]
 fn the_binary_starts_answers_and_stops_cleanly() {

@@ -15,7 +15,7 @@
 //! Every check returns the mismatches it found, empty when the server conforms.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use contract::{Fortune, World};
 use scraper::{Html, Selector};
@@ -467,6 +467,58 @@ pub fn check_without_database(server: &str, addr: SocketAddr) -> Vec<String> {
     problems
 }
 
+/// A database URL where nothing listens (port 1 on loopback): every connection attempt is
+/// refused at once.
+pub const REFUSED_DATABASE_URL: &str = "postgres://benchmarkdbuser:x@127.0.0.1:1/hello_world";
+
+/// How long a database route may take to answer 503 while the database refuses connections: the
+/// pools wait a few seconds at most (each server's README names its timeout), plus a margin for
+/// a two-core machine.
+pub const UNAVAILABLE_WITHIN: Duration = Duration::from_secs(10);
+
+/// A server started with [`REFUSED_DATABASE_URL`]: it started at all (no server waits for its
+/// database), each of the four routes answers 503 within [`UNAVAILABLE_WITHIN`], and `/json`
+/// still answers 200.
+pub fn check_database_refused(server: &str, addr: SocketAddr) -> Vec<String> {
+    // The four at once: each waits its pool's timeout, and the suite's time is CI's.
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let asked: Vec<_> = contract::DATABASE_ROUTES
+            .iter()
+            .map(|route| {
+                scope.spawn(move || {
+                    let started = Instant::now();
+                    (route.path, get(addr, route.path), started.elapsed())
+                })
+            })
+            .collect();
+        asked.into_iter().filter_map(|t| t.join().ok()).collect()
+    });
+    let mut problems = Vec::new();
+    if answers.len() < contract::DATABASE_ROUTES.len() {
+        problems.push(format!("{server}: a request thread panicked"));
+    }
+    for (path, answer, took) in answers {
+        match answer {
+            Ok(response) if response.status == 503 && took <= UNAVAILABLE_WITHIN => {}
+            Ok(response) => problems.push(format!(
+                "GET {path} with the database refusing connections: status {} after {took:?} \
+                 (want 503 within {UNAVAILABLE_WITHIN:?})",
+                response.status
+            )),
+            Err(err) => problems.push(format!("{err} after {took:?}")),
+        }
+    }
+    match get(addr, "/json") {
+        Ok(response) if response.status == 200 => {}
+        Ok(response) => problems.push(format!(
+            "GET /json with the database refusing connections: status {}",
+            response.status
+        )),
+        Err(err) => problems.push(err.to_string()),
+    }
+    problems
+}
+
 /// A started throwaway cluster for the test `test`, or `None` when PostgreSQL is not installed
 /// (the one reason to skip, reported by `harness::skip`: a failure under `CI=true`). Any other
 /// failure to start it is an error.
@@ -485,14 +537,10 @@ pub fn cluster_or_skip(test: &str) -> Result<Option<Postgres>, PostgresError> {
     }
 }
 
-/// The servers a database test runs against: every runnable one, or those named in
-/// `ROSETTA_SERVERS=axum,hyper` (for working on one of them).
+/// The servers a database test runs against: [`harness::servers_to_test`], which
+/// `ROSETTA_SERVERS=axum,hyper` narrows (for working on one of them).
 pub fn servers_under_test() -> Vec<&'static contract::ServerInfo> {
-    let only = std::env::var("ROSETTA_SERVERS").unwrap_or_default();
     harness::servers_to_test("the database routes")
-        .into_iter()
-        .filter(|s| only.is_empty() || only.split(',').any(|n| n.trim() == s.name))
-        .collect()
 }
 
 /// Starts server `name` on port 0 with two threads, and `--database-url` when given.

@@ -5,8 +5,8 @@
 //! failure to start it is a failure.
 
 use conformance::database::{
-    check_database_routes, check_without_database, cluster_or_skip, servers_under_test,
-    start_server,
+    REFUSED_DATABASE_URL, check_database_refused, check_database_routes, check_without_database,
+    cluster_or_skip, servers_under_test, start_server,
 };
 
 #[test]
@@ -38,6 +38,23 @@ fn without_a_database_the_routes_answer_503() {
         match start_server(server.name, None) {
             Ok(process) => {
                 for problem in check_without_database(server.name, process.addr()) {
+                    failures.push(format!("server-{}: {problem}", server.name));
+                }
+            }
+            Err(err) => failures.push(format!("server-{}: {err}", server.name)),
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Needs no PostgreSQL: the URL points where nothing listens.
+#[test]
+fn with_a_database_that_refuses_connections_every_server_starts_and_answers_503() {
+    let mut failures = Vec::new();
+    for server in servers_under_test() {
+        match start_server(server.name, Some(REFUSED_DATABASE_URL)) {
+            Ok(process) => {
+                for problem in check_database_refused(server.name, process.addr()) {
                     failures.push(format!("server-{}: {problem}", server.name));
                 }
             }
