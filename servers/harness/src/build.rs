@@ -172,8 +172,15 @@ pub fn runnable_servers() -> Vec<&'static contract::ServerInfo> {
     runnable
 }
 
+/// The environment variable that narrows the suites to a few servers while one is being worked
+/// on: `ROSETTA_SERVERS=axum,hyper cargo test -p conformance`.
+pub const SERVERS_VAR: &str = "ROSETTA_SERVERS";
+
 /// The servers a test of all of them runs against: [`runnable_servers`], with the Go servers'
-/// absence reported as a skip of `test` (visible, logged, and a failure under `CI=true`).
+/// absence reported as a skip of `test` (visible, logged, and a failure under `CI=true`), and
+/// narrowed to those [`SERVERS_VAR`] names when it is set. The servers it leaves out are reported
+/// as a skip too, so that a narrowed run is never taken for a whole one (and fails under
+/// `CI=true`). A name in it that is no server is a mistake, and panics with the list of names.
 pub fn servers_to_test(test: &str) -> Vec<&'static contract::ServerInfo> {
     if go_tool().is_none() {
         crate::skip::skip(
@@ -182,7 +189,35 @@ pub fn servers_to_test(test: &str) -> Vec<&'static contract::ServerInfo> {
             NO_GO,
         );
     }
-    runnable_servers()
+    let servers = runnable_servers();
+    let only = std::env::var(SERVERS_VAR).unwrap_or_default();
+    let names: Vec<&str> = only
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        return servers;
+    }
+    if let Some(unknown) = names.iter().find(|n| contract::server(n).is_none()) {
+        let known: Vec<&str> = contract::SERVERS.iter().map(|s| s.name).collect();
+        panic!(
+            "{SERVERS_VAR} names `{unknown}`, which is not a server; the servers are: {}",
+            known.join(", ")
+        );
+    }
+    type Servers = Vec<&'static contract::ServerInfo>;
+    let (kept, left_out): (Servers, Servers) =
+        servers.into_iter().partition(|s| names.contains(&s.name));
+    if !left_out.is_empty() {
+        let left_out: Vec<&str> = left_out.iter().map(|s| s.name).collect();
+        crate::skip::skip(
+            &format!("{test} ({})", left_out.join(", ")),
+            crate::skip::Missing::EveryServer,
+            format_args!("{SERVERS_VAR}={only}; unset it to test them all"),
+        );
+    }
+    kept
 }
 
 #[cfg(test)]

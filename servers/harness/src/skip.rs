@@ -11,7 +11,8 @@
 //! - under `CI=true`, panics unless what is missing is on [`ALLOWED_IN_CI`], the short, reviewed
 //!   list of what a fresh CI machine can truly lack.
 //!
-//! A skip is for a missing tool or a missing permission only. An error of the project's own (a
+//! A skip is for a missing tool or a missing permission, or for the servers a developer left out
+//! with `ROSETTA_SERVERS` (so that a narrowed run never passes for a whole one). An error of the project's own (a
 //! failed build, a wrong command) is a failure, never a skip: callers match on the one error
 //! that means "missing" and fail on every other.
 
@@ -41,6 +42,8 @@ pub enum Missing {
     PerfTracepoints,
     /// A cgroup v2 hierarchy this user can create a cgroup in.
     WritableCgroupV2,
+    /// A run over every server: `ROSETTA_SERVERS` picked a few (see `servers_to_test`).
+    EveryServer,
 }
 
 impl fmt::Display for Missing {
@@ -55,6 +58,7 @@ impl fmt::Display for Missing {
             Missing::NetworkNamespaces => "network namespaces",
             Missing::PerfTracepoints => "perf syscall tracepoints",
             Missing::WritableCgroupV2 => "a writable cgroup v2 hierarchy",
+            Missing::EveryServer => "run over every server (ROSETTA_SERVERS is set)",
         })
     }
 }
@@ -160,6 +164,7 @@ mod tests {
             Missing::PostgreSql,
             Missing::KubernetesValidate,
             Missing::Iproute2,
+            Missing::EveryServer,
         ] {
             assert!(!allowed_in_ci(tool), "{tool}");
         }
