@@ -555,7 +555,9 @@ fn free_port() -> io::Result<u16> {
 
 /// The reaper: `sh` blocked on reading its stdin, whose write end only we hold. At EOF (we
 /// closed it, or died) it waits until the process named in `postmaster.pid` is gone, then
-/// removes `root`. It runs as us (root may remove the postgres user's files).
+/// removes `root`. It runs as us (root may remove the postgres user's files). The shell and the
+/// tools it calls are the system's own, whatever `PATH` the caller has (a test runs compare with
+/// a `PATH` that holds nothing but `taskset`).
 fn spawn_reaper(root: &Path) -> Result<(Child, ChildStdin), PostgresError> {
     const SCRIPT: &str = r#"
         read -r _ignored
@@ -565,14 +567,15 @@ fn spawn_reaper(root: &Path) -> Result<(Child, ChildStdin), PostgresError> {
         done
         rm -rf "$1"
     "#;
-    let mut child = Command::new("sh")
+    let mut child = Command::new("/bin/sh")
         .args(["-c", SCRIPT, "rosetta-pg-reaper"])
+        .env("PATH", "/usr/bin:/bin")
         .arg(root)
         .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
-        .map_err(io_step("cannot start the cluster's reaper (sh)"))?;
+        .map_err(io_step("cannot start the cluster's reaper (/bin/sh)"))?;
     let pipe = child.stdin.take().ok_or_else(|| PostgresError::Io {
         step: "the reaper has no stdin".into(),
         source: io::ErrorKind::BrokenPipe.into(),
