@@ -261,6 +261,8 @@ fn generated_blocks_are_what_their_sources_make_today() {
 // Figures and their sources
 
 const CALIBRATION: &str = "results/calibrate-2026-11-25-vm.txt";
+/// The log lines of a `.ci/run` on a clean clone: each test binary's result and the wall clock.
+const CI_RUN: &str = "results/ci-2026-12-03-vm.txt";
 const REFERENCE: &str = "results/2026-11-25T18-13-00Z-vm";
 const REFERENCE_RUN: &str = "results/2026-11-25T18-13-00Z-vm/run.json";
 const REFERENCE_CSV: &str = "results/2026-11-25T18-13-00Z-vm/summary.csv";
@@ -547,6 +549,40 @@ fn engines_against_the_calibration() -> Quote {
         both("hyper/wrk")?,
         both("reqwest/oha")?
     )])
+}
+
+/// How long CI took, and its slowest suites, from the seconds each test binary reports.
+fn ci_time() -> Quote {
+    let text = read(CI_RUN)?;
+    let wall = word_after(&text, "Elapsed (wall clock)", "m:ss): ")?;
+    let (minutes, seconds) = wall
+        .split_once(':')
+        .ok_or_else(|| format!("{CI_RUN}: wall clock `{wall}`"))?;
+    let seconds = seconds.split('.').next().unwrap_or_default();
+    let mut lines = text.lines();
+    let mut took: HashMap<String, f64> = HashMap::new();
+    while let Some(line) = lines.next() {
+        let Some(binary) = line.trim().strip_prefix("Running ") else {
+            continue;
+        };
+        let name = binary.split_whitespace().next().unwrap_or_default().to_owned();
+        let result = lines.next().unwrap_or_default();
+        let secs = result
+            .rsplit("finished in ")
+            .next()
+            .and_then(|s| s.trim_end_matches('s').parse::<f64>().ok())
+            .ok_or_else(|| format!("{CI_RUN}: no time after {name}"))?;
+        *took.entry(name).or_default() += secs;
+    }
+    let of = |name: &str| took.get(name).copied().unwrap_or_default();
+    let database = of("tests/database.rs") + of("tests/database_hostile.rs");
+    let all: f64 = took.values().sum();
+    Ok(vec![
+        format!("took {} min {} s", minutes.trim(), seconds.trim_start_matches('0')),
+        format!("(`hostile`, {:.1} min)", of("tests/hostile.rs") / 60.0),
+        format!("`database_hostile`: {:.1} min together", database / 60.0),
+        format!("ran {:.0} min", all / 60.0),
+    ])
 }
 
 fn pacing_on_a_quiet_machine() -> Quote {
@@ -1194,6 +1230,12 @@ fn framing_corpus() -> Quote {
 
 /// Every figure quoted outside a generated block, with its source.
 const FIGURES: &[Figure] = &[
+    Figure {
+        doc: "docs/testing.md",
+        sources: &[CI_RUN],
+        what: "how long CI took",
+        quote: ci_time,
+    },
     Figure {
         doc: "docs/cost.md",
         sources: &[REFERENCE_MD],
