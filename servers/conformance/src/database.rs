@@ -456,15 +456,17 @@ pub fn check_without_database(server: &str, addr: SocketAddr) -> Vec<String> {
             Err(err) => problems.push(err.to_string()),
         }
     }
-    match get(addr, "/json") {
-        Ok(response) if response.status == 200 => {}
-        Ok(response) => problems.push(format!(
-            "GET /json without a database: status {}",
-            response.status
-        )),
-        Err(err) => problems.push(err.to_string()),
-    }
+    problems.extend(json_still_answers(addr, "without a database"));
     problems
+}
+
+/// `/json` answers 200 while the database is `state`: `None`, or what went wrong.
+fn json_still_answers(addr: SocketAddr, state: &str) -> Option<String> {
+    match get(addr, "/json") {
+        Ok(response) if response.status == 200 => None,
+        Ok(response) => Some(format!("GET /json {state}: status {}", response.status)),
+        Err(err) => Some(err.to_string()),
+    }
 }
 
 /// A database URL where nothing listens (port 1 on loopback): every connection attempt is
@@ -508,14 +510,10 @@ pub fn check_database_refused(server: &str, addr: SocketAddr) -> Vec<String> {
             Err(err) => problems.push(format!("{err} after {took:?}")),
         }
     }
-    match get(addr, "/json") {
-        Ok(response) if response.status == 200 => {}
-        Ok(response) => problems.push(format!(
-            "GET /json with the database refusing connections: status {}",
-            response.status
-        )),
-        Err(err) => problems.push(err.to_string()),
-    }
+    problems.extend(json_still_answers(
+        addr,
+        "with the database refusing connections",
+    ));
     problems
 }
 

@@ -174,14 +174,20 @@ fn keep_alive_serves_every_route_on_one_connection() {
     });
 }
 
-/// Sends `cases` in one write and checks the answers come back whole and in order.
-fn pipeline(server: &ServerProcess, cases: &[Case]) -> Result<(), String> {
+/// A connection on which the requests of `cases` were sent in one write.
+fn send_pipelined(server: &ServerProcess, cases: &[Case]) -> Result<RawClient, String> {
     let batch: Vec<u8> = cases
         .iter()
         .flat_map(|case| request_bytes(case, &[]))
         .collect();
     let mut client = connect(server)?;
     client.send(&batch).map_err(|e| format!("send: {e}"))?;
+    Ok(client)
+}
+
+/// Sends `cases` in one write and checks the answers come back whole and in order.
+fn pipeline(server: &ServerProcess, cases: &[Case]) -> Result<(), String> {
+    let mut client = send_pipelined(server, cases)?;
     for case in cases {
         let response = read(&mut client, case.method == "HEAD", case.name)?;
         conforms(case, server, &response)?;
@@ -221,15 +227,10 @@ fn actix_head_answer_has_the_get_body(
     server: &ServerProcess,
     cases: &[Case],
 ) -> Result<(), String> {
-    let batch: Vec<u8> = cases
-        .iter()
-        .flat_map(|case| request_bytes(case, &[]))
-        .collect();
-    let mut client = connect(server)?;
-    client.send(&batch).map_err(|e| format!("send: {e}"))?;
     let [before, head, after] = cases else {
         return Err("the pin is written for three requests".into());
     };
+    let mut client = send_pipelined(server, cases)?;
     conforms(before, server, &read(&mut client, false, before.name)?)?;
     let get = contract::cases()
         .into_iter()
