@@ -38,7 +38,7 @@ fn main() {
         let shutdown = serve::shutdown_signal();
         let db = Db::new(&args).expect("the database URL is not a valid postgres:// URL");
         startup::print_ready_line(addr);
-        serve::serve(listener, &db, args.header_timeout, shutdown).await;
+        serve::serve(listener, app(&db), args.header_timeout, shutdown).await;
     });
 }
 

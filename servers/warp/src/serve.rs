@@ -20,8 +20,6 @@ use warp::reject::{MethodNotAllowed, Reject};
 use warp::reply::{self, Reply, Response};
 use warp::{Filter, Rejection};
 
-use crate::db::Db;
-
 /// What a handler can fail with, carried in a rejection.
 #[derive(Debug)]
 pub enum Error {
@@ -76,13 +74,15 @@ fn one_host() -> impl Filter<Extract = (), Error = Rejection> + Copy {
 /// grace period). `warp::serve(...).graceful(...)` would be the one-liner, but it sets no header
 /// read timeout (slowloris) and no TCP_NODELAY; `warp::service` turns the filters into a tower
 /// Service that hyper-util serves with both.
-pub async fn serve(
+pub async fn serve<F>(
     listener: TcpListener,
-    db: &Db,
+    app: F,
     header_timeout: Duration,
     shutdown: impl Future<Output = ()>,
-) {
-    let app = crate::app(db);
+) where
+    F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
+    F::Extract: Reply,
+{
     let mut http = http1::Builder::new();
     // aspect: header-timeout: hyper's header_read_timeout (warp::serve has none)
     http.timer(TokioTimer::new())
