@@ -463,10 +463,17 @@ impl Runs<'_> {
 }
 
 /// A figure from a tool's runs: each run's marginal picked by `pick`, or the reason none was
-/// measured.
+/// measured. A disturbed measurement ([`Marginal::disturbance`]) makes the figure unavailable,
+/// with its samples in the reason, rather than a count that ranks first for being wrong.
 fn figure<R>(runs: &Result<Vec<R>, Unmeasured>, pick: impl Fn(&R) -> Marginal) -> Figure {
     match runs {
-        Ok(runs) => Figure::Measured(runs.iter().map(pick).collect()),
+        Ok(runs) => {
+            let marginals: Vec<Marginal> = runs.iter().map(pick).collect();
+            match marginals.iter().find_map(Marginal::disturbance) {
+                Some(reason) => Figure::Unavailable(reason),
+                None => Figure::Measured(marginals),
+            }
+        }
         Err(reason) => Figure::Unavailable(reason.to_string()),
     }
 }
@@ -518,5 +525,30 @@ fn unavailable(
             })
             .collect(),
         notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::marginal::Sample;
+
+    fn pair(low: u64, high: u64) -> Marginal {
+        let sample = |requests, count| Sample { requests, count };
+        Marginal::new(sample(200, low), sample(600, high)).unwrap()
+    }
+
+    #[test]
+    fn a_disturbed_measurement_leaves_the_figure_unavailable_with_its_samples() {
+        let runs: Result<Vec<Marginal>, Unmeasured> = Ok(vec![pair(100, 300), pair(5_000, 300)]);
+        match figure(&runs, |m| *m) {
+            Figure::Unavailable(reason) => {
+                assert!(reason.starts_with("disturbed sample"), "{reason}");
+                assert!(reason.contains("5000"), "{reason}");
+            }
+            other => panic!("a disturbed run was kept: {other:?}"),
+        }
+        let runs: Result<Vec<Marginal>, Unmeasured> = Ok(vec![pair(100, 300), pair(101, 302)]);
+        assert_eq!(figure(&runs, |m| *m).runs(), [0.5, 0.5025]);
     }
 }

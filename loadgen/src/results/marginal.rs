@@ -30,6 +30,14 @@ pub struct Marginal {
     pub per_request: f64,
 }
 
+/// How much less the larger sample may count than the smaller one, relative to the larger
+/// sample's count, before the pair is called disturbed: 10 %. A count that does not grow with
+/// the requests (connections closed per load) comes out a little lower in the larger sample now
+/// and then; a count a tenth lower means that something besides the requests ran in the smaller
+/// sample (a pool connecting in the background, a collector), and its marginal, however
+/// negative, says nothing about a request.
+pub const DISTURBED: f64 = 0.1;
+
 /// Why two samples give no count per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum MarginalError {
@@ -61,6 +69,19 @@ impl Marginal {
             low,
             high,
             per_request,
+        })
+    }
+
+    /// Why this pair says nothing about a request, if it does not: the larger sample counted
+    /// more than [`DISTURBED`] less than the smaller one.
+    pub fn disturbance(&self) -> Option<String> {
+        let (low, high) = (self.low.count as f64, self.high.count as f64);
+        (low - high > DISTURBED * high).then(|| {
+            format!(
+                "disturbed sample: {} requests counted {}, more than the {} of {} requests \
+                 (something besides the requests ran in the smaller sample)",
+                self.low.requests, self.low.count, self.high.count, self.high.requests
+            )
         })
     }
 }
@@ -147,6 +168,26 @@ mod tests {
         // 131 closes in the smaller load, 130 in the larger: nothing per request, just noise.
         let m = Marginal::new(sample(2000, 131), sample(6000, 130)).unwrap();
         assert_eq!(m.per_request, -0.00025);
+        assert_eq!(m.disturbance(), None);
+    }
+
+    #[test]
+    fn a_smaller_sample_that_counted_far_more_is_disturbed() {
+        // std's json in the first database run: its pool connected (SCRAM under callgrind)
+        // during the 200 requests.
+        let m = Marginal::new(sample(200, 363_875_500), sample(600, 1_949_620)).unwrap();
+        let reason = m.disturbance().unwrap();
+        assert!(
+            reason.contains("200 requests counted 363875500"),
+            "{reason}"
+        );
+        // 10 % under the larger count is the limit: 110 against 100 is kept, 111 is not.
+        let edge = |low| Marginal::new(sample(200, low), sample(600, 100)).unwrap();
+        assert_eq!(edge(110).disturbance(), None);
+        assert!(edge(111).disturbance().is_some());
+        // A count that grows is never disturbed.
+        let m = Marginal::new(sample(200, 1_000), sample(600, 3_000)).unwrap();
+        assert_eq!(m.disturbance(), None);
     }
 
     #[test]
