@@ -74,7 +74,10 @@ pub const OTHER: &str = "other";
 #[derive(Debug, Error)]
 pub enum CounterError {
     /// The kernel lists no such tracepoint (no tracefs, or a kernel without it).
-    #[error("the kernel has no tracepoint {name} (is tracefs mounted at /sys/kernel/tracing?)")]
+    #[error(
+        "the kernel has no tracepoint {name} (tracefs is not mounted, and mounting it failed: \
+         as root, `mount -t tracefs nodev /sys/kernel/tracing`)"
+    )]
     NoTracepoint {
         /// `category/name`.
         name: String,
@@ -273,18 +276,38 @@ pub const CGROUP_SCOPE: &str = "every thread of the server, through a cgroup of 
 /// How the counters follow a server without one.
 pub const THREAD_SCOPE: &str = "the server's threads (no writable cgroup v2 hierarchy: a thread started after the counters opened is counted only when it ends)";
 
-/// A tracepoint by its `category/name`, its id read from tracefs.
+/// A tracepoint by its `category/name`, its id read from tracefs. Where tracefs is not mounted,
+/// it is mounted at `/sys/kernel/tracing` first, as perf itself does (`tracefs__mount`), when
+/// this process may (root); otherwise the error names the mount.
 fn tracepoint(name: &str) -> Result<Tracepoint, CounterError> {
-    TRACEFS_EVENTS
-        .iter()
-        .find_map(|root| {
+    let id = || {
+        TRACEFS_EVENTS.iter().find_map(|root| {
             let path = PathBuf::from(root).join(name).join("id");
             std::fs::read_to_string(path).ok()?.trim().parse().ok()
         })
+    };
+    id().or_else(|| mount_tracefs().then(id).flatten())
         .map(Tracepoint::with_id)
         .ok_or_else(|| CounterError::NoTracepoint {
             name: name.to_owned(),
         })
+}
+
+/// Mounts tracefs at `/sys/kernel/tracing` if nothing is mounted there yet; whether it did.
+/// The mount stays, as the one systemd makes at boot does: it holds no state of this run.
+fn mount_tracefs() -> bool {
+    let target = std::path::Path::new(TRACEFS_EVENTS[0]).parent();
+    let Some(target) = target.filter(|t| t.is_dir() && !t.join("events").exists()) else {
+        return false;
+    };
+    nix::mount::mount(
+        Some("nodev"),
+        target,
+        Some("tracefs"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .is_ok()
 }
 
 fn open_on(

@@ -31,6 +31,12 @@ pub const VALGRIND_ANSWER: Duration = Duration::from_secs(30);
 /// How long a server under valgrind may take to exit after SIGTERM (DHAT writes its file then).
 pub const VALGRIND_EXIT: Duration = Duration::from_secs(60);
 
+/// How long a server may take to fall quiet after its ready line before the counts begin.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(60);
+
+/// The interval over which a quiet server uses at most one clock tick of CPU (4 %).
+const SETTLE_STEP: Duration = Duration::from_millis(250);
+
 /// What a Go program needs to run under callgrind: without it, the signal the Go runtime
 /// preempts goroutines with (SIGURG) trips an assertion of callgrind 3.19
 /// (`vgCallgrind_post_signal`). Goroutines then yield only at function calls, which a server
@@ -183,6 +189,35 @@ fn connect(addr: std::net::SocketAddr, timeout: Duration) -> Result<RawClient, R
     RawClient::connect(addr, timeout).map_err(|e| RunError::Connect(e.to_string()))
 }
 
+/// Waits until the process `pid` falls quiet: at most one clock tick of CPU over a
+/// [`SETTLE_STEP`]. A server may go on working after its ready line: std's r2d2 pool, for one,
+/// opens its connections in the background, and under callgrind their SCRAM authentication
+/// costs hundreds of millions of instructions. Without the wait, that work lands in the first
+/// scenario's smaller sample. Gives up after `limit` (a disturbed sample is then refused by
+/// [`Marginal::disturbance`]); returns whether the process fell quiet.
+fn settle(pid: u32, limit: Duration) -> bool {
+    let cpu = || crate::machine::sample_process(pid).map(|s| s.cpu).ok();
+    let tick = Duration::from_secs(1)
+        / u32::try_from(crate::machine::clock_ticks_per_second())
+            .unwrap_or(100)
+            .max(1);
+    let deadline = std::time::Instant::now() + limit;
+    let Some(mut before) = cpu() else {
+        return false;
+    };
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(SETTLE_STEP);
+        let Some(now) = cpu() else {
+            return false;
+        };
+        if now.saturating_sub(before) <= tick {
+            return true;
+        }
+        before = now;
+    }
+    false
+}
+
 /// The count per request of `scenario` between two samples.
 fn marginal(scenario: &CostScenario, low: Sample, high: Sample) -> Result<Marginal, RunError> {
     Marginal::new(low, high).map_err(|source| RunError::Marginal {
@@ -295,6 +330,7 @@ pub(super) fn native_run(
     stop: &Arc<AtomicBool>,
 ) -> Result<(Vec<NativeSample>, bool), RunError> {
     let mut process = plan.start(server, plan.settings.cpus.server_launcher(), NATIVE_START)?;
+    settle(process.pid(), SETTLE_LIMIT);
     let mut counters =
         ProcessCounters::open(process.pid()).map_err(|e| RunError::Counters(e.to_string()))?;
     let mut samples = Vec::new();
@@ -456,6 +492,7 @@ pub(super) fn callgrind_run(
         .start(server, tool, VALGRIND_START)
         .map_err(|e| RunError::from(e).under(TOOL))?;
     let pid = process.pid();
+    settle(pid, SETTLE_LIMIT);
     let mut dumps = 0;
     let mut dump = |hint: &str| -> Result<callgrind::DumpCounts, RunError> {
         callgrind::dump(vgdb, pid, hint).map_err(|e| RunError::Dump(e.to_string()))?;
@@ -607,5 +644,29 @@ mod tests {
         std::fs::write(&rust, b"\x7fELF... .note.rustc").unwrap();
         assert!(!is_go_binary(&rust));
         assert!(!holds_io_uring(std::process::id()));
+    }
+
+    #[test]
+    fn a_sleeping_process_is_quiet_and_a_spinning_one_is_not() {
+        let mut sleeping = std::process::Command::new("sleep")
+            .arg("10")
+            .spawn()
+            .unwrap();
+        let mut spinning = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let quiet = settle(sleeping.id(), Duration::from_secs(2));
+        let busy = settle(spinning.id(), Duration::from_secs(1));
+        for child in [&mut sleeping, &mut spinning] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert!(quiet, "sleep did not fall quiet");
+        assert!(!busy, "a busy loop was called quiet");
+        assert!(
+            !settle(u32::MAX, Duration::from_secs(1)),
+            "a missing process"
+        );
     }
 }
