@@ -162,13 +162,13 @@ pub struct CompareArgs {
     /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, not-found,
     /// error, and the database's db, queries (q=20), fortunes and updates (q=20) [default: all,
     /// the database ones when PostgreSQL is installed or --database-url given; with --quick:
-    /// plaintext, pipelined, json].
+    /// plaintext, pipelined, json and db].
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// Connections of each load.
     #[arg(short = 'c', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
-    /// Measured time of each closed-loop load [default: 350ms; with --quick: 300ms].
+    /// Measured time of each closed-loop load [default: 300ms; with --quick: 250ms].
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Load on each freshly started server before its first scenario [default: 200ms; --quick:
@@ -184,8 +184,8 @@ pub struct CompareArgs {
     pub rounds: Option<u32>,
     /// The open-loop sweep's rates, comma-separated, the same for every server: shares of the
     /// slowest server's closed-loop maximum (`50%`) or requests per second (`5000`)
-    /// [default: 10%,25%,50%,75%,90%; --quick: 25%,50%,75%]. The middle rate is the one the
-    /// headline latency is quoted at.
+    /// [default: 10%,25%,50%,75%,90%; --quick: none, so no sweep unless rates are given]. The
+    /// middle rate is the one the headline latency is quoted at.
     #[arg(long, value_delimiter = ',')]
     pub rates: Vec<String>,
     /// The scenarios swept in the open loop, comma-separated [default: plaintext,json;
@@ -195,7 +195,8 @@ pub struct CompareArgs {
     /// Rounds of the sweep [default: 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub sweep_rounds: Option<u32>,
-    /// Measured time of each open-loop load [default: 600ms; --quick: 300ms].
+    /// Measured time of each open-loop load [default: 600ms; --quick: 300ms, when rates are
+    /// given].
     #[arg(long, value_parser = parse_duration)]
     pub sweep_duration: Option<Duration>,
     /// No open-loop sweep: throughput and CPU only.
@@ -207,7 +208,9 @@ pub struct CompareArgs {
     /// CPUs for the load generator [default: the second half].
     #[arg(long, value_name = "LIST", requires = "server_cpus")]
     pub client_cpus: Option<String>,
-    /// A first look in under a minute: two rounds, three short scenarios, a short sweep.
+    /// A first look within 90 seconds for sixteen servers: two rounds of four short scenarios
+    /// (plaintext, pipelined, json and, with a database, db), no sweep, no cost phase, and an
+    /// idle phase of 1,000 connections.
     #[arg(long)]
     pub quick: bool,
     /// No cost phase (instructions, allocations, syscalls per request after the sweep).
@@ -215,9 +218,9 @@ pub struct CompareArgs {
     pub no_cost: bool,
     /// Idle keep-alive connections each server holds in the idle phase after the rounds (its
     /// memory per connection, and whether a fresh request is still answered within 100 ms);
-    /// 0 skips the phase.
-    #[arg(long, value_name = "N", default_value_t = 5000)]
-    pub idle_connections: u32,
+    /// 0 skips the phase [default: 5000; --quick: 1000].
+    #[arg(long, value_name = "N")]
+    pub idle_connections: Option<u32>,
     /// Scenarios of the cost phase (`loadgen cost` measures all of them); db and fortunes only
     /// when the run has a database.
     #[arg(

@@ -25,8 +25,17 @@ use crate::workspace::{cargo_target_dir, workspace_root};
 
 /// The sweep's rates when `--rates` is not given: shares of the slowest server's maximum.
 pub const DEFAULT_RATES: &[&str] = &["10%", "25%", "50%", "75%", "90%"];
-/// The sweep's rates with `--quick`.
-pub const QUICK_RATES: &[&str] = &["25%", "50%", "75%"];
+/// The sweep's rates with `--quick`: none. Sixteen servers' sweep visits take about 20 s even at
+/// three short rates, more than a 90-second first look can give; `--rates` brings it back.
+pub const QUICK_RATES: &[&str] = &[];
+
+/// The idle phase's connections with `--quick`: 1,000 rather than 5,000 opens sixteen servers'
+/// connections in about a fifth of the time, and the memory per connection is still the
+/// growth over a thousand of them.
+pub const QUICK_IDLE_CONNECTIONS: u32 = 1000;
+
+/// The idle phase's connections of a default comparison: the hardening suite's 5,000.
+pub const DEFAULT_IDLE_CONNECTIONS: u32 = 5000;
 
 /// An open-loop rate of the sweep: absolute, or a share of the slowest server's closed-loop
 /// maximum, so that every server is given the same rate.
@@ -282,8 +291,8 @@ pub const REPEAT: RepeatSettings = RepeatSettings {
 
 /// The closed-loop rounds of a default comparison: 6, not 10 as for the ten Rust servers, and
 /// the fewest in which the signed-rank test can tell two servers apart. A visit of one server
-/// (start, verify, warmup, eight scenarios, stop) takes about 4.2 s here, so sixteen servers
-/// take about 6.7 minutes of rounds.
+/// (start, verify, warmup, twelve scenarios, stop) takes about 5 s here, so sixteen servers
+/// take about 8 minutes of rounds.
 const DEFAULT_ROUNDS: u32 = QUICK_BUILD_ROUNDS;
 const _: () = assert!(
     DEFAULT_ROUNDS >= QUICK_BUILD_ROUNDS,
@@ -383,12 +392,18 @@ pub fn make_plan(args: &CompareArgs, started_at: &str) -> Result<Plan> {
         cost,
         database,
         database_url: None,
-        idle_connections: args.idle_connections,
+        idle_connections: args.idle_connections.unwrap_or(if args.quick {
+            QUICK_IDLE_CONNECTIONS
+        } else {
+            DEFAULT_IDLE_CONNECTIONS
+        }),
     })
 }
 
-/// The cost phase's plan, unless `--no-cost` leaves it out or no contender runs here: a
-/// remote server's process is not here to run under valgrind or to count syscalls of.
+/// The cost phase's plan, unless `--no-cost` or `--quick` leaves it out or no contender runs
+/// here: a remote server's process is not here to run under valgrind or to count syscalls of.
+/// `--quick` has none because sixteen servers under valgrind take over two minutes, past its
+/// 90 seconds; `loadgen cost` counts any server on its own.
 fn cost_phase(
     args: &CompareArgs,
     contenders: &[Contender],
@@ -397,13 +412,18 @@ fn cost_phase(
     database: &DatabasePlan,
 ) -> Result<Option<CostPlan>> {
     let local = |c: &Contender| !matches!(c.checkout, contender::Checkout::Remote { .. });
-    if args.no_cost || !contenders.iter().any(local) {
+    if !wants_cost_phase(args) || !contenders.iter().any(local) {
         return Ok(None);
     }
     let tools = ToolPaths::detect(std::env::var_os("PATH").as_deref());
     Ok(Some(cost_plan(
         args, contenders, cpus, tools, out, database,
     )?))
+}
+
+/// Whether `args` leave the cost phase in: not with `--no-cost` or `--quick`.
+fn wants_cost_phase(args: &CompareArgs) -> bool {
+    !args.no_cost && !args.quick
 }
 
 /// The cost phase of a comparison: every contender's binary, the few scenarios and small
@@ -474,10 +494,12 @@ impl Durations {
         };
         // Many short rounds rather than a few long ones: on the shared VM the slow spells last
         // seconds, longer than one load, so more rounds help the median more than longer loads
-        // do; with 10 rounds its 95 % interval is about (x(2), x(9)). Ten servers take about 9
-        // minutes on 2 cores; --quick under a minute.
+        // do. 300 ms rather than the 350 ms of the eight hello-world scenarios: the four
+        // database scenarios added 16 × 6 × 4 loads, and 50 ms off each of the 1,152 loads
+        // gives back about a minute of the 15-minute budget. --quick's 250 ms keeps sixteen
+        // servers' two rounds of four scenarios within its 90 seconds.
         Self {
-            duration: pick(args.duration, 350, 300),
+            duration: pick(args.duration, 300, 250),
             warmup: pick(args.warmup, 200, 150),
             scenario_warmup: pick(args.scenario_warmup, 100, 100),
             sweep_duration: pick(args.sweep_duration, 600, 300),
@@ -685,6 +707,35 @@ mod tests {
         assert_eq!(closed_loop_rounds(None, true, false), 2);
         assert_eq!(closed_loop_rounds(None, true, true), QUICK_BUILD_ROUNDS);
         assert_eq!(closed_loop_rounds(Some(3), true, true), 3, "as given");
+    }
+
+    fn compare_args(args: &[&str]) -> CompareArgs {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from([&["loadgen", "compare"], args].concat());
+        match cli.unwrap().command {
+            crate::cli::Command::Compare(args) => args,
+            _ => unreachable!("compare parses as compare"),
+        }
+    }
+
+    #[test]
+    fn quick_is_short_loads_without_sweep_or_cost_and_a_smaller_idle_phase() {
+        let quick = compare_args(&["--quick"]);
+        assert!(rates(&quick).unwrap().is_empty(), "no sweep");
+        assert_eq!(Durations::of(&quick).duration, Duration::from_millis(250));
+        assert!(!wants_cost_phase(&quick));
+        assert!(wants_cost_phase(&compare_args(&[])));
+        assert!(!wants_cost_phase(&compare_args(&["--no-cost"])));
+        assert!(QUICK_SCENARIOS.contains(&"db"));
+        let default = compare_args(&[]);
+        assert_eq!(rates(&default).unwrap().len(), DEFAULT_RATES.len());
+        assert_eq!(Durations::of(&default).duration, Duration::from_millis(300));
+        let rates_given = compare_args(&["--quick", "--rates", "50%"]);
+        assert_eq!(
+            rates(&rates_given).unwrap().len(),
+            1,
+            "a sweep when asked for"
+        );
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn all() -> Vec<Scenario> {
 }
 
 /// The scenarios `--quick` runs.
-pub const QUICK_SCENARIOS: &[&str] = &["plaintext", PIPELINED, "json"];
+pub const QUICK_SCENARIOS: &[&str] = &["plaintext", PIPELINED, "json", "db"];
 /// The scenarios swept in the open loop when `--sweep-scenarios` is not given (those of them
 /// that run).
 pub const DEFAULT_SWEEP: &[&str] = &["plaintext", "json"];
