@@ -126,6 +126,43 @@ fn every_row_of_the_contract_on_its_own_connection() {
     });
 }
 
+/// A method no route knows (QUERY, which schemathesis sends to every path) is one the route does
+/// not allow: the answer is the 405 of `DELETE /json`, that row's pins included. A stack that
+/// refuses an unknown method itself must answer exactly its pinned
+/// [`Deviation::UnknownMethodAnswer`], and fails here the day it answers the 405.
+#[test]
+fn an_unknown_method_is_answered_405_with_allow() {
+    for_each_server(|server| {
+        let pin = deviations::unknown_method_answer(server.name());
+        let mut query = case("DELETE /json");
+        query.method = pin.map_or("QUERY", |pin| pin.method);
+        let mut client = connect(server)?;
+        client
+            .send(&request_bytes(&query, &[]))
+            .map_err(|e| format!("send: {e}"))?;
+        let response = read(&mut client, false, query.method)?;
+        let Some(pin) = pin else {
+            return conforms(&query, server, &response)
+                .map_err(|e| format!("{} instead of DELETE: {e}", query.method));
+        };
+        let differs = differing_parts(&query, server.name(), &response);
+        match (response.status, differs.as_slice()) {
+            (status, differs) if status == pin.status && differs == pin.differs => Ok(()),
+            (_, []) => Err(format!(
+                "{} /json: the known deviation is gone (the 405 is answered): drop it from \
+                 conformance::deviations and the README",
+                pin.method
+            )),
+            (status, differs) => Err(format!(
+                "{} /json: not the known deviation {pin:?}: answered {status} with {differs:?} \
+                 differing ({})",
+                pin.method,
+                check(&query, server.name(), &response).join("; ")
+            )),
+        }
+    });
+}
+
 #[test]
 fn keep_alive_serves_every_route_on_one_connection() {
     // A refused body or a Host line against RFC 9112 may end a connection: those rows are
