@@ -244,6 +244,34 @@ fn pipelined_requests_are_answered_in_order() {
     for_each_server(|server| pipeline(server, &cases));
 }
 
+/// A request whose route answers without reading its body (a 405 here) is answered, and its body
+/// skipped: the request behind it on the connection is answered too, unless the answer said
+/// `Connection: close` and the connection then closes (ntex does, rather than read a body
+/// nobody asked for). schemathesis found may-minihttp parsing such a body as the next request and
+/// dropping the connection with neither answer.
+#[test]
+fn a_body_the_route_does_not_read_is_skipped() {
+    let mut put = case("PUT /users/1");
+    put.content_type = Some(contract::APPLICATION_JSON);
+    put.body = br#"{"message":"never read"}"#.to_vec();
+    let json = case("json");
+    for_each_server(|server| {
+        let mut client = send_pipelined(server, &[put.clone(), json.clone()])?;
+        let answer = read(&mut client, false, "PUT with a body")?;
+        conforms(&put, server, &answer)?;
+        let closes = answer
+            .header("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        // Whether a stack that said close still answers what it had already read (actix-web
+        // does) is not this test's concern: that it is never the body parsed as a request is.
+        match client.read_response(false) {
+            Ok(response) => conforms(&json, server, &response),
+            Err(e) if closes && is_close(&e) => Ok(()),
+            Err(e) => Err(format!("json behind a PUT with a body: no response: {e}")),
+        }
+    });
+}
+
 /// actix-http keeps "the request is HEAD" per connection, not per request: when a HEAD is
 /// pipelined with other requests, decoding the next one overwrites it before the HEAD's answer is
 /// encoded, and that answer gains the body a GET would have. Every other server must pass; for
