@@ -70,7 +70,7 @@ test-go:
 fuzz seconds="600":
     bash servers/h1-codec/fuzz/run.sh {{seconds}}
 
-# Generated requests from the contract's OpenAPI document against every server (or those named), fixed seed: `just schemathesis 200 axum`.
+# Generated requests from the contract's OpenAPI document against every server (or those named), fixed seed: `just schemathesis 200 axum` (CI runs 10 examples an operation).
 schemathesis examples="100" *SERVERS:
     bash servers/contract/schemathesis/run.sh {{examples}} {{SERVERS}}
 

@@ -32,6 +32,22 @@ pub enum Deviation {
     /// closes: the stack hides whether a `Content-Length` came with the chunks, after which RFC
     /// 9112, 6.3 demands the close.
     ClosesAfterChunkedBody,
+    /// A request whose method the stack does not know gets another answer than the 405 of a
+    /// method the route does not allow: the stack refuses it before any route, catcher or fairing
+    /// of the server's code can answer.
+    UnknownMethodAnswer(UnknownMethodAnswer),
+}
+
+/// Exactly how a stack answers a method it does not know, on a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownMethodAnswer {
+    /// The method sent (QUERY, which schemathesis sends too).
+    pub method: &'static str,
+    /// The status answered instead of 405.
+    pub status: u16,
+    /// Every part of the answer that differs from the 405's, as [`contract::Pin::Answers`] names
+    /// them and in that order.
+    pub differs: &'static [&'static str],
 }
 
 /// net/http drops `Content-Length` from a request that also says `Transfer-Encoding: chunked`
@@ -43,7 +59,18 @@ const NET_HTTP: [Deviation; 1] = [Deviation::ClosesAfterChunkedBody];
 /// The connection-level deviations of the server called `server` (empty for most).
 pub fn deviations(server: &str) -> &'static [Deviation] {
     match server {
-        "rocket" => &[Deviation::NoHeaderTimeout],
+        "rocket" => &[
+            Deviation::NoHeaderTimeout,
+            // Rocket's Method enum has no QUERY: turning hyper's request into Rocket's fails, and
+            // Rocket answers its 400 catcher with a GET put in place of the method, without the
+            // response fairings or the Server header that a dispatched request gets (rocket
+            // 0.5.2, server.rs, `hyper_service_fn`): nothing of the server's code sees the method.
+            Deviation::UnknownMethodAnswer(UnknownMethodAnswer {
+                method: "QUERY",
+                status: 400,
+                differs: &["status", "content-length", "server", "body", "allow"],
+            }),
+        ],
         "ntex" => &[Deviation::StallsLongPipelines],
         "may-minihttp" => &[
             Deviation::ServerHeader("M"),
@@ -74,6 +101,15 @@ pub fn has(server: &str, deviation: Deviation) -> bool {
 pub fn hostile_answer(server: &str, request: &str) -> Option<u16> {
     deviations(server).iter().find_map(|d| match d {
         Deviation::HostileAnswer { request: r, status } if *r == request => Some(*status),
+        _ => None,
+    })
+}
+
+/// How `server`'s stack answers a request whose method it does not know, if that is a known
+/// deviation.
+pub fn unknown_method_answer(server: &str) -> Option<UnknownMethodAnswer> {
+    deviations(server).iter().find_map(|d| match d {
+        Deviation::UnknownMethodAnswer(answer) => Some(*answer),
         _ => None,
     })
 }

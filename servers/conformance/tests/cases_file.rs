@@ -1,8 +1,11 @@
 //! `servers/contract/data/cases.json`: every row of `contract::cases()` with its request's exact
 //! bytes, the rows' pins of `contract::DEVIATIONS`, and the servers that close after a chunked
 //! body (`Deviation::ClosesAfterChunkedBody`), for the Go servers' own tests (the Go contract package
-//! embeds it). It is written from the Rust table, never by hand; this test fails when it is out
-//! of date and rewrites it when `ROSETTA_WRITE_CASES=1` is set.
+//! embeds it); and, for schemathesis's hooks (`servers/contract/schemathesis/hooks.py`), the
+//! `Server` header of every server (`Deviation::ServerHeader`) and the pinned answers to a method
+//! a stack does not know (`Deviation::UnknownMethodAnswer`). It is written from the Rust tables,
+//! never by hand; this test fails when it is out of date and rewrites it when
+//! `ROSETTA_WRITE_CASES=1` is set.
 
 use std::path::Path;
 
@@ -48,10 +51,26 @@ fn table() -> String {
         .map(|s| s.name)
         .filter(|name| deviations::has(name, Deviation::ClosesAfterChunkedBody))
         .collect();
+    let server_headers: serde_json::Map<String, serde_json::Value> = contract::SERVERS
+        .iter()
+        .map(|s| (s.name.to_owned(), deviations::server_header(s.name).into()))
+        .collect();
+    let unknown_method: serde_json::Map<String, serde_json::Value> = contract::SERVERS
+        .iter()
+        .filter_map(|s| {
+            let pin = deviations::unknown_method_answer(s.name)?;
+            let pin = serde_json::json!({
+                "method": pin.method, "status": pin.status, "differs": pin.differs,
+            });
+            Some((s.name.to_owned(), pin))
+        })
+        .collect();
     let table = serde_json::json!({
         "cases": cases,
         "deviations": deviations,
         "closes_after_chunked": closes_after_chunked,
+        "server_headers": server_headers,
+        "unknown_method": unknown_method,
     });
     serde_json::to_string_pretty(&table).expect("JSON values serialize") + "\n"
 }

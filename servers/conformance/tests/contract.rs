@@ -126,6 +126,43 @@ fn every_row_of_the_contract_on_its_own_connection() {
     });
 }
 
+/// A method no route knows (QUERY, which schemathesis sends to every path) is one the route does
+/// not allow: the answer is the 405 of `DELETE /json`, that row's pins included. A stack that
+/// refuses an unknown method itself must answer exactly its pinned
+/// [`Deviation::UnknownMethodAnswer`], and fails here the day it answers the 405.
+#[test]
+fn an_unknown_method_is_answered_405_with_allow() {
+    for_each_server(|server| {
+        let pin = deviations::unknown_method_answer(server.name());
+        let mut query = case("DELETE /json");
+        query.method = pin.map_or("QUERY", |pin| pin.method);
+        let mut client = connect(server)?;
+        client
+            .send(&request_bytes(&query, &[]))
+            .map_err(|e| format!("send: {e}"))?;
+        let response = read(&mut client, false, query.method)?;
+        let Some(pin) = pin else {
+            return conforms(&query, server, &response)
+                .map_err(|e| format!("{} instead of DELETE: {e}", query.method));
+        };
+        let differs = differing_parts(&query, server.name(), &response);
+        match (response.status, differs.as_slice()) {
+            (status, differs) if status == pin.status && differs == pin.differs => Ok(()),
+            (_, []) => Err(format!(
+                "{} /json: the known deviation is gone (the 405 is answered): drop it from \
+                 conformance::deviations and the README",
+                pin.method
+            )),
+            (status, differs) => Err(format!(
+                "{} /json: not the known deviation {pin:?}: answered {status} with {differs:?} \
+                 differing ({})",
+                pin.method,
+                check(&query, server.name(), &response).join("; ")
+            )),
+        }
+    });
+}
+
 #[test]
 fn keep_alive_serves_every_route_on_one_connection() {
     // A refused body or a Host line against RFC 9112 may end a connection: those rows are
@@ -205,6 +242,34 @@ fn pipelined_requests_are_answered_in_order() {
         case("json"),
     ];
     for_each_server(|server| pipeline(server, &cases));
+}
+
+/// A request whose route answers without reading its body (a 405 here) is answered, and its body
+/// skipped: the request behind it on the connection is answered too, unless the answer said
+/// `Connection: close` and the connection then closes (ntex does, rather than read a body
+/// nobody asked for). schemathesis found may-minihttp parsing such a body as the next request and
+/// dropping the connection with neither answer.
+#[test]
+fn a_body_the_route_does_not_read_is_skipped() {
+    let mut put = case("PUT /users/1");
+    put.content_type = Some(contract::APPLICATION_JSON);
+    put.body = br#"{"message":"never read"}"#.to_vec();
+    let json = case("json");
+    for_each_server(|server| {
+        let mut client = send_pipelined(server, &[put.clone(), json.clone()])?;
+        let answer = read(&mut client, false, "PUT with a body")?;
+        conforms(&put, server, &answer)?;
+        let closes = answer
+            .header("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        // Whether a stack that said close still answers what it had already read (actix-web
+        // does) is not this test's concern: that it is never the body parsed as a request is.
+        match client.read_response(false) {
+            Ok(response) => conforms(&json, server, &response),
+            Err(e) if closes && is_close(&e) => Ok(()),
+            Err(e) => Err(format!("json behind a PUT with a body: no response: {e}")),
+        }
+    });
 }
 
 /// actix-http keeps "the request is HEAD" per connection, not per request: when a HEAD is

@@ -11,6 +11,7 @@
 #   ROSETTA_PROFILE  release (default, as `just serve` builds) or debug (CI, whose `cargo test`
 #                    has just built the debug binaries)
 #   ROSETTA_VENV     where schemathesis is installed (default target/schemathesis-venv)
+#   CARGO_TARGET_DIR where cargo builds the servers (default target), as cargo itself reads it
 #
 # The database routes run against one throwaway PostgreSQL (harness's throwaway-postgres),
 # shared by the servers in turn. Without PostgreSQL installed they are excluded, with a line that
@@ -68,7 +69,7 @@ for name in "${servers[@]}"; do
 done
 echo "== building ${#servers[@]} servers ($profile)"
 cargo build -q "${cargo_profile[@]}" "${cargo_packages[@]}"
-bin_dir=$root/target/$profile
+bin_dir=${CARGO_TARGET_DIR:-$root/target}/$profile
 
 pids=()
 cleanup() {
