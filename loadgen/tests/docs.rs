@@ -265,6 +265,8 @@ const CALIBRATION: &str = "results/calibrate-2026-11-25-vm.txt";
 const CI_RUN: &str = "results/ci-2026-12-03-vm.txt";
 /// The first run with the database scenarios, not yet the reference.
 const DATABASE_RUN: &str = "results/2026-12-03T15-33-55Z-vm/run.json";
+const DB_ON_SERVER_CPU: &str = "results/2026-12-03-db-on-server-cpu-vm/run.json";
+const DB_ON_CLIENT_CPU: &str = "results/2026-12-03-db-on-client-cpu-vm/run.json";
 const REFERENCE: &str = "results/2026-11-25T18-13-00Z-vm";
 const REFERENCE_RUN: &str = "results/2026-11-25T18-13-00Z-vm/run.json";
 const REFERENCE_CSV: &str = "results/2026-11-25T18-13-00Z-vm/summary.csv";
@@ -1238,8 +1240,80 @@ fn framing_corpus() -> Quote {
     ])
 }
 
+/// One placement of the database: the lowest and highest of the sixteen servers' median `db`
+/// req/s, how many medians fall within 12,000 … 15,600, and the loads flagged client-bound.
+fn placement(source: &str) -> Result<(String, String, usize, usize), String> {
+    let run = json(source)?;
+    let closed = run["measurements"]["closed"]
+        .as_array()
+        .ok_or(format!("{source}: no closed loads"))?;
+    let servers = run["settings"]["contenders"]
+        .as_array()
+        .ok_or(format!("{source}: no contenders"))?;
+    let mut medians = Vec::new();
+    for server in servers.iter().filter_map(Value::as_str) {
+        let mut rps: Vec<f64> = closed
+            .iter()
+            .filter(|m| m["contender"] == server && m["scenario"] == "db")
+            .filter_map(|m| m["rps"].as_f64())
+            .collect();
+        rps.sort_by(f64::total_cmp);
+        let median = match rps.len() {
+            0 => return Err(format!("{source}: no db load of {server}")),
+            n if n % 2 == 1 => rps[n / 2],
+            n => (rps[n / 2 - 1] + rps[n / 2]) / 2.0,
+        };
+        medians.push((median, server));
+    }
+    medians.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let text = |(rps, server): &(f64, &str)| format!("{} ({server})", group(rps.round() as u64));
+    let within = medians
+        .iter()
+        .filter(|(rps, _)| (12_000.0..=15_600.0).contains(rps))
+        .count();
+    let client_bound = closed.iter().filter(|m| m["client_bound"] == true).count();
+    Ok((
+        text(&medians[0]),
+        text(&medians[medians.len() - 1]),
+        within,
+        client_bound,
+    ))
+}
+
+fn database_placement() -> Quote {
+    let (low_0, high_0, within_0, bound_0) = placement(DB_ON_SERVER_CPU)?;
+    let (low_1, high_1, within_1, bound_1) = placement(DB_ON_CLIENT_CPU)?;
+    let noise = |source: &str, key: &str, marker: &str| {
+        word_after(
+            &read(&source.replace("run.json", "summary.md"))?,
+            key,
+            marker,
+        )
+    };
+    let steal = |source| noise(source, "Noisy machine", "stole ");
+    let swing = |source| noise(source, "Noisy machine", "scenario varied by ");
+    Ok(vec![
+        format!(
+            "(steal {} % and {} %, rounds of one server swinging {} % and {} %)",
+            steal(DB_ON_SERVER_CPU)?,
+            steal(DB_ON_CLIENT_CPU)?,
+            swing(DB_ON_SERVER_CPU)?,
+            swing(DB_ON_CLIENT_CPU)?
+        ),
+        format!("| lowest … highest | {low_0} … {high_0} | {low_1} … {high_1} |"),
+        format!("| servers within 12,000 … 15,600 | {within_0} | {within_1} |"),
+        format!("| loads flagged client-bound (all four scenarios) | {bound_0} | {bound_1} |"),
+    ])
+}
+
 /// Every figure quoted outside a generated block, with its source.
 const FIGURES: &[Figure] = &[
+    Figure {
+        doc: "docs/method.md",
+        sources: &[DB_ON_SERVER_CPU, DB_ON_CLIENT_CPU],
+        what: "the database on the servers' CPU and on the load generator's",
+        quote: database_placement,
+    },
     Figure {
         doc: "docs/results.md",
         sources: &[DATABASE_RUN],

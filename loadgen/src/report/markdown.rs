@@ -236,9 +236,23 @@ fn database_sentence(s: &crate::results::CompareSettings) -> String {
         return String::new();
     };
     let placement = match &database.cpus {
-        Some(cpus) if s.cpus.pinned => format!(
-            "pinned to CPU {cpus} (with the servers on two cores: the load generator's CPU stays its own)"
-        ),
+        Some(cpus) if s.cpus.pinned => {
+            let list = |cpus: &[usize]| {
+                cpus.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let shares = if *cpus == list(&s.cpus.server) {
+                "the servers' CPU, where it hurts the comparison least (docs/method.md, \
+                 \"Where the database runs\")"
+            } else if *cpus == list(&s.cpus.client) {
+                "the load generator's CPU"
+            } else {
+                "a CPU of its own"
+            };
+            format!("pinned to CPU {cpus}, {shares}")
+        }
         Some(cpus) => format!("pinned to CPU {cpus}"),
         None => "not pinned".to_owned(),
     };
