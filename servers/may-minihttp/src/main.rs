@@ -13,11 +13,9 @@
 //! `curl -i http://127.0.0.1:8090/json`.
 //!
 //! # Layout
-//! `main` configures may and calls `serve`; `app` is the router; the handlers follow in contract
-//! order, then the error type; tests last. `serve.rs` holds `App`, the service may_minihttp calls
-//! once per request (it checks the request head before `app` routes it, and writes an `Error` as
-//! the answer), starts the accept coroutine, and ends the process on a signal. `db.rs` holds the
-//! database side: the r2d2 pool behind threads of its own, the queries and the template.
+//! `main` configures may; `app` and `route` route; the handlers follow in contract order; tests
+//! last. `serve.rs` holds `App` (the service called once per request: head checks, errors as
+//! answers, unread bodies skipped), the accept coroutine and the signal. `db.rs`: the pool.
 
 use std::io::Read;
 
@@ -48,18 +46,12 @@ fn main() {
     let _ = server.join();
 }
 
-/// The service's answer to one request: `POST /echo` reads its body, every other request is
-/// routed, and its body, if it has one, skipped.
+/// `POST /echo` reads its body; every other request is routed, its body skipped (serve.rs).
 fn app(req: Request, rsp: &mut Response, db: Option<&Database>) -> Result<(), Error> {
     if serve::path_of(req.path()) == "/echo" && req.method() == "POST" {
         return echo(req, rsp);
     }
-    let answer = route(&req, rsp, db);
-    // may_minihttp parses the next request where this one's body ends, and knows where only once
-    // the body is read (BodyReader's Drop skips the rest): unread, the body is parsed as the next
-    // request, that fails, and the connection ends before this answer is written.
-    drop(req.body());
-    answer
+    serve::skipping_body(req, |req| route(req, rsp, db))
 }
 
 /// Routing by hand: the path first, then the method, so that a known path with another method
@@ -133,13 +125,7 @@ fn user(id: &str, rsp: &mut Response) -> Result<(), Error> {
 // route: echo
 // POST /echo
 fn echo(req: Request, rsp: &mut Response) -> Result<(), Error> {
-    let json = req.headers().iter().any(|h| {
-        h.name.eq_ignore_ascii_case("content-type")
-            && std::str::from_utf8(h.value).is_ok_and(|v| {
-                let media_type = v.split(';').next().unwrap_or_default().trim();
-                media_type.eq_ignore_ascii_case(contract::APPLICATION_JSON)
-            })
-    });
+    let json = serve::declares_json(&req);
     // aspect: body-limit: read at most one byte past the limit; dropping the reader skips the rest
     let mut body = Vec::new();
     req.body()

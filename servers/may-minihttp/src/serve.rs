@@ -238,6 +238,27 @@ pub fn shutdown_signal() {
     });
 }
 
+/// `answer` to the request, then its body, if it has one, skipped. may_minihttp parses the next
+/// request where this one's body ends, and knows where only once the body is read (BodyReader's
+/// Drop skips the rest): unread, the body is parsed as the next request, that fails, and the
+/// connection ends before this answer is written.
+pub fn skipping_body<T>(req: Request, answer: impl FnOnce(&Request) -> T) -> T {
+    let answer = answer(&req);
+    drop(req.body());
+    answer
+}
+
+/// Whether the request's Content-Type is `application/json`, parameters aside.
+pub fn declares_json(req: &Request) -> bool {
+    req.headers().iter().any(|h| {
+        h.name.eq_ignore_ascii_case("content-type")
+            && std::str::from_utf8(h.value).is_ok_and(|v| {
+                let media_type = v.split(';').next().unwrap_or_default().trim();
+                media_type.eq_ignore_ascii_case(contract::APPLICATION_JSON)
+            })
+    })
+}
+
 /// The path of a request target: an absolute-form target (`http://host/json`) is served by its
 /// path (RFC 9112, 3.2.2), and the query is not part of the route.
 pub fn path_of(target: &str) -> &str {
