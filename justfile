@@ -21,11 +21,11 @@ serve NAME *ARGS:
 db:
     cargo run -q --release -p harness --bin throwaway-postgres
 
-# Benchmark all sixteen servers side by side into a new folder under results/ (the reference run took 9 min 50 s after the build: docs/results.md).
+# Benchmark all sixteen servers side by side into a new folder under results/ (how long the reference run took: docs/results.md).
 bench *ARGS:
     cargo run --release -- compare {{ARGS}}
 
-# A first look: two rounds, three short scenarios, a short sweep (the committed quick run of sixteen took 4 min 59 s without its cost phase).
+# A first look within 90 seconds: two rounds of plaintext, pipelined, json and db, no sweep, no cost phase (docs/method.md).
 bench-quick:
     cargo run --release -- compare --quick
 

@@ -160,9 +160,10 @@ pub struct CompareArgs {
     #[arg(long, value_enum, default_value_t = EngineKind::H1)]
     pub engine: EngineKind,
     /// Scenarios, comma-separated: plaintext, pipelined, json, html, users, echo, not-found,
-    /// error, and the database's db, queries (q=20), fortunes and updates (q=20) [default: all,
-    /// the database ones when PostgreSQL is installed or --database-url given; with --quick:
-    /// plaintext, pipelined, json and db].
+    /// error, and the database's db, queries (q=20), fortunes and updates (q=20) [default:
+    /// TechEmpower's: plaintext, pipelined, json, db, queries, fortunes, updates, the database
+    /// ones when PostgreSQL is installed or --database-url given; with --quick: plaintext,
+    /// pipelined, json and db].
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// Connections of each load.

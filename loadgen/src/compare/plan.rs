@@ -11,7 +11,9 @@ use thiserror::Error;
 
 use super::contender::{self, BuildSite, Contender};
 use super::database::DatabasePlan;
-use super::scenario::{self, DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, Scenario};
+use super::scenario::{
+    self, DEFAULT_SCENARIOS, DEFAULT_SWEEP, QUICK_SCENARIOS, QUICK_SWEEP, Scenario,
+};
 use crate::analysis::median;
 use crate::cli::CompareArgs;
 use crate::cost::{CostPlan, ServerBinary, ToolPaths};
@@ -291,8 +293,8 @@ pub const REPEAT: RepeatSettings = RepeatSettings {
 
 /// The closed-loop rounds of a default comparison: 6, not 10 as for the ten Rust servers, and
 /// the fewest in which the signed-rank test can tell two servers apart. A visit of one server
-/// (start, verify, warmup, twelve scenarios, stop) takes about 5 s here, so sixteen servers
-/// take about 8 minutes of rounds.
+/// (start, verify, warmup, seven scenarios, the common rates, stop) takes about 5 s here, so
+/// sixteen servers take about 8 minutes of rounds.
 const DEFAULT_ROUNDS: u32 = QUICK_BUILD_ROUNDS;
 const _: () = assert!(
     DEFAULT_ROUNDS >= QUICK_BUILD_ROUNDS,
@@ -553,11 +555,10 @@ fn scenarios(
     engine: EngineKind,
     database: &DatabasePlan,
 ) -> Result<(Vec<Scenario>, Vec<LeftOut>)> {
-    let all: Vec<&str> = scenario::all().iter().map(|s| s.name).collect();
     let default = if args.quick {
         QUICK_SCENARIOS
     } else {
-        &all[..]
+        DEFAULT_SCENARIOS
     };
     let asked = Scenario::select(&or_default(&args.scenarios, default))?;
     let (kept, dropped): (Vec<Scenario>, Vec<Scenario>) = asked

@@ -31,11 +31,13 @@ pub struct Marginal {
 }
 
 /// How much less the larger sample may count than the smaller one, relative to the larger
-/// sample's count, before the pair is called disturbed: 10 %. A count that does not grow with
-/// the requests (connections closed per load) comes out a little lower in the larger sample now
-/// and then; a count a tenth lower means that something besides the requests ran in the smaller
-/// sample (a pool connecting in the background, a collector), and its marginal, however
-/// negative, says nothing about a request.
+/// sample's count, before the pair is called disturbed: 10 %, and at least one count per request
+/// of the smaller sample. A count that does not grow with the requests (context switches under
+/// a closed loop, an allocation that happens once) comes out a little lower in the larger
+/// sample now and then, by tens of counts over thousands of requests: a marginal just under
+/// zero, which is what it is. A smaller sample that counted more than a whole count per request
+/// beyond the larger one ran something besides the requests (a pool connecting in the
+/// background, a collector), and its marginal, however negative, says nothing about a request.
 pub const DISTURBED: f64 = 0.1;
 
 /// Why two samples give no count per request.
@@ -73,10 +75,12 @@ impl Marginal {
     }
 
     /// Why this pair says nothing about a request, if it does not: the larger sample counted
-    /// more than [`DISTURBED`] less than the smaller one.
+    /// less than the smaller one by more than [`DISTURBED`] of its count and by more than one
+    /// count per request of the smaller sample.
     pub fn disturbance(&self) -> Option<String> {
         let (low, high) = (self.low.count as f64, self.high.count as f64);
-        (low - high > DISTURBED * high).then(|| {
+        let allowed = (DISTURBED * high).max(self.low.requests as f64);
+        (low - high > allowed).then(|| {
             format!(
                 "disturbed sample: {} requests counted {}, more than the {} of {} requests \
                  (something besides the requests ran in the smaller sample)",
@@ -181,10 +185,21 @@ mod tests {
             reason.contains("200 requests counted 363875500"),
             "{reason}"
         );
-        // 10 % under the larger count is the limit: 110 against 100 is kept, 111 is not.
-        let edge = |low| Marginal::new(sample(200, low), sample(600, 100)).unwrap();
-        assert_eq!(edge(110).disturbance(), None);
-        assert!(edge(111).disturbance().is_some());
+        // 10 % under the larger count is the limit: 110,000 against 100,000 is kept, 110,001
+        // is not.
+        let edge = |low| Marginal::new(sample(200, low), sample(600, 100_000)).unwrap();
+        assert_eq!(edge(110_000).disturbance(), None);
+        assert!(edge(110_001).disturbance().is_some());
+        // Small counts that do not grow: tokio's context switches in the run of 2026-12-03
+        // (152 in 4,000 requests, 41 in 12,000) and an allocation made once (1 in 208, 0 in 608)
+        // are noise under one count per request, kept.
+        let kept = Marginal::new(sample(4000, 152), sample(12_000, 41)).unwrap();
+        assert_eq!(kept.disturbance(), None);
+        let once = Marginal::new(sample(208, 1), sample(608, 0)).unwrap();
+        assert_eq!(once.disturbance(), None);
+        // rocket's db instructions in that run: its pool connected inside the 200 requests.
+        let pool = Marginal::new(sample(200, 75_982_357), sample(600, 50_981_655)).unwrap();
+        assert!(pool.disturbance().is_some());
         // A count that grows is never disturbed.
         let m = Marginal::new(sample(200, 1_000), sample(600, 3_000)).unwrap();
         assert_eq!(m.disturbance(), None);
