@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"slices"
 	"strconv"
 	"syscall"
@@ -331,12 +332,18 @@ func withServerHeader(next http.Handler) http.Handler {
 // drops Content-Length from a request that also says Transfer-Encoding: chunked before any
 // Handler runs (transfer.go, fixLength), so such a request cannot be told from a plainly chunked
 // one; RFC 9112, 6.3 says to close after answering it, so every chunked request is answered
-// with a close (Go's fix, golang/go#80942, is in no release yet).
+// with a close (Go's fix, golang/go#80942, is in no release yet). It also keeps a path that is
+// not clean from the default mux, which would redirect it (see isCleanPath).
 func framingRules(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if headerLines(r) > contract.MaxHeaderLines {
 			w.Header().Set("Connection", "close")
 			text(w, http.StatusRequestHeaderFieldsTooLarge, http.StatusText(http.StatusRequestHeaderFieldsTooLarge))
+			return
+		}
+		// The mux leaves a CONNECT's path as it is, so only the others are checked.
+		if r.Method != http.MethodConnect && !isCleanPath(r.URL.EscapedPath()) {
+			notFound(w, r)
 			return
 		}
 		if len(r.TransferEncoding) > 0 {
@@ -354,6 +361,26 @@ func headerLines(r *http.Request) int {
 		lines += len(values)
 	}
 	return lines
+}
+
+// isCleanPath reports whether the default mux routes p as it is. It answers any other with a
+// 307 to path.Clean's form, the trailing slash kept (Go 1.26.8, net/http/server.go:2689,
+// findHandler): `/../../etc/passwd` would be sent to `/etc/passwd`. No route of the contract is
+// such a path, so it is not found here, as on every server that routes the path it was sent. An
+// empty path (an absolute-form target without one) is "/" (RFC 9110, 4.2.3): the mux's redirect
+// to "/" says the same, so it is left to the mux.
+func isCleanPath(p string) bool {
+	if p == "" {
+		return true
+	}
+	if p[0] != '/' {
+		return false
+	}
+	cleaned := path.Clean(p)
+	if p[len(p)-1] == '/' && cleaned != "/" {
+		cleaned += "/"
+	}
+	return cleaned == p
 }
 
 func errorLog() *log.Logger {

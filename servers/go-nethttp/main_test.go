@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net"
@@ -42,6 +43,50 @@ func TestUsersInProcess(t *testing.T) {
 		http.DefaultServeMux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		if rec.Code != want {
 			t.Errorf("%s: want %d, got %d (%q)", path, want, rec.Code, rec.Body)
+		}
+	}
+}
+
+// A path that is not clean is not found, as on every other server: the default mux alone would
+// answer it with a 307 to the cleaned path, which the hardening suite's "path traversal" refuses.
+// The first target is that request's, sent as its bytes over a connection.
+func TestUncleanPathsAreNotFound(t *testing.T) {
+	srv := httptest.NewServer(app())
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("GET /../../etc/passwd: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusNotFound || string(body) != contract.NotFound || res.Header.Get("Location") != "" {
+		t.Errorf("GET /../../etc/passwd: %d %q, Location %q: want the contract's 404", res.StatusCode, body, res.Header.Get("Location"))
+	}
+	for target, want := range map[string]int{
+		"/json/../json":             http.StatusNotFound,
+		"/./json":                   http.StatusNotFound,
+		"/json/.":                   http.StatusNotFound,
+		"//json":                    http.StatusNotFound,
+		"/users//1":                 http.StatusNotFound,
+		"/users/1/..":               http.StatusNotFound,
+		"/%2e%2e/%2e%2e/etc/passwd": http.StatusNotFound, // clean as sent: the mux sees no dots
+		"/json":                     http.StatusOK,
+		"/users/1":                  http.StatusOK,
+		"/users/1/":                 http.StatusNotFound, // clean: the trailing slash is kept
+		"/":                         http.StatusOK,
+	} {
+		rec := httptest.NewRecorder()
+		app().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		if rec.Code != want || rec.Header().Get("Location") != "" || rec.Header().Get("Server") != "go-nethttp" {
+			t.Errorf("GET %s: %d, Location %q, Server %q: want %d", target, rec.Code, rec.Header().Get("Location"), rec.Header().Get("Server"), want)
+		}
+		if want == http.StatusNotFound && rec.Body.String() != contract.NotFound {
+			t.Errorf("GET %s: body %q, want the contract's 404", target, rec.Body)
 		}
 	}
 }

@@ -14,10 +14,12 @@
 #   CARGO_TARGET_DIR where cargo builds the servers (default target), as cargo itself reads it
 #
 # The database routes run against one throwaway PostgreSQL (harness's throwaway-postgres),
-# shared by the servers in turn. Without PostgreSQL installed they are excluded, with a line that
-# says so. Every server and the database are stopped on exit, Ctrl-C included. The exit status is
-# 1 if schemathesis found anything on any server; each server's report (JUnit XML and the NDJSON
-# event stream) is under target/schemathesis/<server>/.
+# shared by the servers in turn. Without PostgreSQL installed they are excluded, and without Go
+# the Go servers are skipped, each with a line that says so; under CI=true (as harness::skip
+# reads it) either fails at once instead, naming what to install. Every server and the database
+# are stopped on exit, Ctrl-C included. The exit status is 1 if schemathesis found anything on
+# any server; each server's report (JUnit XML and the NDJSON event stream) is under
+# target/schemathesis/<server>/.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 root=$PWD
@@ -41,13 +43,6 @@ case $profile in release) cargo_profile=(--release) ;; debug) cargo_profile=() ;
     ;;
 esac
 
-# --- schemathesis, in its own virtual environment
-if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qF "$version"; then
-    echo "== installing schemathesis $version into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "schemathesis==$version"
-fi
-
 # --- the servers: every folder of servers/ that is one (a Go module named go-*, or the cargo
 # package server-<folder>), unless named on the command line.
 if [ $# -gt 0 ]; then
@@ -63,6 +58,51 @@ else
         fi
     done
 fi
+# --- the tools the servers and the database routes need, checked before anything is installed
+# or built. CI installs both (.ci/run), so under CI=true a missing one is a broken CI, as
+# harness::skip has it for the Rust suites: a run that left servers or routes out would pass for
+# a whole one. Outside CI the run goes on without them, and says so.
+in_ci=false
+case ${CI:-} in [Tt][Rr][Uu][Ee] | 1) in_ci=true ;; esac
+have_go=false
+if command -v go >/dev/null || [ -x /usr/local/go/bin/go ]; then
+    have_go=true
+fi
+have_postgres=false
+if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null; then
+    have_postgres=true
+fi
+# Fails the run when CI=true: WHAT is missing, INSTALL says how to get it, LEFT_OUT what a run
+# without it would leave out.
+refuse_in_ci() {
+    local what=$1 install=$2 left_out=$3
+    if $in_ci; then
+        echo "run.sh: CI=true and $what is not installed: install it ($install); without it" \
+            "$left_out would be left out" >&2
+        exit 1
+    fi
+}
+if ! $have_go; then
+    for name in "${servers[@]}"; do
+        if [[ $name == go-* ]]; then
+            refuse_in_ci "Go (no \`go\` on PATH nor in /usr/local/go/bin)" \
+                "Go 1.26 from https://go.dev/dl/ into /usr/local/go" "the Go servers"
+            break
+        fi
+    done
+fi
+if ! $have_postgres; then
+    refuse_in_ci "PostgreSQL (no postgres on PATH nor in /usr/lib/postgresql/*/bin)" \
+        "apt-get install postgresql" "the database routes (/db, /queries, /fortunes, /updates)"
+fi
+
+# --- schemathesis, in its own virtual environment
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qF "$version"; then
+    echo "== installing schemathesis $version into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "schemathesis==$version"
+fi
+
 cargo_packages=(-p harness)
 for name in "${servers[@]}"; do
     [ -f "servers/$name/Cargo.toml" ] && cargo_packages+=(-p "server-$name")
@@ -106,7 +146,7 @@ mkdir -p "$out"
 # --- one throwaway PostgreSQL for the database routes
 database_args=()
 exclude_database=()
-if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null; then
+if $have_postgres; then
     "$bin_dir/throwaway-postgres" >"$out/postgres.out" 2>"$out/postgres.err" &
     postgres_pid=$!
     pids+=("$postgres_pid")
@@ -125,10 +165,6 @@ fi
 failed=()
 skipped=()
 summary=()
-have_go=false
-if command -v go >/dev/null || [ -x /usr/local/go/bin/go ]; then
-    have_go=true
-fi
 for name in "${servers[@]}"; do
     if [[ $name == go-* ]] && ! $have_go; then
         echo "skipped: $name (Go is not installed)"
