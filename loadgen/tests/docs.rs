@@ -1132,6 +1132,30 @@ fn noise_first() -> Quote {
     ])
 }
 
+/// The steal of the summary's "Noisy machine" line: on average and at most, in one load.
+fn steal() -> Result<String, String> {
+    let summary = read(REFERENCE_MD)?;
+    Ok(format!(
+        "the hypervisor stole {} % of the CPU time, up to {} % during one load",
+        word_after(&summary, "**Noisy machine**", "stole ")?,
+        word_after(&summary, "**Noisy machine**", "(up to ")?
+    ))
+}
+
+fn reference_noise() -> Quote {
+    let summary = read(REFERENCE_MD)?;
+    Ok(vec![steal()?, {
+        let marker = " closed-loop loads were measured again";
+        let line = summary
+            .lines()
+            .find(|l| l.contains(marker))
+            .ok_or(format!("no `{marker}`"))?;
+        let before = &line[..line.find(marker).unwrap_or_default()];
+        let count = before.split_whitespace().last().unwrap_or_default();
+        format!("{count}{marker}")
+    }])
+}
+
 fn swings() -> Quote {
     Ok(vec![format!(
         "varied by {} in [the reference run]",
@@ -1445,6 +1469,18 @@ const FIGURES: &[Figure] = &[
         sources: &["servers/contract/src/framing.rs"],
         what: "the size of the framing corpus",
         quote: framing_corpus,
+    },
+    Figure {
+        doc: "README.md",
+        sources: &[REFERENCE_MD],
+        what: "how noisy the reference run was",
+        quote: || Ok(vec![steal()?]),
+    },
+    Figure {
+        doc: "docs/results.md",
+        sources: &[REFERENCE_MD],
+        what: "how noisy the reference run was",
+        quote: reference_noise,
     },
     Figure {
         doc: "README.md",
