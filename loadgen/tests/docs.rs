@@ -1300,6 +1300,25 @@ fn side_by_side() -> Quote {
             quotes.push(cpu(rust)?);
         }
     }
+    // How many times its Rust counterparts' CPU per plaintext answer each Go server takes.
+    let ratios = |family: &dyn Fn(&str) -> bool| -> Result<(f64, f64), String> {
+        let per = |server: &str| number(cell(&rows, server, "plaintext")?, "server_cpu_us_per_req");
+        let mut ratios = Vec::new();
+        for go in contract::SERVERS
+            .iter()
+            .filter(|s| is_go(s.name) && family(s.name))
+        {
+            for rust in go.rust_counterparts {
+                ratios.push(per(go.name)? / per(rust)?);
+            }
+        }
+        Ok(range(ratios))
+    };
+    let (net_lo, net_hi) = ratios(&|name| NET_HTTP.contains(&name))?;
+    let (_, fast_hi) = ratios(&|name| !NET_HTTP.contains(&name))?;
+    quotes.push(format!(
+        "up to {fast_hi:.1} times the CPU\nof their Rust counterparts; the four net/http-based ones take {net_lo:.1} to {net_hi:.1} times theirs"
+    ));
     let mib = |server: &str| -> Result<f64, String> {
         Ok((number(cell(&rows, server, "plaintext")?, "rss_peak_kib")? as u64 / 1024) as f64)
     };
