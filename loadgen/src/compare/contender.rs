@@ -322,38 +322,10 @@ fn build_group(
         .current_dir(root)
         .args(["build", "--release", "--target-dir"])
         .arg(target);
-    for key in cargo_run_package_vars(std::env::vars_os().map(|(key, _)| key)) {
-        command.env_remove(key);
-    }
     for name in &cargo_built {
         command.args(["-p", &format!("server-{name}")]);
     }
     run(&mut command, &labels, "cargo build --release")
-}
-
-/// The variables `cargo run` sets for the package it runs (loadgen's `CARGO_MANIFEST_DIR`,
-/// `CARGO_PKG_NAME`, …), among `keys`. Handed on to the servers' build, they reach the build
-/// scripts of the servers' dependencies, and some watch them: with them set, every
-/// `cargo run -- compare` after a plain `cargo build` rebuilt rocket's sqlx 0.7 and ring
-/// (2 min 37 s of the reference run of 2026-12-03), and the next plain build rebuilt them back.
-fn cargo_run_package_vars(
-    keys: impl Iterator<Item = std::ffi::OsString>,
-) -> Vec<std::ffi::OsString> {
-    keys.filter(|key| {
-        key.to_str().is_some_and(|key| {
-            key.starts_with("CARGO_PKG_")
-                || matches!(
-                    key,
-                    "CARGO_MANIFEST_DIR"
-                        | "CARGO_MANIFEST_PATH"
-                        | "CARGO_MANIFEST_LINKS"
-                        | "CARGO_CRATE_NAME"
-                        | "CARGO_BIN_NAME"
-                        | "CARGO_PRIMARY_PACKAGE"
-                )
-        })
-    })
-    .collect()
 }
 
 /// The parts of a release folder that let cargo reuse a build: the compiled crates, the build
@@ -528,31 +500,6 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
-
-    #[test]
-    fn the_variables_of_cargo_run_do_not_reach_the_servers_build() {
-        let keys = [
-            "CARGO_MANIFEST_DIR",
-            "CARGO_PKG_NAME",
-            "CARGO_PKG_VERSION_MAJOR",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_HOME",
-            "CARGO_TARGET_DIR",
-            "CARGO",
-            "PATH",
-        ]
-        .map(std::ffi::OsString::from);
-        let removed = cargo_run_package_vars(keys.into_iter());
-        assert_eq!(
-            removed,
-            [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_PKG_NAME",
-                "CARGO_PKG_VERSION_MAJOR",
-                "CARGO_PRIMARY_PACKAGE"
-            ]
-        );
-    }
 
     /// A git repository with `servers/hyper` and no `servers/std`, its one commit, and a fake
     /// cargo that "builds" each `-p` package into `--target-dir/release` and logs each call.
