@@ -36,6 +36,14 @@ pub enum CpuError {
     },
 }
 
+/// `cpus` as a CPU list in the form taskset and `--db-cpus` take: `0,2,3`.
+pub fn cpu_list(cpus: &[usize]) -> String {
+    cpus.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Parses a CPU list such as `0`, `0,2` or `0-3,6`.
 pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, CpuError> {
     let mut cpus = Vec::new();
@@ -150,13 +158,11 @@ impl CpuSplit {
         if !self.pinned {
             return Vec::new();
         }
-        let list = self
-            .server
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        vec!["taskset".to_owned(), "-c".to_owned(), list]
+        vec![
+            "taskset".to_owned(),
+            "-c".to_owned(),
+            cpu_list(&self.server),
+        ]
     }
 }
 

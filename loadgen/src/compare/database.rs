@@ -50,17 +50,11 @@ impl DatabasePlan {
         if postgres::installed().is_none() {
             return Self::Off(PostgresError::NotInstalled.to_string());
         }
-        let list = |cpus: &[usize]| {
-            cpus.iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
         Self::Throwaway {
             cpus: args
                 .db_cpus
                 .clone()
-                .or_else(|| cpus.pinned.then(|| list(&cpus.server))),
+                .or_else(|| cpus.pinned.then(|| crate::machine::cpu_list(&cpus.server))),
         }
     }
 

@@ -237,12 +237,7 @@ fn database_sentence(s: &crate::results::CompareSettings) -> String {
     };
     let placement = match &database.cpus {
         Some(cpus) if s.cpus.pinned => {
-            let list = |cpus: &[usize]| {
-                cpus.iter()
-                    .map(usize::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
+            let list = crate::machine::cpu_list;
             let shares = if *cpus == list(&s.cpus.server) {
                 "the servers' CPU, where it hurts the comparison least (docs/method.md, \
                  \"Where the database runs\")"
