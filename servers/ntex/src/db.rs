@@ -103,7 +103,7 @@ impl Db {
         let mut config = Config::new();
         config.url = Some(url.clone());
         config.pool = Some(PoolConfig {
-            // deadpool's documented default: the number of CPUs * 4.
+            // deadpool's documented default: the logical CPUs * 2.
             max_size: args
                 .pool_size
                 .map_or(PoolConfig::default().max_size, NonZeroUsize::get),
