@@ -25,9 +25,6 @@ pub enum Deviation {
     /// `Expect: 100-continue` gets no `100 Continue`: the client waits its own timeout (curl:
     /// one second) before it sends the body.
     IgnoresExpectContinue,
-    /// A long pipelined burst is answered in part, then nothing: the rest of the answers wait
-    /// unwritten until the client sends again.
-    StallsLongPipelines,
     /// A request with a chunked body is answered with `Connection: close`, and the connection
     /// closes: the stack hides whether a `Content-Length` came with the chunks, after which RFC
     /// 9112, 6.3 demands the close.
@@ -71,7 +68,6 @@ pub fn deviations(server: &str) -> &'static [Deviation] {
                 differs: &["status", "content-length", "server", "body", "allow"],
             }),
         ],
-        "ntex" => &[Deviation::StallsLongPipelines],
         "may-minihttp" => &[
             Deviation::ServerHeader("M"),
             Deviation::KeepsConnectionsOpen,

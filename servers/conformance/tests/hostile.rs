@@ -690,20 +690,16 @@ fn a_pipelined_burst_of_2000_is_answered_in_full_or_closed_cleanly() {
         let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
         // Written from a thread, so the answers are read while the burst goes out.
         let burst = &burst;
-        let mut buf = Vec::new();
         let (answered, last_says_close, end) = std::thread::scope(|scope| {
             scope.spawn(move || {
                 let _ = writer.write_all(burst);
             });
-            read_answers(&stream, &mut buf, BURST)
+            read_answers(&stream, BURST)
         });
         eprintln!(
             "server-{}: {answered} of {BURST} pipelined requests answered, then {end}",
             server.name()
         );
-        if deviations::has(server.name(), Deviation::StallsLongPipelines) {
-            return stalls_until_the_client_sends_again(&stream, &mut buf, (answered, end), BURST);
-        }
         match (answered, last_says_close, end) {
             (BURST, ..) | (1.., true, "a close") => Ok(()),
             _ => Err(format!(
@@ -719,17 +715,14 @@ fn a_pipelined_burst_of_2000_is_answered_in_full_or_closed_cleanly() {
 }
 
 /// Reads answers of `200 Hello, World!` off `stream` until `want` came, the server closed, or it
-/// went quiet: how many came, whether the last said `Connection: close`, and how it ended. `buf`
-/// holds what was read and not yet parsed (part of an answer), for the next call.
-fn read_answers(
-    mut stream: &TcpStream,
-    buf: &mut Vec<u8>,
-    want: usize,
-) -> (usize, bool, &'static str) {
+/// went quiet: how many came, whether the last said `Connection: close`, and how it ended.
+fn read_answers(mut stream: &TcpStream, want: usize) -> (usize, bool, &'static str) {
+    let mut buf = Vec::new();
     let mut chunk = [0u8; 64 * 1024];
     let (mut answered, mut last_says_close) = (0, false);
     loop {
-        while let Ok(harness::Parsed::Complete(response, len)) = harness::parse_response(buf, false)
+        while let Ok(harness::Parsed::Complete(response, len)) =
+            harness::parse_response(&buf, false)
         {
             if response.status != 200 || response.body != contract::HELLO.as_bytes() {
                 return (answered, last_says_close, "a wrong answer");
@@ -749,39 +742,6 @@ fn read_answers(
             }
             Err(_) => return (answered, last_says_close, "silence"),
         }
-    }
-}
-
-/// The pin of `StallsLongPipelines`, exactly: part of the burst answered, then silence (no
-/// close, no wrong answer); one more request sent, and the rest of the burst comes, with the
-/// answer to that request. A cause found in ntex 3.12's io_uring driver (the server's README): the
-/// unparsed requests stay in a read buffer handed to the kernel until more bytes arrive.
-fn stalls_until_the_client_sends_again(
-    stream: &TcpStream,
-    buf: &mut Vec<u8>,
-    (answered, end): (usize, &str),
-    burst: usize,
-) -> Result<(), String> {
-    if answered == burst {
-        return Err("the known deviation StallsLongPipelines is fixed: drop it".into());
-    }
-    if answered == 0 || end != "silence" {
-        return Err(format!(
-            "{answered} of {burst} answered, then {end}: not the pinned stall (some answers, \
-             then silence)"
-        ));
-    }
-    let mut writer = stream;
-    writer
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .map_err(|e| format!("the request after the stall: {e}"))?;
-    let rest = burst - answered + 1;
-    match read_answers(stream, buf, rest) {
-        (more, _, _) if more == rest => Ok(()),
-        (more, _, end) => Err(format!(
-            "{answered} of {burst} answered before the stall, and after one more request {more} \
-             of the {rest} left, then {end}: not the pinned stall"
-        )),
     }
 }
 

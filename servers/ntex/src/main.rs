@@ -1,7 +1,8 @@
 //! The http-rosetta service on ntex 3: actix-web's sibling, rebuilt for speed by one of
 //! actix's authors. The code reads like actix-web (an `App` of resources, typed extractors, an
 //! error type that renders itself), but underneath are ntex's own runtime (neon: one
-//! single-threaded event loop per worker, no tokio), its own buffers and its own HTTP/1 codec.
+//! single-threaded event loop per worker on epoll, no tokio), its own buffers and its own HTTP/1
+//! codec.
 //! The Go article's closest idea is gin, as for actix-web. The database routes use
 //! deadpool-postgres over tokio-postgres, on a tokio runtime of their own, and askama.
 //!
