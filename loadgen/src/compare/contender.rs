@@ -317,15 +317,52 @@ fn build_group(
     if cargo_built.is_empty() {
         return Ok(());
     }
-    let mut command = Command::new(&site.cargo);
+    let mut command = cargo_build(&site.cargo, (root, target), &cargo_built);
+    run(&mut command, &labels, "cargo build --release")
+}
+
+/// The `cargo build --release` of the servers `names` from `root` into `target`, without the
+/// variables that `cargo run` sets for the program it runs.
+fn cargo_build(cargo: &Path, (root, target): (&Path, &Path), names: &[&str]) -> Command {
+    let mut command = Command::new(cargo);
     command
         .current_dir(root)
         .args(["build", "--release", "--target-dir"])
         .arg(target);
-    for name in &cargo_built {
+    for key in cargo_run_vars(std::env::vars_os().map(|(key, _)| key)) {
+        command.env_remove(key);
+    }
+    for name in names {
         command.args(["-p", &format!("server-{name}")]);
     }
-    run(&mut command, &labels, "cargo build --release")
+    command
+}
+
+/// The variables among `keys` that `cargo run -- compare` sets for loadgen: its
+/// `CARGO_MANIFEST_DIR`, `CARGO_PKG_*` and, since loadgen has a build script, its `OUT_DIR`.
+/// Handed on to the servers' build, they reach the dependencies' build scripts, and ring's
+/// tracks every variable it reads (`rerun-if-env-changed`; cargo's fingerprint log says
+/// `EnvVarChanged { name: "CARGO_MANIFEST_DIR", old_value: Some("/work/main/loadgen"), .. }`).
+/// With them, every `cargo run -- compare` after a plain `cargo build` rebuilt ring, both
+/// rustls and rocket's sqlx 0.7 (2 min 37 s of the reference run of 2026-12-03), and the next
+/// plain build rebuilt them back.
+fn cargo_run_vars(keys: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    keys.filter(|key| {
+        key.to_str().is_some_and(|key| {
+            key.starts_with("CARGO_PKG_")
+                || matches!(
+                    key,
+                    "OUT_DIR"
+                        | "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_MANIFEST_LINKS"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                )
+        })
+    })
+    .collect()
 }
 
 /// The parts of a release folder that let cargo reuse a build: the compiled crates, the build
@@ -497,6 +534,60 @@ impl Contender {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_variables_of_cargo_run_do_not_reach_the_servers_build() {
+        let keys = [
+            "OUT_DIR",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO",
+            "PATH",
+            "RUSTFLAGS",
+        ]
+        .map(std::ffi::OsString::from);
+        assert_eq!(
+            super::cargo_run_vars(keys.into_iter()),
+            [
+                "OUT_DIR",
+                "CARGO_MANIFEST_DIR",
+                "CARGO_PKG_NAME",
+                "CARGO_PKG_VERSION_MAJOR",
+                "CARGO_PRIMARY_PACKAGE"
+            ],
+            "the user's own cargo settings (CARGO_HOME, CARGO_TARGET_DIR, RUSTFLAGS) stay"
+        );
+        let command = super::cargo_build(
+            Path::new("cargo"),
+            (Path::new("/src"), Path::new("/src/target")),
+            &["axum", "rocket"],
+        );
+        // cargo sets CARGO_MANIFEST_DIR for this test as `cargo run` does for loadgen.
+        assert!(
+            command
+                .get_envs()
+                .any(|(key, value)| key == "CARGO_MANIFEST_DIR" && value.is_none()),
+            "the build runs without the package variables it was started with"
+        );
+        let args: Vec<_> = command.get_args().map(std::ffi::OsStr::to_owned).collect();
+        assert_eq!(
+            args,
+            [
+                "build",
+                "--release",
+                "--target-dir",
+                "/src/target",
+                "-p",
+                "server-axum",
+                "-p",
+                "server-rocket"
+            ]
+        );
+    }
+
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
