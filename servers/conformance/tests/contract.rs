@@ -342,15 +342,6 @@ fn connection_close_and_http10_close_the_connection() {
             server,
             &read(&mut client, false, "Connection: close")?,
         )?;
-        let keeps_open = deviations::has(server.name(), Deviation::KeepsConnectionsOpen);
-        if keeps_open {
-            // Pinned: the stack neither closes nor says so; a close means it was fixed.
-            std::thread::sleep(Duration::from_millis(200));
-            return match client.is_closed_by_peer_now() {
-                true => Err("the known deviation KeepsConnectionsOpen is fixed: drop it".into()),
-                false => Ok(()),
-            };
-        }
         if !client.is_closed_by_peer() {
             return Err("the connection stayed open after `Connection: close`".into());
         }

@@ -626,8 +626,9 @@ fn serves_a_new_connection(addr: std::net::SocketAddr) -> bool {
 const FRAMING_WAIT: Duration = Duration::from_secs(3);
 
 /// Every case of the request-framing corpus (`contract::framing_cases`), with `GET /error`
-/// smuggled behind it on the same connection: the server refuses the case (a 4xx or a close)
-/// and serves nothing after it, or frames it one way where the RFC allows that. A server that
+/// smuggled behind it on the same connection: the server refuses the case (a 4xx, or no
+/// answer) and serves nothing after it, and closes the connection (RFC 9112, 6.3), or frames it
+/// one way where the RFC allows that. A server that
 /// does not carries a known deviation (`contract::DEVIATIONS`, marked `security`) whose pin says
 /// exactly what it does (`Pin::Framing`: the answers and whether it closes): anything else fails,
 /// a worse outcome and a fix alike, and a fix says to drop the deviation.
