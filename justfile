@@ -55,16 +55,9 @@ test:
     cargo test --workspace
     cargo run -q -p harness --bin skips -- report
 
-# The Go servers' own checks: gofmt, go vet and go test in each Go module (needs Go 1.26).
+# The Go servers' own checks: gofmt, go vet and go test in each Go module, the database tests against a throwaway PostgreSQL (needs Go 1.26).
 test-go:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    go=$(command -v go || echo /usr/local/go/bin/go)
-    for module in servers/contract servers/go-*; do
-        unformatted=$(cd "$module" && "$(dirname "$go")/gofmt" -l .)
-        [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }
-        (cd "$module" && GOTOOLCHAIN=local "$go" vet ./... && GOTOOLCHAIN=local "$go" test ./...)
-    done
+    bash servers/contract/go-test.sh
 
 # Fuzz h1-codec, each target for SECONDS (CI runs 60): needs cargo-fuzz and a nightly Rust.
 fuzz seconds="600":

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -133,13 +132,10 @@ func TestQueryCountFromTheQueryString(t *testing.T) {
 	}
 }
 
-// One round of the four routes against a real database, when ROSETTA_TEST_DATABASE_URL names
-// one (for example the URL that `just db` prints).
+// One round of the four routes against a real database (contracttest.DatabaseURL: skipped
+// without one, failed without one under CI=true; servers/contract/go-test.sh starts one).
 func TestDatabaseRoutes(t *testing.T) {
-	url := os.Getenv("ROSETTA_TEST_DATABASE_URL")
-	if url == "" {
-		t.Skip("set ROSETTA_TEST_DATABASE_URL to a database with servers/contract/data/database.sql (`just db` starts one)")
-	}
+	url := contracttest.DatabaseURL(t)
 	srv := serveWithDatabase(t, url)
 	for path, rows := range map[string]int{"/db": 1, "/queries?q=3": 3, "/queries?q=100": 100, "/updates?q=3": 3} {
 		res, body := get(t, srv, path)

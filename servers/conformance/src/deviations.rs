@@ -9,8 +9,6 @@
 pub enum Deviation {
     /// The stack writes this `Server` header itself and a service cannot change it.
     ServerHeader(&'static str),
-    /// `Connection: close` and HTTP/1.0 requests do not end the connection.
-    KeepsConnectionsOpen,
     /// No header read timeout: a client that never finishes its request head keeps its
     /// connection for as long as it likes.
     NoHeaderTimeout,
@@ -70,7 +68,6 @@ pub fn deviations(server: &str) -> &'static [Deviation] {
         ],
         "may-minihttp" => &[
             Deviation::ServerHeader("M"),
-            Deviation::KeepsConnectionsOpen,
             Deviation::NoHeaderTimeout,
             Deviation::IgnoresExpectContinue,
         ],

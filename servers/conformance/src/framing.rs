@@ -27,12 +27,15 @@ fn refusal(status: u16) -> bool {
 }
 
 impl Outcome {
-    /// The server refused the request (a 4xx or a close without an answer) and served nothing
-    /// after it.
+    /// The server refused the request (a 4xx, or a close without an answer), served nothing
+    /// after it, and closed the connection: RFC 9112, 6.3 wants a 400 "and then close the
+    /// connection" when a request's body length cannot be determined.
     pub fn refused(&self) -> bool {
         match self.answers.split_first() {
             None => self.closed,
-            Some((first, rest)) => refusal(*first) && rest.iter().all(|s| refusal(*s)),
+            Some((first, rest)) => {
+                refusal(*first) && rest.iter().all(|s| refusal(*s)) && self.closed
+            }
         }
     }
 
@@ -157,7 +160,11 @@ mod tests {
             .unwrap();
         assert!(outcome(&[400], true).refused());
         assert!(outcome(&[], true).refused());
-        assert!(outcome(&[400, 400], false).refused());
+        assert!(outcome(&[400, 400], true).refused());
+        assert!(
+            !outcome(&[400, 400], false).refused(),
+            "a refusal closes the connection"
+        );
         assert!(!outcome(&[], false).refused(), "silence is no refusal");
         assert!(outcome(&[400, 500], false).smuggled());
         assert!(!outcome(&[400, 500], false).acceptable(&strict));

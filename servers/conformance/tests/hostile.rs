@@ -358,30 +358,44 @@ fn slowloris_clients_neither_block_others_nor_stay_forever() {
     });
 }
 
-/// Raises this process's open-file limit as far as it may go (the servers inherit it).
-fn raise_file_limit(want: u64) -> u64 {
+/// How many idle keep-alive connections the test holds: issue 29's figure, never fewer.
+const IDLE_CONNECTIONS: usize = 5_000;
+/// The open files besides the connections, in the test process and in the server: listeners,
+/// epoll and event fds, pipes, the log, the test binary's own.
+const OTHER_FILES: u64 = 500;
+
+/// Raises this process's soft open-file limit to its hard limit, as far as an unprivileged
+/// process may (the servers it starts inherit it), and returns the limit then in force.
+fn raise_file_limit() -> nix::Result<u64> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
-        return 1024;
-    };
-    let target = want.min(hard).max(soft);
-    if setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
-        target
-    } else {
-        soft
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
     }
+    Ok(getrlimit(Resource::RLIMIT_NOFILE)?.0)
 }
 
 /// 5,000 keep-alive connections, each answered twice, then held idle: one more request on a
-/// fresh connection is still answered within [`FRESH_LIMIT`].
+/// fresh connection is still answered within [`FRESH_LIMIT`]. Where the hard open-file limit
+/// cannot hold them, the test is skipped where it shows (and fails under `CI=true`), never run
+/// with fewer.
 #[test]
 fn five_thousand_keep_alive_connections_are_all_served() {
-    let limit = raise_file_limit(12_000);
-    let connections = 5_000.min((limit as usize).saturating_sub(200) / 2);
-    assert!(
-        connections >= 1_000,
-        "the open-file limit ({limit}) is too low for this test"
-    );
+    let limit = raise_file_limit().expect("getrlimit and setrlimit of RLIMIT_NOFILE");
+    let needed = IDLE_CONNECTIONS as u64 + OTHER_FILES;
+    if limit < needed {
+        harness::skip::skip(
+            "five_thousand_keep_alive_connections_are_all_served",
+            harness::skip::Missing::OpenFiles,
+            format!(
+                "{IDLE_CONNECTIONS} connections need {needed} open files, and the hard limit \
+                 is {limit}: raise it (`ulimit -Hn {needed}` as root, LimitNOFILE= in a systemd \
+                 unit, --ulimit nofile= for docker)"
+            ),
+        );
+        return;
+    }
+    let connections = IDLE_CONNECTIONS;
     let request = b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n";
     // Idle keep-alive connections may be closed after the header timeout; that is not what is
     // tested here, so it is long.
@@ -612,8 +626,9 @@ fn serves_a_new_connection(addr: std::net::SocketAddr) -> bool {
 const FRAMING_WAIT: Duration = Duration::from_secs(3);
 
 /// Every case of the request-framing corpus (`contract::framing_cases`), with `GET /error`
-/// smuggled behind it on the same connection: the server refuses the case (a 4xx or a close)
-/// and serves nothing after it, or frames it one way where the RFC allows that. A server that
+/// smuggled behind it on the same connection: the server refuses the case (a 4xx, or no
+/// answer) and serves nothing after it, and closes the connection (RFC 9112, 6.3), or frames it
+/// one way where the RFC allows that. A server that
 /// does not carries a known deviation (`contract::DEVIATIONS`, marked `security`) whose pin says
 /// exactly what it does (`Pin::Framing`: the answers and whether it closes): anything else fails,
 /// a worse outcome and a fix alike, and a fix says to drop the deviation.

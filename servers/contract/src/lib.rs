@@ -231,6 +231,9 @@ mod tests {
                 "{}",
                 d.case
             );
+            if let Pin::PipelinedAnswersAs { row } = d.pin {
+                assert!(cases.iter().any(|c| c.name == row), "{row}");
+            }
         }
         assert!(security_deviations("may-minihttp").count() > 0);
         assert_eq!(security_deviations("hyper").count(), 0);

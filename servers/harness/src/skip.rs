@@ -44,6 +44,9 @@ pub enum Missing {
     WritableCgroupV2,
     /// A run over every server: `ROSETTA_SERVERS` picked a few (see `servers_to_test`).
     EveryServer,
+    /// A hard open-file limit (RLIMIT_NOFILE) high enough for the thousands of connections a
+    /// test holds, once the soft limit is raised to it.
+    OpenFiles,
 }
 
 impl fmt::Display for Missing {
@@ -59,13 +62,15 @@ impl fmt::Display for Missing {
             Missing::PerfTracepoints => "perf syscall tracepoints",
             Missing::WritableCgroupV2 => "a writable cgroup v2 hierarchy",
             Missing::EveryServer => "run over every server (ROSETTA_SERVERS is set)",
+            Missing::OpenFiles => "open-file limit high enough (RLIMIT_NOFILE)",
         })
     }
 }
 
 /// What CI may lack, and why. `.ci/run` installs every tool (Go comes with the machine; valgrind,
 /// Chromium, PostgreSQL, iproute2 and kubernetes-validate are installed by it), so a missing
-/// tool there is a broken CI and fails. What is left are the kernel's permissions, which belong
+/// tool there is a broken CI and fails; so does a hard open-file limit too low for the hardening
+/// suite's 5,000 connections, which would leave the figure of issue 29 unmeasured. What is left are the kernel's permissions, which belong
 /// to the host the CI container runs on, not to anything `.ci/run` can install.
 pub const ALLOWED_IN_CI: &[(Missing, &str)] = &[
     (
@@ -165,6 +170,7 @@ mod tests {
             Missing::KubernetesValidate,
             Missing::Iproute2,
             Missing::EveryServer,
+            Missing::OpenFiles,
         ] {
             assert!(!allowed_in_ci(tool), "{tool}");
         }

@@ -7,7 +7,7 @@
 //! may_minihttp owns the connection loop and hands each parsed request to `App::call`, which
 //! routes by hand, as the tokio server does. What the engine does not let a service do (its
 //! `Server` header is always `M`, it has no header timeout, no chunked bodies, no
-//! `Connection: close`) is listed in the README as known deviations, each pinned by a test.
+//! `100 Continue`) is listed in the README as known deviations, each pinned by a test.
 //!
 //! Run it: `cargo run --release -p server-may-minihttp -- --addr 127.0.0.1:8090`, then
 //! `curl -i http://127.0.0.1:8090/json`.
@@ -15,7 +15,8 @@
 //! # Layout
 //! `main` configures may; `app` and `route` route; the handlers follow in contract order; tests
 //! last. `serve.rs` holds `App` (the service called once per request: head checks, errors as
-//! answers, unread bodies skipped), the accept coroutine and the signal. `db.rs`: the pool.
+//! answers, unread bodies skipped, the connection ended when it should), the accept coroutine
+//! and the signal. `db.rs`: the pool.
 
 use std::io::Read;
 

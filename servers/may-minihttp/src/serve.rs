@@ -1,38 +1,99 @@
 //! The connection side of server-may-minihttp: starting may_minihttp's accept coroutine, the
 //! checks of a request head that the engine leaves to the service (its size, the Host rule, a
-//! body framing it can trust, HTTP/1.0 keep-alive), [`App`], the service that checks each head
-//! before `app` routes it and writes an `Error` as the answer, the handlers' [`Error`] type, and
-//! the exit on SIGINT or SIGTERM. `main.rs` calls [`serve`]; `app` calls [`path_of`] and
-//! [`query_count`].
+//! body framing it can trust, whether the connection goes on), [`App`], the service that checks
+//! each head before `app` routes it and writes an `Error` as the answer, the handlers' [`Error`]
+//! type, and the exit on SIGINT or SIGTERM. `main.rs` calls [`serve`]; `app` calls [`path_of`]
+//! and [`query_count`].
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use may::coroutine::JoinHandle;
-use may_minihttp::{HttpServer, HttpService, Request, Response};
+use may_minihttp::{HttpService, HttpServiceFactory, Request, Response};
+use nix::sys::socket::{Shutdown, SockaddrStorage, getpeername, getsockname};
 
 use crate::app;
 use crate::db::{Database, DbError};
 
-/// The service: may_minihttp clones it into every connection's coroutine and calls it once per
-/// request, in order (pipelined requests included), so its state is the connection's.
-#[derive(Debug, Clone, Default)]
+/// The service of one connection: may_minihttp makes one for each ([`Apps::new_service`]) and
+/// calls it once per request, in order (pipelined requests included), so its state is the
+/// connection's.
+#[derive(Debug)]
 pub struct App {
-    /// A request's body framing was refused: may_minihttp cannot close the connection, and
-    /// would read the rest of that body as the next request, so nothing more on it is served.
-    framing_lost: bool,
-    // aspect: pool: an Option<Database> (the r2d2 pool behind its threads) in the service that may_minihttp clones into each connection
+    /// The connection's socket, to end it after an answer that says `Connection: close`.
+    connection: Connection,
+    /// The connection is ending (an answer said `Connection: close`): its reading side is shut,
+    /// and a request already read behind that answer is refused, not served. After a refused
+    /// body framing, may_minihttp would read the rest of that body as the next request.
+    closing: bool,
+    // aspect: pool: an Option<Database> (the r2d2 pool behind its threads) in the service that may_minihttp makes for each connection
     db: Option<Database>,
+}
+
+/// Makes each connection's [`App`]: may_minihttp's per-connection hook.
+#[derive(Debug, Clone)]
+struct Apps {
+    /// The port the server listens on, to check what may_minihttp names a connection by.
+    port: u16,
+    db: Option<Database>,
+}
+
+impl HttpServiceFactory for Apps {
+    type Service = App;
+
+    fn new_service(&self, id: usize) -> App {
+        App {
+            connection: Connection::named(id, self.port),
+            closing: false,
+            db: self.db.clone(),
+        }
+    }
+}
+
+/// A connection's socket, as may_minihttp names it to [`HttpServiceFactory::new_service`]: its
+/// file descriptor (`let id = stream.as_raw_fd() as usize`, `src/http_server.rs:56` of
+/// may_minihttp 0.1.11), open for as long as the connection's service is called.
+#[derive(Debug, Clone, Copy)]
+struct Connection(Option<RawFd>);
+
+impl Connection {
+    /// The connection named `id`, checked to be a connected socket on the server's `port`, so
+    /// that a may_minihttp that meant anything else by `id` never has another file shut (the
+    /// answers then fail the conformance suite instead: they say close, and nothing closes).
+    fn named(id: usize, port: u16) -> Self {
+        let fd = RawFd::try_from(id).ok().filter(|&fd| {
+            let local = getsockname::<SockaddrStorage>(fd).ok();
+            let local_port = local.and_then(|a| match (a.as_sockaddr_in(), a.as_sockaddr_in6()) {
+                (Some(v4), _) => Some(v4.port()),
+                (None, Some(v6)) => Some(v6.port()),
+                (None, None) => None,
+            });
+            local_port == Some(port) && getpeername::<SockaddrStorage>(fd).is_ok()
+        });
+        Self(fd)
+    }
+
+    /// Ends the connection once the answers made so far are written. may_minihttp's connection
+    /// loop writes every answer made from what it has read (`src/http_server.rs:165`), then reads
+    /// again (`:142`): with the reading side shut, that read is the end of the stream, which
+    /// ends the loop (`:92`), and the socket is shut and closed (`:64-66`).
+    fn close_after_answers(self) {
+        if let Some(fd) = self.0 {
+            // An error leaves the connection as may_minihttp would: open.
+            let _ = nix::sys::socket::shutdown(fd, Shutdown::Read);
+        }
+    }
 }
 
 /// What a handler can fail with; `App::call` writes it as the response instead.
 #[derive(Debug)]
 pub enum Error {
     BadRequest,
-    /// A body whose length cannot be trusted: answered 400 with `Connection: close`, and the
-    /// connection's later requests too (see `App::framing_lost`).
+    /// A body whose length cannot be trusted: answered 400, and the connection ends after it
+    /// (`App::call`); a request already read behind it gets the same answer (`App::closing`).
     BadFraming,
     PayloadTooLarge,
     HeadTooLarge,
@@ -69,16 +130,24 @@ impl HttpService for App {
     fn call(&mut self, req: Request, rsp: &mut Response) -> io::Result<()> {
         IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
         let head = req.method() == "HEAD";
-        let keep_alive = http10_keep_alive(&req);
-        let answer = match self.framing_lost {
+        let persistence = persistence(&req);
+        let answer = match self.closing {
             true => Err(Error::BadFraming),
             false => check_head(&req).and_then(|()| app(req, rsp, self.db.as_ref())),
         };
+        let framing_lost = matches!(answer, Err(Error::BadFraming));
         if let Err(err) = answer {
-            self.framing_lost |= matches!(err, Error::BadFraming);
             err.write_to(rsp);
         }
-        if keep_alive && !self.framing_lost {
+        // may_minihttp answers every request HTTP/1.1 and never closes: the service says how the
+        // connection goes on, and ends it itself.
+        if framing_lost || persistence == Persistence::Close {
+            rsp.header("Connection: close");
+            if !self.closing {
+                self.closing = true;
+                self.connection.close_after_answers();
+            }
+        } else if persistence == Persistence::KeepHttp10 {
             rsp.header("Connection: keep-alive");
         }
         // may_minihttp sends the body for HEAD too, and counts its length from what is sent.
@@ -96,11 +165,8 @@ impl Error {
     fn write_to(self, rsp: &mut Response) {
         match self {
             Self::BadRequest => text(rsp, 400, "Bad Request", contract::BAD_REQUEST),
-            Self::BadFraming => {
-                // The client should close, since may_minihttp will not.
-                rsp.header("Connection: close");
-                text(rsp, 400, "Bad Request", contract::BAD_REQUEST);
-            }
+            // `App::call` adds `Connection: close` and ends the connection after it.
+            Self::BadFraming => text(rsp, 400, "Bad Request", contract::BAD_REQUEST),
             Self::PayloadTooLarge => {
                 text(rsp, 413, "Payload Too Large", contract::PAYLOAD_TOO_LARGE)
             }
@@ -175,17 +241,35 @@ pub fn check_head(req: &Request) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether an HTTP/1.0 request asked to keep its connection (`Connection: keep-alive`). HTTP/1.0
-/// clients (`ab -k`) then wait for the answer to say `Connection: keep-alive` too, or they read
-/// until the close; may_minihttp never says it.
-pub fn http10_keep_alive(req: &Request) -> bool {
-    req.version() == 0
-        && req.headers().iter().any(|h| {
+/// Whether the connection goes on after a request (RFC 9112, 9.3), which may_minihttp leaves to
+/// the service: it answers every request `HTTP/1.1` and never closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Persistence {
+    /// HTTP/1.1 without `Connection: close`.
+    Keep,
+    /// HTTP/1.0 with `Connection: keep-alive` (`ab -k`): the answer must say `keep-alive` too,
+    /// or an HTTP/1.0 client reads until a close that never comes.
+    KeepHttp10,
+    /// `Connection: close`, or HTTP/1.0 without `keep-alive`.
+    Close,
+}
+
+/// How `req`'s connection goes on, from its version and its `Connection` options.
+fn persistence(req: &Request) -> Persistence {
+    let has = |option: &[u8]| {
+        req.headers().iter().any(|h| {
             h.name.eq_ignore_ascii_case("connection")
                 && h.value
                     .split(|&b| b == b',')
-                    .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"keep-alive"))
+                    .any(|token| token.trim_ascii().eq_ignore_ascii_case(option))
         })
+    };
+    match (req.version(), has(b"close"), has(b"keep-alive")) {
+        (_, true, _) => Persistence::Close,
+        (0, false, true) => Persistence::KeepHttp10,
+        (0, false, false) => Persistence::Close,
+        _ => Persistence::Keep,
+    }
 }
 
 /// Starts the accept coroutine on `addr`; each connection gets a coroutine of its own.
@@ -208,11 +292,11 @@ pub fn serve(addr: SocketAddr, db: Option<Database>) -> io::Result<(JoinHandle<(
             .init();
     }
     // aspect: header-timeout: none: may_minihttp's connection loop has no timeout (a known deviation)
-    let app = App {
-        framing_lost: false,
+    let apps = Apps {
+        port: addr.port(),
         db,
     };
-    let server = HttpServer(app).start(addr)?;
+    let server = apps.start(addr)?;
     Ok((server, addr))
 }
 
