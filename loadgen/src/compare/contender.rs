@@ -550,7 +550,7 @@ mod tests {
         ]
         .map(std::ffi::OsString::from);
         assert_eq!(
-            super::cargo_run_vars(keys.into_iter()),
+            cargo_run_vars(keys.into_iter()),
             [
                 "OUT_DIR",
                 "CARGO_MANIFEST_DIR",
@@ -560,7 +560,7 @@ mod tests {
             ],
             "the user's own cargo settings (CARGO_HOME, CARGO_TARGET_DIR, RUSTFLAGS) stay"
         );
-        let command = super::cargo_build(
+        let command = cargo_build(
             Path::new("cargo"),
             (Path::new("/src"), Path::new("/src/target")),
             &["axum", "rocket"],
