@@ -13,10 +13,9 @@
 //! `curl -i http://127.0.0.1:8090/json`.
 //!
 //! # Layout
-//! `main` configures may; `app` and `route` route; the handlers follow in contract order; tests
-//! last. `serve.rs` holds `App` (the service called once per request: head checks, errors as
-//! answers, unread bodies skipped, the connection ended when it should), the accept coroutine
-//! and the signal. `db.rs`: the pool.
+//! `main` configures may; `app` and `route` route; handlers in contract order; tests last.
+//! `serve.rs`: `App` (called once per request: head checks, errors as answers, unread bodies
+//! skipped, the connection ended when due), the accept coroutine, the signal. `db.rs`: the pool.
 
 use std::io::Read;
 
