@@ -375,8 +375,8 @@ fn raise_file_limit() -> nix::Result<u64> {
     Ok(getrlimit(Resource::RLIMIT_NOFILE)?.0)
 }
 
-/// 5,000 keep-alive connections, each answered twice, then held idle: one more request on a
-/// fresh connection is still answered within [`FRESH_LIMIT`]. Where the hard open-file limit
+/// 5,000 keep-alive connections, each answered twice, then held idle: requests on fresh
+/// connections are still answered, the fastest of [`FRESH_TRIES`] within [`FRESH_LIMIT`]. Where the hard open-file limit
 /// cannot hold them, the test is skipped where it shows (and fails under `CI=true`), never run
 /// with fewer.
 #[test]
@@ -455,9 +455,18 @@ fn five_thousand_keep_alive_connections_are_all_served() {
         }
         // Held idle, every one answered twice: one more client, on a fresh connection, is still
         // answered at once (issue 29's figure; `loadgen compare` records it for every run).
-        let fresh = Instant::now();
-        still_serves(server)?;
-        let fresh = fresh.elapsed();
+        // Five fresh requests, one after another, each answered properly, and the fastest is
+        // held to the bound: this 2-core VM, shared with builds, can stall the test or the
+        // server for longer than the bound at any moment (a paused process, a CPU taken for
+        // hundreds of milliseconds), but hardly five times running, while a server that is slow
+        // with 5,000 connections held is slow for all five.
+        let mut tries = Vec::with_capacity(FRESH_TRIES);
+        for _ in 0..FRESH_TRIES {
+            let started = Instant::now();
+            still_serves(server)?;
+            tries.push(started.elapsed());
+        }
+        let fresh = *tries.iter().min().expect("five tries");
         let grown = match (before, resident_kib(server.pid())) {
             (Ok(before), Ok(after)) => format!(
                 "{:.1} KiB resident each",
@@ -466,13 +475,14 @@ fn five_thousand_keep_alive_connections_are_all_served() {
             (Err(e), _) | (_, Err(e)) => format!("resident memory unread: {e}"),
         };
         eprintln!(
-            "server-{}: {connections} connections in {:?}, {grown}, a fresh request answered in {fresh:?}",
+            "server-{}: {connections} connections in {:?}, {grown}, the fastest of {FRESH_TRIES} fresh requests answered in {fresh:?}",
             server.name(),
             started.elapsed()
         );
         if fresh > FRESH_LIMIT {
             return Err(format!(
-                "with {connections} idle connections held, a fresh request took {fresh:?} (over {FRESH_LIMIT:?})"
+                "with {connections} idle connections held, the fastest of {FRESH_TRIES} fresh \
+                 requests took {fresh:?} (over {FRESH_LIMIT:?}; each: {tries:?})"
             ));
         }
         Ok(())
@@ -482,6 +492,9 @@ fn five_thousand_keep_alive_connections_are_all_served() {
 /// How soon a request on a fresh connection is answered while thousands of idle keep-alive
 /// connections are held.
 const FRESH_LIMIT: Duration = Duration::from_millis(100);
+
+/// How many fresh requests are timed, one after another; the fastest counts.
+const FRESH_TRIES: usize = 5;
 
 /// A process's resident memory (VmRSS), KiB.
 fn resident_kib(pid: u32) -> Result<u64, String> {
@@ -494,29 +507,41 @@ fn resident_kib(pid: u32) -> Result<u64, String> {
         .ok_or_else(|| "no VmRSS line".to_owned())
 }
 
+/// SIGTERM while eight clients keep keep-alive connections busy with `GET /json`, and one
+/// `POST /echo` is held in flight (its head read, its body not yet whole):
+/// - while the process lives, a new connection is no longer served once the server has had
+///   [`SIGNAL_HANDLED`] to see the signal. The held request keeps it alive, so this is checked
+///   during the drain, never after the exit, when the closed port would refuse anyway;
+/// - every in-flight request is answered whole: the held one once its body is complete, and
+///   the clients' (a connection may close between two answers, never inside one: a reset
+///   mid-response is an answer cut short, as `RawClient` reports it);
+/// - the process then exits 0 within the grace period.
+///
+/// may-minihttp cannot stop accepting (`Deviation::AcceptsWhileDraining`): it must still serve
+/// new connections after the signal, so that the day it stops, this test says to drop the
+/// deviation.
 #[test]
 fn sigterm_under_load_answers_in_flight_requests_refuses_new_ones_and_exits_zero() {
     for_each_server(&[], |server| {
-        let stop = Arc::new(AtomicBool::new(false));
+        let signalled = Arc::new(AtomicBool::new(false));
         let answered = Arc::new(AtomicU64::new(0));
         let truncated = Arc::new(AtomicU64::new(0));
         let addr = server.addr();
         let clients: Vec<_> = (0..8)
             .map(|_| {
-                let (stop, answered, truncated) = (
-                    Arc::clone(&stop),
+                let (signalled, answered, truncated) = (
+                    Arc::clone(&signalled),
                     Arc::clone(&answered),
                     Arc::clone(&truncated),
                 );
                 std::thread::spawn(move || {
-                    let json = contract::cases()
-                        .into_iter()
-                        .find(|c| c.name == "json")
-                        .expect("a json case");
+                    let json = case("json");
                     let bytes = request_bytes(&json, &[]);
-                    while !stop.load(Ordering::Relaxed) {
-                        let Ok(mut client) = RawClient::connect(addr, Duration::from_secs(2))
-                        else {
+                    // New connections after the signal are the probes' to open: a client goes
+                    // on with the connection it has until the server closes it.
+                    while !signalled.load(Ordering::Relaxed) {
+                        // A request left unanswered ends, at the latest, with the process.
+                        let Ok(mut client) = RawClient::connect(addr, DRAIN_WAIT) else {
                             break;
                         };
                         loop {
@@ -530,18 +555,16 @@ fn sigterm_under_load_answers_in_flight_requests_refuses_new_ones_and_exits_zero
                                 {
                                     answered.fetch_add(1, Ordering::Relaxed);
                                 }
-                                Ok(_) => {
-                                    truncated.fetch_add(1, Ordering::Relaxed);
-                                    break;
-                                }
-                                // Closed between two requests: the server is going away.
+                                // Closed, or reset, before a byte of the answer: the server
+                                // went away between two requests (it may not have read this
+                                // one). A reset after the first byte is `InvalidData`.
                                 Err(e)
                                     if e.kind() == std::io::ErrorKind::UnexpectedEof
                                         || e.kind() == std::io::ErrorKind::ConnectionReset =>
                                 {
                                     break;
                                 }
-                                Err(_) => {
+                                _ => {
                                     truncated.fetch_add(1, Ordering::Relaxed);
                                     break;
                                 }
@@ -552,48 +575,57 @@ fn sigterm_under_load_answers_in_flight_requests_refuses_new_ones_and_exits_zero
             })
             .collect();
         std::thread::sleep(Duration::from_millis(300));
+        let held = HeldRequest::start(server)?;
         let before = answered.load(Ordering::Relaxed);
+        signalled.store(true, Ordering::Relaxed);
         server.signal(Signal::SIGTERM).map_err(|e| e.to_string())?;
-        let signalled = Instant::now();
-        // New connections while the process still lives: once it has had time to handle the
-        // signal, none is served. Checked before the exit, since after it anything refuses.
-        let mut served_late = None;
-        while !server.has_exited() && signalled.elapsed() < contract::SHUTDOWN_GRACE {
-            let tried = signalled.elapsed();
-            if tried > SIGNAL_HANDLED && serves_a_new_connection(addr) {
-                served_late = Some(tried);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let signalled_at = Instant::now();
+        let drain = probe_new_connections(server, signalled_at);
+        let held = held.finish();
         let status = server
             .wait_timeout(contract::SHUTDOWN_GRACE + Duration::from_secs(2))
             .map_err(|e| e.to_string())?;
-        stop.store(true, Ordering::Relaxed);
         for client in clients {
             let _ = client.join();
         }
         if before == 0 {
             return Err("no request was answered before the signal".into());
         }
+        let drain = drain?;
+        let accepts = deviations::has(server.name(), Deviation::AcceptsWhileDraining);
+        match (drain.served_late, accepts) {
+            (None, false) | (Some(_), true) => {}
+            (Some(after), false) => {
+                return Err(format!(
+                    "a new connection was served {after:?} after SIGTERM, while the process \
+                     lived ({})",
+                    drain.summary
+                ));
+            }
+            (None, true) => {
+                return Err(format!(
+                    "new connections are refused while draining ({}): the known deviation \
+                     AcceptsWhileDraining is fixed, drop it",
+                    drain.summary
+                ));
+            }
+        }
+        let held = held.map_err(|e| format!("the request in flight at the signal: {e}"))?;
+        let mismatches = conformance::check(&case("echo"), server.name(), &held);
+        if !mismatches.is_empty() {
+            return Err(format!(
+                "the request in flight at the signal: {}",
+                mismatches.join("; ")
+            ));
+        }
         match status {
             Some(status) if status.success() => {}
             other => return Err(format!("after SIGTERM under load: {other:?}")),
         }
-        if truncated.load(Ordering::Relaxed) > 0 {
-            return Err(format!(
-                "{} answers were cut short or wrong",
-                truncated.load(Ordering::Relaxed)
-            ));
+        match truncated.load(Ordering::Relaxed) {
+            0 => Ok(()),
+            cut => Err(format!("{cut} answers were cut short or wrong")),
         }
-        if let Some(after) = served_late {
-            return Err(format!(
-                "a new connection was served {after:?} after SIGTERM, before the exit"
-            ));
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
-            return Err("a new connection was accepted after the shutdown".into());
-        }
-        Ok(())
     });
 }
 
@@ -604,17 +636,160 @@ fn sigterm_under_load_answers_in_flight_requests_refuses_new_ones_and_exits_zero
 /// on an idle machine.
 const SIGNAL_HANDLED: Duration = Duration::from_secs(1);
 
+/// How many probes after [`SIGNAL_HANDLED`] must find new connections refused, the process
+/// still alive, before the held request is let go.
+const REFUSED_PROBES: usize = 3;
+
+/// How long a client of the SIGTERM test waits for an answer: past the grace period, so that
+/// only a server that outlives it leaves a client waiting, and the exit (a close or a reset)
+/// ends every wait before.
+const DRAIN_WAIT: Duration = Duration::from_secs(8);
+
+/// What the probes of new connections saw during the drain.
+struct Drain {
+    /// When a new connection was served after [`SIGNAL_HANDLED`], if one was.
+    served_late: Option<Duration>,
+    /// The probes, for messages.
+    summary: String,
+}
+
+/// Probes new connections from the signal on, while the process lives, until
+/// [`REFUSED_PROBES`] after [`SIGNAL_HANDLED`] were refused, or one was served. An exit before
+/// then is an error: a request is held in flight.
+fn probe_new_connections(server: &mut ServerProcess, signalled: Instant) -> Result<Drain, String> {
+    let (mut served, mut refused) = (0, 0);
+    let summary = |served: usize, refused: usize| {
+        format!("{served} probes served, then {refused} refused after {SIGNAL_HANDLED:?}")
+    };
+    loop {
+        if server.has_exited() {
+            return Err(format!(
+                "the process exited {:?} after SIGTERM with a request in flight ({})",
+                signalled.elapsed(),
+                summary(served, refused)
+            ));
+        }
+        let tried = signalled.elapsed();
+        if tried > contract::SHUTDOWN_GRACE {
+            return Err(format!(
+                "the probes outlasted the grace period ({})",
+                summary(served, refused)
+            ));
+        }
+        match (
+            serves_a_new_connection(server.addr()),
+            tried > SIGNAL_HANDLED,
+        ) {
+            (true, true) => {
+                return Ok(Drain {
+                    served_late: Some(tried),
+                    summary: summary(served, refused),
+                });
+            }
+            (true, false) => served += 1,
+            (false, true) => refused += 1,
+            (false, false) => {}
+        }
+        if refused == REFUSED_PROBES {
+            return Ok(Drain {
+                served_late: None,
+                summary: summary(served, refused),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A `POST /echo` in flight: its head read by the server, all of its body sent but the last
+/// bytes.
+struct HeldRequest {
+    stream: TcpStream,
+    rest: Vec<u8>,
+}
+
+impl HeldRequest {
+    /// Sends the head with `Expect: 100-continue` and waits for the `100 Continue`, which says
+    /// the server has read the head and is reading the body; a stack pinned with
+    /// `IgnoresExpectContinue` is given a moment instead. Then sends all of the body but its
+    /// last bytes.
+    fn start(server: &ServerProcess) -> Result<Self, String> {
+        const HELD_BACK: usize = 3;
+        let bytes = request_bytes(&case("echo"), &["Expect: 100-continue"]);
+        let head_len = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|at| at + 4)
+            .expect("a request has a head");
+        let mut stream = TcpStream::connect_timeout(&server.addr(), TIMEOUT)
+            .map_err(|e| format!("the held request: connect: {e}"))?;
+        stream
+            .set_read_timeout(Some(DRAIN_WAIT))
+            .map_err(|e| e.to_string())?;
+        stream
+            .write_all(&bytes[..head_len])
+            .map_err(|e| format!("the held request: {e}"))?;
+        if deviations::has(server.name(), Deviation::IgnoresExpectContinue) {
+            std::thread::sleep(Duration::from_millis(300));
+        } else {
+            let mut interim = [0u8; 64];
+            let n = stream
+                .read(&mut interim)
+                .map_err(|e| format!("the held request: no 100 Continue: {e}"))?;
+            if !interim[..n].starts_with(b"HTTP/1.1 100") {
+                return Err(format!(
+                    "the held request: {:?} instead of 100 Continue",
+                    String::from_utf8_lossy(&interim[..n])
+                ));
+            }
+        }
+        let (body, rest) = bytes[head_len..].split_at(bytes.len() - head_len - HELD_BACK);
+        stream
+            .write_all(body)
+            .map_err(|e| format!("the held request: {e}"))?;
+        Ok(Self {
+            stream,
+            rest: rest.to_vec(),
+        })
+    }
+
+    /// Sends the rest of the body and reads the answer.
+    fn finish(mut self) -> Result<harness::RawResponse, String> {
+        self.stream
+            .write_all(&self.rest)
+            .map_err(|e| format!("sending the rest of its body: {e}"))?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match harness::parse_response(&buf, false).map_err(|e| e.to_string())? {
+                harness::Parsed::Complete(response, len) if response.status == 100 => {
+                    buf.drain(..len);
+                    continue;
+                }
+                harness::Parsed::Complete(response, _) => return Ok(response),
+                harness::Parsed::Partial { .. } | harness::Parsed::UntilClose(..) => {}
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(format!("closed after {} bytes of the answer", buf.len())),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(format!("after {} bytes of the answer: {e}", buf.len())),
+            }
+        }
+    }
+}
+
+/// The contract's case called `name`.
+fn case(name: &str) -> contract::Case {
+    contract::cases()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+}
+
 /// Opens a new connection and sends `GET /`: true when a 200 came back.
 fn serves_a_new_connection(addr: std::net::SocketAddr) -> bool {
-    let Some(plaintext) = contract::cases()
-        .into_iter()
-        .find(|c| c.name == "plaintext")
-    else {
-        return false;
-    };
     RawClient::connect(addr, Duration::from_millis(200))
         .and_then(|mut client| {
-            client.send(&request_bytes(&plaintext, &[]))?;
+            client.send(&request_bytes(&case("plaintext"), &[]))?;
             client.read_response(false)
         })
         .is_ok_and(|response| response.status == 200)

@@ -291,6 +291,32 @@ mod tests {
         );
     }
 
+    /// A server that has read nothing of what was sent and closes resets the connection (the
+    /// kernel's answer to unread data); the bytes it wrote before stay readable ahead of the
+    /// reset. So a reset after the first byte of an answer is an answer cut short, never a close
+    /// between two answers, and the two are told apart.
+    #[test]
+    fn a_reset_mid_response_is_a_response_cut_short_and_a_reset_before_one_a_close() {
+        let reset_after = |written: &'static [u8]| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut client =
+                RawClient::connect(listener.local_addr().unwrap(), Duration::from_secs(5)).unwrap();
+            client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let (mut server, _) = listener.accept().unwrap();
+            // The request has arrived, unread: the close below is a reset.
+            std::thread::sleep(Duration::from_millis(50));
+            server.write_all(written).unwrap();
+            drop(server);
+            client.read_response(false).unwrap_err().kind()
+        };
+        assert_eq!(
+            reset_after(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc"),
+            io::ErrorKind::InvalidData
+        );
+        assert_eq!(reset_after(b"HTTP/1.1 20"), io::ErrorKind::InvalidData);
+        assert_eq!(reset_after(b""), io::ErrorKind::ConnectionReset);
+    }
+
     #[test]
     fn responses_are_parsed_whole_or_not_at_all() {
         let bytes = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nserver: x\r\n\r\nhelloHTTP/1.1";

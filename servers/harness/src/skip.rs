@@ -60,7 +60,7 @@ impl fmt::Display for Missing {
             Missing::Iproute2 => "iproute2",
             Missing::NetworkNamespaces => "network namespaces",
             Missing::PerfTracepoints => "perf syscall tracepoints",
-            Missing::WritableCgroupV2 => "a writable cgroup v2 hierarchy",
+            Missing::WritableCgroupV2 => "writable cgroup v2 hierarchy",
             Missing::EveryServer => "run over every server (ROSETTA_SERVERS is set)",
             Missing::OpenFiles => "open-file limit high enough (RLIMIT_NOFILE)",
         })
@@ -71,7 +71,10 @@ impl fmt::Display for Missing {
 /// Chromium, PostgreSQL, iproute2 and kubernetes-validate are installed by it), so a missing
 /// tool there is a broken CI and fails; so does a hard open-file limit too low for the hardening
 /// suite's 5,000 connections, which would leave the figure of issue 29 unmeasured. What is left are the kernel's permissions, which belong
-/// to the host the CI container runs on, not to anything `.ci/run` can install.
+/// to the host the CI container runs on, not to anything `.ci/run` can install. A writable
+/// cgroup v2 hierarchy is not among them: CI runs as root on a VM whose hierarchy is writable
+/// (`results/ci-2026-12-03-vm.txt`), and the cost counts follow a server's every thread only
+/// through a cgroup, so its test must run there.
 pub const ALLOWED_IN_CI: &[(Missing, &str)] = &[
     (
         Missing::NetworkNamespaces,
@@ -82,10 +85,6 @@ pub const ALLOWED_IN_CI: &[(Missing, &str)] = &[
         Missing::PerfTracepoints,
         "perf_event_paranoid and tracefs are the host kernel's settings; a container may not \
          open tracepoints",
-    ),
-    (
-        Missing::WritableCgroupV2,
-        "a container sees the host's cgroup v2 hierarchy read-only, or not at all",
     ),
 ];
 
@@ -174,11 +173,9 @@ mod tests {
         ] {
             assert!(!allowed_in_ci(tool), "{tool}");
         }
-        for permission in [
-            Missing::NetworkNamespaces,
-            Missing::PerfTracepoints,
-            Missing::WritableCgroupV2,
-        ] {
+        // CI's VM, as root, can make cgroups: the cost counts' cgroup test must run there.
+        assert!(!allowed_in_ci(Missing::WritableCgroupV2));
+        for permission in [Missing::NetworkNamespaces, Missing::PerfTracepoints] {
             assert!(allowed_in_ci(permission), "{permission}");
         }
         assert!(ALLOWED_IN_CI.iter().all(|(_, why)| why.len() > 20));
