@@ -499,15 +499,12 @@ impl Durations {
         // do. 300 ms rather than the 350 ms of the eight hello-world scenarios: the four
         // database scenarios added 16 × 6 × 4 loads, and 50 ms off each of the 1,152 loads
         // gives back about a minute of the 15-minute budget. --quick's 250 ms keeps sixteen
-        // servers' two rounds of four scenarios within its 90 seconds. The sweep's 400 ms (600
-        // before the database scenarios) gives back about a minute of the same budget; at the
-        // lowest rate of the 2026-12-03 reference run (3,100 req/s) a load still records 1,240
-        // requests, enough for its p99.
+        // servers' two rounds of four scenarios within its 90 seconds.
         Self {
             duration: pick(args.duration, 300, 250),
             warmup: pick(args.warmup, 200, 150),
             scenario_warmup: pick(args.scenario_warmup, 100, 100),
-            sweep_duration: pick(args.sweep_duration, 400, 300),
+            sweep_duration: pick(args.sweep_duration, 600, 300),
         }
     }
 }
