@@ -93,23 +93,11 @@ pub fn writable() -> bool {
 }
 
 /// Makes a cgroup and removes it at once; the error says why one cannot be made.
-pub fn try_make() -> io::Result<()> {
+fn try_make() -> io::Result<()> {
     let root = cgroup2_root()?;
     let path = root.join(format!("{CGROUP_PREFIX}probe-{}", std::process::id()));
     std::fs::create_dir(&path)?;
     std::fs::remove_dir(&path)
-}
-
-/// Whether `err`, from [`try_make`], says that this machine has no cgroup v2 hierarchy this
-/// user may write (none mounted, no permission, mounted read-only), rather than that something
-/// else went wrong.
-pub fn lacks_writable_hierarchy(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::NotFound
-            | io::ErrorKind::PermissionDenied
-            | io::ErrorKind::ReadOnlyFilesystem
-    )
 }
 
 /// True when a cgroup can be made here; otherwise reports the skip of `test` through
@@ -119,7 +107,15 @@ pub fn lacks_writable_hierarchy(err: &io::Error) -> bool {
 pub(crate) fn writable_or_skip(test: &str) -> bool {
     match try_make() {
         Ok(()) => true,
-        Err(err) if lacks_writable_hierarchy(&err) => {
+        // No cgroup v2 hierarchy this user may write: none mounted, no permission, read-only.
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::PermissionDenied
+                    | io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
             harness::skip::skip(
                 test,
                 harness::skip::Missing::WritableCgroupV2,

@@ -376,9 +376,9 @@ fn raise_file_limit() -> nix::Result<u64> {
 }
 
 /// 5,000 keep-alive connections, each answered twice, then held idle: requests on fresh
-/// connections are still answered, the fastest of [`FRESH_TRIES`] within [`FRESH_LIMIT`]. Where the hard open-file limit
-/// cannot hold them, the test is skipped where it shows (and fails under `CI=true`), never run
-/// with fewer.
+/// connections are still answered, the fastest of [`FRESH_TRIES`] within [`FRESH_LIMIT`]. Where
+/// the hard open-file limit cannot hold them, the test is skipped where it shows (and fails under
+/// `CI=true`), never run with fewer.
 #[test]
 fn five_thousand_keep_alive_connections_are_all_served() {
     let limit = raise_file_limit().expect("getrlimit and setrlimit of RLIMIT_NOFILE");
