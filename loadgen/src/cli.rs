@@ -196,7 +196,7 @@ pub struct CompareArgs {
     /// Rounds of the sweep [default: 1].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub sweep_rounds: Option<u32>,
-    /// Measured time of each open-loop load [default: 600ms; --quick: 300ms, when rates are
+    /// Measured time of each open-loop load [default: 400ms; --quick: 300ms, when rates are
     /// given].
     #[arg(long, value_parser = parse_duration)]
     pub sweep_duration: Option<Duration>,
@@ -234,7 +234,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "200,600")]
     pub cost_requests: RequestPair,
     /// Requests of the cost phase's two native samples (syscalls, context switches).
-    #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "4000,12000")]
+    #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "2000,6000")]
     pub cost_load_requests: RequestPair,
     /// The results folder [default: results/<UTC date-time>-<host>].
     #[arg(long, value_name = "DIR")]

@@ -504,7 +504,7 @@ impl Durations {
             duration: pick(args.duration, 300, 250),
             warmup: pick(args.warmup, 200, 150),
             scenario_warmup: pick(args.scenario_warmup, 100, 100),
-            sweep_duration: pick(args.sweep_duration, 600, 300),
+            sweep_duration: pick(args.sweep_duration, 400, 300),
         }
     }
 }
