@@ -227,8 +227,13 @@ impl Measured {
 
 /// The plan's contenders in a new random order.
 fn shuffled(plan: &Plan) -> Vec<&contender::Contender> {
-    let mut order: Vec<&contender::Contender> = plan.contenders.iter().collect();
-    fastrand::shuffle(&mut order);
+    visit_order(&plan.contenders, &mut fastrand::Rng::new())
+}
+
+/// Every one of `items` once, in an order drawn from `rng`.
+fn visit_order<'a, T>(items: &'a [T], rng: &mut fastrand::Rng) -> Vec<&'a T> {
+    let mut order: Vec<&T> = items.iter().collect();
+    rng.shuffle(&mut order);
     order
 }
 
@@ -242,11 +247,40 @@ fn collect(into: &mut Measurements, visit: VisitOutcome) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
     use crate::analysis::cost::tests::{figure, server, table};
     use crate::analysis::{self, Figure};
     use crate::results::cost::Count;
     use crate::results::sample;
+
+    /// Each round visits every contender exactly once, and the order is drawn afresh: over
+    /// 40 rounds of four, every contender is first some time and no order holds, where a fixed
+    /// or rotating order would give one first contender or four orders.
+    #[test]
+    fn each_round_visits_every_contender_once_in_a_fresh_order() {
+        let contenders = ["std", "axum", "go-gin", "ntex"];
+        let mut rng = fastrand::Rng::with_seed(11);
+        let (mut orders, mut firsts) = (BTreeSet::new(), BTreeSet::new());
+        for _ in 0..40 {
+            let order: Vec<&str> = visit_order(&contenders, &mut rng)
+                .into_iter()
+                .copied()
+                .collect();
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(
+                sorted,
+                ["axum", "go-gin", "ntex", "std"],
+                "each once: {order:?}"
+            );
+            firsts.insert(order[0]);
+            orders.insert(order);
+        }
+        assert_eq!(firsts.len(), 4, "{orders:?}");
+        assert!(orders.len() > 10, "{orders:?}");
+    }
 
     #[test]
     fn two_builds_counts_become_changes() {
