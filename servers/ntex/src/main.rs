@@ -33,12 +33,7 @@ use crate::serve::{Middleware, RequestRules, get, method_not_allowed};
 mod db;
 mod serve;
 
-// `ping_interval = 0` turns off ntex-rt's arbiter watchdog, which we never read: every 3 s it
-// spawns a ping on each worker and awaits its JoinHandle, and a worker that stops with the ping
-// still queued drops it unrun, which ntex-rt's JoinHandle reports by panicking ("Task polled
-// after completion"): a SIGTERM at that moment ended the server with exit 101 (README, Upstream
-// bugs).
-#[ntex::main(ping_interval = 0)]
+#[ntex::main(ping_interval = 0)] // no worker pings: they could panic a SIGTERM (README)
 async fn main() -> std::io::Result<()> {
     let args = ServerArgs::parse_for("ntex");
     let listener = startup::bind_listener(args.addr).expect("cannot bind the address");
