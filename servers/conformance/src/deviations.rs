@@ -31,6 +31,9 @@ pub enum Deviation {
     /// method the route does not allow: the stack refuses it before any route, catcher or fairing
     /// of the server's code can answer.
     UnknownMethodAnswer(UnknownMethodAnswer),
+    /// After SIGINT or SIGTERM the stack goes on accepting and serving new connections until
+    /// the process exits, instead of refusing them while the requests in flight finish.
+    AcceptsWhileDraining,
 }
 
 /// Exactly how a stack answers a method it does not know, on a route.
@@ -70,6 +73,7 @@ pub fn deviations(server: &str) -> &'static [Deviation] {
             Deviation::ServerHeader("M"),
             Deviation::NoHeaderTimeout,
             Deviation::IgnoresExpectContinue,
+            Deviation::AcceptsWhileDraining,
         ],
         "go-nethttp" | "go-handler" | "go-echo" | "go-gin" => &NET_HTTP,
         _ => &[],

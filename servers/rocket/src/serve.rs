@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use rocket::config::{Config, Ident, LogLevel, Shutdown};
 use rocket::data::{Limits, ToByteUnit};
@@ -14,20 +16,25 @@ use rocket::figment::Figment;
 use rocket::fs::relative;
 use rocket::http::{ContentType, Header, Status};
 use rocket::serde::json::Error as JsonError;
-use rocket::{Build, Request, Rocket, catch};
+use rocket::{Build, Orbit, Request, Rocket, catch};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::Instant;
 
 use crate::Error;
 
 /// Rocket's settings, from the command line rather than Rocket.toml.
 pub fn config(addr: SocketAddr, threads: usize) -> Figment {
-    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close. The
+    // Shutdown: `grace` for requests in flight, then `mercy` for connections to close (Rocket's
+    // `config::Shutdown` docs). The contract lets requests in flight run SHUTDOWN_GRACE, so that
+    // is the grace (Rocket's default is 2 s). Mercy is for a close handshake such as TLS's
+    // close_notify, which plain TCP has none of: 0, so that Rocket's worst case (grace, mercy,
+    // then 1 s for runaway I/O) stays within the SHUTDOWN_GRACE + 2 s the suites wait. The
     // signals are ours (see `serve`): Rocket would install its handlers after the ready line.
     let shutdown = Shutdown {
         ctrlc: false,
         signals: HashSet::new(),
-        grace: 2,
-        mercy: 3,
+        grace: contract::SHUTDOWN_GRACE.as_secs() as u32,
+        mercy: 0,
         ..Shutdown::default()
     };
     let config = Config {
@@ -103,15 +110,37 @@ pub async fn serve(
         Err(err) => return failed(&err),
     };
     let handle = rocket.shutdown();
+    let (signalled, signalled_at) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         shutdown.await;
-        // aspect: graceful-shutdown: Shutdown::notify, then grace 2 s and mercy 3 s from Config
+        let _ = signalled.send(Instant::now());
+        // aspect: graceful-shutdown: Shutdown::notify, then grace and mercy from Config
         handle.notify();
     });
     // aspect: header-timeout: none: Rocket turns hyper's header read timeout off (a known deviation)
     match rocket.launch().await {
         Ok(_) => ExitCode::SUCCESS,
-        Err(err) => failed(&err),
+        Err(err) => {
+            if let rocket::error::ErrorKind::Shutdown(rocket, _) = err.kind() {
+                let since = signalled_at.await.ok();
+                drain(rocket, since).await;
+            }
+            failed(&err)
+        }
+    }
+}
+
+/// Waits until no connection holds the Rocket any more, or the grace period since the signal
+/// has passed. Rocket 0.5.2's `http_server` can return as soon as its accept loop ends, without
+/// waiting: its `select!` polls the `Shutdown` future first (`biased`), but the signal may trip
+/// it from another worker thread between that poll and the poll of the accept loop, which then
+/// ends first; that branch ("Server shutdown nominally") returns `Error::shutdown` at once when
+/// a connection still holds an `Arc` of the Rocket. The connections' tasks go on running on the
+/// runtime (Rocket's grace and mercy still bound them), so waiting here lets them finish.
+async fn drain(rocket: &Arc<Rocket<Orbit>>, signalled: Option<Instant>) {
+    let deadline = signalled.unwrap_or_else(Instant::now) + contract::SHUTDOWN_GRACE;
+    while Arc::strong_count(rocket) > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
