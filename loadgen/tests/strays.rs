@@ -32,19 +32,28 @@ impl Stray {
             .stdout(Stdio::piped())
             .spawn()
             .expect("sh starts");
+        // The shell's pid line and the server's ready line share the pipe, in either order: on
+        // a busy machine the server can print before the shell runs its echo (the fifth of five
+        // runs in a row beside a build read "listening on" first).
         let mut out = BufReader::new(shell.stdout.take().expect("piped"));
-        let mut line = String::new();
-        out.read_line(&mut line).expect("the shell prints the pid");
-        let pid = line
-            .trim()
-            .strip_prefix("server pid ")
-            .and_then(|p| p.parse().ok())
-            .expect("a pid");
-        let stray = Self { pid, shell };
-        line.clear();
-        out.read_line(&mut line).expect("the server's ready line");
-        assert!(line.starts_with("listening on"), "{line}");
-        stray
+        let (mut pid, mut ready) = (None, false);
+        for _ in 0..2 {
+            let mut line = String::new();
+            out.read_line(&mut line)
+                .expect("the shell and the server print a line each");
+            match line.trim().strip_prefix("server pid ") {
+                Some(number) => pid = number.parse().ok(),
+                None => {
+                    assert!(line.starts_with("listening on"), "{line}");
+                    ready = true;
+                }
+            }
+        }
+        assert!(ready, "the server printed its ready line");
+        Self {
+            pid: pid.expect("the shell printed the server's pid"),
+            shell,
+        }
     }
 
     fn alive(&self) -> bool {
