@@ -1067,6 +1067,8 @@ fn reference_phases() -> Quote {
 }
 
 fn earlier_references() -> Quote {
+    let previous = Length::of(PREVIOUS_RUN, PREVIOUS_LOG)?;
+    let summary = read(PREVIOUS_MD)?;
     Ok(vec![
         format!(
             "took {} from start to end, the build already done, {} of it the cost phase",
@@ -1077,41 +1079,22 @@ fn earlier_references() -> Quote {
             "the default with twelve scenarios, took {}",
             minutes(run_length(TWELVE_RUN)?)
         ),
-        {
-            let previous = Length::of(PREVIOUS_RUN, PREVIOUS_LOG)?;
-            format!(
-                "took {} from start to end, {} of it a build",
-                minutes(previous.total),
-                minutes(previous.build)
-            )
-        },
-        {
-            let previous = Length::of(PREVIOUS_RUN, PREVIOUS_LOG)?;
-            format!(
-                "so {} after the build, {} budget",
-                minutes(previous.after),
-                if previous.after > 15 * 60 {
-                    "over the"
-                } else {
-                    "within the"
-                }
-            )
-        },
-        {
-            let summary = read(PREVIOUS_MD)?;
-            let marker = " closed-loop loads were measured again";
-            let line = summary
-                .lines()
-                .find(|l| l.contains(marker))
-                .ok_or(format!("{PREVIOUS_MD}: no `{marker}`"))?;
-            let before = &line[..line.find(marker).unwrap_or_default()];
-            format!(
-                "(steal {} %, up to {} %) and measured {} loads again",
-                word_after(&summary, "**Noisy machine**", "stole ")?,
-                word_after(&summary, "**Noisy machine**", "(up to ")?,
-                before.split_whitespace().last().unwrap_or_default()
-            )
-        },
+        format!(
+            "took {} from start to end, {} of it a build",
+            minutes(previous.total),
+            minutes(previous.build)
+        ),
+        format!(
+            "so {} after the build, {}",
+            minutes(previous.after),
+            budget(previous.after, 15 * 60, "the budget")
+        ),
+        format!(
+            "(steal {} %, up to {} %) and measured {} loads again",
+            word_after(&summary, "**Noisy machine**", "stole ")?,
+            word_after(&summary, "**Noisy machine**", "(up to ")?,
+            measured_again(&summary).ok_or(format!("{PREVIOUS_MD}: no `{REPEATED}`"))?
+        ),
     ])
 }
 
@@ -1222,18 +1205,24 @@ fn steal() -> Result<String, String> {
     ))
 }
 
+const REPEATED: &str = " closed-loop loads were measured again";
+
+/// How many closed-loop loads a summary says were measured again (the word before
+/// [`REPEATED`]).
+fn measured_again(summary: &str) -> Option<&str> {
+    let line = summary.lines().find(|l| l.contains(REPEATED))?;
+    line[..line.find(REPEATED)?].split_whitespace().last()
+}
+
 fn reference_noise() -> Quote {
     let summary = read(REFERENCE_MD)?;
-    Ok(vec![steal()?, {
-        let marker = " closed-loop loads were measured again";
-        let line = summary
-            .lines()
-            .find(|l| l.contains(marker))
-            .ok_or(format!("no `{marker}`"))?;
-        let before = &line[..line.find(marker).unwrap_or_default()];
-        let count = before.split_whitespace().last().unwrap_or_default();
-        format!("{count}{marker}")
-    }])
+    Ok(vec![
+        steal()?,
+        format!(
+            "{}{REPEATED}",
+            measured_again(&summary).ok_or(format!("{REFERENCE_MD}: no `{REPEATED}`"))?
+        ),
+    ])
 }
 
 fn swings() -> Quote {
