@@ -43,17 +43,16 @@ impl Stray {
                 .expect("the shell and the server print a line each");
             match line.trim().strip_prefix("server pid ") {
                 Some(number) => pid = number.parse().ok(),
-                None => {
-                    assert!(line.starts_with("listening on"), "{line}");
-                    ready = true;
-                }
+                None => ready = line.starts_with("listening on"),
             }
         }
-        assert!(ready, "the server printed its ready line");
-        Self {
+        // The guard first, so that a failed check below still kills the server.
+        let stray = Self {
             pid: pid.expect("the shell printed the server's pid"),
             shell,
-        }
+        };
+        assert!(ready, "the server printed its ready line");
+        stray
     }
 
     fn alive(&self) -> bool {
