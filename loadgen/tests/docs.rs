@@ -1089,12 +1089,13 @@ fn earlier_references() -> Quote {
             minutes(previous.after),
             budget(previous.after, 15 * 60, "the budget")
         ),
-        format!(
-            "(steal {} %, up to {} %) and measured {} loads again",
-            word_after(&summary, "**Noisy machine**", "stole ")?,
-            word_after(&summary, "**Noisy machine**", "(up to ")?,
-            measured_again(&summary).ok_or(format!("{PREVIOUS_MD}: no `{REPEATED}`"))?
-        ),
+        {
+            let (average, most) = steal_of(&summary)?;
+            format!(
+                "(steal {average} %, up to {most} %) and measured {} loads again",
+                measured_again(&summary).ok_or(format!("{PREVIOUS_MD}: no `{REPEATED}`"))?
+            )
+        },
     ])
 }
 
@@ -1197,11 +1198,17 @@ fn noise_first() -> Quote {
 
 /// The steal of the summary's "Noisy machine" line: on average and at most, in one load.
 fn steal() -> Result<String, String> {
-    let summary = read(REFERENCE_MD)?;
+    let (average, most) = steal_of(&read(REFERENCE_MD)?)?;
     Ok(format!(
-        "the hypervisor stole {} % of the CPU time, up to {} % during one load",
-        word_after(&summary, "**Noisy machine**", "stole ")?,
-        word_after(&summary, "**Noisy machine**", "(up to ")?
+        "the hypervisor stole {average} % of the CPU time, up to {most} % during one load"
+    ))
+}
+
+/// The steal of a summary's "Noisy machine" line: on average, and at most in one load.
+fn steal_of(summary: &str) -> Result<(String, String), String> {
+    Ok((
+        word_after(summary, "**Noisy machine**", "stole ")?,
+        word_after(summary, "**Noisy machine**", "(up to ")?,
     ))
 }
 
