@@ -47,10 +47,7 @@ fn for_each_server(extra: &[&str], test: impl Fn(&mut ServerProcess) -> Result<(
 
 /// The server still answers `GET /` properly on a new connection.
 fn still_serves(server: &ServerProcess) -> Result<(), String> {
-    let plaintext = contract::cases()
-        .into_iter()
-        .find(|c| c.name == "plaintext")
-        .expect("a plaintext case");
+    let plaintext = case("plaintext");
     let mut client = RawClient::connect(server.addr(), TIMEOUT)
         .map_err(|e| format!("cannot connect afterwards: {e}"))?;
     client
