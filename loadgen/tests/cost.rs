@@ -71,6 +71,10 @@ fn counts_are_positive_and_two_measurements_agree() {
     let server = &table.servers[0];
     assert_eq!(server.results.len(), 1);
     for result in &server.results {
+        assert!(
+            result.with_runtime.is_none(),
+            "a Rust server has no runtime counted apart"
+        );
         // tokio allocates once per `GET /json`, nothing per pipelined request.
         let allocates = result.scenario == "json";
         let runs = |figure: &Figure, positive: bool| {
@@ -109,11 +113,13 @@ fn counts_are_positive_and_two_measurements_agree() {
     }
     let markdown = std::fs::read_to_string(out.join("cost.md")).unwrap();
     assert!(markdown.contains("| tokio | "), "{markdown}");
+    assert!(!markdown.contains("runtime's share"), "{markdown}");
 }
 
 /// A Go server runs under callgrind (with the runtime's signal preemption off): its
-/// instructions and allocations (calls to `runtime.mallocgc`) are counted; DHAT cannot see its
-/// bytes, and says why.
+/// instructions and allocations (calls to `runtime.mallocgc`) are counted, those that serve
+/// the requests ranked and its runtime's work beside them; DHAT cannot see its bytes, and says
+/// why.
 #[test]
 fn a_go_server_gets_instructions_and_allocations_and_the_reason_for_no_bytes() {
     const TEST: &str = "a_go_server_gets_instructions_and_allocations_and_the_reason_for_no_bytes";
@@ -160,6 +166,24 @@ fn a_go_server_gets_instructions_and_allocations_and_the_reason_for_no_bytes() {
     );
     let reason = result.bytes_allocated.reason().expect("no DHAT figure");
     assert!(reason.contains("runtime.mallocgc"), "{reason}");
+    // The second run, as the server runs, counts the runtime's work too: sysmon's thread and
+    // the scheduler's search alone are thousands of instructions a request under valgrind.
+    let whole = result
+        .with_runtime
+        .as_ref()
+        .expect("a Go server's counts with its runtime");
+    let whole_instructions = per_request(&whole.instructions);
+    assert!(
+        whole_instructions > instructions + 500.0 && whole_instructions < 2.0 * instructions,
+        "with the runtime {whole_instructions}, serving {instructions}"
+    );
+    assert!(
+        (5.0..100.0).contains(&per_request(&whole.allocations)),
+        "{:?}",
+        whole.allocations
+    );
+    let markdown = std::fs::read_to_string(out.join("cost.md")).unwrap();
+    assert!(markdown.contains("| go-nethttp | json | "), "{markdown}");
 }
 
 #[test]

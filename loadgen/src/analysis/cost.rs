@@ -131,6 +131,7 @@ pub(crate) mod tests {
                 syscalls: figure(2.0),
                 context_switches: Figure::Unavailable("perf missing".into()),
                 syscalls_by_kind: Vec::new(),
+                with_runtime: None,
             }],
             notes: Vec::new(),
         }

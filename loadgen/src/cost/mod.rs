@@ -41,13 +41,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use thiserror::Error;
 
-use crate::results::cost::{CostResult, Figure, ServerCost, SyscallKind};
+use crate::results::cost::{CostResult, Figure, ServerCost, SyscallKind, WithRuntime};
 use crate::results::marginal::Marginal;
 pub use plan::{
     CostPlan, CostScenario, DATABASE_SCENARIOS, INSTALL_VALGRIND, PIPELINE_DEPTH, PlanError,
     ServerBinary, ToolMissing, ToolPaths, find_in_path, make_plan, scenario_names, scenarios,
 };
-use runs::{CallCounts, NativeSample, callgrind_run, dhat_run, native_run, probe_io_uring};
+use runs::{
+    CallCounts, Counted, NativeSample, callgrind_run, dhat_run, native_run, probe_io_uring,
+};
 pub use runs::{RunError, holds_io_uring, is_go_binary};
 
 /// The reason a server on io_uring gets no valgrind figures.
@@ -114,21 +116,20 @@ pub fn run(
         .flat_map(|(server, p)| {
             let callgrind = p.valgrind.is_ok();
             let dhat = p.heap_tool.is_ok();
+            let go = p.go;
             (1..=plan.settings.repeat).flat_map(move |measurement| {
                 [
-                    callgrind.then_some(Job {
-                        server,
-                        tool: Tool::Callgrind,
-                        measurement,
-                    }),
-                    dhat.then_some(Job {
-                        server,
-                        tool: Tool::Dhat,
-                        measurement,
-                    }),
+                    callgrind.then_some(Tool::Callgrind),
+                    (callgrind && go).then_some(Tool::CallgrindWhole),
+                    dhat.then_some(Tool::Dhat),
                 ]
                 .into_iter()
                 .flatten()
+                .map(move |tool| Job {
+                    server,
+                    tool,
+                    measurement,
+                })
             })
         })
         .collect();
@@ -159,7 +160,11 @@ struct Prepared<'a> {
 /// A valgrind run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tool {
+    /// The ranked instructions and allocations (of a Go server: what serves the requests,
+    /// [`Counted::GoServing`]).
     Callgrind,
+    /// A Go server as it runs, its runtime's background work included ([`Counted::GoWhole`]).
+    CallgrindWhole,
     Dhat,
 }
 
@@ -168,6 +173,7 @@ impl Tool {
     fn name(self) -> &'static str {
         match self {
             Self::Callgrind => "callgrind",
+            Self::CallgrindWhole => "callgrind-gc",
             Self::Dhat => "dhat",
         }
     }
@@ -317,10 +323,17 @@ fn run_job(plan: &CostPlan, prepared: &Prepared, job: Job, cpu: Option<usize>) -
     let launcher = pinned_to(cpu);
     match (job.tool, &prepared.valgrind) {
         (_, Err(reason)) => JobOutcome::Calls(Err(reason.clone())),
-        (Tool::Callgrind, Ok((valgrind, vgdb))) => JobOutcome::Calls(
-            callgrind_run(plan, server, launcher, valgrind, vgdb, &dir, prepared.go)
-                .map_err(Unmeasured::from),
-        ),
+        (Tool::Callgrind | Tool::CallgrindWhole, Ok((valgrind, vgdb))) => {
+            let counted = match (job.tool, prepared.go) {
+                (_, false) => Counted::Process,
+                (Tool::Callgrind, true) => Counted::GoServing,
+                (_, true) => Counted::GoWhole,
+            };
+            JobOutcome::Calls(
+                callgrind_run(plan, server, launcher, valgrind, vgdb, &dir, counted)
+                    .map_err(Unmeasured::from),
+            )
+        }
         (Tool::Dhat, Ok((valgrind, _))) => JobOutcome::Bytes(
             dhat_run(plan, server, &launcher, valgrind, &dir).map_err(Unmeasured::from),
         ),
@@ -347,11 +360,15 @@ impl Prepared<'_> {
             let notes = vec![format!("the server did not start or answer: {reason}")];
             return unavailable(self.server, plan, reason, notes);
         }
-        let (calls, heap) = self.job_runs(jobs, outcomes, index);
+        let JobRuns { calls, whole, heap } = self.job_runs(jobs, outcomes, index);
         let mut notes = Vec::new();
         for (tool, outcome) in [
             ("counters", self.native.as_ref().err()),
             ("callgrind", calls.as_ref().err()),
+            (
+                "callgrind, the Go runtime's work included",
+                whole.as_ref().and_then(|w| w.as_ref().err()),
+            ),
             ("DHAT", heap.as_ref().err()),
         ] {
             if let Some(reason) = outcome {
@@ -361,6 +378,7 @@ impl Prepared<'_> {
         let runs = Runs {
             native: &self.native,
             calls: &calls,
+            whole: whole.as_ref(),
             heap: &heap,
         };
         let results = plan
@@ -377,45 +395,57 @@ impl Prepared<'_> {
         }
     }
 
-    /// The valgrind runs of server `index` among `jobs`, taken out of `outcomes`: callgrind's
-    /// and DHAT's, each measurement's, or the first reason one of them failed.
-    #[allow(clippy::type_complexity)]
-    fn job_runs(
-        &self,
-        jobs: &[Job],
-        outcomes: &mut [Option<JobOutcome>],
-        index: usize,
-    ) -> (
-        Result<Vec<PerScenario<CallCounts>>, Unmeasured>,
-        Result<Vec<PerScenario<Marginal>>, Unmeasured>,
-    ) {
-        let mut calls = self
-            .valgrind
-            .as_ref()
-            .map(|_| Vec::new())
-            .map_err(Clone::clone);
-        let mut heap = self.heap_tool.clone().map(|()| Vec::new());
+    /// The valgrind runs of server `index` among `jobs`, taken out of `outcomes`: each tool's
+    /// measurements, or the first reason one of them failed.
+    fn job_runs(&self, jobs: &[Job], outcomes: &mut [Option<JobOutcome>], index: usize) -> JobRuns {
+        let valgrind = || {
+            self.valgrind
+                .as_ref()
+                .map(|_| Vec::new())
+                .map_err(Clone::clone)
+        };
+        let mut runs = JobRuns {
+            calls: valgrind(),
+            whole: self.go.then(valgrind),
+            heap: self.heap_tool.clone().map(|()| Vec::new()),
+        };
         for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
             if job.server != index {
                 continue;
             }
-            match outcome.take() {
-                Some(JobOutcome::Calls(run)) => push_run(&mut calls, run),
-                Some(JobOutcome::Bytes(run)) => push_run(&mut heap, run),
-                None if job.tool == Tool::Callgrind => {
-                    push_run(&mut calls, Err(Unmeasured::Stopped));
+            let outcome = outcome.take();
+            match (job.tool, outcome) {
+                (Tool::Dhat, Some(JobOutcome::Bytes(run))) => push_run(&mut runs.heap, run),
+                (Tool::Dhat, _) => push_run(&mut runs.heap, Err(Unmeasured::Stopped)),
+                (tool, outcome) => {
+                    let run = match outcome {
+                        Some(JobOutcome::Calls(run)) => run,
+                        _ => Err(Unmeasured::Stopped),
+                    };
+                    match (tool, &mut runs.whole) {
+                        (Tool::CallgrindWhole, Some(whole)) => push_run(whole, run),
+                        _ => push_run(&mut runs.calls, run),
+                    }
                 }
-                None => push_run(&mut heap, Err(Unmeasured::Stopped)),
             }
         }
-        (calls, heap)
+        runs
     }
+}
+
+/// One server's valgrind runs, each tool's measurements or why there are none.
+struct JobRuns {
+    calls: Result<Vec<PerScenario<CallCounts>>, Unmeasured>,
+    /// A Go server's callgrind runs with its runtime's work included; `None` for any other.
+    whole: Option<Result<Vec<PerScenario<CallCounts>>, Unmeasured>>,
+    heap: Result<Vec<PerScenario<Marginal>>, Unmeasured>,
 }
 
 /// Every measurement of one server by each tool, or why there is none.
 struct Runs<'a> {
     native: &'a Result<Vec<PerScenario<NativeSample>>, Unmeasured>,
     calls: &'a Result<Vec<PerScenario<CallCounts>>, Unmeasured>,
+    whole: Option<&'a Result<Vec<PerScenario<CallCounts>>, Unmeasured>>,
     heap: &'a Result<Vec<PerScenario<Marginal>>, Unmeasured>,
 }
 
@@ -435,6 +465,10 @@ impl Runs<'_> {
             syscalls: native_part(&|s: &NativeSample| s.syscalls),
             context_switches: native_part(&|s: &NativeSample| s.context_switches),
             syscalls_by_kind: self.kinds(i),
+            with_runtime: self.whole.map(|whole| WithRuntime {
+                instructions: figure(whole, |run| run[i].instructions),
+                allocations: figure(whole, |run| run[i].allocations),
+            }),
         }
     }
 
@@ -522,6 +556,7 @@ fn unavailable(
                 syscalls: figure(),
                 context_switches: figure(),
                 syscalls_by_kind: Vec::new(),
+                with_runtime: None,
             })
             .collect(),
         notes,

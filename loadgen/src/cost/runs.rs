@@ -266,19 +266,71 @@ pub(super) fn probe_io_uring(plan: &CostPlan, server: &ServerBinary) -> Result<b
     let mut process = plan.start(server, plan.settings.cpus.server_launcher(), NATIVE_START)?;
     let scenario = scenarios(&["plaintext".to_owned()])?;
     let mut client = connect(process.addr(), Duration::from_secs(5))?;
-    drive(&mut client, &scenario[0], 1)?;
+    drive(&mut client, &scenario[0], 1, None)?;
     let uses = holds_io_uring(process.pid());
     let _ = process.stop(contract::SHUTDOWN_GRACE);
     Ok(uses)
 }
 
+/// How long [`wait_idle`] waits at most for a server to fall idle before the next request: a
+/// server that never does (a busy background thread) is then sent it anyway.
+const IDLE_LIMIT: Duration = Duration::from_millis(200);
+
+/// How often [`wait_idle`] looks at the server's threads.
+const IDLE_STEP: Duration = Duration::from_micros(50);
+
+/// Waits until no thread of process `pid` is running or runnable (state `R` in
+/// `/proc/PID/task/*/stat`), twice in a row [`IDLE_STEP`] apart, at most `limit`: until the
+/// server has finished with the last answer and waits for the next request. Returns whether
+/// it fell idle.
+fn wait_idle(pid: u32, limit: Duration) -> bool {
+    let running = || -> Option<bool> {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+        Some(tasks.flatten().any(|task| {
+            std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+                // The state follows the command name, which is in brackets and may hold any.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    == Some("R")
+            })
+        }))
+    };
+    let deadline = std::time::Instant::now() + limit;
+    let mut quiet = 0;
+    while std::time::Instant::now() < deadline {
+        match running() {
+            None => return false,
+            Some(false) => quiet += 1,
+            Some(true) => quiet = 0,
+        }
+        if quiet == 2 {
+            return true;
+        }
+        std::thread::sleep(IDLE_STEP);
+    }
+    false
+}
+
 /// Sends `requests` of `scenario` on `client` (rounded up to whole pipelined batches), checks
-/// every answer's status, and returns how many were answered.
-fn drive(client: &mut RawClient, scenario: &CostScenario, requests: u64) -> Result<u64, RunError> {
+/// every answer's status, and returns how many were answered. With `idle_first`, each request
+/// (or pipelined batch) waits until that process is idle ([`wait_idle`]): a server then always
+/// meets it waiting for it, and does the same work for it whether or not it was quick to
+/// finish the last answer. Without, a server under valgrind, some 50 times slower than the
+/// client, sometimes finds the next request already there and sometimes parks for it first,
+/// and a Go server's instructions moved by several per cent with that race.
+fn drive(
+    client: &mut RawClient,
+    scenario: &CostScenario,
+    requests: u64,
+    idle_first: Option<u32>,
+) -> Result<u64, RunError> {
     let one = harness::request_bytes(&scenario.case, &[]);
     let batch = one.repeat(scenario.pipeline as usize);
     let batches = requests.div_ceil(u64::from(scenario.pipeline));
     for _ in 0..batches {
+        if let Some(pid) = idle_first {
+            wait_idle(pid, IDLE_LIMIT);
+        }
         client.send(&batch).map_err(|e| RunError::Send {
             scenario: scenario.name,
             reason: e.to_string(),
@@ -457,6 +509,25 @@ pub(super) struct CallCounts {
     pub(super) allocations: Marginal,
 }
 
+/// What a callgrind run counts of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Counted {
+    /// Everything the process does (a Rust server, or any but Go).
+    Process,
+    /// A Go server as it runs, its runtime's background work included: the garbage collector
+    /// on, every thread counted.
+    GoWhole,
+    /// What a Go server does for its requests: the collector off for the run (`GOGC=off`, so
+    /// no collection lands in one sample and not the other, and no `sync.Pool` is emptied and
+    /// refilled), a file per thread, `sysmon`'s thread and the scheduler's search left out
+    /// ([`callgrind::go_serving_counts`]).
+    GoServing,
+}
+
+/// The `GOGC` of [`Counted::GoServing`]: no collection during the run. The heap grows by what
+/// the samples allocate (a few MB for a few thousand requests).
+pub const GO_SERVING_GOGC: &str = "off";
+
 /// One callgrind measurement: the server under callgrind, and for each scenario on a
 /// connection of its own a warmup, a dump, the low count, a dump, the high count, a dump.
 /// Returns the counts per scenario. A Go server runs with [`GO_UNDER_VALGRIND`] added to its
@@ -468,13 +539,13 @@ pub(super) fn callgrind_run(
     valgrind: &Path,
     vgdb: &Path,
     dir: &Path,
-    go: bool,
+    counted: Counted,
 ) -> Result<Vec<CallCounts>, RunError> {
     const TOOL: &str = "callgrind";
     create_dir(dir)?;
     let out = dir.join("callgrind.out");
     let mut tool = launcher;
-    if go {
+    if counted != Counted::Process {
         let godebug = std::env::var("GODEBUG").unwrap_or_default();
         let godebug = if godebug.is_empty() {
             GO_UNDER_VALGRIND.to_owned()
@@ -483,10 +554,15 @@ pub(super) fn callgrind_run(
         };
         tool.extend(["env".to_owned(), format!("GODEBUG={godebug}")]);
     }
+    if counted == Counted::GoServing {
+        tool.push(format!("GOGC={GO_SERVING_GOGC}"));
+    }
+    let per_thread = counted == Counted::GoServing;
     tool.extend(callgrind::launcher(
         valgrind,
         &out,
         &dir.join("valgrind.log"),
+        per_thread,
     ));
     let mut process = plan
         .start(server, tool, VALGRIND_START)
@@ -497,9 +573,29 @@ pub(super) fn callgrind_run(
     let mut dump = |hint: &str| -> Result<callgrind::DumpCounts, RunError> {
         callgrind::dump(vgdb, pid, hint).map_err(|e| RunError::Dump(e.to_string()))?;
         dumps += 1;
-        let path = callgrind::dump_path(&out, dumps);
-        callgrind::counts(&read_text(&path)?).map_err(|e| RunError::Parse {
-            path,
+        if !per_thread {
+            let path = callgrind::dump_path(&out, dumps);
+            return callgrind::counts(&read_text(&path)?).map_err(|e| RunError::Parse {
+                path,
+                reason: e.to_string(),
+            });
+        }
+        let paths = callgrind::thread_dump_paths(&out, dumps).map_err(|e| RunError::Read {
+            path: dir.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if paths.is_empty() {
+            return Err(RunError::Read {
+                path: callgrind::dump_path(&out, dumps),
+                reason: "callgrind wrote no file per thread for this dump".to_owned(),
+            });
+        }
+        let texts = paths
+            .iter()
+            .map(|p| read_text(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        callgrind::go_serving_counts(&texts).map_err(|e| RunError::Parse {
+            path: paths[0].clone(),
             reason: e.to_string(),
         })
     };
@@ -510,14 +606,14 @@ pub(super) fn callgrind_run(
         // A connection per scenario, opened just before it: a keep-alive connection left idle
         // while another scenario crawls under valgrind would meet the server's header timeout.
         let mut client = connect(process.addr(), VALGRIND_ANSWER).map_err(hang)?;
-        drive(&mut client, scenario, plan.settings.warmup_requests).map_err(hang)?;
+        drive(&mut client, scenario, plan.settings.warmup_requests, None).map_err(hang)?;
         // A pool that opens connections on demand (rocket's sqlx pool) goes on connecting in
         // the background after the warmup's first query: that too ends before the count.
         settle(pid, SETTLE_LIMIT);
         dump(&format!("{}-warmup", scenario.name))?;
-        let low_requests = drive(&mut client, scenario, low).map_err(hang)?;
+        let low_requests = drive(&mut client, scenario, low, Some(pid)).map_err(hang)?;
         let low_count = dump(&format!("{}-low", scenario.name))?;
-        let high_requests = drive(&mut client, scenario, high).map_err(hang)?;
+        let high_requests = drive(&mut client, scenario, high, Some(pid)).map_err(hang)?;
         let high_count = dump(&format!("{}-high", scenario.name))?;
         let per_request = |count: fn(&callgrind::DumpCounts) -> u64| {
             marginal(
@@ -616,9 +712,15 @@ impl DhatRun<'_> {
         for (i, scenario) in self.plan.scenarios.iter().enumerate() {
             let mut client = connect(process.addr(), VALGRIND_ANSWER)?;
             let hang = |e: RunError| e.hang(TOOL);
-            drive(&mut client, scenario, self.plan.settings.warmup_requests).map_err(hang)?;
+            drive(
+                &mut client,
+                scenario,
+                self.plan.settings.warmup_requests,
+                None,
+            )
+            .map_err(hang)?;
             let requests = if high_in == Some(i) { high } else { low };
-            answered.push(drive(&mut client, scenario, requests).map_err(hang)?);
+            answered.push(drive(&mut client, scenario, requests, None).map_err(hang)?);
         }
         match process.stop(VALGRIND_EXIT) {
             Ok(Some(status)) if status.success() => {}
@@ -650,7 +752,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sleeping_process_is_quiet_and_a_spinning_one_is_not() {
+    fn a_sleeping_process_is_quiet_and_idle_and_a_spinning_one_is_neither() {
         let mut sleeping = std::process::Command::new("sleep")
             .arg("10")
             .spawn()
@@ -661,11 +763,21 @@ mod tests {
             .unwrap();
         let quiet = settle(sleeping.id(), Duration::from_secs(2));
         let busy = settle(spinning.id(), Duration::from_secs(1));
+        // The wait before each counted request: a sleeping process is idle at once, one whose
+        // thread runs never is.
+        let idle = wait_idle(sleeping.id(), Duration::from_secs(2));
+        let spins = wait_idle(spinning.id(), Duration::from_millis(300));
+        let gone = wait_idle(u32::MAX, Duration::from_millis(300));
         for child in [&mut sleeping, &mut spinning] {
             let _ = child.kill();
             let _ = child.wait();
         }
         assert!(quiet, "sleep did not fall quiet");
+        assert!(idle, "sleep was not idle");
+        assert!(
+            !spins && !gone,
+            "a busy loop or a missing process was called idle"
+        );
         assert!(!busy, "a busy loop was called quiet");
         assert!(
             !settle(u32::MAX, Duration::from_secs(1)),

@@ -160,6 +160,21 @@ pub fn markdown(run: &Comparison) -> String {
         }
         out.push('\n');
     }
+    let runtime = super::cost_run::runtime_rows(table);
+    if !runtime.is_empty() {
+        let _ = writeln!(
+            out,
+            "**The Go runtime's share** (not ranked)\n\n{}\n",
+            super::cost_run::RUNTIME_SHARE
+        );
+        let headers = super::cost_run::RUNTIME_HEADERS;
+        let _ = writeln!(out, "| {} |", headers.join(" | "));
+        let _ = writeln!(out, "|---|---|{}", "---:|".repeat(headers.len() - 2));
+        for row in &runtime {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out.push('\n');
+    }
     for line in reasons(&run.cost) {
         let _ = writeln!(out, "- {line}");
     }
@@ -188,6 +203,26 @@ pub fn html(run: &Comparison) -> String {
         }
         out.push_str("</tr></thead><tbody>");
         for row in &scenario.rows {
+            out.push_str("<tr>");
+            for cell in row {
+                let _ = write!(out, "<td>{}</td>", escape(cell));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table></div>");
+    }
+    let runtime = super::cost_run::runtime_rows(table);
+    if !runtime.is_empty() {
+        let _ = write!(
+            out,
+            "<h3>The Go runtime's share (not ranked)</h3><p>{}</p><div class=\"scroll\"><table class=\"results\"><thead><tr>",
+            escape(super::cost_run::RUNTIME_SHARE)
+        );
+        for header in super::cost_run::RUNTIME_HEADERS {
+            let _ = write!(out, "<th>{}</th>", escape(header));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for row in &runtime {
             out.push_str("<tr>");
             for cell in row {
                 let _ = write!(out, "<td>{}</td>", escape(cell));

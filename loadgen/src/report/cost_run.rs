@@ -66,8 +66,64 @@ pub fn markdown(table: &CostTable) -> String {
         };
     }
     out.push_str(&scenario_tables(table));
+    let rows = runtime_rows(table);
+    if !rows.is_empty() {
+        let _ = writeln!(out, "\n## The Go runtime's share\n\n{RUNTIME_SHARE}\n");
+        let _ = writeln!(out, "| {} |", RUNTIME_HEADERS.join(" | "));
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+        for row in rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+    }
     out.push_str(&reasons(table));
     out
+}
+
+/// What the table of the Go runtime's share shows, as one paragraph.
+pub const RUNTIME_SHARE: &str = "A Go server's ranked counts are what serves the requests: \
+    callgrind runs it with its garbage collector off (`GOGC=off`), a file per thread, and leaves out \
+    the `sysmon` thread and the scheduler's search for work (`runtime.findRunnable`), which run by the clock. \
+    A second callgrind run counts the server as it runs, collector on and every thread; the difference is its \
+    runtime's share. It moves from run to run with when a collection lands (and the `sync.Pool` objects it \
+    empties are allocated again), so it is shown here and never ranked.";
+
+/// The columns of the table of the Go runtime's share.
+pub const RUNTIME_HEADERS: [&str; 6] = [
+    "server",
+    "scenario",
+    "instructions, runtime included",
+    "of which the runtime",
+    "allocations, runtime included",
+    "of which the runtime",
+];
+
+/// A row per Go server and scenario: its counts with the runtime's work included, and how
+/// much of them the ranked counts leave out.
+pub fn runtime_rows(table: &CostTable) -> Vec<[String; 6]> {
+    let share = |whole: &Figure, ranked: &Figure, decimals: usize| match (
+        whole.per_request(),
+        ranked.per_request(),
+    ) {
+        (Some(whole), Some(ranked)) => number(whole - ranked, decimals),
+        _ => "n/a".to_owned(),
+    };
+    table
+        .servers
+        .iter()
+        .flat_map(|server| {
+            server.results.iter().filter_map(|r| {
+                let whole = r.with_runtime.as_ref()?;
+                Some([
+                    server.server.clone(),
+                    r.label.clone(),
+                    cell(&whole.instructions, 0),
+                    share(&whole.instructions, &r.instructions, 0),
+                    cell(&whole.allocations, 2),
+                    share(&whole.allocations, &r.allocations, 2),
+                ])
+            })
+        })
+        .collect()
 }
 
 /// How the counts were taken, as one paragraph.
@@ -253,7 +309,14 @@ mod tests {
             syscalls: Figure::Unavailable("n/a".into()),
             context_switches: Figure::Unavailable("n/a".into()),
             syscalls_by_kind: Vec::new(),
+            with_runtime: None,
         };
+        let mut go = result("json", measured(&[(0, 38_600_000), (0, 38_640_000)]));
+        go.allocations = measured(&[(0, 26_000), (0, 26_000)]);
+        go.with_runtime = Some(crate::results::cost::WithRuntime {
+            instructions: measured(&[(0, 50_000_000), (0, 54_000_000)]),
+            allocations: measured(&[(0, 26_400), (0, 26_600)]),
+        });
         let table = CostTable {
             started_at: "2026-11-25T15:00:00Z".into(),
             command: "loadgen cost".into(),
@@ -271,15 +334,23 @@ mod tests {
                 valgrind: ToolStatus::Available("valgrind-3.19.0".into()),
                 perf_events: ToolStatus::Missing("no".into()),
             },
-            servers: vec![ServerCost {
-                server: "hyper".into(),
-                binary: "server-hyper".into(),
-                results: vec![
-                    result("json", measured(&[(0, 20_406_000), (0, 20_380_002)])),
-                    result("error", Figure::Unavailable("io_uring".into())),
-                ],
-                notes: vec!["callgrind: io_uring".into()],
-            }],
+            servers: vec![
+                ServerCost {
+                    server: "hyper".into(),
+                    binary: "server-hyper".into(),
+                    results: vec![
+                        result("json", measured(&[(0, 20_406_000), (0, 20_380_002)])),
+                        result("error", Figure::Unavailable("io_uring".into())),
+                    ],
+                    notes: vec!["callgrind: io_uring".into()],
+                },
+                ServerCost {
+                    server: "go-gin".into(),
+                    binary: "server-go-gin".into(),
+                    results: vec![go],
+                    notes: Vec::new(),
+                },
+            ],
             seconds: 1.0,
             partial: false,
         };
@@ -289,5 +360,13 @@ mod tests {
         assert!(text.contains("| hyper | 10,197 (0.13 %) | n/a |"), "{text}");
         assert!(text.contains("perf events: **missing**: no"), "{text}");
         assert!(text.contains("- hyper: callgrind: io_uring"), "{text}");
+        // The Go server's runtime share: its counts with the runtime, less the ranked ones
+        // (26,000 - 19,310 instructions, 13.25 - 13.00 allocations per request).
+        assert!(text.contains("## The Go runtime's share"), "{text}");
+        assert!(
+            text.contains("| go-gin | json | 26,000 (7.69 %) | 6,690 | 13.25 (0.75 %) | 0.25 |"),
+            "{text}"
+        );
+        assert!(!text.contains("| hyper | json | "), "{text}");
     }
 }

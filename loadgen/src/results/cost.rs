@@ -106,9 +106,11 @@ pub struct CostResult {
     pub scenario: String,
     /// The scenario as tables show it (`pipelined ×16`).
     pub label: String,
-    /// User-space instructions (valgrind callgrind), one connection.
+    /// User-space instructions (valgrind callgrind), one connection. A Go server's are what
+    /// serves the requests: its runtime's background work is in [`Self::with_runtime`].
     pub instructions: Figure,
-    /// Heap allocations (valgrind DHAT), one connection.
+    /// Heap allocations (calls into the allocator, valgrind callgrind), one connection; a Go
+    /// server's with its collector off, as [`Self::instructions`].
     pub allocations: Figure,
     /// Bytes allocated on the heap (valgrind DHAT), one connection.
     pub bytes_allocated: Figure,
@@ -118,6 +120,23 @@ pub struct CostResult {
     pub context_switches: Figure,
     /// The syscalls by kind, most frequent first.
     pub syscalls_by_kind: Vec<SyscallKind>,
+    /// A Go server's counts as it runs, its runtime's background work included (the garbage
+    /// collector, `sysmon`, the scheduler's search for work), which moves with the clock and
+    /// with when a collection lands; `None` for a server without a runtime counted apart.
+    /// Shown beside the ranked counts, never ranked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_runtime: Option<WithRuntime>,
+}
+
+/// A Go server's counts per request with its runtime's background work included: one
+/// callgrind run as the server runs (the collector on, every thread). Less the ranked counts,
+/// they are the runtime's share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WithRuntime {
+    /// User-space instructions.
+    pub instructions: Figure,
+    /// Heap allocations (calls into `runtime.mallocgc`).
+    pub allocations: Figure,
 }
 
 impl CostResult {
