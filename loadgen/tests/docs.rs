@@ -293,6 +293,10 @@ const OLD_REFERENCE_RUN: &str = "results/2026-11-25T18-13-00Z-vm/run.json";
 /// The default run with twelve scenarios, before five of them left the default.
 const TWELVE_RUN: &str = "results/2026-12-03T18-37-52Z-vm/run.json";
 const COST_SIXTEEN: &str = "results/cost-2026-11-25-sixteen-vm/cost.json";
+/// The six Go servers' counts three times each, with compare's cost-phase samples, before and
+/// after their ranked counts left the runtime's work out (issue 28, item 5).
+const GO_BEFORE: &str = "results/cost-2026-12-04-go-before-vm/cost.json";
+const GO_AFTER: &str = "results/cost-2026-12-04-go-after-vm/cost.json";
 const TIMING_1: &str = "results/cost-phase-timing-2026-11-25T16-22Z-vm/cost.json";
 const TIMING_2: &str = "results/cost-phase-timing-2026-11-25T16-24Z-vm/cost.json";
 
@@ -882,6 +886,30 @@ fn cost_repeatability() -> Quote {
         ),
         format!("go-gin's pipelined allocations are {}", gin.join(" and ")),
     ])
+}
+
+/// A row per Go server: how far apart its three measurements of instructions and allocations
+/// per request were on json and pipelined, before and after.
+fn go_counts_before_after() -> Quote {
+    let (before, after) = (json(GO_BEFORE)?, json(GO_AFTER)?);
+    let mut rows = Vec::new();
+    for server in names(&after) {
+        let mut cells = vec![server.clone()];
+        for count in ["instructions", "allocations"] {
+            for scenario in ["json", "pipelined"] {
+                let apart = |cost: &Value| -> Result<String, String> {
+                    let s = samples(cost, &server, scenario, count)?;
+                    if s.len() != 3 {
+                        return Err(format!("{server} {scenario} {count}: {s:?}"));
+                    }
+                    Ok(format!("{:.2} %", spread(&s)))
+                };
+                cells.push(format!("{} → {}", apart(&before)?, apart(&after)?));
+            }
+        }
+        rows.push(format!("| {} |", cells.join(" | ")));
+    }
+    Ok(rows)
 }
 
 fn cost_syscalls() -> Quote {
@@ -1673,6 +1701,12 @@ const FIGURES: &[Figure] = &[
         sources: &[COST_SIXTEEN],
         what: "how the counts of sixteen repeat",
         quote: cost_repeatability,
+    },
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[GO_BEFORE, GO_AFTER],
+        what: "how the Go servers' counts repeat, before and after",
+        quote: go_counts_before_after,
     },
     Figure {
         doc: "docs/cost.md",
