@@ -94,7 +94,7 @@ pub fn preamble(table: &CostTable) -> Vec<String> {
          user-space instructions and heap allocations (valgrind callgrind; an allocation is a call into `malloc` and its kin, or Go's `runtime.mallocgc`) between {} requests on one connection, \
          bytes allocated (valgrind DHAT) between {}; \
          syscalls and context switches (the kernel's counters, natively, over all the server's threads) between {} requests over {} connections. \
-         Measured {} time(s), one server thread; the rank is exact: under 1 % apart is a tie, on any machine. \
+         Measured {} time(s), one server thread; the rank is exact: under 1 % apart is a tie, on any machine; a Go server's counts leave its runtime's background work out (its share is shown below them) and repeat within about 2 % (docs/cost.md). \
          Instructions leave out the kernel's TCP work, which the syscall count stands in for. Took {:.0} s{}.",
         s.callgrind_requests,
         s.dhat_requests,
