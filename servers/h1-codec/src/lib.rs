@@ -312,8 +312,18 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
     // they count against the head's limit, or a partial body would grow without bound.
     let mut extensions = 0;
     loop {
-        let (size_len, size) = match httparse::parse_chunk_size(&buf[pos..]) {
-            Ok(httparse::Status::Complete(found)) => found,
+        // Leading zeros leave a chunk's size as it is and the grammar does not bound them
+        // (1*HEXDIG; hyper takes any number), but httparse counts them against its 16 digits:
+        // skip them, keeping the last when no other digit follows. They count against the
+        // head's limit, as extensions do.
+        let zeros = buf[pos..].iter().take_while(|&&b| b == b'0').count();
+        let skip = if buf.get(pos + zeros).is_some_and(u8::is_ascii_hexdigit) {
+            zeros
+        } else {
+            zeros.saturating_sub(1)
+        };
+        let (size_len, size) = match httparse::parse_chunk_size(&buf[pos + skip..]) {
+            Ok(httparse::Status::Complete((len, size))) => (skip + len, size),
             // A line without its LF holds at most 16 digits (httparse's most) and a CR besides
             // its extension.
             Ok(httparse::Status::Partial)
@@ -332,7 +342,7 @@ fn decode_chunked(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)
         if !buf[pos].is_ascii_hexdigit() || line.contains(&b'\n') {
             return Err(ParseError::Malformed("bad chunk size"));
         }
-        extensions += line.iter().skip_while(|b| b.is_ascii_hexdigit()).count();
+        extensions += skip + line.iter().skip_while(|b| b.is_ascii_hexdigit()).count();
         if extensions > limits.max_head_bytes {
             return Err(ParseError::HeadTooLarge);
         }
@@ -1079,6 +1089,43 @@ mod fuzz_regressions {
         request.extend_from_slice(body);
         let request: &'static [u8] = request.leak();
         parse(request, &Limits::default())
+    }
+
+    /// `framing_vs_hyper` target (`fuzz/regressions/framing-leading-zeros-in-chunk-size`): a
+    /// chunk size of 18 digits, 17 of them leading zeros, which httparse refused (more than 16
+    /// digits) and hyper reads as 15, serving the request and the one behind it.
+    #[test]
+    fn leading_zeros_of_a_chunk_size_are_read_past() {
+        let found = include_bytes!("../fuzz/regressions/framing-leading-zeros-in-chunk-size");
+        let complete = |bytes: &'static [u8]| match parse(bytes, &Limits::default()) {
+            Ok(Parsed::Complete(request)) => request,
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(bytes)),
+        };
+        let first = complete(found);
+        assert_eq!(&first.body[..], br#"{"message":"a"}"#);
+        assert_eq!(complete(&found[first.len..]).path, "/error");
+        let zeros = "0".repeat(200);
+        for (body, expected) in [
+            (
+                format!("{zeros}3\r\nabc\r\n{zeros}\r\n\r\n"),
+                Ok(&b"abc"[..]),
+            ),
+            ("00\r\n\r\n".to_owned(), Ok(&b""[..])),
+            // 16 significant digits: a size far over the body's limit.
+            (
+                format!("{zeros}ffffffffffffffff\r\n"),
+                Err(ParseError::BodyTooLarge),
+            ),
+        ] {
+            let parsed = chunked(body.as_bytes());
+            match (&parsed, expected) {
+                (Ok(Parsed::Complete(request)), Ok(expected)) => {
+                    assert_eq!(&request.body[..], expected, "{body:?}");
+                }
+                (Err(error), Err(expected)) => assert_eq!(*error, expected, "{body:?}"),
+                _ => panic!("{body:?}: {parsed:?}"),
+            }
+        }
     }
 
     /// `chunked` target, `\r\n\n#r`: httparse reads a chunk-size line without a digit as size

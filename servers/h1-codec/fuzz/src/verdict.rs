@@ -196,6 +196,16 @@ mod tests {
         assert_eq!(compare(&codec(bytes), &hyper(bytes)), Ok(()));
     }
 
+    /// A chunk size with 17 leading zeros, which h1-codec refused (httparse counts them against
+    /// its 16 digits) and hyper served: both serve both requests now.
+    #[test]
+    fn leading_zeros_of_a_chunk_size_are_read_by_both() {
+        let bytes = include_bytes!("../regressions/framing-leading-zeros-in-chunk-size");
+        let ours = codec(bytes);
+        assert_eq!(ours.served.len(), 2, "{ours:?}");
+        assert_eq!(compare(&ours, &hyper(bytes)), Ok(()));
+    }
+
     /// Inputs on which the target stopped, each a policy now listed with its reason.
     #[test]
     fn the_policies_found_by_the_fuzzer_are_allowed() {
