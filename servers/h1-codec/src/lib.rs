@@ -235,7 +235,12 @@ impl<'a> HeadFields<'a> {
                     return Err(ParseError::Malformed("unsupported Transfer-Encoding"));
                 }
                 fields.chunked = true;
-            } else if name.eq_ignore_ascii_case("connection") {
+            } else if name.eq_ignore_ascii_case("connection")
+                // hyper reads a Connection value only when it is visible ASCII (its
+                // `HeaderValue::to_str`) and ignores one with other bytes (obs-text): so do we,
+                // so that both keep the same connections alive.
+                && header.value.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+            {
                 for token in header.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                     if token.eq_ignore_ascii_case(b"close") {
                         fields.keep_alive = false;
@@ -1125,6 +1130,23 @@ mod fuzz_regressions {
                 (Err(error), Err(expected)) => assert_eq!(*error, expected, "{body:?}"),
                 _ => panic!("{body:?}: {parsed:?}"),
             }
+        }
+    }
+
+    /// `framing_vs_hyper` target (`fuzz/regressions/framing-connection-close-with-obs-text`): a
+    /// Connection value holding `close` and a byte over 0x7e, which hyper ignores (keeping the
+    /// connection alive) where h1-codec closed it.
+    #[test]
+    fn a_connection_value_with_obs_text_is_ignored() {
+        let found = include_bytes!("../fuzz/regressions/framing-connection-close-with-obs-text");
+        match parse(found, &Limits::default()) {
+            Ok(Parsed::Complete(request)) => assert!(request.keep_alive, "{request:?}"),
+            other => panic!("{other:?}"),
+        }
+        let plain = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        match parse(plain, &Limits::default()) {
+            Ok(Parsed::Complete(request)) => assert!(!request.keep_alive),
+            other => panic!("{other:?}"),
         }
     }
 

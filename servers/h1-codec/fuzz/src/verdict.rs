@@ -206,6 +206,14 @@ mod tests {
         assert_eq!(compare(&ours, &hyper(bytes)), Ok(()));
     }
 
+    /// `Connection: …close…` with a byte over 0x7e: hyper ignores the value and h1-codec closed
+    /// the connection; both keep it alive now.
+    #[test]
+    fn a_connection_value_with_obs_text_is_ignored_by_both() {
+        let bytes = include_bytes!("../regressions/framing-connection-close-with-obs-text");
+        assert_eq!(compare(&codec(bytes), &hyper(bytes)), Ok(()));
+    }
+
     /// Inputs on which the target stopped, each a policy now listed with its reason.
     #[test]
     fn the_policies_found_by_the_fuzzer_are_allowed() {
