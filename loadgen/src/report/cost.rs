@@ -149,16 +149,7 @@ pub fn markdown(run: &Comparison) -> String {
     let headers = headers();
     for scenario in tables(&run.cost) {
         let _ = writeln!(out, "**{}**\n", scenario.label);
-        let _ = writeln!(out, "| {} |", headers.join(" | "));
-        let _ = writeln!(
-            out,
-            "|---|{}",
-            "---:|".repeat(headers.len().saturating_sub(1))
-        );
-        for row in &scenario.rows {
-            let _ = writeln!(out, "| {} |", row.join(" | "));
-        }
-        out.push('\n');
+        markdown_table(&mut out, &headers, 1, &scenario.rows);
     }
     let runtime = super::cost_run::runtime_rows(table);
     if !runtime.is_empty() {
@@ -167,18 +158,50 @@ pub fn markdown(run: &Comparison) -> String {
             "**The Go runtime's share** (not ranked)\n\n{}\n",
             super::cost_run::RUNTIME_SHARE
         );
-        let headers = super::cost_run::RUNTIME_HEADERS;
-        let _ = writeln!(out, "| {} |", headers.join(" | "));
-        let _ = writeln!(out, "|---|---|{}", "---:|".repeat(headers.len() - 2));
-        for row in &runtime {
-            let _ = writeln!(out, "| {} |", row.join(" | "));
-        }
-        out.push('\n');
+        markdown_table(&mut out, &super::cost_run::RUNTIME_HEADERS, 2, &runtime);
     }
     for line in reasons(&run.cost) {
         let _ = writeln!(out, "- {line}");
     }
     out
+}
+
+/// A Markdown table: the headers, the first `text_columns` left-aligned and the rest (the
+/// counts) right-aligned, then the rows; a blank line after.
+fn markdown_table<R: AsRef<[String]>>(
+    out: &mut String,
+    headers: &[&str],
+    text_columns: usize,
+    rows: &[R],
+) {
+    let _ = writeln!(out, "| {} |", headers.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}{}",
+        "---|".repeat(text_columns),
+        "---:|".repeat(headers.len().saturating_sub(text_columns))
+    );
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.as_ref().join(" | "));
+    }
+    out.push('\n');
+}
+
+/// An HTML results table, scrolling sideways on a narrow screen.
+fn html_table<R: AsRef<[String]>>(out: &mut String, headers: &[&str], rows: &[R]) {
+    out.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr>");
+    for header in headers {
+        let _ = write!(out, "<th>{}</th>", escape(header));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row.as_ref() {
+            let _ = write!(out, "<td>{}</td>", escape(cell));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
 }
 
 /// The cost section of the page (empty without a cost phase).
@@ -193,43 +216,17 @@ pub fn html(run: &Comparison) -> String {
         let _ = write!(out, "<p>{}</p>", escape(&line));
     }
     for scenario in tables(&run.cost) {
-        let _ = write!(
-            out,
-            "<h3>{}</h3><div class=\"scroll\"><table class=\"results\"><thead><tr>",
-            escape(&scenario.label)
-        );
-        for header in headers() {
-            let _ = write!(out, "<th>{}</th>", escape(header));
-        }
-        out.push_str("</tr></thead><tbody>");
-        for row in &scenario.rows {
-            out.push_str("<tr>");
-            for cell in row {
-                let _ = write!(out, "<td>{}</td>", escape(cell));
-            }
-            out.push_str("</tr>");
-        }
-        out.push_str("</tbody></table></div>");
+        let _ = write!(out, "<h3>{}</h3>", escape(&scenario.label));
+        html_table(&mut out, &headers(), &scenario.rows);
     }
     let runtime = super::cost_run::runtime_rows(table);
     if !runtime.is_empty() {
         let _ = write!(
             out,
-            "<h3>The Go runtime's share (not ranked)</h3><p>{}</p><div class=\"scroll\"><table class=\"results\"><thead><tr>",
+            "<h3>The Go runtime's share (not ranked)</h3><p>{}</p>",
             escape(super::cost_run::RUNTIME_SHARE)
         );
-        for header in super::cost_run::RUNTIME_HEADERS {
-            let _ = write!(out, "<th>{}</th>", escape(header));
-        }
-        out.push_str("</tr></thead><tbody>");
-        for row in &runtime {
-            out.push_str("<tr>");
-            for cell in row {
-                let _ = write!(out, "<td>{}</td>", escape(cell));
-            }
-            out.push_str("</tr>");
-        }
-        out.push_str("</tbody></table></div>");
+        html_table(&mut out, &super::cost_run::RUNTIME_HEADERS, &runtime);
     }
     let reasons = reasons(&run.cost);
     if !reasons.is_empty() {
