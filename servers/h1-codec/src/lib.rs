@@ -1274,6 +1274,25 @@ mod fuzz_regressions {
         );
     }
 
+    /// `chunked` target (`fuzz/regressions/chunked-leading-zeros-in-last-chunk`): a last chunk
+    /// of 44 zeros. h1-codec served it, as hyper does, since 17f4669; the target's reference
+    /// decoder still counted the zeros against 16 digits and called it invalid. The reference
+    /// is mended; this holds h1-codec's side: served, empty, ending after the empty trailer.
+    #[test]
+    fn a_last_chunk_of_many_zeros_is_served() {
+        let mut request = CHUNKED_HEAD.to_vec();
+        request.extend_from_slice(include_bytes!(
+            "../fuzz/regressions/chunked-leading-zeros-in-last-chunk"
+        ));
+        match parse(&request, &Limits::default()) {
+            Ok(Parsed::Complete(req)) => {
+                assert!(req.body.is_empty());
+                assert_eq!(req.len, CHUNKED_HEAD.len() + 48);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Found by the differential's comparison (`fuzz/src/verdict.rs`) on a request written to
     /// probe it, before the fuzzer had reached it: an HTTP/1.0 request with `close` and then
     /// `keep-alive` kept the connection open, and the request behind it was served; hyper

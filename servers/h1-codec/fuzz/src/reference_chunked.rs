@@ -17,8 +17,9 @@
 //! - chunk extensions are ignored (RFC 9112, 7.1.1: "A recipient MUST ignore unrecognized chunk
 //!   extensions"), so their bytes are not checked, except that they cannot hold a CR or an LF;
 //! - whitespace after the size is taken even without an extension, as httparse and hyper do;
-//! - a size has at most 16 hex digits (RFC 9112, 7.1: a recipient MUST "prevent parsing errors
-//!   due to integer conversion overflows"; 16 is httparse's limit).
+//! - a size has at most 16 significant hex digits (RFC 9112, 7.1: a recipient MUST "prevent
+//!   parsing errors due to integer conversion overflows"; 16 is httparse's limit). Leading zeros
+//!   do not count: they leave the size as it is, and hyper takes any number of them.
 
 /// What the reference made of a chunked body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub enum Decoded {
     Invalid(&'static str),
 }
 
-/// The most hex digits a chunk size may have.
+/// The most hex digits a chunk size may have after its leading zeros.
 pub const MAX_SIZE_DIGITS: usize = 16;
 
 /// Decodes the chunked body at the start of `buf`.
@@ -132,10 +133,13 @@ fn chunk_size(line: &[u8]) -> Result<u64, &'static str> {
     if digits == 0 {
         return Err("a chunk size without a digit");
     }
-    if digits > MAX_SIZE_DIGITS {
-        return Err("a chunk size of more than 16 digits");
+    let zeros = line.iter().take_while(|&&b| b == b'0').count();
+    if digits - zeros > MAX_SIZE_DIGITS {
+        return Err("a chunk size of more than 16 significant digits");
     }
     let (size, rest) = line.split_at(digits);
+    // All zeros is size 0; otherwise the significant digits alone fit in 64 bits.
+    let size = &size[zeros.min(digits - 1)..];
     // BWS: spaces and tabs only (`trim_ascii` would take a form feed too).
     let blank = rest
         .iter()
@@ -192,6 +196,37 @@ mod tests {
         assert!(matches!(decode(b"0\r\nT r"), Decoded::Invalid(_)));
         assert!(matches!(decode(b"100\x0c"), Decoded::Invalid(_)));
         assert!(matches!(decode(b"0\r\n#\r"), Decoded::Invalid(_)));
+        // Leading zeros are not counted against the 16 digits; the significant ones are.
+        let zeros = "0".repeat(40);
+        assert_eq!(
+            decode(format!("{zeros}\r\n\r\n").as_bytes()),
+            Decoded::Complete {
+                body: Vec::new(),
+                len: 44
+            }
+        );
+        assert_eq!(
+            decode(format!("{zeros}2\r\nab\r\n0\r\n\r\n").as_bytes()),
+            Decoded::Complete {
+                body: b"ab".to_vec(),
+                len: 52
+            }
+        );
+        // The `chunked` target's find (CI, 2026-12-04): a last chunk of 44 zeros, which the
+        // reference refused and h1-codec served, as hyper does.
+        assert_eq!(
+            decode(include_bytes!(
+                "../regressions/chunked-leading-zeros-in-last-chunk"
+            )),
+            Decoded::Complete {
+                body: Vec::new(),
+                len: 48
+            }
+        );
+        assert_eq!(
+            decode(format!("{zeros}1ffffffffffffffff\r\n").as_bytes()),
+            Decoded::Invalid("a chunk size of more than 16 significant digits")
+        );
         for bad in [
             &b"\r\n\r\n"[..],
             b"3\nabc\r\n0\r\n\r\n",
