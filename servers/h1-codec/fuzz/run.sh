@@ -54,6 +54,8 @@ for target in $(cargo +nightly fuzz list); do
         # The panic (the property or the disagreement, with both verdicts), then libFuzzer's end.
         grep -A6 'panicked at' "$log" | grep -v '^stack backtrace' | head -12 || true
         grep -E '^(SUMMARY|stat::)' "$log" || true
+        # libFuzzer's random seed: `-seed=N` retraces the run as far as it repeats.
+        grep -m1 -E '^INFO: Seed: [0-9]+' "$log" || true
         for input in "artifacts/$target"/*; do
             [ -f "$input" ] || continue
             echo "-- the input, $input (a regression test takes these bytes):"
