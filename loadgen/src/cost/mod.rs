@@ -361,20 +361,7 @@ impl Prepared<'_> {
             return unavailable(self.server, plan, reason, notes);
         }
         let JobRuns { calls, whole, heap } = self.job_runs(jobs, outcomes, index);
-        let mut notes = Vec::new();
-        for (tool, outcome) in [
-            ("counters", self.native.as_ref().err()),
-            ("callgrind", calls.as_ref().err()),
-            (
-                "callgrind, the Go runtime's work included",
-                whole.as_ref().and_then(|w| w.as_ref().err()),
-            ),
-            ("DHAT", heap.as_ref().err()),
-        ] {
-            if let Some(reason) = outcome {
-                notes.push(format!("{tool}: {reason}"));
-            }
-        }
+        let notes = notes(self.native.as_ref().err(), &calls, whole.as_ref(), &heap);
         let runs = Runs {
             native: &self.native,
             calls: &calls,
@@ -431,6 +418,36 @@ impl Prepared<'_> {
         }
         runs
     }
+}
+
+/// A note for each reason a tool gave a server no figures, naming the tools it stopped: valgrind
+/// missing stops callgrind (twice for a Go server) and DHAT, and is said once.
+fn notes(
+    native: Option<&Unmeasured>,
+    calls: &Result<Vec<PerScenario<CallCounts>>, Unmeasured>,
+    whole: Option<&Result<Vec<PerScenario<CallCounts>>, Unmeasured>>,
+    heap: &Result<Vec<PerScenario<Marginal>>, Unmeasured>,
+) -> Vec<String> {
+    let mut notes: Vec<(Vec<&str>, &Unmeasured)> = Vec::new();
+    for (tool, reason) in [
+        ("counters", native),
+        ("callgrind", calls.as_ref().err()),
+        (
+            "callgrind with the Go runtime's work",
+            whole.and_then(|w| w.as_ref().err()),
+        ),
+        ("DHAT", heap.as_ref().err()),
+    ] {
+        let Some(reason) = reason else { continue };
+        match notes.iter_mut().find(|(_, said)| *said == reason) {
+            Some((tools, _)) => tools.push(tool),
+            None => notes.push((vec![tool], reason)),
+        }
+    }
+    notes
+        .into_iter()
+        .map(|(tools, reason)| format!("{}: {reason}", tools.join(", ")))
+        .collect()
 }
 
 /// One server's valgrind runs, each tool's measurements or why there are none.
@@ -585,5 +602,25 @@ mod tests {
         }
         let runs: Result<Vec<Marginal>, Unmeasured> = Ok(vec![pair(100, 300), pair(101, 302)]);
         assert_eq!(figure(&runs, |m| *m).runs(), [0.5, 0.5025]);
+    }
+
+    #[test]
+    fn a_reason_that_stopped_several_tools_is_one_note_naming_them() {
+        let missing = Unmeasured::IoUring;
+        let calls: Result<Vec<PerScenario<CallCounts>>, Unmeasured> = Err(missing.clone());
+        let heap: Result<Vec<PerScenario<Marginal>>, Unmeasured> = Err(Unmeasured::GoHeap);
+        assert_eq!(
+            notes(None, &calls, Some(&Err(missing.clone())), &heap),
+            [
+                format!("callgrind, callgrind with the Go runtime's work: {missing}"),
+                format!("DHAT: {}", Unmeasured::GoHeap),
+            ]
+        );
+        let all_measured: Result<Vec<PerScenario<CallCounts>>, Unmeasured> = Ok(Vec::new());
+        let heap = Err(missing.clone());
+        assert_eq!(
+            notes(None, &all_measured, None, &heap),
+            [format!("DHAT: {missing}")]
+        );
     }
 }
