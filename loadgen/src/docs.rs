@@ -4,7 +4,8 @@
 //! A generated block is every line between `<!-- generated: KIND SOURCE -->` and
 //! `<!-- end generated -->`. KIND says what to make and SOURCE, a path from the workspace root,
 //! what from: the server table from `contract::SERVERS`, a reference run's tables from its
-//! `run.json`, the cost table of a `loadgen cost` run from its `cost.json`. `loadgen docs` writes
+//! `run.json`, the cost table of a `loadgen cost` run from its `cost.json`, and the tables that
+//! set several runs side by side from theirs (SOURCE: the folders, comma-separated). `loadgen docs` writes
 //! every block again; `loadgen docs --check` only names the blocks that differ. The docs test
 //! (`loadgen/tests/docs.rs`) asserts that the committed blocks are what [`regenerate`] makes.
 //!
@@ -18,7 +19,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::analysis::{self, Comparison, Status};
+use crate::analysis::{self, Comparison, Metric, Status};
+use crate::cgroup::CpuMethod;
 use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::report::{self, ReportError};
 
@@ -54,7 +56,7 @@ pub enum DocsError {
     },
     /// A block's opening line is not `<!-- generated: KIND SOURCE -->` with a known KIND.
     #[error(
-        "{doc}:{line}: `{text}` is not `{BEGIN}KIND SOURCE -->` with KIND one of servers-rust, servers-go, tuning, headline, results, cost-samples"
+        "{doc}:{line}: `{text}` is not `{BEGIN}KIND SOURCE -->` with KIND one of servers-rust, servers-go, tuning, headline, results, cost-samples, sitting, cpu-intervals"
     )]
     Opening {
         /// The document.
@@ -108,17 +110,26 @@ pub enum Kind {
     Results,
     /// A `loadgen cost` run of json and pipelined: each count of each of its two measurements.
     CostSamples,
+    /// Runs of one sitting (SOURCE: their folders, comma-separated): how long each took, how
+    /// many pairs each told apart per figure, and whether they agree on the pairs they call real.
+    /// Its links are relative to `docs/`, where it belongs.
+    Sitting,
+    /// Runs (comma-separated) side by side: how wide the 95 % intervals of server CPU per
+    /// answer are, and how the CPU was counted. Its links are relative to `docs/`.
+    CpuIntervals,
 }
 
 impl Kind {
     /// Every kind, in the order of the error message.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::ServersRust,
         Kind::ServersGo,
         Kind::Tuning,
         Kind::Headline,
         Kind::Results,
         Kind::CostSamples,
+        Kind::Sitting,
+        Kind::CpuIntervals,
     ];
 
     /// Its name in the opening line.
@@ -130,6 +141,8 @@ impl Kind {
             Kind::Headline => "headline",
             Kind::Results => "results",
             Kind::CostSamples => "cost-samples",
+            Kind::Sitting => "sitting",
+            Kind::CpuIntervals => "cpu-intervals",
         }
     }
 
@@ -292,11 +305,21 @@ pub fn render(kind: Kind, source: &str, root: &Path) -> Result<String, DocsError
             )
         }
         Kind::CostSamples => cost_samples(&root.join(source).join("cost.json"))?,
+        Kind::Sitting => sitting(root, &comparisons(root, source)?),
+        Kind::CpuIntervals => cpu_intervals(&comparisons(root, source)?),
     })
 }
 
 fn comparison(root: &Path, source: &str) -> Result<Comparison, DocsError> {
     Ok(analysis::analyze(report::read_run(&root.join(source))?))
+}
+
+/// The runs of a comma-separated SOURCE, each with its folder.
+fn comparisons(root: &Path, source: &str) -> Result<Vec<(String, Comparison)>, DocsError> {
+    source
+        .split(',')
+        .map(|dir| Ok((dir.to_owned(), comparison(root, dir)?)))
+        .collect()
 }
 
 fn read_error(path: &Path, error: &std::io::Error) -> DocsError {
@@ -448,6 +471,255 @@ fn throughput_cell(cell: Option<&analysis::ScenarioResult>) -> String {
     )
 }
 
+/// The figures a sitting's runs are compared on: throughput, server CPU per answer, and the
+/// open-loop percentiles at the common rate.
+const SITTING_FIGURES: [Metric; 5] = [
+    Metric::Throughput,
+    Metric::ServerCpu,
+    Metric::LatencyP50,
+    Metric::LatencyP90,
+    Metric::LatencyP99,
+];
+
+/// Whole seconds from a run's `started_at` to its `finished_at`; `None` when either is not RFC
+/// 3339.
+fn run_seconds(run: &Comparison) -> Option<u64> {
+    let at = |t: &str| humantime::parse_rfc3339(t).ok();
+    let (start, end) = (at(&run.record.started_at)?, at(&run.record.finished_at)?);
+    end.duration_since(start).ok().map(|d| d.as_secs())
+}
+
+/// The seconds of the build that a `compare` console shows: its cargo line `Finished … in
+/// 1m 01s` (or `in 0.69s`); `None` without one.
+pub fn build_seconds(log: &str) -> Option<u64> {
+    let line = log
+        .lines()
+        .find(|l| l.trim_start().starts_with("Finished ") && l.contains(" in "))?;
+    let took = line.rsplit(" in ").next()?.trim();
+    let (m, s) = took.split_once('m').unwrap_or(("0", took));
+    let s: f64 = s.trim().trim_end_matches('s').parse().ok()?;
+    let m: u64 = m.parse().ok()?;
+    Some(m * 60 + s.round() as u64)
+}
+
+/// Every pair of one figure that a run tells apart: (scenario, the two servers in name order)
+/// and the better of the two.
+fn real_pairs(run: &Comparison, metric: Metric) -> Vec<(Pair, String)> {
+    run.rankings
+        .iter()
+        .filter(|r| r.metric == metric)
+        .flat_map(|r| {
+            r.pairs
+                .iter()
+                .filter(|p| p.difference.significant)
+                .map(|p| {
+                    let (a, b) = if p.better < p.worse {
+                        (&p.better, &p.worse)
+                    } else {
+                        (&p.worse, &p.better)
+                    };
+                    ((r.scenario.clone(), a.clone(), b.clone()), p.better.clone())
+                })
+        })
+        .collect()
+}
+
+/// How many pairs of one figure a run compared.
+fn pair_count(run: &Comparison, metric: Metric) -> usize {
+    run.rankings
+        .iter()
+        .filter(|r| r.metric == metric)
+        .map(|r| r.pairs.len())
+        .sum()
+}
+
+/// A sitting's runs: per run its length and noise and the pairs it told apart per figure; then,
+/// per figure, the pairs told apart by any, by all, and by two in opposite orders.
+fn sitting(root: &Path, runs: &[(String, Comparison)]) -> String {
+    let mut out = String::new();
+    let figures: Vec<String> = SITTING_FIGURES.iter().map(|m| figure_name(*m)).collect();
+    let _ = writeln!(
+        out,
+        "| run | start to end | after the build | cost phase | steal, mean (most in one load) | loads measured again | pairs told apart: {} |",
+        figures.join(" | ")
+    );
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|{}",
+        "---:|".repeat(figures.len())
+    );
+    for (dir, run) in runs {
+        let minutes = |s: u64| format!("{} min {} s", s / 60, s % 60);
+        let total = run_seconds(run);
+        // The build is the cargo line of the run's console, saved beside it as compare.log.
+        let build = std::fs::read_to_string(root.join(dir).join("compare.log"))
+            .ok()
+            .and_then(|log| build_seconds(&log));
+        let after = total
+            .zip(build)
+            .and_then(|(t, b)| t.checked_sub(b))
+            .map_or_else(|| "–".to_owned(), minutes);
+        let length = total.map_or_else(|| "–".to_owned(), minutes);
+        let cost = run
+            .record
+            .cost
+            .as_ref()
+            .map_or_else(|| "–".to_owned(), |c| format!("{:.0} s", c.seconds));
+        let told: Vec<String> = SITTING_FIGURES
+            .iter()
+            .map(|&m| format!("{} of {}", real_pairs(run, m).len(), pair_count(run, m)))
+            .collect();
+        let name = dir.rsplit('/').next().unwrap_or(dir);
+        let _ = writeln!(
+            out,
+            "| [{name}](../{dir}/summary.md) | {length} | {after} | {cost} | {:.1} % ({:.1} %) | {} | {} |",
+            run.noise.steal * 100.0,
+            run.noise.steal_max * 100.0,
+            run.record.measurements.repeats.len(),
+            told.join(" | ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n| figure | told apart by any run | by every run | by two runs in opposite orders |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|");
+    for metric in SITTING_FIGURES {
+        let each: Vec<_> = runs
+            .iter()
+            .map(|(_, run)| real_pairs(run, metric))
+            .collect();
+        let Agreement {
+            any,
+            every,
+            opposite,
+        } = Agreement::of(&each);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {every} | {opposite} |",
+            figure_name(metric),
+            any
+        );
+    }
+    out
+}
+
+/// A pair of servers in one scenario, the names in order: (scenario, first, second).
+type Pair = (String, String, String);
+
+/// How the runs of a sitting agree on the pairs of one figure.
+#[derive(Debug, PartialEq, Eq)]
+struct Agreement {
+    /// Pairs that at least one run told apart.
+    any: usize,
+    /// Pairs that every run told apart, in the same order.
+    every: usize,
+    /// Pairs that two runs told apart with a different server ahead.
+    opposite: usize,
+}
+
+impl Agreement {
+    /// `each` run's pairs told apart, each with the better of the two.
+    fn of(each: &[Vec<(Pair, String)>]) -> Self {
+        let mut any: Vec<&Pair> = each.iter().flatten().map(|(pair, _)| pair).collect();
+        any.sort();
+        any.dedup();
+        let better = |pair: &Pair| -> Vec<&String> {
+            each.iter()
+                .filter_map(|run| run.iter().find(|(p, _)| p == pair).map(|(_, b)| b))
+                .collect()
+        };
+        let verdicts: Vec<Vec<&String>> = any.iter().map(|pair| better(pair)).collect();
+        let agree = |b: &Vec<&String>| b.windows(2).all(|w| w[0] == w[1]);
+        Self {
+            any: any.len(),
+            every: verdicts
+                .iter()
+                .filter(|b| b.len() == each.len() && agree(b))
+                .count(),
+            opposite: verdicts.iter().filter(|b| !agree(b)).count(),
+        }
+    }
+}
+
+/// A figure's name in the sitting's tables.
+fn figure_name(metric: Metric) -> String {
+    match metric {
+        Metric::Throughput => "throughput".to_owned(),
+        Metric::ServerCpu => "server CPU".to_owned(),
+        latency => format!("p{:.0}", latency.quantile().unwrap_or(0.0) * 100.0),
+    }
+}
+
+/// Runs side by side: for each scenario they all measured, the median over the servers of the
+/// half-width of server CPU per answer's 95 % interval, with the widest; and how CPU was
+/// counted.
+fn cpu_intervals(runs: &[(String, Comparison)]) -> String {
+    let mut scenarios: Vec<String> = runs
+        .first()
+        .map(|(_, r)| r.record.settings.scenarios.clone())
+        .unwrap_or_default();
+    scenarios.retain(|s| {
+        runs.iter()
+            .all(|(_, r)| r.record.settings.scenarios.contains(s))
+    });
+    let mut out = String::new();
+    let labels: Vec<String> = scenarios
+        .iter()
+        .map(|s| runs[0].1.record.scenario_label(s))
+        .collect();
+    let _ = writeln!(out, "| run | CPU counted by | {} |", labels.join(" | "));
+    let _ = writeln!(out, "|---|---|{}", "---:|".repeat(labels.len()));
+    for (dir, run) in runs {
+        let methods: Vec<&str> = {
+            let mut m: Vec<&str> = run
+                .record
+                .measurements
+                .visits
+                .iter()
+                .map(|v| match v.cpu_method {
+                    Some(CpuMethod::Cgroup) => "cgroup v2 cpu.stat",
+                    Some(CpuMethod::Schedstat) => "threads' schedstat",
+                    None => "/proc/PID/stat clock ticks",
+                })
+                .collect();
+            m.sort_unstable();
+            m.dedup();
+            m
+        };
+        let cells: Vec<String> = scenarios
+            .iter()
+            .map(|s| {
+                let mut widths: Vec<f64> = run
+                    .contenders
+                    .iter()
+                    .filter_map(|c| c.scenario(s))
+                    .filter(|c| c.status != Status::Failed)
+                    .filter_map(|c| c.server_cpu_us.as_ref())
+                    .map(|e| e.relative_half_width())
+                    .collect();
+                widths.sort_by(f64::total_cmp);
+                match widths.last() {
+                    Some(widest) => format!(
+                        "{} (widest {})",
+                        plus_minus(analysis::median(&widths)),
+                        plus_minus(*widest)
+                    ),
+                    None => "–".to_owned(),
+                }
+            })
+            .collect();
+        let name = dir.rsplit('/').next().unwrap_or(dir);
+        let _ = writeln!(
+            out,
+            "| [{name}](../{dir}/summary.md) | {} | {} |",
+            methods.join(", "),
+            cells.join(" | ")
+        );
+    }
+    out
+}
+
 /// The counts of json and pipelined of a `loadgen cost` run, each measurement apart
 /// (`first / second`), as `cost.json` holds them.
 fn cost_samples(path: &Path) -> Result<String, DocsError> {
@@ -511,6 +783,47 @@ fn cost_samples(path: &Path) -> Result<String, DocsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_build_is_read_from_cargos_finished_line() {
+        let line = |took: &str| {
+            format!(
+                "   Compiling x\n    Finished `release` profile [optimized] target(s) in {took}\n"
+            )
+        };
+        assert_eq!(build_seconds(&line("1m 01s")), Some(61));
+        assert_eq!(build_seconds(&line("0.69s")), Some(1));
+        assert_eq!(build_seconds(&line("41.20s")), Some(41));
+        assert_eq!(build_seconds("Compiling x\n"), None);
+        assert_eq!(build_seconds(&line("soon")), None);
+    }
+
+    #[test]
+    fn runs_agree_on_a_pair_only_when_each_names_the_same_server_ahead() {
+        let pair = |a: &str, b: &str| ("json".to_owned(), a.to_owned(), b.to_owned());
+        let told = |a: &str, b: &str, better: &str| (pair(a, b), better.to_owned());
+        let each = [
+            vec![told("axum", "std", "axum"), told("hyper", "std", "hyper")],
+            vec![told("axum", "std", "axum"), told("hyper", "std", "std")],
+            vec![told("axum", "std", "axum"), told("go-gin", "std", "std")],
+        ];
+        assert_eq!(
+            Agreement::of(&each),
+            Agreement {
+                any: 3,
+                every: 1,
+                opposite: 1
+            }
+        );
+        assert_eq!(
+            Agreement::of(&[Vec::new(), Vec::new()]),
+            Agreement {
+                any: 0,
+                every: 0,
+                opposite: 0
+            }
+        );
+    }
 
     #[test]
     fn blocks_are_found_with_their_kind_and_source() {

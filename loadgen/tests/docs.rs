@@ -297,6 +297,21 @@ const COST_SIXTEEN: &str = "results/cost-2026-11-25-sixteen-vm/cost.json";
 /// after their ranked counts left the runtime's work out (issue 28, item 5).
 const GO_BEFORE: &str = "results/cost-2026-12-04-go-before-vm/cost.json";
 const GO_AFTER: &str = "results/cost-2026-12-04-go-after-vm/cost.json";
+/// Three default runs in one sitting (issue 28), each with its console's build line.
+const SITTING: [(&str, &str); 3] = [
+    (
+        "results/2026-12-04T19-06-59Z-vm/run.json",
+        "results/2026-12-04T19-06-59Z-vm/compare.log",
+    ),
+    (
+        "results/2026-12-04T19-23-43Z-vm/run.json",
+        "results/2026-12-04T19-23-43Z-vm/compare.log",
+    ),
+    (
+        "results/2026-12-04T19-39-11Z-vm/run.json",
+        "results/2026-12-04T19-39-11Z-vm/compare.log",
+    ),
+];
 const TIMING_1: &str = "results/cost-phase-timing-2026-11-25T16-22Z-vm/cost.json";
 const TIMING_2: &str = "results/cost-phase-timing-2026-11-25T16-24Z-vm/cost.json";
 
@@ -1129,20 +1144,9 @@ fn earlier_references() -> Quote {
 
 /// Seconds of the build, from the cargo line `Finished … in 2m 37s` (or `in 41.20s`) of a log.
 fn build_seconds(source: &str) -> Result<u64, String> {
-    let text = read(source)?;
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("Finished ") && l.contains(" in "))
-        .ok_or(format!("{source}: no cargo `Finished … in` line"))?;
-    let took = line.rsplit(" in ").next().unwrap_or_default().trim();
-    let (m, s) = took.split_once('m').unwrap_or(("0", took));
-    let s: f64 = s
-        .trim()
-        .trim_end_matches('s')
-        .parse()
-        .map_err(|e| format!("{source}: `{took}`: {e}"))?;
-    let m: u64 = m.parse().map_err(|e| format!("{source}: `{took}`: {e}"))?;
-    Ok(m * 60 + s.round() as u64)
+    loadgen::docs::build_seconds(&read(source)?).ok_or(format!(
+        "{source}: no cargo `Finished … in` line that reads as a time"
+    ))
 }
 
 /// A run's length from start to end, its build's and what is left after the build.
@@ -1171,6 +1175,40 @@ impl Length {
 fn budget(seconds: u64, budget: u64, name: &str) -> String {
     let side = if seconds > budget { "over" } else { "within" };
     format!("{side} {name}")
+}
+
+/// How many of the sitting's runs passed the budget after the build, and their cost phases
+/// against the reference run's.
+fn sitting_lengths() -> Quote {
+    let mut over = 0;
+    let mut longest = 0;
+    let mut cost = Vec::new();
+    for (run, log) in SITTING {
+        let length = Length::of(run, log)?;
+        over += usize::from(length.after > 15 * 60);
+        longest = longest.max(length.after);
+        let phase = seconds(run, "/cost/seconds")?;
+        cost.push(
+            phase
+                .trim_end_matches(" s")
+                .parse::<u64>()
+                .map_err(|e| format!("{run}: {phase}: {e}"))?,
+        );
+    }
+    let (low, high) = (cost.iter().min(), cost.iter().max());
+    let (Some(low), Some(high)) = (low, high) else {
+        return Err("no run in the sitting".into());
+    };
+    Ok(vec![
+        format!(
+            "{over} of the three took longer than the 15-minute budget after the build (the longest {})",
+            minutes(longest)
+        ),
+        format!(
+            "Their cost phases took {low}–{high} s, against {}",
+            seconds(REFERENCE_RUN, "/cost/seconds")?
+        ),
+    ])
 }
 
 fn readme_lengths() -> Quote {
@@ -1701,6 +1739,20 @@ const FIGURES: &[Figure] = &[
         sources: &[COST_SIXTEEN],
         what: "how the counts of sixteen repeat",
         quote: cost_repeatability,
+    },
+    Figure {
+        doc: "docs/results.md",
+        sources: &[
+            SITTING[0].0,
+            SITTING[0].1,
+            SITTING[1].0,
+            SITTING[1].1,
+            SITTING[2].0,
+            SITTING[2].1,
+            REFERENCE_RUN,
+        ],
+        what: "the sitting's lengths against the budget",
+        quote: sitting_lengths,
     },
     Figure {
         doc: "docs/cost.md",
