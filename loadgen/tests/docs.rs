@@ -297,6 +297,9 @@ const COST_SIXTEEN: &str = "results/cost-2026-11-25-sixteen-vm/cost.json";
 /// after their ranked counts left the runtime's work out (issue 28, item 5).
 const GO_BEFORE: &str = "results/cost-2026-12-04-go-before-vm/cost.json";
 const GO_AFTER: &str = "results/cost-2026-12-04-go-after-vm/cost.json";
+/// The six Go servers three times each on json, pipelined, db and fortunes, with compare's
+/// cost-phase samples, after the allocations were read without callgrind's recursion suffix.
+const GO_FIXED: &str = "results/cost-2026-12-04-go-fixed-vm/cost.json";
 /// Three default runs in one sitting (issue 28), each with its console's build line.
 const SITTING: [(&str, &str); 3] = [
     (
@@ -924,6 +927,50 @@ fn go_counts_before_after() -> Quote {
         }
         rows.push(format!("| {} |", cells.join(" | ")));
     }
+    Ok(rows)
+}
+
+/// A row per Go server: how far apart its allocations per request were on each scenario of the
+/// cost phase, in the three runs of the sitting (one measurement each) and then in three
+/// measurements with the allocations read without callgrind's recursion suffix.
+fn go_allocations_stale_frame() -> Quote {
+    let sitting = SITTING
+        .iter()
+        .map(|(run, _)| Ok(json(run)?["cost"].clone()))
+        .collect::<Result<Vec<Value>, String>>()?;
+    let fixed = json(GO_FIXED)?;
+    let mut rows = Vec::new();
+    for server in names(&fixed) {
+        let mut cells = vec![server.clone()];
+        for scenario in ["json", "pipelined", "db", "fortunes"] {
+            let mut before = Vec::new();
+            for cost in &sitting {
+                before.extend(samples(cost, &server, scenario, "allocations")?);
+            }
+            let after = samples(&fixed, &server, scenario, "allocations")?;
+            if before.len() != 3 || after.len() != 3 {
+                return Err(format!("{server} {scenario}: {before:?} and {after:?}"));
+            }
+            cells.push(format!(
+                "{:.2} % → {:.2} %",
+                spread(&before),
+                spread(&after)
+            ));
+        }
+        rows.push(format!("| {} |", cells.join(" | ")));
+    }
+    let mut gin = Vec::new();
+    for cost in &sitting {
+        gin.extend(samples(cost, "go-gin", "fortunes", "allocations")?);
+    }
+    let gin: Vec<String> = gin.iter().map(|a| format!("{a:.1}")).collect();
+    if gin.len() != 3 {
+        return Err(format!("go-gin fortunes in the sitting: {gin:?}"));
+    }
+    rows.push(format!(
+        "go-gin's fortunes: {}, {} and {} a request",
+        gin[0], gin[1], gin[2]
+    ));
     Ok(rows)
 }
 
@@ -1759,6 +1806,12 @@ const FIGURES: &[Figure] = &[
         sources: &[GO_BEFORE, GO_AFTER],
         what: "how the Go servers' counts repeat, before and after",
         quote: go_counts_before_after,
+    },
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[SITTING[0].0, SITTING[1].0, SITTING[2].0, GO_FIXED],
+        what: "the Go servers' allocations before and after the stale frame",
+        quote: go_allocations_stale_frame,
     },
     Figure {
         doc: "docs/cost.md",
