@@ -20,7 +20,6 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::analysis::{self, Comparison, Metric, Status};
-use crate::cgroup::CpuMethod;
 use crate::format::{format_latency, group, plus_minus, short_rate};
 use crate::report::{self, ReportError};
 
@@ -481,12 +480,18 @@ const SITTING_FIGURES: [Metric; 5] = [
     Metric::LatencyP99,
 ];
 
-/// Whole seconds from a run's `started_at` to its `finished_at`; `None` when either is not RFC
-/// 3339.
-fn run_seconds(run: &Comparison) -> Option<u64> {
+/// Whole seconds from `started` to `finished` (a run's `started_at` and `finished_at`); `None`
+/// when either is not RFC 3339 or the end comes first.
+pub fn seconds_between(started: &str, finished: &str) -> Option<u64> {
     let at = |t: &str| humantime::parse_rfc3339(t).ok();
-    let (start, end) = (at(&run.record.started_at)?, at(&run.record.finished_at)?);
+    let (start, end) = (at(started)?, at(finished)?);
     end.duration_since(start).ok().map(|d| d.as_secs())
+}
+
+/// A run's folder as a link to its summary, from `docs/`.
+fn run_link(dir: &str) -> String {
+    let name = dir.rsplit('/').next().unwrap_or(dir);
+    format!("[{name}](../{dir}/summary.md)")
 }
 
 /// The seconds of the build that a `compare` console shows: its cargo line `Finished … in
@@ -550,7 +555,7 @@ fn sitting(root: &Path, runs: &[(String, Comparison)]) -> String {
     );
     for (dir, run) in runs {
         let minutes = |s: u64| format!("{} min {} s", s / 60, s % 60);
-        let total = run_seconds(run);
+        let total = seconds_between(&run.record.started_at, &run.record.finished_at);
         // The build is the cargo line of the run's console, saved beside it as compare.log.
         let build = std::fs::read_to_string(root.join(dir).join("compare.log"))
             .ok()
@@ -569,10 +574,10 @@ fn sitting(root: &Path, runs: &[(String, Comparison)]) -> String {
             .iter()
             .map(|&m| format!("{} of {}", real_pairs(run, m).len(), pair_count(run, m)))
             .collect();
-        let name = dir.rsplit('/').next().unwrap_or(dir);
         let _ = writeln!(
             out,
-            "| [{name}](../{dir}/summary.md) | {length} | {after} | {cost} | {:.1} % ({:.1} %) | {} | {} |",
+            "| {} | {length} | {after} | {cost} | {:.1} % ({:.1} %) | {} | {} |",
+            run_link(dir),
             run.noise.steal * 100.0,
             run.noise.steal_max * 100.0,
             run.record.measurements.repeats.len(),
@@ -671,22 +676,6 @@ fn cpu_intervals(runs: &[(String, Comparison)]) -> String {
     let _ = writeln!(out, "| run | CPU counted by | {} |", labels.join(" | "));
     let _ = writeln!(out, "|---|---|{}", "---:|".repeat(labels.len()));
     for (dir, run) in runs {
-        let methods: Vec<&str> = {
-            let mut m: Vec<&str> = run
-                .record
-                .measurements
-                .visits
-                .iter()
-                .map(|v| match v.cpu_method {
-                    Some(CpuMethod::Cgroup) => "cgroup v2 cpu.stat",
-                    Some(CpuMethod::Schedstat) => "threads' schedstat",
-                    None => "/proc/PID/stat clock ticks",
-                })
-                .collect();
-            m.sort_unstable();
-            m.dedup();
-            m
-        };
         let cells: Vec<String> = scenarios
             .iter()
             .map(|s| {
@@ -709,11 +698,11 @@ fn cpu_intervals(runs: &[(String, Comparison)]) -> String {
                 }
             })
             .collect();
-        let name = dir.rsplit('/').next().unwrap_or(dir);
         let _ = writeln!(
             out,
-            "| [{name}](../{dir}/summary.md) | {} | {} |",
-            methods.join(", "),
+            "| {} | {} | {} |",
+            run_link(dir),
+            report::cpu_methods(run),
             cells.join(" | ")
         );
     }

@@ -1072,26 +1072,13 @@ fn cost_phase_timings() -> Quote {
     ])
 }
 
-/// Seconds from `started_at` to `finished_at` of a run (times of one UTC day: `…THH:MM:SSZ`).
+/// Seconds from `started_at` to `finished_at` of a run.
 fn run_length(source: &str) -> Result<u64, String> {
     let run = json(source)?;
-    let clock = |field: &str| -> Result<u64, String> {
-        let text = run[field].as_str().ok_or(format!("{source}: no {field}"))?;
-        let time = text
-            .split_once('T')
-            .map(|(_, t)| t.trim_end_matches('Z'))
-            .ok_or(format!("{source}: {field} `{text}`"))?;
-        let parts: Vec<u64> = time
-            .split(':')
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("{source}: {field}: {e}"))?;
-        match parts[..] {
-            [h, m, s] => Ok(h * 3600 + m * 60 + s),
-            _ => Err(format!("{source}: {field} `{text}`")),
-        }
-    };
-    Ok(clock("finished_at")? - clock("started_at")?)
+    let field = |name: &str| run[name].as_str().ok_or(format!("{source}: no {name}"));
+    loadgen::docs::seconds_between(field("started_at")?, field("finished_at")?).ok_or(format!(
+        "{source}: started_at and finished_at are not two RFC 3339 times in order"
+    ))
 }
 
 fn minutes(seconds: u64) -> String {

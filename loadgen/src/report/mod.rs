@@ -30,6 +30,7 @@ pub use self::charts::{
     CostChart, CpuChart, MemoryChart, SpectrumChart, SweepChart, ThroughputChart, all_charts,
 };
 pub use self::cost_run::{CostMarkdown, CostSvg};
+pub use self::counting::cpu_methods;
 pub use self::csv::{Csv, SweepCsv};
 pub use self::json::Json;
 pub use self::markdown::{
