@@ -253,12 +253,7 @@ fn defines(text: &str, name: &str) -> bool {
 /// in three runs). A call from one of `functions` into another is inside the first and not
 /// counted again.
 pub fn calls_to(text: &str, functions: &[&str]) -> Result<u64, ParseError> {
-    let named = |name: &str| functions.contains(&without_recursion(name));
-    Ok(calls(text)?
-        .iter()
-        .filter(|call| named(call.callee) && !call.caller.is_some_and(named))
-        .map(|call| call.count)
-        .sum())
+    Ok(calls_into(text, functions)?.map(|call| call.count).sum())
 }
 
 /// The instructions spent inside calls into any of `functions` (callgrind's inclusive cost of
@@ -266,12 +261,21 @@ pub fn calls_to(text: &str, functions: &[&str]) -> Result<u64, ParseError> {
 /// is inside the first. A recursive call's name carries callgrind's `'2` suffix; it is read
 /// without it.
 pub fn instructions_inside(text: &str, functions: &[&str]) -> Result<u64, ParseError> {
-    let named = |name: &str| functions.contains(&without_recursion(name));
-    Ok(calls(text)?
-        .iter()
-        .filter(|call| named(call.callee) && !call.caller.is_some_and(named))
+    Ok(calls_into(text, functions)?
         .map(|call| call.instructions)
         .sum())
+}
+
+/// The calls into any of `functions` from outside them, each name read without its recursion
+/// suffix: what [`calls_to`] and [`instructions_inside`] count.
+fn calls_into<'a>(
+    text: &'a str,
+    functions: &[&str],
+) -> Result<impl Iterator<Item = Call<'a>>, ParseError> {
+    let named = |name: &str| functions.contains(&without_recursion(name));
+    Ok(calls(text)?
+        .into_iter()
+        .filter(move |call| named(call.callee) && !call.caller.is_some_and(named)))
 }
 
 /// A function's name without the `'N` callgrind gives a recursive call's frames.
