@@ -82,7 +82,9 @@ pub fn markdown(table: &CostTable) -> String {
 /// What the table of the Go runtime's share shows, as one paragraph.
 pub const RUNTIME_SHARE: &str = "A Go server's ranked counts are what serves the requests: \
     callgrind runs it with its garbage collector off (`GOGC=off`), a file per thread, and leaves out \
-    the `sysmon` thread and the scheduler's search for work (`runtime.findRunnable`), which run by the clock. \
+    the `sysmon` thread and the scheduler's search for work (`runtime.findRunnable`), which run by the clock, \
+    the heap's fresh pages (`runtime.(*mheap).alloc`), which a running collector would hand back swept, and \
+    the slow path of an interface assertion (`runtime.typeAssert`), which fills its call site's cache at random. \
     A second callgrind run counts the server as it runs, collector on and every thread; the difference is its \
     runtime's share. It moves from run to run with when a collection lands (and the `sync.Pool` objects it \
     empties are allocated again), so it is shown here and never ranked.";
