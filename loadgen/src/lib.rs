@@ -481,8 +481,7 @@ fn cost_database(plan: &mut cost::CostPlan) -> Result<Option<harness::postgres::
                 "db and fortunes left out: {}",
                 harness::postgres::PostgresError::NotInstalled
             );
-            plan.scenarios
-                .retain(|s| !cost::DATABASE_SCENARIOS.contains(&s.name));
+            plan.scenarios.retain(|s| !s.reads_database());
             Ok(None)
         }
         Err(err) => Err(err).context("cannot start a throwaway PostgreSQL"),

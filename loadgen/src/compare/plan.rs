@@ -441,7 +441,7 @@ pub fn cost_plan(
 ) -> Result<CostPlan> {
     let mut scenarios = crate::cost::scenarios(&args.cost_scenarios)?;
     if database.off().is_some() {
-        scenarios.retain(|s| !crate::cost::DATABASE_SCENARIOS.contains(&s.name));
+        scenarios.retain(|s| !s.reads_database());
     }
     Ok(CostPlan {
         servers: contenders

@@ -29,6 +29,7 @@
 //! The results are data of [`crate::results::cost`] (the arithmetic in
 //! [`crate::results::marginal`]); [`crate::report`] renders them (`cost.md`, `cost.svg`).
 
+pub mod backends;
 pub mod callgrind;
 pub mod counters;
 pub mod dhat;

@@ -55,6 +55,11 @@ pub struct CostScenario {
 }
 
 impl CostScenario {
+    /// Whether its answers come from the database.
+    pub fn reads_database(&self) -> bool {
+        DATABASE_SCENARIOS.contains(&self.name)
+    }
+
     /// The name as tables show it (`pipelined ×16`).
     pub fn label(&self) -> String {
         crate::results::scenario_label(self.name, self.pipeline)
@@ -292,9 +297,14 @@ impl CostPlan {
 
     /// Whether any scenario reads the database.
     pub fn needs_database(&self) -> bool {
-        self.scenarios
-            .iter()
-            .any(|s| DATABASE_SCENARIOS.contains(&s.name))
+        self.scenarios.iter().any(CostScenario::reads_database)
+    }
+
+    /// The port of the database, when it runs on this machine ([`super::backends::local_port`]).
+    pub fn local_database_port(&self) -> Option<u16> {
+        self.database_url
+            .as_deref()
+            .and_then(super::backends::local_port)
     }
 
     /// Starts `server` through `launcher` (`taskset`, a valgrind command line, or nothing)

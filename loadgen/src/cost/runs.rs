@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use super::counters::{CounterSnapshot, ProcessCounters};
 use super::plan::{CostPlan, CostScenario, NotStarted, PlanError, ServerBinary, scenarios};
-use super::{callgrind, dhat};
+use super::{backends, callgrind, dhat};
 use crate::engine::EngineKind;
 use crate::load::{self, LoadSpec, Stop};
 use crate::results::cost::RequestPair;
@@ -116,6 +116,14 @@ pub enum RunError {
         scenario: &'static str,
         /// Why.
         source: MarginalError,
+    },
+    /// The database's backends behind the server cannot be made to wait for it.
+    #[error("{scenario}: cannot make the database's backends yield to the server: {reason}")]
+    Backends {
+        /// The scenario.
+        scenario: &'static str,
+        /// Why.
+        reason: String,
     },
     /// The tool's work folder cannot be made.
     #[error("cannot create {}: {reason}", dir.display())]
@@ -610,6 +618,18 @@ pub(super) fn callgrind_run(
         // A pool that opens connections on demand (rocket's sqlx pool) goes on connecting in
         // the background after the warmup's first query: that too ends before the count.
         settle(pid, SETTLE_LIMIT);
+        // The database answers only once the server waits for it, as it does natively.
+        if let Some(port) = plan
+            .local_database_port()
+            .filter(|_| scenario.reads_database())
+        {
+            backends::yield_to(pid, &backends::behind(pid, port)).map_err(|e| {
+                RunError::Backends {
+                    scenario: scenario.name,
+                    reason: e.to_string(),
+                }
+            })?;
+        }
         dump(&format!("{}-warmup", scenario.name))?;
         let low_requests = drive(&mut client, scenario, low, Some(pid)).map_err(hang)?;
         let low_count = dump(&format!("{}-low", scenario.name))?;
