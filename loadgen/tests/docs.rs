@@ -300,6 +300,14 @@ const GO_AFTER: &str = "results/cost-2026-12-04-go-after-vm/cost.json";
 /// The six Go servers three times each on json, pipelined, db and fortunes, with compare's
 /// cost-phase samples, after the allocations were read without callgrind's recursion suffix.
 const GO_FIXED: &str = "results/cost-2026-12-04-go-fixed-vm/cost.json";
+/// The same, after the ranked count left out the heap's fresh pages and the assertion caches'
+/// misses, and the database's backends were made to wait for the server.
+const GO_EXACT: &str = "results/cost-2026-12-04-go-exact-vm/cost.json";
+/// Four servers' db cells three times each, the database's backends left as they are (run by
+/// a loadgen built with the callgrind change above but before the backends were moved), and
+/// then moved onto the server's CPU at the idle policy.
+const DB_RACE: &str = "results/cost-2026-12-04-db-race-vm/cost.json";
+const DB_YIELD: &str = "results/cost-2026-12-04-db-yield-vm/cost.json";
 /// Three default runs in one sitting (issue 28), each with its console's build line.
 const SITTING: [(&str, &str); 3] = [
     (
@@ -971,6 +979,65 @@ fn go_allocations_stale_frame() -> Quote {
         "go-gin's fortunes: {}, {} and {} a request",
         gin[0], gin[1], gin[2]
     ));
+    Ok(rows)
+}
+
+/// A row per Go server: how far apart its instructions per request were on each scenario,
+/// before and after the heap's fresh pages, the assertion caches' misses and the race with
+/// the database left the count, and its allocations after; then the widest of each.
+fn go_instructions_left_out() -> Quote {
+    let before = json(GO_FIXED)?;
+    let after = json(GO_EXACT)?;
+    let scenarios = ["json", "pipelined", "db", "fortunes"];
+    let mut rows = Vec::new();
+    let (mut widest, mut widest_allocations) = (0.0_f64, 0.0_f64);
+    for server in names(&after) {
+        let mut cells = vec![server.clone()];
+        for scenario in scenarios {
+            let then = samples(&before, &server, scenario, "instructions")?;
+            let now = samples(&after, &server, scenario, "instructions")?;
+            let allocations = samples(&after, &server, scenario, "allocations")?;
+            if then.len() != 3 || now.len() != 3 || allocations.len() != 3 {
+                return Err(format!("{server} {scenario}: {then:?}, {now:?}, {allocations:?}"));
+            }
+            widest = widest.max(spread(&now));
+            widest_allocations = widest_allocations.max(spread(&allocations));
+            cells.push(format!(
+                "{:.2} % → {:.2} % | {:.2} %",
+                spread(&then),
+                spread(&now),
+                spread(&allocations)
+            ));
+        }
+        rows.push(format!("| {} |", cells.join(" | ")));
+    }
+    rows.push(format!(
+        "instructions within {widest:.2} % in every cell, allocations within {widest_allocations:.2} %"
+    ));
+    Ok(rows)
+}
+
+/// A row per server of the db cells measured with the database's backends left as they are
+/// and then made to wait: instructions per request (mean of three) and how far apart.
+fn db_backends_yield() -> Quote {
+    let race = json(DB_RACE)?;
+    let yielded = json(DB_YIELD)?;
+    let mut rows = Vec::new();
+    for server in names(&yielded) {
+        let then = samples(&race, &server, "db", "instructions")?;
+        let now = samples(&yielded, &server, "db", "instructions")?;
+        if then.len() != 3 || now.len() != 3 {
+            return Err(format!("{server}: {then:?} and {now:?}"));
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        rows.push(format!(
+            "| {server} | {} ({:.2} %) | {} ({:.2} %) |",
+            group(mean(&then).round() as u64),
+            spread(&then),
+            group(mean(&now).round() as u64),
+            spread(&now)
+        ));
+    }
     Ok(rows)
 }
 
@@ -1830,6 +1897,18 @@ const FIGURES: &[Figure] = &[
         sources: &[SITTING[0].0, SITTING[1].0, SITTING[2].0, GO_FIXED],
         what: "the Go servers' allocations before and after the stale frame",
         quote: go_allocations_stale_frame,
+    },
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[GO_FIXED, GO_EXACT],
+        what: "the Go servers' instructions before and after the left-out work",
+        quote: go_instructions_left_out,
+    },
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[DB_RACE, DB_YIELD],
+        what: "the db cells before and after the backends wait",
+        quote: db_backends_yield,
     },
     Figure {
         doc: "docs/cost.md",
