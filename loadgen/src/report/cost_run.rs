@@ -139,7 +139,7 @@ fn method(table: &CostTable) -> String {
          (DHAT cannot dump mid-run: a run per count). Syscalls and context switches: the kernel's counters, natively, \
          {} requests over {} connections (closed loop, the h1 engine). {} unmeasured requests come first in each scenario. \
          Servers run with `--threads {}` on CPUs {:?}, the load generator on {:?}; the valgrind runs, whose counts do not depend \
-         on timing, run side by side, one on each CPU.",
+         on timing, run side by side, one on each CPU.{}",
         if s.repeat == 1 {
             "it was measured once, in a fresh server process (`loadgen cost` measures every figure twice and shows the spread)".to_owned()
         } else {
@@ -156,7 +156,24 @@ fn method(table: &CostTable) -> String {
         s.server_threads,
         s.cpus.server,
         s.cpus.client,
+        if reads_database(table) {
+            " Under callgrind, once a database scenario is warm, the database's backends behind the server run on its \
+             CPUs at the idle policy (`SCHED_IDLE`): they answer only once the server waits for them, as a native \
+             server always does, instead of racing it."
+        } else {
+            ""
+        },
     )
+}
+
+/// Whether the table has a database scenario.
+fn reads_database(table: &CostTable) -> bool {
+    table.servers.iter().any(|server| {
+        server
+            .results
+            .iter()
+            .any(|r| crate::cost::DATABASE_SCENARIOS.contains(&r.scenario.as_str()))
+    })
 }
 
 /// A table per scenario, a row per server.
@@ -370,5 +387,14 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("| hyper | json | "), "{text}");
+        // No database scenario, no word on the database's backends; with one, the method says
+        // what was done with them.
+        assert!(!text.contains("SCHED_IDLE"), "{text}");
+        let mut table = table;
+        table.servers[0]
+            .results
+            .push(result("db", measured(&[(0, 60_000_000), (0, 60_100_000)])));
+        let text = markdown(&table);
+        assert!(text.contains("at the idle policy (`SCHED_IDLE`)"), "{text}");
     }
 }
