@@ -233,9 +233,8 @@ pub struct CompareArgs {
     /// Requests of the cost phase's two valgrind samples (callgrind and DHAT), one connection.
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "200,600")]
     pub cost_requests: RequestPair,
-    /// Requests of the cost phase's two native samples (syscalls, context switches). 1,000 and
-    /// 3,000 since 2026-12-04 (2,000 and 6,000 before): about 30 s less for sixteen servers,
-    /// to keep the default comparison within its 15 minutes.
+    /// Requests of the cost phase's two native samples (syscalls, context switches); halved
+    /// on 2026-12-04 (from 2,000 and 6,000) for the default comparison's 15-minute budget.
     #[arg(long, value_name = "LOW,HIGH", value_parser = parse_pair, default_value = "1000,3000")]
     pub cost_load_requests: RequestPair,
     /// The results folder [default: results/<UTC date-time>-<host>].
