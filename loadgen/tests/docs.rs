@@ -305,6 +305,8 @@ const GO_FIXED: &str = "results/cost-2026-12-04-go-fixed-vm/cost.json";
 const GO_DAY1: &str = "results/cost-2026-12-04-go-day1-vm/cost.json";
 /// The same on a quiet machine, before the assertion caches' fills left the allocations.
 const GO_EXACT: &str = "results/cost-2026-12-04-go-exact-vm/cost.json";
+/// The same command as [`GO_DAY1`] on the next day, the same binaries, a quiet machine.
+const GO_DAY2: &str = "results/cost-2026-12-05-go-day2-vm/cost.json";
 /// Four servers' db cells three times each, the database's backends left as they are (run by
 /// a loadgen built with the callgrind change above but before the backends were moved), and
 /// then moved onto the server's CPU at the idle policy.
@@ -1041,6 +1043,48 @@ fn go_instructions_left_out() -> Quote {
     rows.push(format!(
         "on a quiet machine, its instructions were within {widest_quiet:.2} % in every cell"
     ));
+    Ok(rows)
+}
+
+/// A row per Go server: on each scenario, how far apart the instructions of the two quiet runs
+/// of two days were (six measurements; the second day's mean against the first's in
+/// brackets), and the allocations of the two runs with the same rules; then the widest.
+fn go_across_days() -> Quote {
+    let quiet = json(GO_EXACT)?;
+    let first = json(GO_DAY1)?;
+    let second = json(GO_DAY2)?;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let mut rows = Vec::new();
+    let (mut widest, mut widest_allocations, mut days_apart) = (0.0_f64, 0.0_f64, 0.0_f64);
+    for server in names(&second) {
+        let mut cells = vec![server.clone()];
+        for scenario in ["json", "pipelined", "db", "fortunes"] {
+            let then = samples(&quiet, &server, scenario, "instructions")?;
+            let now = samples(&second, &server, scenario, "instructions")?;
+            let mut allocations = samples(&first, &server, scenario, "allocations")?;
+            allocations.extend(samples(&second, &server, scenario, "allocations")?);
+            if then.len() != 3 || now.len() != 3 || allocations.len() != 6 {
+                return Err(format!(
+                    "{server} {scenario}: {then:?}, {now:?}, {allocations:?}"
+                ));
+            }
+            let both: Vec<f64> = then.iter().chain(&now).copied().collect();
+            widest = widest.max(spread(&both));
+            days_apart = days_apart.max(((mean(&now) - mean(&then)) / mean(&then) * 100.0).abs());
+            widest_allocations = widest_allocations.max(spread(&allocations));
+            cells.push(format!(
+                "{:.2} % ({:+.2} %) | {:.2} %",
+                spread(&both),
+                (mean(&now) - mean(&then)) / mean(&then) * 100.0,
+                spread(&allocations)
+            ));
+        }
+        rows.push(format!("| {} |", cells.join(" | ")));
+    }
+    rows.push(format!(
+        "instructions within {widest:.2} % over the two days in every cell, allocations within {widest_allocations:.2} %"
+    ));
+    rows.push(format!("means are at most {days_apart:.2} % apart"));
     Ok(rows)
 }
 
@@ -2078,6 +2122,12 @@ const FIGURES: &[Figure] = &[
         sources: &[TRADED[0].0, TRADED[1].0],
         what: "the cost phases of the two runs after the trade",
         quote: traded_cost_agreement,
+    },
+    Figure {
+        doc: "docs/cost.md",
+        sources: &[GO_EXACT, GO_DAY1, GO_DAY2],
+        what: "the Go servers' counts across two days",
+        quote: go_across_days,
     },
     Figure {
         doc: "docs/cost.md",
