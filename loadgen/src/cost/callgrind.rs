@@ -254,20 +254,17 @@ pub fn go_serving_counts(threads: &[String]) -> Result<DumpCounts, ParseError> {
         if defines(text, GO_SYSMON) {
             continue;
         }
-        let counts = counts(text)?;
-        let left_out = instructions_inside(text, &GO_LEFT_OUT)?;
-        total.instructions += counts.instructions.saturating_sub(left_out);
-        let fills = calls(text)?
-            .into_iter()
-            .filter(|call| {
-                ALLOCATOR_ENTRIES.contains(&without_recursion(call.callee))
-                    && call.caller.is_some_and(|caller| {
-                        GO_ASSERTION_CACHE_FILLS.contains(&without_recursion(caller))
-                    })
-            })
+        // One reading of the file's calls serves both counts.
+        let calls = calls(text)?;
+        let left_out: u64 = from_outside(&calls, &GO_LEFT_OUT)
+            .map(|call| call.instructions)
+            .sum();
+        total.instructions += instructions(text)?.saturating_sub(left_out);
+        let fill = |caller: &str| GO_ASSERTION_CACHE_FILLS.contains(&without_recursion(caller));
+        total.allocations += from_outside(&calls, ALLOCATOR_ENTRIES)
+            .filter(|call| !call.caller.is_some_and(fill))
             .map(|call| call.count)
             .sum::<u64>();
-        total.allocations += counts.allocations.saturating_sub(fills);
     }
     Ok(total)
 }
@@ -298,7 +295,9 @@ fn defines(text: &str, name: &str) -> bool {
 /// in three runs). A call from one of `functions` into another is inside the first and not
 /// counted again.
 pub fn calls_to(text: &str, functions: &[&str]) -> Result<u64, ParseError> {
-    Ok(calls_into(text, functions)?.map(|call| call.count).sum())
+    Ok(from_outside(&calls(text)?, functions)
+        .map(|call| call.count)
+        .sum())
 }
 
 /// The instructions spent inside calls into any of `functions` (callgrind's inclusive cost of
@@ -306,21 +305,21 @@ pub fn calls_to(text: &str, functions: &[&str]) -> Result<u64, ParseError> {
 /// is inside the first. A recursive call's name carries callgrind's `'2` suffix; it is read
 /// without it.
 pub fn instructions_inside(text: &str, functions: &[&str]) -> Result<u64, ParseError> {
-    Ok(calls_into(text, functions)?
+    Ok(from_outside(&calls(text)?, functions)
         .map(|call| call.instructions)
         .sum())
 }
 
-/// The calls into any of `functions` from outside them, each name read without its recursion
-/// suffix: what [`calls_to`] and [`instructions_inside`] count.
-fn calls_into<'a>(
-    text: &'a str,
-    functions: &[&str],
-) -> Result<impl Iterator<Item = Call<'a>>, ParseError> {
+/// Of `calls`, those into any of `functions` from outside them, each name read without its
+/// recursion suffix: what [`calls_to`] and [`instructions_inside`] count.
+fn from_outside<'c, 'a>(
+    calls: &'c [Call<'a>],
+    functions: &'c [&str],
+) -> impl Iterator<Item = &'c Call<'a>> {
     let named = |name: &str| functions.contains(&without_recursion(name));
-    Ok(calls(text)?
-        .into_iter()
-        .filter(move |call| named(call.callee) && !call.caller.is_some_and(named)))
+    calls
+        .iter()
+        .filter(move |call| named(call.callee) && !call.caller.is_some_and(named))
 }
 
 /// A function's name without the `'N` callgrind gives a recursive call's frames.
