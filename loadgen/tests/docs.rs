@@ -829,11 +829,14 @@ fn samples(cost: &Value, server: &str, scenario: &str, count: &str) -> Result<Ve
         .collect())
 }
 
+fn mean(samples: &[f64]) -> f64 {
+    samples.iter().sum::<f64>() / samples.len() as f64
+}
+
 /// `(max - min) / mean`, in per cent.
 fn spread(samples: &[f64]) -> f64 {
     let (lo, hi) = range(samples.iter().copied());
-    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
-    (hi - lo) / mean * 100.0
+    (hi - lo) / mean(samples) * 100.0
 }
 
 fn names(cost: &Value) -> Vec<String> {
@@ -1053,7 +1056,6 @@ fn go_across_days() -> Quote {
     let quiet = json(GO_EXACT)?;
     let first = json(GO_DAY1)?;
     let second = json(GO_DAY2)?;
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let mut rows = Vec::new();
     let (mut widest, mut widest_allocations, mut days_apart) = (0.0_f64, 0.0_f64, 0.0_f64);
     for server in names(&second) {
@@ -1146,7 +1148,6 @@ fn db_backends_yield() -> Quote {
         if then.len() != 3 || now.len() != 3 {
             return Err(format!("{server}: {then:?} and {now:?}"));
         }
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         rows.push(format!(
             "| {server} | {} ({:.2} %) | {} ({:.2} %) |",
             group(mean(&then).round() as u64),
@@ -1476,8 +1477,9 @@ fn budget_trade() -> Quote {
     let mut after_seconds = Vec::new();
     let mut lengths = Vec::new();
     for (run, log) in TRADED {
-        after_seconds.push(counters_seconds(log)?);
-        after.push(format!("{} s", counters_seconds(log)?));
+        let seconds = counters_seconds(log)?;
+        after_seconds.push(seconds);
+        after.push(format!("{seconds} s"));
         let length = Length::of(run, log)?;
         lengths.push(format!(
             "{} ({})",
